@@ -1,0 +1,327 @@
+//! The envelope: the signed unit that travels between nodes (DESIGN §5).
+//!
+//! An envelope is verified over the JSON object exactly as received (RFC 8785 canonical form of
+//! everything but `sig`), so this module parses in two steps: the generic JSON object that the
+//! signature covers, then the typed view the node reasons about.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::json::{self, JsonLimitError};
+use crate::{Audience, BulletinContent, NodeId, Roster, Timestamp, Tlp};
+
+/// The protocol version this node speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest envelope accepted, in bytes of JSON.
+pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
+
+/// What an envelope carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvelopeKind {
+    /// A warning, advisory, alert or mitigation (`Bulletin`).
+    Bulletin,
+    /// A new version of the roster, signed by the coordinator.
+    Roster,
+}
+
+impl EnvelopeKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvelopeKind::Bulletin => "bulletin",
+            EnvelopeKind::Roster => "roster",
+        }
+    }
+
+    /// Parse a wire name; `None` for kinds this node does not know.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bulletin" => Some(EnvelopeKind::Bulletin),
+            "roster" => Some(EnvelopeKind::Roster),
+            _ => None,
+        }
+    }
+}
+
+/// The origin's signature over the canonical JSON of the envelope without `sig`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// Always `ed25519` in protocol v1.
+    pub alg: String,
+    /// `<node_id>#<key id>`.
+    pub key: String,
+    /// Base64 of the 64-byte signature.
+    pub value: String,
+}
+
+/// The signed unit that travels between nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// Protocol version (1).
+    pub v: u32,
+    /// UUIDv7; receiving is idempotent by this id.
+    pub id: Uuid,
+    /// What the body is.
+    pub kind: EnvelopeKind,
+    /// The node that created and signed it.
+    pub origin: NodeId,
+    /// When the origin created it (UTC).
+    pub created: Timestamp,
+    /// Its sharing label.
+    pub tlp: Tlp,
+    /// Who it is addressed to.
+    pub audience: Audience,
+    /// Not to be made public before this instant.
+    pub embargo_until: Option<Timestamp>,
+    /// Envelopes this one refers to (e.g. the bulletin it supersedes).
+    pub refs: Vec<Uuid>,
+    /// The content, in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// The content, sealed to named recipients (see the sharing-rules issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Value>,
+    /// The origin's signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<Signature>,
+}
+
+/// Why an envelope was refused. Each case has a stable code.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    /// Over the size limit or nested too deep.
+    #[error(transparent)]
+    Limit(#[from] JsonLimitError),
+    /// Not UTF-8.
+    #[error("envelope is not valid UTF-8")]
+    InvalidUtf8,
+    /// Not JSON.
+    #[error("envelope is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// JSON, but not an object.
+    #[error("envelope must be a JSON object")]
+    NotAnObject,
+    /// A protocol version this node does not speak.
+    #[error("unsupported envelope version {0}; this node speaks version {PROTOCOL_VERSION}")]
+    UnsupportedVersion(String),
+    /// A kind this node does not know.
+    #[error("unknown envelope kind {0:?}")]
+    UnknownKind(String),
+    /// A field is missing, extra or of the wrong type.
+    #[error("malformed envelope: {0}")]
+    Malformed(String),
+    /// The body does not match its kind.
+    #[error("invalid {kind} body: {reason}")]
+    InvalidBody {
+        /// The envelope kind.
+        kind: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl EnvelopeError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EnvelopeError::Limit(JsonLimitError::TooDeep { .. }) => "too_deep",
+            EnvelopeError::Limit(JsonLimitError::TooLarge { .. }) => "too_large",
+            EnvelopeError::InvalidUtf8 => "invalid_utf8",
+            EnvelopeError::MalformedJson(_) => "malformed_json",
+            EnvelopeError::NotAnObject => "not_an_object",
+            EnvelopeError::UnsupportedVersion(_) => "unsupported_version",
+            EnvelopeError::UnknownKind(_) => "unknown_kind",
+            EnvelopeError::Malformed(_) => "malformed_envelope",
+            EnvelopeError::InvalidBody { .. } => "invalid_body",
+        }
+    }
+}
+
+/// The content of an envelope, once its body has been checked against its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A bulletin's content.
+    Bulletin(Box<BulletinContent>),
+    /// A roster version.
+    Roster(Box<Roster>),
+    /// The body is sealed; only the recipients can read it.
+    Sealed,
+}
+
+/// An envelope as received: the object the signature covers and the typed view of it.
+#[derive(Debug, Clone)]
+pub struct ParsedEnvelope {
+    /// The JSON object exactly as received (what the signature covers).
+    pub object: Map<String, Value>,
+    /// The typed view.
+    pub envelope: Envelope,
+    /// The checked content.
+    pub payload: Payload,
+}
+
+impl Envelope {
+    /// Parse and check an envelope from untrusted bytes. Does not verify the signature.
+    pub fn parse(raw: &[u8]) -> Result<ParsedEnvelope, EnvelopeError> {
+        json::check_size("envelope", raw, MAX_ENVELOPE_BYTES)?;
+        let text = std::str::from_utf8(raw).map_err(|_| EnvelopeError::InvalidUtf8)?;
+        json::check_depth(text.as_bytes(), json::MAX_DEPTH)?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| EnvelopeError::MalformedJson(e.to_string()))?;
+        let Value::Object(object) = value else {
+            return Err(EnvelopeError::NotAnObject);
+        };
+        Self::from_object(object)
+    }
+
+    /// Check an already-parsed JSON object (from a batch) as an envelope.
+    pub fn from_object(object: Map<String, Value>) -> Result<ParsedEnvelope, EnvelopeError> {
+        match object.get("v") {
+            Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PROTOCOL_VERSION)) => {}
+            Some(other) => return Err(EnvelopeError::UnsupportedVersion(other.to_string())),
+            None => return Err(EnvelopeError::Malformed("missing field `v`".into())),
+        }
+        match object.get("kind") {
+            Some(Value::String(k)) if EnvelopeKind::parse(k).is_some() => {}
+            Some(Value::String(k)) => return Err(EnvelopeError::UnknownKind(k.clone())),
+            Some(_) => return Err(EnvelopeError::Malformed("`kind` must be a string".into())),
+            None => return Err(EnvelopeError::Malformed("missing field `kind`".into())),
+        }
+        let envelope: Envelope = serde_json::from_value(Value::Object(object.clone()))
+            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        let payload = envelope.check_payload()?;
+        Ok(ParsedEnvelope {
+            object,
+            envelope,
+            payload,
+        })
+    }
+
+    fn check_payload(&self) -> Result<Payload, EnvelopeError> {
+        if self.audience.is_empty() {
+            return Err(EnvelopeError::Malformed(
+                "audience names no recipient".into(),
+            ));
+        }
+        let kind = self.kind.as_str();
+        let body = match (&self.body, &self.sealed) {
+            (Some(body), None) => body,
+            (None, Some(_)) => return Ok(Payload::Sealed),
+            _ => {
+                return Err(EnvelopeError::Malformed(
+                    "exactly one of `body` and `sealed` is required".into(),
+                ));
+            }
+        };
+        let invalid = |reason: String| EnvelopeError::InvalidBody { kind, reason };
+        match self.kind {
+            EnvelopeKind::Bulletin => {
+                let content: BulletinContent =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                content
+                    .validate(self.created)
+                    .map_err(|e| invalid(e.to_string()))?;
+                if let Some(old) = content.supersedes
+                    && !self.refs.contains(&old)
+                {
+                    return Err(invalid("`supersedes` must also be listed in `refs`".into()));
+                }
+                Ok(Payload::Bulletin(Box::new(content)))
+            }
+            EnvelopeKind::Roster => {
+                let roster: Roster =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                roster.validate().map_err(|e| invalid(e.to_string()))?;
+                if roster.coordinator != self.origin {
+                    return Err(invalid("a roster must come from its coordinator".into()));
+                }
+                Ok(Payload::Roster(Box::new(roster)))
+            }
+        }
+    }
+
+    /// The envelope as a JSON object (what gets signed, once `sig` is absent).
+    pub fn to_object(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        serde_json::json!({
+            "v": 1,
+            "id": "01936b2e-0000-7000-8000-000000000001",
+            "kind": "bulletin",
+            "origin": "cl-csirt",
+            "created": "2026-11-22T10:00:00.000Z",
+            "tlp": "GREEN",
+            "audience": {"scope": "network"},
+            "embargo_until": null,
+            "refs": [],
+            "body": {
+                "kind": "attack-warning",
+                "title": "Ransomware campaign against municipal networks",
+                "summary": "Active exploitation observed.",
+                "body": "Details in **Markdown**.",
+                "severity": "high"
+            },
+            "sig": {"alg": "ed25519", "key": "cl-csirt#00", "value": "AA=="}
+        })
+    }
+
+    fn parse(v: &Value) -> Result<ParsedEnvelope, EnvelopeError> {
+        Envelope::parse(serde_json::to_string(v).unwrap().as_bytes())
+    }
+
+    #[test]
+    fn parses_a_bulletin() {
+        let p = parse(&sample()).unwrap();
+        assert_eq!(p.envelope.kind, EnvelopeKind::Bulletin);
+        assert!(matches!(p.payload, Payload::Bulletin(_)));
+    }
+
+    #[test]
+    fn refusals_have_codes() {
+        let code = |v: Value| parse(&v).unwrap_err().code();
+        let mut v = sample();
+        v["v"] = 2.into();
+        assert_eq!(code(v), "unsupported_version");
+        let mut v = sample();
+        v["kind"] = "telegram".into();
+        assert_eq!(code(v), "unknown_kind");
+        let mut v = sample();
+        v["extra"] = 1.into();
+        assert_eq!(code(v), "malformed_envelope");
+        let mut v = sample();
+        v["body"]["severity"] = "apocalyptic".into();
+        assert_eq!(code(v), "invalid_body");
+        let mut v = sample();
+        v["audience"] = serde_json::json!({"scope": "nodes", "nodes": []});
+        assert_eq!(code(v), "malformed_envelope");
+        let mut v = sample();
+        v["created"] = "2026-11-22T10:00:00-03:00".into();
+        assert_eq!(code(v), "malformed_envelope");
+        assert_eq!(Envelope::parse(b"[1]").unwrap_err().code(), "not_an_object");
+        assert_eq!(Envelope::parse(b"{").unwrap_err().code(), "malformed_json");
+        assert_eq!(
+            Envelope::parse(b"{\"v\":\"\xff\"}").unwrap_err().code(),
+            "invalid_utf8"
+        );
+        let deep = "[".repeat(100) + &"]".repeat(100);
+        assert_eq!(
+            Envelope::parse(deep.as_bytes()).unwrap_err().code(),
+            "too_deep"
+        );
+        let big = vec![b' '; MAX_ENVELOPE_BYTES + 1];
+        assert_eq!(Envelope::parse(&big).unwrap_err().code(), "too_large");
+    }
+}
