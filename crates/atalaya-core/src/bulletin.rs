@@ -444,7 +444,8 @@ mod tests {
     fn refuses_bad_fields() {
         let t = Timestamp::from_unix_millis(1_800_000_000_000).unwrap();
         let id = NodeId::new("cl-csirt").unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut BulletinDraft)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut BulletinDraft)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("title", Box::new(|d| d.content.title = " ".into())),
             ("title", Box::new(|d| d.content.title = "x".repeat(201))),
             ("summary", Box::new(|d| d.content.summary = String::new())),
