@@ -1,0 +1,595 @@
+//! The SQLite store: one file per node, WAL, one writer connection and a few readers.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use atalaya_core::{Bulletin, NodeId, Timestamp};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use uuid::Uuid;
+
+use crate::{
+    ApiToken, BulletinQuery, BulletinRecord, Delivery, Ingested, NewEnvelope, PeerState, Result,
+    Store, StoreError, StoredEnvelope,
+};
+
+/// How hard SQLite works to survive a power cut. Both survive a crash of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// fsync at every commit: a committed envelope survives a power cut.
+    #[default]
+    Full,
+    /// fsync at checkpoints: the last commits may be lost on a power cut, never on a crash.
+    Normal,
+}
+
+/// Options for opening the SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Durability.
+    pub synchronous: Synchronous,
+    /// Reader connections.
+    pub readers: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            readers: 4,
+        }
+    }
+}
+
+/// The SQLite implementation of `Store`.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+/// The columns `envelope_row` reads, as a literal so queries stay static SQL.
+macro_rules! envelope_columns {
+    () => {
+        "e.cursor, e.id, e.kind, e.origin, e.created_ms, e.received_ms, e.tlp, e.audience, e.raw"
+    };
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and run the embedded migrations.
+    pub async fn open(path: &Path, options: &SqliteOptions) -> Result<Self> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match options.synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-4000")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(connect.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.readers.max(1))
+            .min_connections(0)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .connect_with(connect.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Close both pools, waiting for in-flight work.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn ts(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_unix_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+fn opt_ts(ms: Option<i64>) -> Result<Option<Timestamp>> {
+    ms.map(ts).transpose()
+}
+
+fn node(s: &str) -> Result<NodeId> {
+    NodeId::new(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn uuid(s: &str) -> Result<Uuid> {
+    Uuid::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn envelope_row(row: &SqliteRow) -> Result<StoredEnvelope> {
+    Ok(StoredEnvelope {
+        cursor: row.try_get("cursor")?,
+        id: uuid(row.try_get("id")?)?,
+        kind: row.try_get("kind")?,
+        origin: node(row.try_get("origin")?)?,
+        created: ts(row.try_get("created_ms")?)?,
+        received: ts(row.try_get("received_ms")?)?,
+        tlp: row.try_get("tlp")?,
+        audience: row.try_get("audience")?,
+        raw: row.try_get("raw")?,
+    })
+}
+
+fn bulletin_row(row: &SqliteRow) -> Result<BulletinRecord> {
+    let json: &str = row.try_get("json")?;
+    let bulletin: Bulletin =
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(BulletinRecord {
+        bulletin,
+        received: ts(row.try_get("received_ms")?)?,
+    })
+}
+
+/// Append one envelope (and its bulletin) inside a transaction; `None` if the id is already held.
+async fn append(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    e: &NewEnvelope,
+    now: Timestamp,
+) -> Result<Option<i64>> {
+    let cursor: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO envelopes (id, kind, origin, created_ms, received_ms, tlp, audience, raw)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING cursor",
+    )
+    .bind(e.id.to_string())
+    .bind(&e.kind)
+    .bind(e.origin.as_str())
+    .bind(e.created.unix_millis())
+    .bind(now.unix_millis())
+    .bind(&e.tlp)
+    .bind(&e.audience)
+    .bind(&e.raw)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let (Some(_), Some(b)) = (cursor, &e.bulletin) {
+        let json = serde_json::to_string(b).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO bulletins (id, origin, created_ms, received_ms, kind, severity, tlp, title, supersedes, json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(b.id.to_string())
+        .bind(b.origin.as_str())
+        .bind(b.created.unix_millis())
+        .bind(now.unix_millis())
+        .bind(b.content.kind.as_str())
+        .bind(serde_json::to_value(b.content.severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+        .bind(&e.tlp)
+        .bind(&b.content.title)
+        .bind(b.content.supersedes.map(|s| s.to_string()))
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(cursor)
+}
+
+async fn touch_peer(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    peer: &NodeId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO peers (peer, last_success_ms, consecutive_failures) VALUES (?, ?, 0)
+         ON CONFLICT (peer) DO UPDATE SET last_success_ms = excluded.last_success_ms,
+             consecutive_failures = 0, last_error = NULL",
+    )
+    .bind(peer.as_str())
+    .bind(now.unix_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn push_cursors(qb: &mut QueryBuilder<Sqlite>, cursors: &[i64]) {
+    qb.push(" AND cursor IN (");
+    let mut sep = qb.separated(", ");
+    for c in cursors {
+        sep.push_bind(*c);
+    }
+    qb.push(")");
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn publish(
+        &self,
+        envelope: &NewEnvelope,
+        recipients: &[NodeId],
+        now: Timestamp,
+    ) -> Result<i64> {
+        let mut tx = self.writer.begin().await?;
+        let cursor = append(&mut tx, envelope, now).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("envelope {} published twice", envelope.id))
+        })?;
+        for peer in recipients {
+            sqlx::query("INSERT INTO outbox (peer, cursor, enqueued_ms) VALUES (?, ?, ?)")
+                .bind(peer.as_str())
+                .bind(cursor)
+                .bind(now.unix_millis())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    async fn ingest(&self, batch: &[NewEnvelope], now: Timestamp) -> Result<Vec<Ingested>> {
+        let mut tx = self.writer.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for e in batch {
+            out.push(match append(&mut tx, e, now).await? {
+                Some(cursor) => Ingested::Stored(cursor),
+                None => Ingested::Duplicate,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn has_envelope(&self, id: Uuid) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM envelopes WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn envelope(&self, id: Uuid) -> Result<Option<StoredEnvelope>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            envelope_columns!(),
+            " FROM envelopes e WHERE e.id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(envelope_row)
+        .transpose()
+    }
+
+    async fn log_after(
+        &self,
+        after: i64,
+        origin: Option<&NodeId>,
+        limit: u32,
+    ) -> Result<Vec<StoredEnvelope>> {
+        let rows = match origin {
+            Some(o) => sqlx::query(concat!(
+                "SELECT ",
+                envelope_columns!(),
+                " FROM envelopes e WHERE e.origin = ? AND e.cursor > ? ORDER BY e.cursor LIMIT ?"
+            ))
+            .bind(o.as_str())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?,
+            None => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    envelope_columns!(),
+                    " FROM envelopes e WHERE e.cursor > ? ORDER BY e.cursor LIMIT ?"
+                ))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?
+            }
+        };
+        rows.iter().map(envelope_row).collect()
+    }
+
+    async fn log_head(&self) -> Result<i64> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(cursor) FROM envelopes")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(head.unwrap_or(0))
+    }
+
+    async fn bulletins(&self, q: &BulletinQuery) -> Result<Vec<BulletinRecord>> {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new("SELECT json, received_ms FROM bulletins WHERE 1 = 1");
+        if let Some(o) = &q.origin {
+            qb.push(" AND origin = ").push_bind(o.as_str());
+        }
+        if let Some(b) = q.before {
+            qb.push(" AND created_ms < ").push_bind(b.unix_millis());
+        }
+        qb.push(" ORDER BY created_ms DESC, id DESC LIMIT ")
+            .push_bind(i64::from(q.limit.clamp(1, 500)));
+        let rows = qb.build().fetch_all(&self.reader).await?;
+        rows.iter().map(bulletin_row).collect()
+    }
+
+    async fn bulletin(&self, id: Uuid) -> Result<Option<BulletinRecord>> {
+        sqlx::query("SELECT json, received_ms FROM bulletins WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(bulletin_row)
+            .transpose()
+    }
+
+    async fn deliveries(&self, id: Uuid) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT o.peer, o.enqueued_ms, o.delivered_ms, o.attempts, o.last_error
+             FROM outbox o JOIN envelopes e ON e.cursor = o.cursor
+             WHERE e.id = ? ORDER BY o.peer",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    peer: node(r.try_get("peer")?)?,
+                    enqueued: ts(r.try_get("enqueued_ms")?)?,
+                    delivered: opt_ts(r.try_get("delivered_ms")?)?,
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn pending(&self, peer: &NodeId, limit: u32) -> Result<Vec<StoredEnvelope>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            envelope_columns!(),
+            " FROM outbox o JOIN envelopes e ON e.cursor = o.cursor
+             WHERE o.peer = ? AND o.delivered_ms IS NULL ORDER BY o.cursor LIMIT ?"
+        ))
+        .bind(peer.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(envelope_row).collect()
+    }
+
+    async fn mark_delivered(&self, peer: &NodeId, cursors: &[i64], now: Timestamp) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        if !cursors.is_empty() {
+            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE outbox SET delivered_ms = ");
+            qb.push_bind(now.unix_millis())
+                .push(", attempts = attempts + 1, last_error = NULL WHERE delivered_ms IS NULL AND peer = ")
+                .push_bind(peer.as_str());
+            push_cursors(&mut qb, cursors);
+            qb.build().execute(&mut *tx).await?;
+        }
+        touch_peer(&mut tx, peer, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_pulled(&self, peer: &NodeId, cursor: i64, now: Timestamp) -> Result<u64> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET delivered_ms = ?, last_error = NULL
+             WHERE peer = ? AND cursor <= ? AND delivered_ms IS NULL",
+        )
+        .bind(now.unix_millis())
+        .bind(peer.as_str())
+        .bind(cursor)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        touch_peer(&mut tx, peer, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn record_failure(
+        &self,
+        peer: &NodeId,
+        cursors: &[i64],
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        if !cursors.is_empty() {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ",
+            );
+            qb.push_bind(error)
+                .push(" WHERE delivered_ms IS NULL AND peer = ")
+                .push_bind(peer.as_str());
+            push_cursors(&mut qb, cursors);
+            qb.build().execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO peers (peer, last_failure_ms, last_error, consecutive_failures) VALUES (?, ?, ?, 1)
+             ON CONFLICT (peer) DO UPDATE SET last_failure_ms = excluded.last_failure_ms,
+                 last_error = excluded.last_error, consecutive_failures = consecutive_failures + 1",
+        )
+        .bind(peer.as_str())
+        .bind(now.unix_millis())
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_success(&self, peer: &NodeId, now: Timestamp) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        touch_peer(&mut tx, peer, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn peer_states(&self) -> Result<Vec<PeerState>> {
+        let rows = sqlx::query(
+            "WITH names AS (SELECT peer FROM peers UNION SELECT DISTINCT peer FROM outbox)
+             SELECT n.peer,
+                 (SELECT COUNT(*) FROM outbox o WHERE o.peer = n.peer AND o.delivered_ms IS NULL) AS pending,
+                 (SELECT MIN(enqueued_ms) FROM outbox o WHERE o.peer = n.peer AND o.delivered_ms IS NULL) AS oldest,
+                 (SELECT COUNT(*) FROM outbox o WHERE o.peer = n.peer AND o.delivered_ms IS NOT NULL) AS delivered,
+                 p.last_success_ms, p.last_failure_ms, p.last_error, COALESCE(p.consecutive_failures, 0) AS failures
+             FROM names n LEFT JOIN peers p ON p.peer = n.peer ORDER BY n.peer",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PeerState {
+                    peer: node(r.try_get("peer")?)?,
+                    pending: r.try_get("pending")?,
+                    oldest_pending: opt_ts(r.try_get("oldest")?)?,
+                    delivered: r.try_get("delivered")?,
+                    last_success: opt_ts(r.try_get("last_success_ms")?)?,
+                    last_failure: opt_ts(r.try_get("last_failure_ms")?)?,
+                    last_error: r.try_get("last_error")?,
+                    consecutive_failures: r.try_get("failures")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn pull_cursor(&self, peer: &NodeId, origin: &NodeId) -> Result<i64> {
+        let c: Option<i64> =
+            sqlx::query_scalar("SELECT cursor FROM pull_cursors WHERE peer = ? AND origin = ?")
+                .bind(peer.as_str())
+                .bind(origin.as_str())
+                .fetch_optional(&self.writer)
+                .await?;
+        Ok(c.unwrap_or(0))
+    }
+
+    async fn set_pull_cursor(
+        &self,
+        peer: &NodeId,
+        origin: &NodeId,
+        cursor: i64,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pull_cursors (peer, origin, cursor, updated_ms) VALUES (?, ?, ?, ?)
+             ON CONFLICT (peer, origin) DO UPDATE SET cursor = MAX(cursor, excluded.cursor),
+                 updated_ms = excluded.updated_ms",
+        )
+        .bind(peer.as_str())
+        .bind(origin.as_str())
+        .bind(cursor)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn roster(&self) -> Result<Option<(u64, String)>> {
+        let row = sqlx::query("SELECT version, raw FROM rosters ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&self.writer)
+            .await?;
+        row.map(|r| {
+            let v: i64 = r.try_get("version")?;
+            Ok((u64::try_from(v).unwrap_or(0), r.try_get("raw")?))
+        })
+        .transpose()
+    }
+
+    async fn install_roster(&self, version: u64, raw: &str, now: Timestamp) -> Result<bool> {
+        let version = i64::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "INSERT INTO rosters (version, raw, installed_ms)
+             SELECT ?, ?, ? WHERE ? > COALESCE((SELECT MAX(version) FROM rosters), 0)",
+        )
+        .bind(version)
+        .bind(raw)
+        .bind(now.unix_millis())
+        .bind(version)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
+    async fn add_api_token(&self, id: &str, name: &str, hash: &str, now: Timestamp) -> Result<()> {
+        sqlx::query("INSERT INTO api_tokens (id, name, hash, created_ms) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(name)
+            .bind(hash)
+            .bind(now.unix_millis())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(
+            "SELECT id, name, created_ms, revoked_ms FROM api_tokens WHERE hash = ? AND revoked_ms IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| {
+            Ok(ApiToken {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created: ts(r.try_get("created_ms")?)?,
+                revoked: opt_ts(r.try_get("revoked_ms")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let n =
+            sqlx::query("UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL")
+                .bind(now.unix_millis())
+                .bind(id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn remember_nonce(
+        &self,
+        key_ref: &str,
+        nonce: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM seen_nonces WHERE expires_ms < ?")
+            .bind(now.unix_millis())
+            .execute(&mut *tx)
+            .await?;
+        let fresh = sqlx::query(
+            "INSERT INTO seen_nonces (key_ref, nonce, expires_ms) VALUES (?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(key_ref)
+        .bind(nonce)
+        .bind(expires.unix_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(fresh)
+    }
+}
