@@ -1,2 +1,5 @@
 //! placeholder
 pub mod canonical;
+pub mod envelope;
+pub mod httpsig;
+pub mod keys;

@@ -57,7 +57,7 @@ async fn log_is_ordered_and_idempotent(store: &dyn Store) {
     assert!(ca < cb);
     assert_eq!(out[2], Ingested::Duplicate);
     assert_eq!(
-        store.ingest(&[a.clone()], t(6)).await.unwrap(),
+        store.ingest(std::slice::from_ref(&a), t(6)).await.unwrap(),
         vec![Ingested::Duplicate]
     );
     assert!(store.has_envelope(a.id).await.unwrap());
