@@ -7,6 +7,7 @@
 pub mod audience;
 pub mod bulletin;
 pub mod clock;
+pub mod entropy;
 pub mod envelope;
 pub mod ids;
 pub mod json;
@@ -19,6 +20,7 @@ pub mod tlp;
 pub use audience::Audience;
 pub use bulletin::{Bulletin, BulletinContent, BulletinDraft, BulletinKind, Indicator, Severity};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
+pub use entropy::{Entropy, EntropyRng, OsEntropy, SeededEntropy};
 pub use envelope::{Envelope, EnvelopeError, EnvelopeKind, Signature};
 pub use node::{CountryCode, Node, NodeId, Role};
 pub use roster::{Member, Roster};
