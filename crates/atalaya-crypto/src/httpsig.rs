@@ -28,7 +28,10 @@ pub const ALG_ED25519: &str = "ed25519";
 pub struct RequestParts<'a> {
     /// The request method, e.g. `POST` (case-sensitive, used as is).
     pub method: &'a str,
-    /// The target authority, `host[:port]` (compared lowercased).
+    /// The target authority, `host[:port]` (compared lowercased). Per RFC 9421 §2.2.3 it must
+    /// be normalized as RFC 9110 §4.2.3 says: without the scheme's default port (`:443` for
+    /// `https`), as `url::Url::port()` gives it. Other implementations derive `@authority` from
+    /// the URL that way, so `host:443` here would not verify there.
     pub authority: &'a str,
     /// The absolute path, e.g. `/fed/v1/inbox` (an empty path counts as `/`).
     pub path: &'a str,

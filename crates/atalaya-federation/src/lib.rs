@@ -1,1 +1,629 @@
-//! placeholder
+//! How a message travels: publishing, checking what arrives, the durable per-peer outbox, the
+//! anti-entropy pull that also relays, and the roster that says who the members are.
+//!
+//! `Federation` holds a node's federation state; the HTTP edge (`atalaya-web`) calls
+//! [`Federation::receive_batch`], [`Federation::serve_pull`] and
+//! [`Federation::authenticate_request`], and the background tasks ([`outbox`], [`sync`]) do the
+//! rest. Every decision about who may receive what goes through `atalaya_core::policy::decide`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use atalaya_core::envelope::{ParsedEnvelope, Payload};
+use atalaya_core::policy::{self, Action, Item};
+use atalaya_core::{
+    Bulletin, BulletinDraft, Clock, Entropy, EntropyRng, Envelope, EnvelopeKind, NodeId, Timestamp,
+    ids,
+};
+use atalaya_crypto::{
+    NodeKeys, PublicSigningKey, sign_envelope, signature_key_ref, verify_envelope,
+};
+use atalaya_store::{Ingested, NewEnvelope, Store, StoreError};
+use serde_json::value::RawValue;
+use tokio::sync::{Notify, watch};
+
+pub mod client;
+pub mod metrics;
+pub mod outbox;
+pub mod roster_view;
+pub mod settings;
+pub mod sync;
+pub mod wire;
+
+pub use client::PeerClient;
+pub use metrics::Metrics;
+pub use roster_view::{RosterView, RosterViewError, sign_roster};
+pub use settings::FederationSettings;
+pub use wire::{BatchReply, Rejected};
+
+/// Federation failures that are not a verdict on an envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The bulletin is not acceptable.
+    #[error("{0}")]
+    InvalidBulletin(String),
+    /// The roster is not acceptable.
+    #[error(transparent)]
+    Roster(#[from] RosterViewError),
+    /// This node is not in the roster it was given.
+    #[error("this node ({0}) is not a member of the roster")]
+    NotInRoster(NodeId),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+/// A refusal with a stable code: of an envelope, or of a whole request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Stable code.
+    pub code: &'static str,
+    /// Human explanation.
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The node's identity: id, keys, and the coordinator key it trusts for rosters.
+pub struct Identity {
+    /// This node's id.
+    pub node_id: NodeId,
+    /// Its keys.
+    pub keys: NodeKeys,
+    /// The coordinator's public key: only rosters signed with it are accepted.
+    pub coordinator_key: PublicSigningKey,
+}
+
+/// A node's federation service.
+pub struct Federation {
+    me: NodeId,
+    keys: NodeKeys,
+    key_ref: String,
+    coordinator_key: PublicSigningKey,
+    roster: RwLock<Arc<RosterView>>,
+    roster_changed: watch::Sender<u64>,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// The injected randomness.
+    pub entropy: Arc<dyn Entropy>,
+    /// Timing and limits.
+    pub settings: FederationSettings,
+    /// Counters.
+    pub metrics: Metrics,
+    /// HTTP client for peers.
+    pub client: PeerClient,
+    signals: Mutex<HashMap<NodeId, Arc<PeerSignals>>>,
+}
+
+/// Wake-ups for one peer's outbox worker.
+#[derive(Debug, Default)]
+pub struct PeerSignals {
+    /// New envelopes are queued for the peer.
+    pub work: Notify,
+    /// The peer just contacted us, so it is up: retry now instead of waiting out the backoff.
+    pub alive: Notify,
+}
+
+/// An envelope that passed every check and is ready to store.
+struct Checked {
+    new: NewEnvelope,
+    roster: Option<RosterView>,
+}
+
+impl Federation {
+    /// Build the service from the roster stored (or `initial_roster`, if newer).
+    pub async fn start(
+        identity: Identity,
+        initial_roster: Option<&str>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+        settings: FederationSettings,
+    ) -> Result<Arc<Self>, FederationError> {
+        let stored = store.roster().await?;
+        let mut view = match &stored {
+            Some((_, raw)) => Some(RosterView::from_signed(raw, &identity.coordinator_key)?),
+            None => None,
+        };
+        if let Some(raw) = initial_roster {
+            let candidate = RosterView::from_signed(raw, &identity.coordinator_key)?;
+            if view
+                .as_ref()
+                .is_none_or(|v| candidate.version() > v.version())
+            {
+                view = Some(candidate);
+            }
+        }
+        let view = view.ok_or_else(|| {
+            FederationError::Roster(RosterViewError::Invalid(
+                "no roster: give the node a signed roster file".into(),
+            ))
+        })?;
+        if view.member(&identity.node_id).is_none() {
+            return Err(FederationError::NotInRoster(identity.node_id));
+        }
+        let client = PeerClient::new(&settings).map_err(FederationError::Signing)?;
+        let key_ref = format!("{}#{}", identity.node_id, identity.keys.key_id());
+        let (roster_changed, _) = watch::channel(view.version());
+        let fed = Arc::new(Self {
+            me: identity.node_id,
+            keys: identity.keys,
+            key_ref,
+            coordinator_key: identity.coordinator_key,
+            roster: RwLock::new(Arc::new(view)),
+            roster_changed,
+            store,
+            clock,
+            entropy,
+            settings,
+            metrics: Metrics::default(),
+            client,
+            signals: Mutex::new(HashMap::new()),
+        });
+        // Make sure the roster in use is in the log and the roster table, so peers can pull it.
+        let raw = fed.roster().raw.clone();
+        fed.accept_roster_raw(&raw).await?;
+        Ok(fed)
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &NodeId {
+        &self.me
+    }
+
+    /// The key reference this node signs with (`<node_id>#<key id>`).
+    pub fn key_ref(&self) -> &str {
+        &self.key_ref
+    }
+
+    /// This node's keys.
+    pub fn keys(&self) -> &NodeKeys {
+        &self.keys
+    }
+
+    /// The roster in force.
+    pub fn roster(&self) -> Arc<RosterView> {
+        self.roster
+            .read()
+            .map(|g| Arc::clone(&g))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Notified with the new version whenever the roster changes.
+    pub fn watch_roster(&self) -> watch::Receiver<u64> {
+        self.roster_changed.subscribe()
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The wake-ups of a peer's outbox worker.
+    pub fn signals(&self, peer: &NodeId) -> Arc<PeerSignals> {
+        let mut w = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(w.entry(peer.clone()).or_default())
+    }
+
+    /// Install a signed roster (from the API, a file, or a peer): verified against the
+    /// coordinator key, kept only when newer. Returns whether it replaced the current one.
+    pub async fn accept_roster_raw(&self, raw: &str) -> Result<bool, FederationError> {
+        let view = RosterView::from_signed(raw, &self.coordinator_key)?;
+        let parsed =
+            Envelope::parse(raw.as_bytes()).map_err(|e| RosterViewError::Invalid(e.to_string()))?;
+        let new = new_envelope(&parsed, raw, None);
+        self.store
+            .ingest(std::slice::from_ref(&new), self.now())
+            .await?;
+        self.install(view).await
+    }
+
+    async fn install(&self, view: RosterView) -> Result<bool, FederationError> {
+        let newer = self
+            .store
+            .install_roster(view.version(), &view.raw, self.now())
+            .await?;
+        let current = self.roster().version();
+        if view.version() > current || newer {
+            if view.version() >= current {
+                let version = view.version();
+                if let Ok(mut g) = self.roster.write() {
+                    *g = Arc::new(view);
+                }
+                self.roster_changed.send_replace(version);
+                tracing::info!(version, "roster installed");
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The coordinator re-distributes the roster it holds to every member.
+    pub async fn publish_current_roster(&self) -> Result<(), FederationError> {
+        let view = self.roster();
+        if view.roster.coordinator != self.me {
+            return Ok(());
+        }
+        let parsed = Envelope::parse(view.raw.as_bytes())
+            .map_err(|e| RosterViewError::Invalid(e.to_string()))?;
+        let Some(stored) = self.store.envelope(parsed.envelope.id).await? else {
+            return Ok(());
+        };
+        // Queue it for every member that has no outbox row for it yet.
+        let have: Vec<NodeId> = self
+            .store
+            .deliveries(parsed.envelope.id)
+            .await?
+            .into_iter()
+            .map(|d| d.peer)
+            .collect();
+        let missing: Vec<NodeId> = self
+            .recipients(&parsed.envelope)
+            .into_iter()
+            .filter(|p| !have.contains(p))
+            .collect();
+        if !missing.is_empty() {
+            self.store
+                .enqueue(stored.cursor, &missing, self.now())
+                .await?;
+            for p in &missing {
+                self.signals(p).work.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// The members that may receive an envelope this node originates.
+    fn recipients(&self, env: &Envelope) -> Vec<NodeId> {
+        let view = self.roster();
+        let item = Item {
+            origin: &env.origin,
+            kind: env.kind,
+            tlp: env.tlp,
+            audience: &env.audience,
+        };
+        view.roster
+            .peers_of(&self.me)
+            .filter(|m| {
+                policy::decide(&item, &m.node_id, Action::Deliver, &view.roster).is_allowed()
+            })
+            .map(|m| m.node_id.clone())
+            .collect()
+    }
+
+    /// Publish a bulletin: sign it, store it with one outbox row per eligible peer in one
+    /// transaction, and wake the peers' workers. Returns the bulletin and its recipients.
+    pub async fn publish(
+        &self,
+        draft: BulletinDraft,
+    ) -> Result<(Bulletin, Vec<NodeId>), FederationError> {
+        let now = self.now();
+        let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
+        let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
+            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        let envelope = bulletin.to_envelope();
+        let mut object = envelope.to_object();
+        sign_envelope(&mut object, self.keys.signing_key(), &self.key_ref)
+            .map_err(|e| FederationError::Signing(e.to_string()))?;
+        let raw =
+            serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
+        let recipients = self.recipients(&envelope);
+        let new = NewEnvelope {
+            id,
+            kind: envelope.kind.as_str().to_owned(),
+            origin: self.me.clone(),
+            created: now,
+            tlp: tlp_name(&envelope),
+            audience: serde_json::to_string(&envelope.audience).unwrap_or_default(),
+            raw,
+            bulletin: Some(bulletin.clone()),
+        };
+        self.store.publish(&new, &recipients, now).await?;
+        Metrics::add(&self.metrics.envelopes_published, 1);
+        for p in &recipients {
+            self.signals(p).work.notify_one();
+        }
+        tracing::info!(%id, recipients = recipients.len(), "bulletin published");
+        Ok((bulletin, recipients))
+    }
+
+    /// Check one envelope that arrived from a peer (push or pull).
+    fn check(&self, raw: &str, view: &RosterView) -> Result<Checked, Refusal> {
+        let parsed =
+            Envelope::parse(raw.as_bytes()).map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+        let env = &parsed.envelope;
+        let now = self.now();
+        if env.created.millis_since(now) > self.settings.max_skew_secs * 1000 {
+            return Err(Refusal::new(
+                "created_in_future",
+                format!(
+                    "envelope created at {} is ahead of this node's clock ({now})",
+                    env.created
+                ),
+            ));
+        }
+        let key_ref =
+            signature_key_ref(&parsed.object).map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+        let (key_node, key_id) = key_ref.split_once('#').unwrap_or((key_ref, ""));
+        if key_node != env.origin.as_str() {
+            return Err(Refusal::new(
+                "key_origin_mismatch",
+                format!("signed with {key_ref}, but the origin is {}", env.origin),
+            ));
+        }
+        let mut roster = None;
+        if env.kind == EnvelopeKind::Roster {
+            let candidate = RosterView::from_signed(raw, &self.coordinator_key)
+                .map_err(|e| Refusal::new("untrusted_roster", e.to_string()))?;
+            roster = Some(candidate);
+        } else {
+            if view.roster.is_removed(&env.origin) {
+                return Err(Refusal::new(
+                    "origin_removed",
+                    format!("{} has been removed from the network", env.origin),
+                ));
+            }
+            if view.member(&env.origin).is_none() {
+                return Err(Refusal::new(
+                    "unknown_origin",
+                    format!(
+                        "{} is not a member of roster version {}",
+                        env.origin,
+                        view.version()
+                    ),
+                ));
+            }
+            let key = view.key_of(&env.origin, key_id).ok_or_else(|| {
+                Refusal::new(
+                    "unknown_key",
+                    format!("{key_ref} is not the current key of {}", env.origin),
+                )
+            })?;
+            verify_envelope(&parsed.object, key)
+                .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+            if env.origin != self.me {
+                let item = Item {
+                    origin: &env.origin,
+                    kind: env.kind,
+                    tlp: env.tlp,
+                    audience: &env.audience,
+                };
+                if let policy::Decision::Deny(d) =
+                    policy::decide(&item, &self.me, Action::Deliver, &view.roster)
+                {
+                    return Err(Refusal::new(d.code(), d.to_string()));
+                }
+            }
+        }
+        let bulletin = match &parsed.payload {
+            Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
+            _ => None,
+        };
+        Ok(Checked {
+            new: new_envelope(&parsed, raw, bulletin),
+            roster,
+        })
+    }
+
+    /// Check and store a batch of envelopes (from a push by `sender`, or a pull page).
+    pub async fn receive_batch(
+        &self,
+        envelopes: &[&RawValue],
+    ) -> Result<BatchReply, FederationError> {
+        let view = self.roster();
+        let mut reply = BatchReply::default();
+        let mut accepted = Vec::with_capacity(envelopes.len());
+        let mut rosters = Vec::new();
+        for (index, raw) in envelopes.iter().enumerate() {
+            match self.check(raw.get(), &view) {
+                Ok(c) => {
+                    if let Some(r) = c.roster {
+                        rosters.push(r);
+                    }
+                    accepted.push(c.new);
+                }
+                Err(r) => {
+                    self.metrics.reject(r.code);
+                    tracing::debug!(index, code = r.code, reason = %r.message, "envelope refused");
+                    reply.rejected.push(Rejected {
+                        index,
+                        id: id_of(raw.get()),
+                        code: r.code.to_owned(),
+                        reason: r.message,
+                    });
+                }
+            }
+        }
+        if !accepted.is_empty() {
+            let outcome = self.store.ingest(&accepted, self.now()).await?;
+            for (new, result) in accepted.iter().zip(outcome) {
+                match result {
+                    Ingested::Stored(_) => reply.accepted.push(new.id),
+                    Ingested::Duplicate => reply.duplicate.push(new.id),
+                }
+            }
+        }
+        Metrics::add(&self.metrics.envelopes_in, reply.accepted.len() as u64);
+        Metrics::add(
+            &self.metrics.envelopes_duplicate,
+            reply.duplicate.len() as u64,
+        );
+        for r in rosters {
+            self.install(r).await?;
+        }
+        Ok(reply)
+    }
+
+    /// Serve `GET /fed/v1/outbox` to `requester`: envelopes after `after` (optionally only those
+    /// of `origin`) that the policy lets it receive. Returns (raw envelopes, next cursor, more).
+    pub async fn serve_pull(
+        &self,
+        requester: &NodeId,
+        after: i64,
+        origin: Option<&NodeId>,
+        limit: u32,
+    ) -> Result<(Vec<String>, i64, bool), FederationError> {
+        let limit = limit.clamp(1, self.settings.pull_page.max(1));
+        let view = self.roster();
+        // Everything up to `after` from this node reached the requester: its cursor only moves
+        // after it stored them.
+        if origin == Some(&self.me) && after > 0 {
+            let n = self.store.mark_pulled(requester, after, self.now()).await?;
+            if n > 0 {
+                Metrics::add(&self.metrics.envelopes_out, n);
+            }
+        } else {
+            self.store.record_success(requester, self.now()).await?;
+        }
+        let rows = self.store.log_after(after, origin, limit).await?;
+        let more = rows.len() as u32 == limit;
+        let next = rows.last().map_or(after, |r| r.cursor);
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(kind) = EnvelopeKind::parse(&row.kind) else {
+                continue;
+            };
+            let (Some(tlp), Ok(audience)) = (
+                atalaya_core::Tlp::parse(&row.tlp),
+                serde_json::from_str::<atalaya_core::Audience>(&row.audience),
+            ) else {
+                continue;
+            };
+            let item = Item {
+                origin: &row.origin,
+                kind,
+                tlp,
+                audience: &audience,
+            };
+            let action = if row.origin == self.me {
+                Action::ServeOnPull
+            } else {
+                Action::Relay
+            };
+            if policy::decide(&item, requester, action, &view.roster).is_allowed() {
+                out.push(row.raw);
+            }
+        }
+        Ok((out, next, more))
+    }
+
+    /// Authenticate a signed federation request; returns the requesting member.
+    pub async fn authenticate_request(
+        &self,
+        parts: &atalaya_crypto::RequestParts<'_>,
+        headers: &atalaya_crypto::IncomingSignature<'_>,
+    ) -> Result<NodeId, Refusal> {
+        let view = self.roster();
+        let now = self.now();
+        let verified = atalaya_crypto::verify_request(
+            parts,
+            headers,
+            now.unix_seconds(),
+            self.settings.max_skew_secs,
+            |key_ref| {
+                let (node, key_id) = key_ref.split_once('#')?;
+                let node = NodeId::new(node).ok()?;
+                view.key_of(&node, key_id).cloned()
+            },
+        )
+        .map_err(|e| {
+            // Say why a well-formed signature from a removed node fails.
+            let code = e.code();
+            if code == "unknown_key"
+                && let Some(node) = headers
+                    .signature_input
+                    .and_then(|s| s.split("keyid=\"").nth(1))
+                    .and_then(|s| s.split('#').next())
+                    .and_then(|s| NodeId::new(s).ok())
+                && view.roster.is_removed(&node)
+            {
+                return Refusal::new(
+                    "removed_member",
+                    format!("{node} has been removed from the network"),
+                );
+            }
+            Refusal::new(code, e.to_string())
+        })
+        .inspect_err(|r| self.metrics.reject(r.code))?;
+        let (node, _) = verified
+            .key_ref
+            .split_once('#')
+            .unwrap_or((&verified.key_ref, ""));
+        let node = NodeId::new(node).map_err(|e| Refusal::new("unknown_key", e.to_string()))?;
+        let expires = now.plus_millis((self.settings.max_skew_secs * 2 + 60) * 1000);
+        let fresh = self
+            .store
+            .remember_nonce(&verified.key_ref, &verified.nonce, expires, now)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "nonce store failed");
+                Refusal::new("internal_error", "the node could not record the request")
+            })?;
+        if !fresh {
+            self.metrics.reject("replayed_request");
+            return Err(Refusal::new(
+                "replayed_request",
+                "this request (nonce) was already received",
+            ));
+        }
+        // A peer that talks to us is up: let its outbox worker retry now.
+        self.signals(&node).alive.notify_one();
+        Ok(node)
+    }
+
+    /// Sign an outgoing request to a peer.
+    pub fn sign_request(
+        &self,
+        parts: &atalaya_crypto::RequestParts<'_>,
+    ) -> Result<atalaya_crypto::SignatureHeaders, String> {
+        atalaya_crypto::sign_request(
+            parts,
+            self.keys.signing_key(),
+            &self.key_ref,
+            self.now().unix_seconds(),
+            &mut EntropyRng(self.entropy.as_ref()),
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+fn tlp_name(env: &Envelope) -> String {
+    serde_json::to_value(env.tlp)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn new_envelope(parsed: &ParsedEnvelope, raw: &str, bulletin: Option<Bulletin>) -> NewEnvelope {
+    let env = &parsed.envelope;
+    NewEnvelope {
+        id: env.id,
+        kind: env.kind.as_str().to_owned(),
+        origin: env.origin.clone(),
+        created: env.created,
+        tlp: tlp_name(env),
+        audience: serde_json::to_string(&env.audience).unwrap_or_default(),
+        raw: raw.to_owned(),
+        bulletin,
+    }
+}
+
+fn id_of(raw: &str) -> Option<uuid::Uuid> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: uuid::Uuid,
+    }
+    serde_json::from_str::<IdOnly>(raw).ok().map(|i| i.id)
+}

@@ -162,6 +162,9 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<i64>;
 
+    /// Queue an envelope already in the log for more peers (rows that exist are kept).
+    async fn enqueue(&self, cursor: i64, peers: &[NodeId], now: Timestamp) -> Result<()>;
+
     /// Append envelopes received from peers, idempotently by id, in one transaction.
     async fn ingest(&self, batch: &[NewEnvelope], now: Timestamp) -> Result<Vec<Ingested>>;
 

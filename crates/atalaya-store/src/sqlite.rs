@@ -234,6 +234,22 @@ impl Store for SqliteStore {
         Ok(cursor)
     }
 
+    async fn enqueue(&self, cursor: i64, peers: &[NodeId], now: Timestamp) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for peer in peers {
+            sqlx::query(
+                "INSERT INTO outbox (peer, cursor, enqueued_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(peer.as_str())
+            .bind(cursor)
+            .bind(now.unix_millis())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn ingest(&self, batch: &[NewEnvelope], now: Timestamp) -> Result<Vec<Ingested>> {
         let mut tx = self.writer.begin().await?;
         let mut out = Vec::with_capacity(batch.len());

@@ -25,7 +25,10 @@ async fn the_log_survives_reopening_and_is_append_only() {
         let store = SqliteStore::open(&path, &SqliteOptions::default())
             .await
             .unwrap();
-        store.ingest(std::slice::from_ref(&e), e.created).await.unwrap();
+        store
+            .ingest(std::slice::from_ref(&e), e.created)
+            .await
+            .unwrap();
         store.close().await;
     }
     let store = SqliteStore::open(&path, &SqliteOptions::default())

@@ -1,1 +1,84 @@
-//! placeholder
+//! The HTTP surfaces of a node (DESIGN §8): federation endpoints, the JSON API, health and
+//! metrics. Handlers are thin: they authenticate, parse with limits, and call the federation
+//! service, which holds the rules.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use atalaya_federation::Federation;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use tokio_util::sync::CancellationToken;
+
+mod api;
+mod body;
+pub mod error;
+mod fed;
+mod ops;
+
+pub use api::token_hash as api_token_hash;
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node's federation service (and through it, the store, clock and keys).
+    pub fed: Arc<Federation>,
+}
+
+/// All routes of a node.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/fed/v1/inbox", post(fed::inbox))
+        .route("/fed/v1/outbox", get(fed::outbox))
+        .route("/fed/v1/roster", get(fed::roster))
+        .route("/api/v1/bulletins", post(api::publish).get(api::list))
+        .route("/api/v1/bulletins/{id}", get(api::show))
+        .route("/api/v1/status", get(api::status))
+        .route(
+            "/api/v1/roster",
+            put(api::install_roster).get(api::show_roster),
+        )
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        // Bodies are read with explicit limits by each handler (so the refusal has our code).
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    set(h, header::CACHE_CONTROL, "no-store");
+    resp
+}
+
+/// Serve on `listener` until `cancel` fires, then finish in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+}

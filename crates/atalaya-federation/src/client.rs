@@ -1,0 +1,268 @@
+//! Talking to peers: signed pushes and pulls over HTTP, through a client that refuses to reach
+//! loopback or private addresses unless the configuration allows it (peer URLs come from the
+//! roster, and must not be a way into the node's own network).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use atalaya_core::{Member, NodeId};
+use atalaya_crypto::RequestParts;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::{Method, Url};
+
+use crate::wire::{BatchReply, PullPage, envelopes_json};
+use crate::{Federation, FederationSettings};
+
+/// A failed exchange with a peer.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The peer's endpoint is not usable from here.
+    #[error("endpoint refused: {0}")]
+    Endpoint(String),
+    /// The operator suspended exchanges with this peer.
+    #[error("exchanges with {0} are suspended by configuration")]
+    Suspended(NodeId),
+    /// Connection, timeout or protocol failure.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The peer answered with an error.
+    #[error("peer answered {status}: {body}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Its error body (truncated).
+        body: String,
+    },
+    /// The peer's answer does not parse.
+    #[error("bad answer: {0}")]
+    BadAnswer(String),
+}
+
+/// An address a node may contact when private peers are not allowed.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64) // CGNAT 100.64/10
+        }
+        IpAddr::V6(v6) => {
+            let seg0 = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg0 & 0xfe00) == 0xfc00 // unique local
+                || (seg0 & 0xffc0) == 0xfe80 // link local
+                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(IpAddr::V4(v4))))
+        }
+    }
+}
+
+/// Resolves names and drops non-public addresses.
+struct GuardedResolver;
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The HTTP client a node uses for its peers.
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    allow_private: bool,
+    suspended: Vec<NodeId>,
+}
+
+impl std::fmt::Debug for PeerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerClient")
+            .field("allow_private", &self.allow_private)
+            .finish()
+    }
+}
+
+impl PeerClient {
+    /// Build the client from the federation settings.
+    pub fn new(settings: &FederationSettings) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.request_timeout_ms))
+            .connect_timeout(Duration::from_millis(
+                settings.request_timeout_ms.min(5_000),
+            ))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .user_agent(concat!("atalaya/", env!("CARGO_PKG_VERSION")));
+        if !settings.allow_private_peers {
+            builder = builder.dns_resolver(Arc::new(GuardedResolver));
+        }
+        Ok(Self {
+            http: builder.build().map_err(|e| e.to_string())?,
+            allow_private: settings.allow_private_peers,
+            suspended: settings.suspended_peers.clone(),
+        })
+    }
+
+    fn url(&self, peer: &Member, path: &str) -> Result<Url, PeerError> {
+        if self.suspended.contains(&peer.node_id) {
+            return Err(PeerError::Suspended(peer.node_id.clone()));
+        }
+        let base = Url::parse(&peer.endpoint).map_err(|e| PeerError::Endpoint(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(PeerError::Endpoint(format!("scheme {}", base.scheme())));
+        }
+        if !self.allow_private {
+            let literal = base
+                .host_str()
+                .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+            if let Some(ip) = literal
+                && !is_public(ip)
+            {
+                return Err(PeerError::Endpoint(format!(
+                    "{ip} is not a public address (set federation.allow_private_peers for test networks)"
+                )));
+            }
+        }
+        let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
+        Url::parse(&joined).map_err(|e| PeerError::Endpoint(e.to_string()))
+    }
+}
+
+fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    }
+}
+
+impl Federation {
+    async fn signed(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, PeerError> {
+        let auth = authority(&url);
+        let parts = RequestParts {
+            method: method.as_str(),
+            authority: &auth,
+            path: url.path(),
+            query: url.query(),
+            body: body.as_deref(),
+        };
+        let sig = self.sign_request(&parts).map_err(PeerError::Endpoint)?;
+        let mut req = self
+            .client
+            .http
+            .request(method, url)
+            .header("signature-input", sig.signature_input)
+            .header("signature", sig.signature)
+            .header("accept", "application/json");
+        if let Some(d) = sig.content_digest {
+            req = req.header("content-digest", d);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| PeerError::Transport(e.without_url().to_string()))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| PeerError::Transport(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let body = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+            return Err(PeerError::Status {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+
+    /// Push envelopes to a peer's inbox; returns its verdicts.
+    pub async fn push(&self, peer: &Member, raws: &[String]) -> Result<BatchReply, PeerError> {
+        let url = self.client.url(peer, "/fed/v1/inbox")?;
+        let body = envelopes_json("{\"envelopes\":", raws.iter().map(String::as_str), "}");
+        let answer = self
+            .signed(Method::POST, url, Some(body.into_bytes()))
+            .await?;
+        serde_json::from_slice(&answer).map_err(|e| PeerError::BadAnswer(e.to_string()))
+    }
+
+    /// Pull one page of a peer's log (optionally only `origin`'s envelopes) and store what
+    /// passes the checks. Returns (stored, next cursor, more).
+    pub async fn pull_page(
+        &self,
+        peer: &Member,
+        after: i64,
+        origin: Option<&NodeId>,
+    ) -> Result<(BatchReply, i64, bool), PeerError> {
+        let mut url = self.client.url(peer, "/fed/v1/outbox")?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("after", &after.to_string());
+            q.append_pair("limit", &self.settings.pull_page.to_string());
+            if let Some(o) = origin {
+                q.append_pair("origin", o.as_str());
+            }
+        }
+        let answer = self.signed(Method::GET, url, None).await?;
+        let page: PullPage<'_> =
+            serde_json::from_slice(&answer).map_err(|e| PeerError::BadAnswer(e.to_string()))?;
+        let reply = self
+            .receive_batch(&page.envelopes)
+            .await
+            .map_err(|e| PeerError::Transport(format!("storing pulled envelopes: {e}")))?;
+        Ok((reply, page.next, page.more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["200.1.2.3", "8.8.8.8", "2800:150::1"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Federation timing and limits, part of the node's configuration.
+
+use atalaya_core::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// How this node exchanges envelopes with its peers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationSettings {
+    /// Most envelopes in one push to a peer.
+    pub push_batch: u32,
+    /// Most envelopes served or requested per pull page.
+    pub pull_page: u32,
+    /// Milliseconds between anti-entropy pulls from every peer.
+    pub pull_interval_ms: u64,
+    /// First retry delay after a failed push, in milliseconds; doubles per failure.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    pub backoff_max_ms: u64,
+    /// Timeout of one request to a peer, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Largest clock difference accepted on a signed request, in seconds.
+    pub max_skew_secs: i64,
+    /// Allow peers on loopback and private addresses (test networks, the demo). Off in
+    /// production: peer URLs come from the roster and must not reach internal services.
+    pub allow_private_peers: bool,
+    /// Peers this node will not contact (suspended by the operator); envelopes for them stay
+    /// queued and reach them later, or through other members' relays.
+    pub suspended_peers: Vec<NodeId>,
+    /// Peers this node pulls at once during anti-entropy.
+    pub pull_concurrency: u32,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        Self {
+            push_batch: 256,
+            pull_page: 1000,
+            pull_interval_ms: 30_000,
+            backoff_base_ms: 250,
+            backoff_max_ms: 60_000,
+            request_timeout_ms: 10_000,
+            max_skew_secs: 300,
+            allow_private_peers: false,
+            suspended_peers: Vec::new(),
+            pull_concurrency: 8,
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! `/api/v1/*`: the JSON API for officers and scripts, authenticated by API token.
+
+use atalaya_core::{BulletinDraft, NodeId, Timestamp};
+use atalaya_store::{BulletinQuery, BulletinRecord, Delivery, PeerState};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{ApiError, AppState, body};
+
+/// Largest API request body.
+const MAX_API_BODY: usize = 2 * 1024 * 1024;
+
+/// The SHA-256 (hex) under which a token is stored; the token itself is never kept.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A caller holding a valid API token.
+pub struct TokenHolder {
+    /// The token's id.
+    #[allow(dead_code)]
+    pub token_id: String,
+}
+
+impl FromRequestParts<AppState> for TokenHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing_token", "send `Authorization: Bearer <API token>`")
+            })?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "the Authorization header must be `Bearer <API token>`",
+                )
+            })?;
+        // Looked up by hash: the comparison happens on a digest, so its timing reveals nothing
+        // about the token.
+        match state
+            .fed
+            .store
+            .api_token_by_hash(&token_hash(token))
+            .await?
+        {
+            Some(t) => Ok(TokenHolder { token_id: t.id }),
+            None => Err(ApiError::unauthorized(
+                "invalid_token",
+                "unknown or revoked API token",
+            )),
+        }
+    }
+}
+
+/// A bulletin as the API shows it.
+#[derive(Debug, Serialize)]
+struct BulletinView<'a> {
+    #[serde(flatten)]
+    bulletin: &'a atalaya_core::Bulletin,
+    received: Timestamp,
+}
+
+fn view(r: &BulletinRecord) -> BulletinView<'_> {
+    BulletinView {
+        bulletin: &r.bulletin,
+        received: r.received,
+    }
+}
+
+/// `POST /api/v1/bulletins`: publish a bulletin from this node.
+pub async fn publish(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let draft: BulletinDraft = body::parse(&bytes)?;
+    let (bulletin, recipients) = state.fed.publish(draft).await.map_err(|e| match e {
+        atalaya_federation::FederationError::InvalidBulletin(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_bulletin", m)
+        }
+        other => ApiError::internal(other),
+    })?;
+    let body = json!({"bulletin": bulletin, "recipients": recipients});
+    Ok((
+        StatusCode::CREATED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/bulletins/{}", bulletin.id),
+        )],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Query of `GET /api/v1/bulletins`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<u32>,
+    before: Option<Timestamp>,
+    origin: Option<NodeId>,
+}
+
+/// `GET /api/v1/bulletins`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let records = state
+        .fed
+        .store
+        .bulletins(&BulletinQuery {
+            origin: q.origin,
+            before: q.before,
+            limit: q.limit.unwrap_or(50).clamp(1, 500),
+        })
+        .await?;
+    let items: Vec<BulletinView<'_>> = records.iter().map(view).collect();
+    Ok(Json(json!({"bulletins": items})).into_response())
+}
+
+/// One peer's delivery of a bulletin, as the origin sees it.
+#[derive(Debug, Serialize)]
+struct DeliveryView {
+    peer: NodeId,
+    state: &'static str,
+    enqueued: Timestamp,
+    delivered: Option<Timestamp>,
+    attempts: i64,
+    last_error: Option<String>,
+}
+
+fn delivery_view(d: Delivery) -> DeliveryView {
+    let state = match (&d.delivered, &d.last_error) {
+        (Some(_), _) => "delivered",
+        (None, Some(_)) => "retrying",
+        (None, None) => "queued",
+    };
+    DeliveryView {
+        peer: d.peer,
+        state,
+        enqueued: d.enqueued,
+        delivered: d.delivered,
+        attempts: d.attempts,
+        last_error: d.last_error,
+    }
+}
+
+/// `GET /api/v1/bulletins/{id}`: the bulletin and, at its origin, per-peer delivery.
+pub async fn show(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
+    let record = state
+        .fed
+        .store
+        .bulletin(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("bulletin"))?;
+    let mut body = serde_json::to_value(view(&record)).map_err(ApiError::internal)?;
+    if &record.bulletin.origin == state.fed.node_id() {
+        let deliveries: Vec<DeliveryView> = state
+            .fed
+            .store
+            .deliveries(id)
+            .await?
+            .into_iter()
+            .map(delivery_view)
+            .collect();
+        let delivered = deliveries.iter().filter(|d| d.delivered.is_some()).count();
+        body["deliveries"] = serde_json::to_value(&deliveries).map_err(ApiError::internal)?;
+        body["delivered"] = json!({"done": delivered, "of": deliveries.len()});
+    }
+    Ok(Json(json!({"bulletin": body})).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct PeerView {
+    peer: NodeId,
+    country: Option<String>,
+    endpoint: Option<String>,
+    pending: i64,
+    oldest_pending: Option<Timestamp>,
+    lag_seconds: f64,
+    delivered: i64,
+    last_success: Option<Timestamp>,
+    last_failure: Option<Timestamp>,
+    last_error: Option<String>,
+    consecutive_failures: i64,
+    state: &'static str,
+}
+
+/// `GET /api/v1/status`: this node, its roster and every peer's delivery state.
+pub async fn status(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+) -> Result<Response, ApiError> {
+    let fed = &state.fed;
+    let view = fed.roster();
+    let now = fed.now();
+    let states = fed.store.peer_states().await?;
+    let mut peers = Vec::new();
+    for m in view.roster.peers_of(fed.node_id()) {
+        let s = states
+            .iter()
+            .find(|s| s.peer == m.node_id)
+            .cloned()
+            .unwrap_or(PeerState {
+                peer: m.node_id.clone(),
+                pending: 0,
+                oldest_pending: None,
+                delivered: 0,
+                last_success: None,
+                last_failure: None,
+                last_error: None,
+                consecutive_failures: 0,
+            });
+        let lag = s
+            .oldest_pending
+            .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
+        let state = if s.consecutive_failures > 0 {
+            "unreachable"
+        } else if s.pending > 0 {
+            "lagging"
+        } else if s.last_success.is_some() {
+            "reachable"
+        } else {
+            "unknown"
+        };
+        peers.push(PeerView {
+            peer: s.peer,
+            country: Some(m.country.to_string()),
+            endpoint: Some(m.endpoint.clone()),
+            pending: s.pending,
+            oldest_pending: s.oldest_pending,
+            lag_seconds: lag,
+            delivered: s.delivered,
+            last_success: s.last_success,
+            last_failure: s.last_failure,
+            last_error: s.last_error,
+            consecutive_failures: s.consecutive_failures,
+            state,
+        });
+    }
+    let body = json!({
+        "node": fed.node_id(),
+        "key": fed.key_ref(),
+        "roster": {"network": view.roster.network, "version": view.version(), "members": view.roster.members.len()},
+        "log_head": fed.store.log_head().await?,
+        "now": now,
+        "peers": peers,
+    });
+    Ok(Json(body).into_response())
+}
+
+/// `PUT /api/v1/roster`: install a coordinator-signed roster; the coordinator also sends it on.
+pub async fn install_roster(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let text = body::check_text(&bytes)?;
+    let installed = state
+        .fed
+        .accept_roster_raw(text)
+        .await
+        .map_err(|e| match e {
+            atalaya_federation::FederationError::Roster(r) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_roster",
+                r.to_string(),
+            ),
+            other => ApiError::internal(other),
+        })?;
+    state
+        .fed
+        .publish_current_roster()
+        .await
+        .map_err(ApiError::internal)?;
+    let version = state.fed.roster().version();
+    Ok(Json(json!({"installed": installed, "version": version})).into_response())
+}
+
+/// `GET /api/v1/roster`: the roster in force.
+pub async fn show_roster(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+) -> Result<Response, ApiError> {
+    let v = state.fed.roster();
+    let signed: Value = serde_json::from_str(&v.raw).map_err(ApiError::internal)?;
+    Ok(Json(json!({"roster": v.roster, "signed": signed})).into_response())
+}

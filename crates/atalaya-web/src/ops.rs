@@ -1,0 +1,151 @@
+//! Health, readiness and Prometheus metrics.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use atalaya_federation::Metrics;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::api::TokenHolder;
+use crate::{ApiError, AppState};
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the store answers and a roster is in force.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.fed.store.log_head().await {
+        Ok(_) => (
+            StatusCode::OK,
+            format!("ready: roster v{}\n", state.fed.roster().version()),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
+    }
+}
+
+/// Unknown path.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`: from loopback without credentials, otherwise with an API token.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    token: Result<TokenHolder, ApiError>,
+) -> Result<Response, ApiError> {
+    if !addr.ip().is_loopback() {
+        token?;
+    }
+    let fed = &state.fed;
+    let m = &fed.metrics;
+    let mut out = String::with_capacity(4096);
+    let mut counter = |name: &str, help: &str, v: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
+    };
+    counter(
+        "atalaya_envelopes_in_total",
+        "Envelopes newly stored from peers.",
+        Metrics::get(&m.envelopes_in),
+    );
+    counter(
+        "atalaya_envelopes_duplicate_total",
+        "Envelopes received that were already held.",
+        Metrics::get(&m.envelopes_duplicate),
+    );
+    counter(
+        "atalaya_envelopes_out_total",
+        "Envelopes accepted by peers (push or pull).",
+        Metrics::get(&m.envelopes_out),
+    );
+    counter(
+        "atalaya_envelopes_published_total",
+        "Envelopes this node originated.",
+        Metrics::get(&m.envelopes_published),
+    );
+    counter(
+        "atalaya_push_failures_total",
+        "Pushes to peers that failed.",
+        Metrics::get(&m.push_failures),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_rejections_total Envelopes and requests refused, by reason.\n# TYPE atalaya_rejections_total counter"
+    );
+    for (reason, n) in m.rejections() {
+        let _ = writeln!(
+            out,
+            "atalaya_rejections_total{{reason=\"{}\"}} {n}",
+            escape(reason)
+        );
+    }
+    let now = fed.now();
+    let states = fed.store.peer_states().await?;
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_outbox_depth Envelopes queued for a peer.\n# TYPE atalaya_outbox_depth gauge"
+    );
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "atalaya_outbox_depth{{peer=\"{}\"}} {}",
+            escape(s.peer.as_str()),
+            s.pending
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_outbox_lag_seconds Age of the oldest envelope queued for a peer.\n# TYPE atalaya_outbox_lag_seconds gauge"
+    );
+    for s in &states {
+        let lag = s
+            .oldest_pending
+            .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
+        let _ = writeln!(
+            out,
+            "atalaya_outbox_lag_seconds{{peer=\"{}\"}} {lag:.3}",
+            escape(s.peer.as_str())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_peer_consecutive_failures Failed exchanges since the last success.\n# TYPE atalaya_peer_consecutive_failures gauge"
+    );
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "atalaya_peer_consecutive_failures{{peer=\"{}\"}} {}",
+            escape(s.peer.as_str()),
+            s.consecutive_failures
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_roster_version Version of the roster in force.\n# TYPE atalaya_roster_version gauge\natalaya_roster_version {}",
+        fed.roster().version()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_log_head Highest cursor of the local envelope log.\n# TYPE atalaya_log_head gauge\natalaya_log_head {}",
+        fed.store.log_head().await?
+    );
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+}
