@@ -1,1 +1,271 @@
-fn main() {}
+//! `atalaya`: the node of the Inter-American CSIRT Watch and Warning Network.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use atalaya_core::{CountryCode, NodeId, OsEntropy, Role, SystemClock};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+mod bench;
+mod cli;
+mod config;
+mod demo;
+mod node;
+
+use config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "atalaya",
+    version,
+    about = "A node of the Inter-American CSIRT Watch and Warning Network"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a node: keys, configuration, database and an API token.
+    Init {
+        /// Directory for the new node.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Node id, e.g. cl-csirt.
+        #[arg(long)]
+        id: NodeId,
+        /// ISO 3166-1 alpha-2 country, e.g. CL.
+        #[arg(long)]
+        country: CountryCode,
+        /// Team name.
+        #[arg(long)]
+        team: String,
+        /// Create the network's coordinator (it signs the roster).
+        #[arg(long)]
+        coordinator: bool,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7400")]
+        listen: String,
+        /// URL peers use to reach this node (default: http://<listen>).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The coordinator's public key (from its node.json, `signing_key`); members only.
+        #[arg(long)]
+        coordinator_key: Option<String>,
+        /// Network name (coordinator only).
+        #[arg(long, default_value = "oas-csirt-americas")]
+        network: String,
+        /// Allow loopback/private peer addresses (test networks on one machine).
+        #[arg(long)]
+        allow_private_peers: bool,
+    },
+    /// Run a node.
+    Serve {
+        /// Configuration file.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Stop when standard input closes (used by `demo` so nodes never outlive it).
+        #[arg(long, hide = true)]
+        exit_on_stdin_close: bool,
+    },
+    /// Publish a bulletin through a running node.
+    Publish(cli::PublishArgs),
+    /// Show a running node's peers and per-peer delivery state.
+    Status {
+        /// Configuration file of the node.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the roster (coordinator).
+    Roster {
+        #[command(subcommand)]
+        command: cli::RosterCommand,
+    },
+    /// Manage API tokens of a node.
+    Token {
+        #[command(subcommand)]
+        command: cli::TokenCommand,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Start a demo network of the 35 OAS member states plus a coordinator on this machine.
+    Demo(demo::DemoArgs),
+    /// Run the benchmarks (used by `cargo xtask bench`).
+    #[command(hide = true)]
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the documented example configuration.
+    Example,
+    /// Check a configuration file and print it as resolved.
+    Check {
+        /// Configuration file.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ATALAYA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Cancelled on Ctrl-C or SIGTERM.
+pub fn shutdown_signal() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        c.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        c.cancel();
+    });
+    cancel
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Init {
+            dir,
+            id,
+            country,
+            team,
+            coordinator,
+            listen,
+            endpoint,
+            coordinator_key,
+            network,
+            allow_private_peers,
+        } => {
+            let endpoint = endpoint.unwrap_or_else(|| format!("http://{listen}"));
+            let opts = node::InitOptions {
+                dir,
+                id,
+                country,
+                team,
+                role: if coordinator {
+                    Role::Coordinator
+                } else {
+                    Role::Member
+                },
+                listen,
+                endpoint,
+                coordinator_key,
+                network,
+                federation: atalaya_federation::FederationSettings {
+                    allow_private_peers,
+                    ..Default::default()
+                },
+                store: Default::default(),
+            };
+            let done = node::init(&opts, &SystemClock, &OsEntropy).await?;
+            println!(
+                "Node {} created in {}",
+                done.node.node_id,
+                opts.dir.display()
+            );
+            println!("  configuration : {}", done.config_path.display());
+            println!(
+                "  public record : {} (give it to the coordinator)",
+                opts.dir.join("node.json").display()
+            );
+            println!("  signing key   : {}", done.node.signing_key);
+            if coordinator {
+                println!(
+                    "  roster        : {} (signed, version 1)",
+                    opts.dir.join("roster.json").display()
+                );
+            }
+            println!(
+                "  API token     : {}  (shown once; also in cli.token, mode 0600)",
+                done.token
+            );
+            Ok(())
+        }
+        Command::Serve {
+            config,
+            exit_on_stdin_close,
+        } => {
+            let config = Config::load(&config)?;
+            init_tracing(&config.log.filter);
+            let cancel = shutdown_signal();
+            if exit_on_stdin_close {
+                let c = cancel.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncReadExt;
+                    let mut stdin = tokio::io::stdin();
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = stdin.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    c.cancel();
+                });
+            }
+            node::serve(config, cancel).await
+        }
+        Command::Publish(a) => cli::publish(a).await,
+        Command::Status { config, json } => cli::status(&config, json).await,
+        Command::Roster { command } => cli::roster(command).await,
+        Command::Token { command } => cli::token(command).await,
+        Command::Config { command } => match command {
+            ConfigCommand::Example => {
+                print!("{}", Config::example_toml()?);
+                Ok(())
+            }
+            ConfigCommand::Check { config } => {
+                let c = Config::load(&config)?;
+                print!("{}", toml::to_string_pretty(&c)?);
+                Ok(())
+            }
+        },
+        Command::Demo(a) => {
+            init_tracing("warn");
+            demo::run(a).await
+        }
+        Command::Bench(a) => {
+            init_tracing("warn");
+            bench::run(a).await
+        }
+    }
+}

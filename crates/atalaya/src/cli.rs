@@ -1,0 +1,534 @@
+//! Commands that talk to a running node through its API, and roster/token management.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use atalaya_core::{
+    Audience, BulletinContent, BulletinDraft, BulletinKind, Clock, CountryCode, EntropyRng, Node,
+    NodeId, OsEntropy, Roster, Severity, SystemClock, Timestamp, Tlp, ids,
+};
+use atalaya_crypto::{NodeKeys, PublicSigningKey};
+use atalaya_federation::{RosterView, sign_roster};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use crate::config::{Config, read_secret};
+
+/// A client for a node's JSON API.
+pub struct ApiClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    /// Reach the node of `config` with its CLI token (or `ATALAYA_TOKEN`).
+    pub fn for_config(config: &Config) -> Result<Self> {
+        let token = match std::env::var("ATALAYA_TOKEN") {
+            Ok(t) if !t.is_empty() => t,
+            _ => read_secret(&config.token_path())?,
+        };
+        let listen = config.node.listen.replace("0.0.0.0", "127.0.0.1");
+        Self::new(&format!("http://{listen}"), &token)
+    }
+
+    /// A client for `base` (e.g. `http://127.0.0.1:7401`) with `token`.
+    pub fn new(base: &str, token: &str) -> Result<Self> {
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            http: reqwest::Client::builder().no_proxy().build()?,
+        })
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value> {
+        let resp =
+            req.bearer_auth(&self.token).send().await.with_context(|| {
+                format!("cannot reach the node at {} (is it running?)", self.base)
+            })?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let code = body["error"]["code"].as_str().unwrap_or("error");
+            let msg = body["error"]["message"].as_str().unwrap_or("");
+            bail!("the node refused ({status}): {code}: {msg}");
+        }
+        Ok(body)
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    /// PUT a raw JSON body.
+    pub async fn put_raw(&self, path: &str, body: String) -> Result<Value> {
+        self.send(
+            self.http
+                .put(format!("{}{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+}
+
+/// `atalaya publish`
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Configuration file of the publishing node.
+    #[arg(long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// A bulletin as JSON, or as Markdown with a front matter (`---` / `key: value` / `---`).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// attack-warning, vulnerability-advisory, suspicious-activity, mitigation, informational.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// One-line title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Summary paragraph.
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// Markdown body.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// info, low, medium, high, critical.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// CLEAR, GREEN, AMBER, AMBER+STRICT, RED.
+    #[arg(long)]
+    pub tlp: Option<String>,
+    /// Only these nodes (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub nodes: Vec<NodeId>,
+    /// Only the nodes of these countries (comma-separated ISO codes).
+    #[arg(long, value_delimiter = ',')]
+    pub countries: Vec<CountryCode>,
+    /// Acknowledge before (RFC 3339, UTC).
+    #[arg(long)]
+    pub ack_by: Option<Timestamp>,
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_value(Value::String(s.trim().to_owned()))
+        .map_err(|_| anyhow::anyhow!("unknown {what} {s:?}"))
+}
+
+/// Split a Markdown file into its front matter (`key: value` lines) and body.
+fn front_matter(text: &str) -> (Vec<(String, String)>, String) {
+    let mut fields = Vec::new();
+    let rest = match text.strip_prefix("---\n") {
+        Some(after) => match after.split_once("\n---\n") {
+            Some((head, body)) => {
+                for line in head.lines() {
+                    if let Some((k, v)) = line.split_once(':') {
+                        fields.push((k.trim().to_owned(), v.trim().to_owned()));
+                    }
+                }
+                body.to_owned()
+            }
+            None => text.to_owned(),
+        },
+        None => text.to_owned(),
+    };
+    (fields, rest)
+}
+
+/// Build the draft from a file and/or flags (flags win).
+pub fn draft_from(a: &PublishArgs) -> Result<BulletinDraft> {
+    if let Some(path) = &a.file
+        && path.extension().is_some_and(|e| e == "json")
+    {
+        let text = std::fs::read_to_string(path)?;
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bulletin", path.display()));
+    }
+    let mut f: std::collections::BTreeMap<String, String> = Default::default();
+    let mut body = String::new();
+    if let Some(path) = &a.file {
+        let text = std::fs::read_to_string(path)?;
+        let (fields, rest) = front_matter(&text);
+        f.extend(fields);
+        body = rest.trim().to_owned();
+        // A leading "# Title" line is the title when none is given.
+        if let Some(first) = body.lines().next()
+            && let Some(t) = first.strip_prefix("# ")
+        {
+            f.entry("title".into())
+                .or_insert_with(|| t.trim().to_owned());
+            body = body
+                .lines()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
+                .to_owned();
+        }
+    }
+    let pick = |flag: &Option<String>, key: &str| flag.clone().or_else(|| f.get(key).cloned());
+    let title = pick(&a.title, "title").context("a bulletin needs a title (--title)")?;
+    let summary = pick(&a.summary, "summary").context("a bulletin needs a summary (--summary)")?;
+    let kind: BulletinKind = enum_value(
+        "kind",
+        &pick(&a.kind, "kind").unwrap_or_else(|| "informational".into()),
+    )?;
+    let severity: Severity = enum_value(
+        "severity",
+        &pick(&a.severity, "severity").unwrap_or_else(|| "medium".into()),
+    )?;
+    let tlp_text = pick(&a.tlp, "tlp").unwrap_or_else(|| "GREEN".into());
+    let tlp = Tlp::parse(&tlp_text).with_context(|| format!("unknown TLP label {tlp_text:?}"))?;
+    let mut nodes = a.nodes.clone();
+    let mut countries = a.countries.clone();
+    if let Some(n) = f.get("nodes") {
+        for s in n.split(',').filter(|s| !s.trim().is_empty()) {
+            nodes.push(NodeId::new(s.trim())?);
+        }
+    }
+    if let Some(c) = f.get("countries") {
+        for s in c.split(',').filter(|s| !s.trim().is_empty()) {
+            countries.push(CountryCode::new(s.trim())?);
+        }
+    }
+    let audience = match (nodes.is_empty(), countries.is_empty()) {
+        (true, true) => Audience::Network,
+        (false, true) => Audience::Nodes { nodes },
+        (true, false) => Audience::Countries { countries },
+        (false, false) => bail!("give either --nodes or --countries, not both"),
+    };
+    let ack = match (&a.ack_by, f.get("ack_required_by")) {
+        (Some(t), _) => Some(*t),
+        (None, Some(s)) => Some(Timestamp::parse(s)?),
+        (None, None) => None,
+    };
+    Ok(BulletinDraft {
+        tlp,
+        audience,
+        embargo_until: None,
+        content: BulletinContent {
+            kind,
+            title,
+            summary,
+            body: a.body.clone().unwrap_or(body),
+            severity,
+            rsit: f.get("rsit").cloned(),
+            sectors: Vec::new(),
+            countries: Vec::new(),
+            indicators: Vec::new(),
+            references: Vec::new(),
+            payload: None,
+            supersedes: None,
+            ack_required_by: ack,
+        },
+    })
+}
+
+/// `atalaya publish`
+pub async fn publish(a: PublishArgs) -> Result<()> {
+    let config = Config::load(&a.config)?;
+    let draft = draft_from(&a)?;
+    let client = ApiClient::for_config(&config)?;
+    let reply = client
+        .post("/api/v1/bulletins", &serde_json::to_value(&draft)?)
+        .await?;
+    let id = reply["bulletin"]["id"].as_str().unwrap_or("?");
+    let n = reply["recipients"].as_array().map_or(0, Vec::len);
+    println!("published {id} ({}) to {n} peer(s)", draft.tlp);
+    Ok(())
+}
+
+/// `atalaya status`
+pub async fn status(config: &Path, json: bool) -> Result<()> {
+    let config = Config::load(config)?;
+    let client = ApiClient::for_config(&config)?;
+    let s = client.get("/api/v1/status").await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    println!(
+        "node {} — roster {} v{} ({} members), log head {}",
+        s["node"].as_str().unwrap_or("?"),
+        s["roster"]["network"].as_str().unwrap_or("?"),
+        s["roster"]["version"],
+        s["roster"]["members"],
+        s["log_head"]
+    );
+    println!(
+        "{:<18} {:<3} {:<12} {:>8} {:>9} {:>8}  last error",
+        "peer", "cc", "state", "pending", "delivered", "lag s"
+    );
+    for p in s["peers"].as_array().into_iter().flatten() {
+        println!(
+            "{:<18} {:<3} {:<12} {:>8} {:>9} {:>8.1}  {}",
+            p["peer"].as_str().unwrap_or("?"),
+            p["country"].as_str().unwrap_or(""),
+            p["state"].as_str().unwrap_or("?"),
+            p["pending"],
+            p["delivered"],
+            p["lag_seconds"].as_f64().unwrap_or(0.0),
+            p["last_error"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+/// `atalaya roster …`
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Start a new roster (version after the current one) listing only the coordinator.
+    Create {
+        /// The coordinator's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Network name.
+        #[arg(long, default_value = "oas-csirt-americas")]
+        network: String,
+    },
+    /// Add (or update) a member from its `node.json`, and re-sign.
+    Add {
+        /// The coordinator's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The member's public record (`node.json` written by `atalaya init`).
+        node: PathBuf,
+    },
+    /// Remove a member, and re-sign: its envelopes are refused from then on.
+    Remove {
+        /// The coordinator's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The member's node id.
+        node: NodeId,
+    },
+    /// Sign an unsigned roster (JSON) edited by hand.
+    Sign {
+        /// The coordinator's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The unsigned roster.
+        file: PathBuf,
+    },
+    /// Show a signed roster (verified against the configured coordinator key).
+    Show {
+        /// A node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// A signed roster file (default: the node's roster file).
+        file: Option<PathBuf>,
+    },
+    /// Send the signed roster to the running node (the coordinator then sends it to everyone).
+    Push {
+        /// A node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+}
+
+struct Coordinator {
+    config: Config,
+    keys: NodeKeys,
+}
+
+fn coordinator(config: &Path) -> Result<Coordinator> {
+    let config = Config::load(config)?;
+    if config.node.role != atalaya_core::Role::Coordinator {
+        bail!(
+            "{} is not the coordinator: only the coordinator signs the roster",
+            config.node.id
+        );
+    }
+    let keys = NodeKeys::load_from_dir(&config.key_dir())?;
+    Ok(Coordinator { config, keys })
+}
+
+fn load_roster(config: &Config, file: Option<&Path>) -> Result<RosterView> {
+    let path = file.map_or_else(|| config.roster_path(), Path::to_path_buf);
+    let raw =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let key = PublicSigningKey::from_b64(&config.roster.coordinator_key)?;
+    Ok(RosterView::from_signed(raw.trim(), &key)?)
+}
+
+fn write_signed(c: &Coordinator, roster: &Roster) -> Result<()> {
+    let now = SystemClock.now();
+    let raw = sign_roster(
+        roster,
+        &c.keys,
+        ids::new_id(now, &mut EntropyRng(&OsEntropy)),
+        now,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let path = c.config.roster_path();
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, raw + "\n")?;
+    std::fs::rename(&tmp, &path)?;
+    println!(
+        "roster version {} signed ({} members): {}",
+        roster.version,
+        roster.members.len(),
+        path.display()
+    );
+    println!("run `atalaya roster push` (or restart the coordinator) to send it to the network");
+    Ok(())
+}
+
+/// `atalaya roster …`
+pub async fn roster(cmd: RosterCommand) -> Result<()> {
+    match cmd {
+        RosterCommand::Create { config, network } => {
+            let c = coordinator(&config)?;
+            let me: Node = serde_json::from_str(&std::fs::read_to_string(
+                c.config.node.data_dir.join("node.json"),
+            )?)?;
+            let mut roster = Roster::new(&network, me, SystemClock.now());
+            if let Ok(old) = load_roster(&c.config, None) {
+                roster.version = old.version() + 1;
+            }
+            write_signed(&c, &roster)
+        }
+        RosterCommand::Add { config, node } => {
+            let c = coordinator(&config)?;
+            let text = std::fs::read_to_string(&node)
+                .with_context(|| format!("reading {}", node.display()))?;
+            let member: Node = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a node record", node.display()))?;
+            PublicSigningKey::from_b64(&member.signing_key)
+                .context("the node's signing key is invalid")?;
+            atalaya_crypto::PublicSealingKey::from_b64(&member.sealing_key)
+                .context("the node's sealing key is invalid")?;
+            let mut roster = load_roster(&c.config, None)?.roster;
+            roster.upsert(member, SystemClock.now());
+            roster.validate()?;
+            write_signed(&c, &roster)
+        }
+        RosterCommand::Remove { config, node } => {
+            let c = coordinator(&config)?;
+            let mut roster = load_roster(&c.config, None)?.roster;
+            roster.remove(&node, SystemClock.now())?;
+            write_signed(&c, &roster)
+        }
+        RosterCommand::Sign { config, file } => {
+            let c = coordinator(&config)?;
+            let roster: Roster = serde_json::from_str(&std::fs::read_to_string(&file)?)
+                .with_context(|| format!("{} is not a roster", file.display()))?;
+            if roster.coordinator != c.config.node.id {
+                bail!(
+                    "the roster names {} as coordinator, but this is {}",
+                    roster.coordinator,
+                    c.config.node.id
+                );
+            }
+            if let Ok(old) = load_roster(&c.config, None)
+                && roster.version <= old.version()
+            {
+                bail!(
+                    "version {} is not newer than the current roster ({})",
+                    roster.version,
+                    old.version()
+                );
+            }
+            write_signed(&c, &roster)
+        }
+        RosterCommand::Show { config, file } => {
+            let config = Config::load(&config)?;
+            let view = load_roster(&config, file.as_deref())?;
+            let r = &view.roster;
+            println!(
+                "network {} — version {} issued {} by {} (signature verified)",
+                r.network, r.version, r.issued, r.coordinator
+            );
+            for m in &r.members {
+                println!(
+                    "  {:<18} {:<3} {:<11} {:<28} {}",
+                    m.node_id,
+                    m.country,
+                    format!("{:?}", m.role).to_lowercase(),
+                    m.endpoint,
+                    m.team
+                );
+            }
+            for gone in &r.removed {
+                println!("  {gone:<18} (removed)");
+            }
+            Ok(())
+        }
+        RosterCommand::Push { config } => {
+            let config = Config::load(&config)?;
+            let raw = std::fs::read_to_string(config.roster_path())?;
+            let reply = ApiClient::for_config(&config)?
+                .put_raw("/api/v1/roster", raw.trim().to_owned())
+                .await?;
+            println!(
+                "node holds roster version {} (installed now: {})",
+                reply["version"], reply["installed"]
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `atalaya token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token (printed once; only its hash is stored).
+    Create {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke an API token by id (the part after `atl_`, before the second `_`).
+    Revoke {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Token id.
+        id: String,
+    },
+}
+
+/// `atalaya token …`
+pub async fn token(cmd: TokenCommand) -> Result<()> {
+    use atalaya_store::{SqliteStore, Store};
+    match cmd {
+        TokenCommand::Create { config, name } => {
+            let config = Config::load(&config)?;
+            let store = SqliteStore::open(
+                &config.db_path(),
+                &crate::node::sqlite_options(&config.store),
+            )
+            .await?;
+            let token = crate::node::new_api_token(&store, &name, &SystemClock, &OsEntropy).await?;
+            store.close().await;
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::Revoke { config, id } => {
+            let config = Config::load(&config)?;
+            let store = SqliteStore::open(
+                &config.db_path(),
+                &crate::node::sqlite_options(&config.store),
+            )
+            .await?;
+            let done = store.revoke_api_token(&id, SystemClock.now()).await?;
+            store.close().await;
+            if !done {
+                bail!("no active token with id {id}");
+            }
+            println!("token {id} revoked");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! `atalaya demo`: the 35 OAS member states' nodes plus a coordinator, each a real process with
+//! its own keys, SQLite file and port on loopback; a sample warning published and followed live.
+//!
+//! The same machinery (`Network`) starts the networks of the benchmarks.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use atalaya_core::member_states::{self, MemberState};
+use atalaya_core::{
+    Clock, CountryCode, EntropyRng, Node, NodeId, OsEntropy, Role, Roster, SystemClock, ids,
+};
+use atalaya_crypto::NodeKeys;
+use atalaya_federation::{FederationSettings, RosterView, sign_roster};
+use atalaya_store::Synchronous;
+use clap::Args;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::process::{Child, ChildStdin};
+
+use crate::cli::ApiClient;
+use crate::config::{Config, StoreSection, read_secret};
+use crate::node::{InitOptions, init};
+
+/// `atalaya demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the nodes keep their data (reused on the next start).
+    #[arg(long, default_value = "./demo-data")]
+    pub data: PathBuf,
+    /// The coordinator listens on this port, the member nodes on the following ones.
+    #[arg(long, default_value_t = 7400)]
+    pub base_port: u16,
+    /// Start only the first N member states (default: all 35).
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Run the scenario once, print one summary line, and exit (0 only if every node got it).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// One node of a local network.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeInfo {
+    /// Node id.
+    pub node_id: NodeId,
+    /// Country.
+    pub country: CountryCode,
+    /// Team.
+    pub team: String,
+    /// Role.
+    pub role: Role,
+    /// Base URL.
+    pub url: String,
+    /// API token.
+    pub api_token: String,
+    /// Its directory.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// A local network of node processes.
+pub struct Network {
+    /// The nodes; index 0 is the coordinator.
+    pub nodes: Vec<NodeInfo>,
+    children: Vec<Option<(Child, ChildStdin)>>,
+}
+
+/// How to build a local network.
+#[derive(Debug, Clone)]
+pub struct NetworkSpec {
+    /// Data directory.
+    pub data: PathBuf,
+    /// Coordinator port; members follow.
+    pub base_port: u16,
+    /// Member states to run.
+    pub members: Vec<MemberState>,
+    /// Federation settings for every node.
+    pub federation: FederationSettings,
+    /// Durability.
+    pub synchronous: Synchronous,
+}
+
+fn member_id(s: &MemberState) -> Result<NodeId> {
+    Ok(NodeId::new(&format!(
+        "{}-csirt",
+        s.iso2.as_str().to_ascii_lowercase()
+    ))?)
+}
+
+/// Demo timing: quick retries and catch-up, loopback allowed.
+pub fn demo_federation() -> FederationSettings {
+    FederationSettings {
+        allow_private_peers: true,
+        pull_interval_ms: 15_000,
+        backoff_base_ms: 200,
+        backoff_max_ms: 5_000,
+        request_timeout_ms: 5_000,
+        ..FederationSettings::default()
+    }
+}
+
+impl Network {
+    /// Create the nodes that do not exist yet, (re)write their settings and ports, and sign a
+    /// roster listing all of them.
+    pub async fn prepare(spec: &NetworkSpec) -> Result<Self> {
+        std::fs::create_dir_all(&spec.data)?;
+        let clock = SystemClock;
+        let mut plan: Vec<(NodeId, CountryCode, String, Role)> = vec![(
+            NodeId::new("coordinator")?,
+            CountryCode::new("US")?,
+            "Network secretariat (OAS/CICTE)".into(),
+            Role::Coordinator,
+        )];
+        for s in &spec.members {
+            plan.push((
+                member_id(s)?,
+                s.iso2,
+                format!("National CSIRT of {}", s.name_en),
+                Role::Member,
+            ));
+        }
+        let coord_dir = spec.data.join("coordinator");
+        let mut nodes = Vec::new();
+        for (i, (id, country, team, role)) in plan.into_iter().enumerate() {
+            let port = spec.base_port + u16::try_from(i)?;
+            let listen = format!("127.0.0.1:{port}");
+            let url = format!("http://{listen}");
+            let dir = spec.data.join(id.as_str());
+            if !dir.join("config.toml").exists() {
+                let coordinator_key = if role == Role::Coordinator {
+                    None
+                } else {
+                    let node: Node = serde_json::from_str(&std::fs::read_to_string(
+                        coord_dir.join("node.json"),
+                    )?)?;
+                    Some(node.signing_key)
+                };
+                init(
+                    &InitOptions {
+                        dir: dir.clone(),
+                        id: id.clone(),
+                        country,
+                        team: team.clone(),
+                        role,
+                        listen: listen.clone(),
+                        endpoint: url.clone(),
+                        coordinator_key,
+                        network: "oas-csirt-americas-demo".into(),
+                        federation: spec.federation.clone(),
+                        store: StoreSection {
+                            synchronous: spec.synchronous,
+                            ..Default::default()
+                        },
+                    },
+                    &clock,
+                    &OsEntropy,
+                )
+                .await
+                .with_context(|| format!("creating node {id}"))?;
+            }
+            // Ports and timing may differ from the last run: the config is ours to rewrite.
+            let config_path = dir.join("config.toml");
+            let mut config: Config = toml::from_str(&std::fs::read_to_string(&config_path)?)?;
+            config.node.listen = listen;
+            config.node.endpoint = url.clone();
+            config.federation = spec.federation.clone();
+            config.store.synchronous = spec.synchronous;
+            std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
+            let mut record: Node =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("node.json"))?)?;
+            record.endpoint = url.clone();
+            std::fs::write(
+                dir.join("node.json"),
+                serde_json::to_string_pretty(&record)? + "\n",
+            )?;
+            let api_token = read_secret(&dir.join("cli.token"))?;
+            nodes.push(NodeInfo {
+                node_id: id,
+                country,
+                team,
+                role,
+                url,
+                api_token,
+                dir,
+            });
+        }
+        sign_network_roster(&nodes, &clock)?;
+        let credentials = json!({
+            "network": "oas-csirt-americas-demo",
+            "note": "API tokens of the demo nodes: curl -H 'Authorization: Bearer <api_token>' <url>/api/v1/status",
+            "nodes": nodes,
+        });
+        let cred_path = spec.data.join("demo-credentials.json");
+        let _ = std::fs::remove_file(&cred_path);
+        crate::config::write_secret(&cred_path, &serde_json::to_string_pretty(&credentials)?)?;
+        let children = nodes.iter().map(|_| None).collect();
+        Ok(Self { nodes, children })
+    }
+
+    /// Start every node and wait until each answers `/readyz`.
+    pub async fn start_all(&mut self) -> Result<()> {
+        for i in 0..self.nodes.len() {
+            self.spawn(i)?;
+        }
+        for i in 0..self.nodes.len() {
+            self.wait_ready(i, Duration::from_secs(60)).await?;
+        }
+        Ok(())
+    }
+
+    /// Start node `i` (its process), without waiting.
+    pub fn spawn(&mut self, i: usize) -> Result<()> {
+        let node = &self.nodes[i];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.dir.join("node.log"))?;
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .arg("--config")
+            .arg(node.dir.join("config.toml"))
+            .arg("--exit-on-stdin-close")
+            .env(
+                "ATALAYA_LOG",
+                std::env::var("ATALAYA_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting node {}", node.node_id))?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        self.children[i] = Some((child, stdin));
+        Ok(())
+    }
+
+    /// Wait until node `i` is ready.
+    pub async fn wait_ready(&mut self, i: usize, timeout: Duration) -> Result<()> {
+        let url = format!("{}/readyz", self.nodes[i].url);
+        let http = reqwest::Client::builder().no_proxy().build()?;
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = http.get(&url).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if let Some((child, _)) = self.children[i].as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                bail!(
+                    "node {} exited ({status}); see {}",
+                    self.nodes[i].node_id,
+                    self.nodes[i].dir.join("node.log").display()
+                );
+            }
+            if start.elapsed() > timeout {
+                bail!("node {} not ready after {timeout:?}", self.nodes[i].node_id);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stop node `i` gracefully (closing its stdin), or kill it with `hard`.
+    pub async fn stop(&mut self, i: usize, hard: bool) -> Result<()> {
+        if let Some((mut child, stdin)) = self.children[i].take() {
+            if hard {
+                child.start_kill()?;
+            }
+            drop(stdin);
+            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+            let _ = child.start_kill();
+        }
+        Ok(())
+    }
+
+    /// Stop every node.
+    pub async fn stop_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            let _ = self.stop(i, false).await;
+        }
+    }
+
+    /// Process ids of the running nodes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children
+            .iter()
+            .flatten()
+            .filter_map(|(c, _)| c.id())
+            .collect()
+    }
+
+    /// An API client for node `i`.
+    pub fn api(&self, i: usize) -> Result<ApiClient> {
+        ApiClient::new(&self.nodes[i].url, &self.nodes[i].api_token)
+    }
+}
+
+/// Sign (as the coordinator) a roster of `nodes` unless the current one already lists them.
+fn sign_network_roster(nodes: &[NodeInfo], clock: &dyn Clock) -> Result<()> {
+    let coord = &nodes[0];
+    let keys = NodeKeys::load_from_dir(&coord.dir.join("keys"))?;
+    let records: Vec<Node> = nodes
+        .iter()
+        .map(|n| {
+            Ok(serde_json::from_str(&std::fs::read_to_string(
+                n.dir.join("node.json"),
+            )?)?)
+        })
+        .collect::<Result<_>>()?;
+    let current = std::fs::read_to_string(coord.dir.join("roster.json"))
+        .ok()
+        .and_then(|raw| RosterView::from_signed(raw.trim(), &keys.verifying_key()).ok());
+    let version = match &current {
+        Some(v) if v.roster.members == records => return distribute(nodes, &v.raw),
+        Some(v) => v.version() + 1,
+        None => 1,
+    };
+    let mut roster = Roster::new("oas-csirt-americas-demo", records[0].clone(), clock.now());
+    roster.members = records;
+    roster.version = version;
+    let raw = sign_roster(
+        &roster,
+        &keys,
+        ids::new_id(clock.now(), &mut EntropyRng(&OsEntropy)),
+        clock.now(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    distribute(nodes, &raw)
+}
+
+fn distribute(nodes: &[NodeInfo], raw: &str) -> Result<()> {
+    for n in nodes {
+        std::fs::write(n.dir.join("roster.json"), format!("{raw}\n"))?;
+    }
+    Ok(())
+}
+
+/// The sample warning of the demo.
+pub fn sample_warning() -> Value {
+    json!({
+        "tlp": "GREEN",
+        "kind": "attack-warning",
+        "severity": "high",
+        "title": "Ransomware campaign exploiting VPN gateways against government networks",
+        "summary": "Several member states report intrusions through unpatched VPN gateways followed by ransomware deployment within hours. Patch, rotate credentials, and review VPN logs for the indicators below.",
+        "body": "## What we see\n\nInitial access through a known VPN gateway vulnerability, then lateral movement and encryption of file servers.\n\n## What to do\n\n1. Patch VPN gateways now.\n2. Reset credentials of VPN accounts.\n3. Search logs for the indicators.",
+        "rsit": "malicious-code/ransomware",
+        "indicators": [
+            {"type": "ip", "value": "203.0.113.45"},
+            {"type": "domain", "value": "update-vpn-portal.example"},
+            {"type": "cve", "value": "CVE-2024-3400"}
+        ],
+        "references": ["https://www.first.org/tlp/"]
+    })
+}
+
+/// Publish `draft` at node `origin` and wait until every other node holds it. Returns each
+/// receiver's (node index, latency in ms from creation to storage at that node).
+pub async fn publish_and_follow(
+    net: &Network,
+    origin: usize,
+    draft: &Value,
+    timeout: Duration,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(String, Vec<(usize, i64)>)> {
+    let reply = net.api(origin)?.post("/api/v1/bulletins", draft).await?;
+    let id = reply["bulletin"]["id"]
+        .as_str()
+        .context("no id in reply")?
+        .to_owned();
+    let created =
+        atalaya_core::Timestamp::parse(reply["bulletin"]["created"].as_str().unwrap_or(""))?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, _) in net.nodes.iter().enumerate().filter(|(i, _)| *i != origin) {
+        let api = net.api(i)?;
+        let path = format!("/api/v1/bulletins/{id}");
+        tasks.spawn(async move {
+            let start = Instant::now();
+            loop {
+                if let Ok(b) = api.get(&path).await
+                    && let Some(r) = b["bulletin"]["received"].as_str()
+                    && let Ok(received) = atalaya_core::Timestamp::parse(r)
+                {
+                    return Some((i, received.millis_since(created)));
+                }
+                if start.elapsed() > timeout {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+    let mut got = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        if let Ok(Some(x)) = r {
+            got.push(x);
+            if let Some(p) = progress {
+                p.inc(1);
+            }
+        }
+    }
+    got.sort_by_key(|(i, _)| *i);
+    Ok((id, got))
+}
+
+/// The p-th percentile (nearest rank) of `values`.
+pub fn percentile(values: &[i64], p: f64) -> i64 {
+    if values.is_empty() {
+        return 0;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+/// `atalaya demo`
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let all = member_states::all();
+    let count = args.nodes.unwrap_or(all.len()).clamp(2, all.len());
+    let spec = NetworkSpec {
+        data: args.data.clone(),
+        base_port: args.base_port,
+        members: all.into_iter().take(count).collect(),
+        federation: demo_federation(),
+        synchronous: Synchronous::Full,
+    };
+    if !args.once {
+        println!(
+            "Atalaya demo: {count} member-state nodes + the coordinator, data in {}",
+            args.data.display()
+        );
+    }
+    let mut net = Network::prepare(&spec).await?;
+    let result = demo_scenario(&mut net, &args, count).await;
+    if args.once || result.is_err() {
+        net.stop_all().await;
+        return result;
+    }
+    println!("\nThe network keeps running. Press Ctrl-C to stop it.");
+    crate::shutdown_signal().cancelled().await;
+    println!("stopping {} nodes…", net.nodes.len());
+    net.stop_all().await;
+    Ok(())
+}
+
+async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Result<()> {
+    let started = Instant::now();
+    net.start_all().await?;
+    if !args.once {
+        println!(
+            "{} nodes up in {:.1} s",
+            net.nodes.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let origin = 1; // the first member state publishes
+    let receivers = net.nodes.len() - 1;
+    let bar = if args.once {
+        None
+    } else {
+        println!(
+            "{} ({}) publishes a TLP:GREEN attack warning…",
+            net.nodes[origin].team, net.nodes[origin].node_id
+        );
+        let b = indicatif::ProgressBar::new(receivers as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} nodes stored and verified it ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(b)
+    };
+    let (id, got) = publish_and_follow(
+        net,
+        origin,
+        &sample_warning(),
+        Duration::from_secs(30),
+        bar.as_ref(),
+    )
+    .await?;
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    let latencies: Vec<i64> = got.iter().map(|(_, ms)| *ms).collect();
+    let member_receivers = got.iter().filter(|(i, _)| *i != 0).count();
+    let coordinator_got = got.iter().any(|(i, _)| *i == 0);
+    let line = format!(
+        "{members} nodes, {member_receivers}/{} received, p50 {} ms, p99 {} ms",
+        members - 1,
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0)
+    );
+    if args.once {
+        println!("{line}");
+    } else {
+        println!(
+            "\n{line}{}",
+            if coordinator_got {
+                " (the coordinator too)"
+            } else {
+                ""
+            }
+        );
+        println!("\nbulletin {id}");
+        println!("{:<18} {:<3} {:<24} API", "node", "cc", "URL");
+        for n in &net.nodes {
+            println!(
+                "{:<18} {:<3} {:<24} {}/api/v1/status",
+                n.node_id, n.country, n.url, n.url
+            );
+        }
+        println!(
+            "\nAPI tokens: {}",
+            args.data.join("demo-credentials.json").display()
+        );
+        println!(
+            "Try: curl -s -H \"Authorization: Bearer $(jq -r '.nodes[1].api_token' {})\" {}/api/v1/bulletins/{id}",
+            args.data.join("demo-credentials.json").display(),
+            net.nodes[origin].url
+        );
+    }
+    if got.len() != receivers || !coordinator_got {
+        let missing: Vec<String> = (0..net.nodes.len())
+            .filter(|i| *i != origin && !got.iter().any(|(j, _)| j == i))
+            .map(|i| net.nodes[i].node_id.to_string())
+            .collect();
+        bail!(
+            "not every node received the warning; missing: {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Peak resident memory (VmHWM) of a process, in MB.
+pub fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Current resident memory (VmRSS) of a process, in MB.
+pub fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
