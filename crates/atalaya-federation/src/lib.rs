@@ -309,6 +309,9 @@ impl Federation {
         &self,
         draft: BulletinDraft,
     ) -> Result<(Bulletin, Vec<NodeId>), FederationError> {
+        if self.roster().member(&self.me).is_none() {
+            return Err(FederationError::NotInRoster(self.me.clone()));
+        }
         let now = self.now();
         let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
         let bulletin = Bulletin::new(draft, id, self.me.clone(), now)

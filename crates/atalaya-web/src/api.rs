@@ -97,6 +97,9 @@ pub async fn publish(
         atalaya_federation::FederationError::InvalidBulletin(m) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_bulletin", m)
         }
+        e @ atalaya_federation::FederationError::NotInRoster(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "removed_member", e.to_string())
+        }
         other => ApiError::internal(other),
     })?;
     let body = json!({"bulletin": bulletin, "recipients": recipients});

@@ -1,0 +1,290 @@
+//! A network of real `atalaya` processes on loopback, built with the CLI as a user would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    dead_code
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_atalaya");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn atalaya(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "atalaya {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub struct TestNode {
+    pub id: String,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub token: String,
+    pub child: Option<Child>,
+    pub env: Vec<(String, String)>,
+}
+
+impl TestNode {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("config.toml")
+    }
+
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "{} already running", self.id);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("node.log"))
+            .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--config"]).arg(self.config());
+        cmd.env("ATALAYA_LOG", "info")
+            .env("ATALAYA_FEDERATION__PULL_INTERVAL_MS", "400")
+            .env("ATALAYA_FEDERATION__BACKOFF_BASE_MS", "100")
+            .env("ATALAYA_FEDERATION__BACKOFF_MAX_MS", "500")
+            .env("ATALAYA_FEDERATION__REQUEST_TIMEOUT_MS", "2000")
+            .env("ATALAYA_STORE__SYNCHRONOUS", "normal");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = http().get(format!("{}/readyz", self.url())).send()
+                && r.status().is_success()
+            {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("{} exited: {status}\n{}", self.id, self.log());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} not ready\n{}",
+                self.id,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status()
+                .unwrap();
+            let start = Instant::now();
+            while c.try_wait().unwrap().is_none() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(15),
+                    "{} did not stop on SIGTERM",
+                    self.id
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = http()
+            .get(format!("{}{path}", self.url()))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = http()
+            .post(format!("{}{path}", self.url()))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// Publish a GREEN attack warning to the whole network; returns its id.
+    pub fn publish(&self, title: &str) -> String {
+        let (status, body) = self.post(
+            "/api/v1/bulletins",
+            &serde_json::json!({
+                "tlp": "GREEN", "kind": "attack-warning", "severity": "high",
+                "title": title, "summary": "Test warning."
+            }),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["bulletin"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn has_bulletin(&self, id: &str) -> bool {
+        self.get(&format!("/api/v1/bulletins/{id}")).0 == 200
+    }
+
+    /// Bulletins this node holds with this id (listing, not lookup, so duplicates would show).
+    pub fn count_bulletin(&self, id: &str) -> usize {
+        let (_, body) = self.get("/api/v1/bulletins?limit=500");
+        body["bulletins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["id"] == id)
+            .count()
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Wait until `f` holds, or panic with `what`.
+pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub struct TestNet {
+    pub dir: tempfile::TempDir,
+    pub nodes: Vec<TestNode>,
+}
+
+impl TestNet {
+    /// A coordinator (index 0) and `members` member nodes, created with `atalaya init` and
+    /// admitted with `atalaya roster add`; not started.
+    pub fn new(members: &[&str]) -> TestNet {
+        let dir = tempfile::tempdir().unwrap();
+        let mut nodes = Vec::new();
+        let mk = |id: &str, cc: &str, extra: &[&str]| {
+            let port = free_port();
+            let d = dir.path().join(id);
+            let listen = format!("127.0.0.1:{port}");
+            let mut args = vec![
+                "init",
+                "--dir",
+                d.to_str().unwrap(),
+                "--id",
+                id,
+                "--country",
+                cc,
+                "--team",
+                id,
+                "--listen",
+                &listen,
+                "--allow-private-peers",
+            ];
+            args.extend_from_slice(extra);
+            atalaya(&args);
+            let token = std::fs::read_to_string(d.join("cli.token"))
+                .unwrap()
+                .trim()
+                .to_owned();
+            TestNode {
+                id: id.into(),
+                dir: d,
+                port,
+                token,
+                child: None,
+                env: Vec::new(),
+            }
+        };
+        nodes.push(mk("coordinator", "US", &["--coordinator"]));
+        let record: Value =
+            serde_json::from_str(&std::fs::read_to_string(nodes[0].dir.join("node.json")).unwrap())
+                .unwrap();
+        let ckey = record["signing_key"].as_str().unwrap().to_owned();
+        for (i, id) in members.iter().enumerate() {
+            let cc = ["CL", "MX", "AR", "BR", "CO"][i % 5];
+            nodes.push(mk(id, cc, &["--coordinator-key", &ckey]));
+        }
+        let coord_config = nodes[0].config();
+        for n in &nodes[1..] {
+            atalaya(&[
+                "roster",
+                "add",
+                "--config",
+                coord_config.to_str().unwrap(),
+                n.dir.join("node.json").to_str().unwrap(),
+            ]);
+        }
+        let roster = std::fs::read_to_string(nodes[0].dir.join("roster.json")).unwrap();
+        for n in &nodes[1..] {
+            std::fs::write(n.dir.join("roster.json"), &roster).unwrap();
+        }
+        TestNet { dir, nodes }
+    }
+
+    pub fn start_all(&mut self) {
+        for n in &mut self.nodes {
+            n.start();
+        }
+    }
+
+    pub fn node(&self, id: &str) -> &TestNode {
+        self.nodes.iter().find(|n| n.id == id).unwrap()
+    }
+
+    pub fn node_mut(&mut self, id: &str) -> &mut TestNode {
+        self.nodes.iter_mut().find(|n| n.id == id).unwrap()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
