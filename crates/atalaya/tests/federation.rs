@@ -209,3 +209,313 @@ fn a_node_refuses_to_start_with_a_readable_key() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     net.node_mut("cl-csirt").start();
 }
+
+mod bad_input {
+    use super::*;
+    use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
+    use serde_json::{Value, json};
+
+    struct Rng(u64);
+    impl rand_core::RngCore for Rng {
+        fn next_u32(&mut self) -> u32 {
+            self.next_u64() as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0
+        }
+        fn fill_bytes(&mut self, d: &mut [u8]) {
+            rand_core::impls::fill_bytes_via_next(self, d)
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(d);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for Rng {}
+
+    fn now_secs() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    fn envelope(origin: &str, id: &str, keys: &NodeKeys) -> serde_json::Map<String, Value> {
+        let mut e = json!({
+            "v": 1, "id": id, "kind": "bulletin", "origin": origin,
+            "created": "2026-01-01T00:00:00.000Z", "tlp": "GREEN",
+            "audience": {"scope": "network"}, "embargo_until": null, "refs": [],
+            "body": {"kind": "informational", "title": "t", "summary": "s", "severity": "low"}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        sign_envelope(
+            &mut e,
+            keys.signing_key(),
+            &format!("{origin}#{}", keys.key_id()),
+        )
+        .unwrap();
+        e
+    }
+
+    struct Sender<'a> {
+        keys: &'a NodeKeys,
+        key_ref: String,
+        port: u16,
+        rng: Rng,
+    }
+
+    impl Sender<'_> {
+        /// A signed POST to the inbox; returns (status, body). `created` offsets the clock.
+        fn post(
+            &mut self,
+            body: &[u8],
+            skew: i64,
+        ) -> (u16, Value, reqwest::blocking::RequestBuilder) {
+            let authority = format!("127.0.0.1:{}", self.port);
+            let parts = RequestParts {
+                method: "POST",
+                authority: &authority,
+                path: "/fed/v1/inbox",
+                query: None,
+                body: Some(body),
+            };
+            let h = sign_request(
+                &parts,
+                self.keys.signing_key(),
+                &self.key_ref,
+                now_secs() + skew,
+                &mut self.rng,
+            )
+            .unwrap();
+            let req = common::http()
+                .post(format!("http://{authority}/fed/v1/inbox"))
+                .header("signature-input", h.signature_input)
+                .header("signature", h.signature)
+                .header("content-digest", h.content_digest.unwrap())
+                .header("content-type", "application/json")
+                .body(body.to_vec());
+            let again = req.try_clone().unwrap();
+            let r = req.send().unwrap();
+            let status = r.status().as_u16();
+            (status, r.json().unwrap_or(Value::Null), again)
+        }
+    }
+
+    fn code(v: &Value) -> &str {
+        v["error"]["code"].as_str().unwrap_or("")
+    }
+
+    #[test]
+    fn every_bad_input_is_refused_with_a_code_and_nothing_is_stored() {
+        let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+        net.node_mut("cl-csirt").start();
+        let target = net.node("cl-csirt");
+        let head = |n: &common::TestNode| n.get("/api/v1/status").1["log_head"].as_i64().unwrap();
+        let before = head(target);
+        let mx = NodeKeys::load_from_dir(&net.node("mx-csirt").dir.join("keys")).unwrap();
+        let mut s = Sender {
+            keys: &mx,
+            key_ref: format!("mx-csirt#{}", mx.key_id()),
+            port: target.port,
+            rng: Rng(7),
+        };
+
+        // Whole-request refusals.
+        let batch = |envs: Vec<Value>| serde_json::to_vec(&json!({"envelopes": envs})).unwrap();
+        let r = common::http()
+            .post(format!("{}/fed/v1/inbox", target.url()))
+            .body(batch(vec![]))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(code(&r.json().unwrap()), "unsigned_request");
+        let (st, body, replay) = s.post(&batch(vec![]), 0);
+        assert_eq!(st, 200, "{body}");
+        let r = replay.send().unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(code(&r.json().unwrap()), "replayed_request");
+        let (st, body, _) = s.post(&batch(vec![]), -301);
+        assert_eq!((st, code(&body)), (401, "stale_request"));
+        let (st, body, _) = s.post(&batch(vec![]), 301);
+        assert_eq!((st, code(&body)), (401, "stale_request"));
+        let stranger = NodeKeys::generate(&mut Rng(99));
+        let mut impostor = Sender {
+            keys: &stranger,
+            key_ref: format!("mx-csirt#{}", stranger.key_id()),
+            port: target.port,
+            rng: Rng(8),
+        };
+        let (st, body, _) = impostor.post(&batch(vec![]), 0);
+        assert_eq!((st, code(&body)), (401, "unknown_key"));
+        let mut outsider = Sender {
+            keys: &stranger,
+            key_ref: format!("zz-nobody#{}", stranger.key_id()),
+            port: target.port,
+            rng: Rng(9),
+        };
+        let (st, body, _) = outsider.post(&batch(vec![]), 0);
+        assert_eq!((st, code(&body)), (401, "unknown_key"));
+        // A body changed after signing.
+        let authority = format!("127.0.0.1:{}", target.port);
+        let good = batch(vec![]);
+        let parts = RequestParts {
+            method: "POST",
+            authority: &authority,
+            path: "/fed/v1/inbox",
+            query: None,
+            body: Some(&good),
+        };
+        let h = sign_request(
+            &parts,
+            mx.signing_key(),
+            &s.key_ref,
+            now_secs(),
+            &mut Rng(11),
+        )
+        .unwrap();
+        let r = common::http()
+            .post(format!("http://{authority}/fed/v1/inbox"))
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature)
+            .header("content-digest", h.content_digest.unwrap())
+            .body(b"{\"envelopes\":[ ]}".to_vec())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(code(&r.json().unwrap()), "digest_mismatch");
+        let (st, body, _) = s.post(b"{\"envelopes\": [", 0);
+        assert_eq!((st, code(&body)), (400, "malformed_batch"));
+        let (st, body, _) = s.post(b"{\"envelopes\": [\"\xff\"]}", 0);
+        assert_eq!((st, code(&body)), (400, "invalid_utf8"));
+        let deep = format!("{{\"envelopes\": {}{}}}", "[".repeat(200), "]".repeat(200));
+        let (st, body, _) = s.post(deep.as_bytes(), 0);
+        assert_eq!((st, code(&body)), (400, "too_deep"));
+        let huge = vec![b' '; 9 * 1024 * 1024];
+        let r = common::http()
+            .post(format!("{}/fed/v1/inbox", target.url()))
+            .body(huge)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 413);
+        assert_eq!(code(&r.json().unwrap()), "too_large");
+        let many: Vec<Value> = (0..1001).map(|_| json!({})).collect();
+        let (st, body, _) = s.post(&batch(many), 0);
+        assert_eq!((st, code(&body)), (413, "too_many_envelopes"));
+
+        // Per-envelope verdicts.
+        let ok = envelope("mx-csirt", "01936b2e-0000-7000-8000-00000000000a", &mx);
+        let mut tampered = envelope("mx-csirt", "01936b2e-0000-7000-8000-00000000000b", &mx);
+        tampered["body"]["title"] = json!("T");
+        let mut bad_kind = envelope("mx-csirt", "01936b2e-0000-7000-8000-00000000000c", &mx);
+        bad_kind["kind"] = json!("telegram");
+        let mut bad_version = envelope("mx-csirt", "01936b2e-0000-7000-8000-00000000000d", &mx);
+        bad_version["v"] = json!(9);
+        let unknown_origin = envelope(
+            "zz-nobody",
+            "01936b2e-0000-7000-8000-00000000000e",
+            &stranger,
+        );
+        let forged = envelope(
+            "mx-csirt",
+            "01936b2e-0000-7000-8000-00000000000f",
+            &stranger,
+        );
+        let mut big = envelope("mx-csirt", "01936b2e-0000-7000-8000-000000000010", &mx);
+        big["body"]["body"] = json!("x".repeat(1024 * 1024));
+        let mut unsigned = envelope("mx-csirt", "01936b2e-0000-7000-8000-000000000011", &mx);
+        unsigned.remove("sig");
+        let (st, reply, _) = s.post(
+            &batch(vec![
+                Value::Object(tampered),
+                Value::Object(bad_kind),
+                Value::Object(bad_version),
+                Value::Object(unknown_origin),
+                Value::Object(forged),
+                Value::Object(big),
+                Value::Object(unsigned),
+                json!("not an object"),
+            ]),
+            0,
+        );
+        assert_eq!(st, 200, "{reply}");
+        let codes: Vec<&str> = reply["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "bad_signature",
+                "unknown_kind",
+                "unsupported_version",
+                "unknown_origin",
+                "unknown_key",
+                "too_large",
+                "missing_signature",
+                "not_an_object"
+            ]
+        );
+        assert!(
+            reply["rejected"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| !r["reason"].as_str().unwrap().is_empty())
+        );
+        assert!(reply["accepted"].as_array().unwrap().is_empty());
+        assert_eq!(head(target), before, "nothing stored");
+
+        // The good one goes in once; sending it again is a duplicate.
+        let (_, reply, _) = s.post(&batch(vec![Value::Object(ok.clone())]), 0);
+        assert_eq!(reply["accepted"].as_array().unwrap().len(), 1, "{reply}");
+        let (_, reply, _) = s.post(&batch(vec![Value::Object(ok)]), 0);
+        assert_eq!(reply["duplicate"].as_array().unwrap().len(), 1, "{reply}");
+        assert_eq!(head(target), before + 1);
+
+        // The API.
+        let api = format!("{}/api/v1/bulletins", target.url());
+        let r = common::http().get(&api).send().unwrap();
+        assert_eq!(
+            (r.status().as_u16(), code(&r.json().unwrap()).to_owned()),
+            (401, "missing_token".to_owned())
+        );
+        let r = common::http()
+            .get(&api)
+            .bearer_auth("atl_nope")
+            .send()
+            .unwrap();
+        assert_eq!(
+            (r.status().as_u16(), code(&r.json().unwrap()).to_owned()),
+            (401, "invalid_token".to_owned())
+        );
+        let r = common::http()
+            .post(&api)
+            .bearer_auth(&target.token)
+            .body("{")
+            .send()
+            .unwrap();
+        assert_eq!(
+            (r.status().as_u16(), code(&r.json().unwrap()).to_owned()),
+            (400, "malformed_json".to_owned())
+        );
+        let (st, body) = target.post("/api/v1/bulletins", &json!({"tlp": "GREEN", "kind": "informational", "title": "", "summary": "s", "severity": "low"}));
+        assert_eq!((st, code(&body)), (422, "invalid_bulletin"));
+        let (st, body) = target.post("/api/v1/bulletins", &json!({"tlp": "PURPLE", "kind": "informational", "title": "t", "summary": "s", "severity": "low"}));
+        assert_eq!((st, code(&body)), (422, "invalid_request"));
+        let (st, body) = target.get("/api/v1/bulletins/not-a-uuid");
+        assert_eq!((st, code(&body)), (400, "invalid_id"));
+        assert_eq!(
+            head(target),
+            before + 1,
+            "nothing stored by refused API calls"
+        );
+    }
+}
