@@ -1,17 +1,348 @@
-//! Benchmarks (placeholder until written).
-use anyhow::Result;
+//! `atalaya bench`: the federation benchmarks of DESIGN §9, on real node processes on loopback.
+//! Each writes `<out>/<name>.json` with its figures, the machine and the commit.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use atalaya_core::member_states;
+use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
+use atalaya_store::Synchronous;
 use clap::Args;
-use std::path::PathBuf;
+use serde_json::{Value, json};
+
+use crate::demo::{
+    Network, NetworkSpec, demo_federation, peak_rss_mb, percentile, rss_mb, sample_warning,
+};
 
 /// `atalaya bench`
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Output directory.
+    /// Where the JSON results go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
+    /// Only this benchmark (dissemination, ingest, catchup).
+    #[arg(long)]
+    pub only: Option<String>,
+    /// First port of the benchmark networks.
+    #[arg(long, default_value_t = 27400)]
+    pub base_port: u16,
+    /// Single publishes measured in the dissemination benchmark.
+    #[arg(long, default_value_t = 30)]
+    pub rounds: usize,
+    /// Envelopes in the catch-up benchmark.
+    #[arg(long, default_value_t = 10_000)]
+    pub catchup_envelopes: usize,
+    /// Envelopes pushed in the ingest benchmark.
+    #[arg(long, default_value_t = 20_000)]
+    pub ingest_envelopes: usize,
 }
 
-/// Run the benchmarks.
-pub async fn run(_a: BenchArgs) -> Result<()> {
-    anyhow::bail!("not yet")
+/// Run the selected benchmarks.
+pub async fn run(args: BenchArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out)?;
+    let scratch = args.out.join("scratch");
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
+    if wanted("dissemination") {
+        let r = dissemination(&args, &scratch.join("dissemination")).await?;
+        write(&args.out, "dissemination", r)?;
+    }
+    if wanted("ingest") {
+        let r = ingest(&args, &scratch.join("ingest")).await?;
+        write(&args.out, "ingest", r)?;
+    }
+    if wanted("catchup") {
+        let r = catchup(&args, &scratch.join("catchup")).await?;
+        write(&args.out, "catchup", r)?;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn write(out: &Path, name: &str, mut figures: Value) -> Result<()> {
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    figures["benchmark"] = json!(name);
+    figures["commit"] = json!(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    });
+    figures["machine"] = json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "memory_gb": std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok())).map(|kb| (kb / 1024.0 / 1024.0).round()),
+    });
+    figures["profile"] = json!(if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    });
+    let path = out.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&figures)? + "\n")?;
+    println!("{}: {}", path.display(), serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+fn spec(data: &Path, base_port: u16, members: usize) -> NetworkSpec {
+    let _ = std::fs::remove_dir_all(data);
+    NetworkSpec {
+        data: data.to_path_buf(),
+        base_port,
+        members: member_states::all().into_iter().take(members).collect(),
+        federation: atalaya_federation::FederationSettings {
+            pull_interval_ms: 30_000,
+            ..demo_federation()
+        },
+        synchronous: Synchronous::Full,
+    }
+}
+
+fn rss_summary(net: &Network) -> (f64, f64) {
+    let peaks: Vec<f64> = net.pids().into_iter().filter_map(peak_rss_mb).collect();
+    let max = peaks.iter().copied().fold(0.0, f64::max);
+    let mut sorted = peaks.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    (max, median)
+}
+
+/// 35 processes; publish at one, measure until stored and verified at the 34 others.
+async fn dissemination(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let mut net = Network::prepare(&spec(data, args.base_port, 34)).await?;
+    net.start_all().await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle: Vec<f64> = net.pids().into_iter().filter_map(rss_mb).collect();
+    let idle_max = idle.iter().copied().fold(0.0, f64::max);
+    let origin = 1;
+    let peers = net.nodes.len() - 1;
+    for _ in 0..3 {
+        publish_and_check(&net, origin, peers).await?; // warm-up: connections, caches
+    }
+    let mut samples = Vec::new();
+    for _ in 0..args.rounds {
+        samples.extend(publish_and_check(&net, origin, peers).await?);
+    }
+    // Burst: 100 bulletins as fast as the API takes them, then until every peer stored all.
+    let api = net.api(origin)?;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let api = std::sync::Arc::new(api);
+    for i in 0..100 {
+        let api = api.clone();
+        let mut draft = sample_warning();
+        draft["title"] = json!(format!("Burst warning {i}"));
+        tasks.spawn(async move { api.post("/api/v1/bulletins", &draft).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    loop {
+        let s = api.get("/api/v1/status").await?;
+        let pending: i64 = s["peers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["pending"].as_i64().unwrap_or(1))
+            .sum();
+        if pending == 0 {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            bail!("burst not delivered after 120 s ({pending} pending)");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let burst_ms = start.elapsed().as_millis();
+    let (rss_max, rss_median) = rss_summary(&net);
+    net.stop_all().await;
+    Ok(json!({
+        "nodes": net.nodes.len(),
+        "peers": peers,
+        "rounds": args.rounds,
+        "samples": samples.len(),
+        "p50_ms": percentile(&samples, 50.0),
+        "p99_ms": percentile(&samples, 99.0),
+        "max_ms": samples.iter().max(),
+        "burst100_all_delivered_ms": burst_ms,
+        "rss_mb": rss_max,
+        "rss_median_mb": rss_median,
+        "idle_rss_mb": idle_max,
+        "targets": {"p50_ms": 50, "p99_ms": 250, "burst100_all_delivered_ms": 2000, "idle_rss_mb": 50},
+    }))
+}
+
+async fn publish_and_check(net: &Network, origin: usize, peers: usize) -> Result<Vec<i64>> {
+    let (_, got) = crate::demo::publish_and_follow(
+        net,
+        origin,
+        &sample_warning(),
+        Duration::from_secs(30),
+        None,
+    )
+    .await?;
+    if got.len() != peers {
+        bail!("only {}/{peers} peers received a bulletin", got.len());
+    }
+    Ok(got.into_iter().map(|(_, ms)| ms).collect())
+}
+
+/// Envelopes accepted per second by one node's inbox: signatures verified, durably committed.
+async fn ingest(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let mut net = Network::prepare(&spec(data, args.base_port + 100, 2)).await?;
+    // Node 1 is the target; node 2 (not running) is the sender whose keys sign everything.
+    net.spawn(0)?;
+    net.spawn(1)?;
+    net.wait_ready(0, Duration::from_secs(30)).await?;
+    net.wait_ready(1, Duration::from_secs(30)).await?;
+    let sender = &net.nodes[2];
+    let keys = NodeKeys::load_from_dir(&sender.dir.join("keys"))?;
+    let key_ref = format!("{}#{}", sender.node_id, keys.key_id());
+    let batch_size = 500;
+    let mut rng = atalaya_core::EntropyRng(&atalaya_core::OsEntropy);
+    let now = atalaya_core::Clock::now(&atalaya_core::SystemClock);
+    let mut bodies = Vec::new();
+    for b in 0..args.ingest_envelopes.div_ceil(batch_size) {
+        let mut envs = Vec::with_capacity(batch_size);
+        for i in 0..batch_size {
+            let id = atalaya_core::ids::new_id(now, &mut rng);
+            let mut e = json!({
+                "v": 1, "id": id, "kind": "bulletin", "origin": sender.node_id, "created": now,
+                "tlp": "GREEN", "audience": {"scope": "network"}, "embargo_until": null, "refs": [],
+                "body": {"kind": "suspicious-activity", "title": format!("Scan wave {b}/{i}"),
+                         "summary": "Mass scanning of exposed management interfaces.", "severity": "medium",
+                         "indicators": [{"type": "ip", "value": "198.51.100.7"}]}
+            });
+            if let Some(obj) = e.as_object_mut() {
+                sign_envelope(obj, keys.signing_key(), &key_ref)?;
+            }
+            envs.push(e);
+        }
+        bodies.push(serde_json::to_vec(&json!({"envelopes": envs}))?);
+    }
+    let target = net.nodes[1].url.clone();
+    let authority = target.trim_start_matches("http://").to_owned();
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let start = Instant::now();
+    let mut accepted = 0usize;
+    for body in &bodies {
+        let parts = RequestParts {
+            method: "POST",
+            authority: &authority,
+            path: "/fed/v1/inbox",
+            query: None,
+            body: Some(body),
+        };
+        let created = atalaya_core::Clock::now(&atalaya_core::SystemClock).unix_seconds();
+        let h = sign_request(&parts, keys.signing_key(), &key_ref, created, &mut rng)?;
+        let r = http
+            .post(format!("{target}/fed/v1/inbox"))
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature)
+            .header("content-digest", h.content_digest.unwrap_or_default())
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await?;
+        let reply: Value = r.json().await?;
+        accepted += reply["accepted"].as_array().map_or(0, Vec::len);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    if accepted != bodies.len() * batch_size {
+        bail!("only {accepted} envelopes accepted");
+    }
+    let rss = net
+        .pids()
+        .into_iter()
+        .filter_map(peak_rss_mb)
+        .fold(0.0, f64::max);
+    net.stop_all().await;
+    Ok(json!({
+        "envelopes": accepted,
+        "batch": batch_size,
+        "seconds": secs,
+        "envelopes_per_s": (accepted as f64 / secs).round(),
+        "rss_mb": rss,
+        "targets": {"envelopes_per_s": 5000},
+    }))
+}
+
+/// A node stopped while 10,000 envelopes are published, then started: time to catch up.
+async fn catchup(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let mut net = Network::prepare(&spec(data, args.base_port + 200, 2)).await?;
+    net.start_all().await?;
+    let late = 2;
+    net.stop(late, false).await?;
+    let api = std::sync::Arc::new(net.api(1)?);
+    let n = args.catchup_envelopes;
+    let publish_start = Instant::now();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (api, next) = (api.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let mut d = sample_warning();
+                d["title"] = json!(format!("Missed warning {i}"));
+                api.post("/api/v1/bulletins", &d).await?;
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let publish_secs = publish_start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    net.spawn(late)?;
+    net.wait_ready(late, Duration::from_secs(30)).await?;
+    let late_api = net.api(late)?;
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let metrics_url = format!("{}/metrics", net.nodes[late].url);
+    loop {
+        let m = http.get(&metrics_url).send().await?.text().await?;
+        let got = m
+            .lines()
+            .find_map(|l| l.strip_prefix("atalaya_envelopes_in_total "))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if got >= n {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            bail!("caught up only {got}/{n} after 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let listed = late_api.get("/api/v1/bulletins?limit=1").await?;
+    let rss = net
+        .pids()
+        .into_iter()
+        .filter_map(peak_rss_mb)
+        .fold(0.0, f64::max);
+    net.stop_all().await;
+    if listed["bulletins"].as_array().is_none_or(Vec::is_empty) {
+        bail!("the late node lists no bulletins");
+    }
+    Ok(json!({
+        "envelopes": n,
+        "seconds": secs,
+        "publish_seconds": publish_secs,
+        "rss_mb": rss,
+        "targets": {"seconds": 10},
+    }))
 }
