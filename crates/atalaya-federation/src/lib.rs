@@ -231,23 +231,43 @@ impl Federation {
     }
 
     async fn install(&self, view: RosterView) -> Result<bool, FederationError> {
-        let newer = self
+        let stored = self
             .store
             .install_roster(view.version(), &view.raw, self.now())
             .await?;
-        let current = self.roster().version();
-        if view.version() > current || newer {
-            if view.version() >= current {
-                let version = view.version();
-                if let Ok(mut g) = self.roster.write() {
-                    *g = Arc::new(view);
-                }
-                self.roster_changed.send_replace(version);
-                tracing::info!(version, "roster installed");
-            }
-            return Ok(true);
+        if view.version() <= self.roster().version() {
+            return Ok(stored);
         }
-        Ok(false)
+        let version = view.version();
+        if let Ok(mut current) = self.roster.write() {
+            *current = Arc::new(view);
+        }
+        self.roster_changed.send_replace(version);
+        tracing::info!(version, "roster installed");
+        Ok(true)
+    }
+
+    /// The `host[:port]` peers must address this node by (from its roster endpoint).
+    pub fn own_authority(&self) -> Option<String> {
+        let view = self.roster();
+        let endpoint = &view.member(&self.me)?.endpoint;
+        let rest = endpoint
+            .split_once("://")
+            .map_or(endpoint.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next()?.to_ascii_lowercase();
+        // A default port is implied, not written (RFC 9110 §4.2.3).
+        let authority = match endpoint.split_once("://").map(|(s, _)| s) {
+            Some("https") => authority
+                .strip_suffix(":443")
+                .map(str::to_owned)
+                .unwrap_or(authority),
+            Some("http") => authority
+                .strip_suffix(":80")
+                .map(str::to_owned)
+                .unwrap_or(authority),
+            _ => authority,
+        };
+        Some(authority)
     }
 
     /// The coordinator re-distributes the roster it holds to every member.
@@ -530,6 +550,19 @@ impl Federation {
     ) -> Result<NodeId, Refusal> {
         let view = self.roster();
         let now = self.now();
+        // A request signed for another node must not be accepted here (cross-node replay).
+        if let Some(own) = self.own_authority()
+            && !parts.authority.eq_ignore_ascii_case(&own)
+        {
+            self.metrics.reject("wrong_authority");
+            return Err(Refusal::new(
+                "wrong_authority",
+                format!(
+                    "this request was addressed to {}, not to this node ({own})",
+                    parts.authority
+                ),
+            ));
+        }
         let verified = atalaya_crypto::verify_request(
             parts,
             headers,

@@ -389,6 +389,34 @@ mod bad_input {
             .unwrap();
         assert_eq!(r.status().as_u16(), 401);
         assert_eq!(code(&r.json().unwrap()), "digest_mismatch");
+        // A request signed for another node, replayed here.
+        let elsewhere = b"{\"envelopes\":[]}".to_vec();
+        let parts = RequestParts {
+            method: "POST",
+            authority: "127.0.0.1:1",
+            path: "/fed/v1/inbox",
+            query: None,
+            body: Some(&elsewhere),
+        };
+        let h = sign_request(
+            &parts,
+            mx.signing_key(),
+            &s.key_ref,
+            now_secs(),
+            &mut Rng(12),
+        )
+        .unwrap();
+        let r = common::http()
+            .post(format!("http://{authority}/fed/v1/inbox"))
+            .header("host", "127.0.0.1:1")
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature)
+            .header("content-digest", h.content_digest.unwrap())
+            .body(elsewhere)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(code(&r.json().unwrap()), "wrong_authority");
         let (st, body, _) = s.post(b"{\"envelopes\": [", 0);
         assert_eq!((st, code(&body)), (400, "malformed_batch"));
         let (st, body, _) = s.post(b"{\"envelopes\": [\"\xff\"]}", 0);
