@@ -58,6 +58,44 @@ fn a_warning_published_at_one_node_reaches_the_others_verified() {
 }
 
 #[test]
+fn only_the_audience_receives_by_push_or_by_pull() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    let (status, body) = net.node("cl-csirt").post(
+        "/api/v1/bulletins",
+        &serde_json::json!({
+            "tlp": "AMBER", "kind": "suspicious-activity", "severity": "medium",
+            "title": "For Mexico only", "summary": "Scanning from a shared hoster.",
+            "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}
+        }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["recipients"], serde_json::json!(["mx-csirt"]));
+    let id = body["bulletin"]["id"].as_str().unwrap().to_owned();
+    let by_country = net.node("cl-csirt").post(
+        "/api/v1/bulletins",
+        &serde_json::json!({
+            "tlp": "GREEN", "kind": "informational", "severity": "low",
+            "title": "For Argentina", "summary": "By country.",
+            "audience": {"scope": "countries", "countries": ["AR"]}
+        }),
+    );
+    assert_eq!(by_country.1["recipients"], serde_json::json!(["ar-csirt"]));
+    let id_ar = by_country.1["bulletin"]["id"].as_str().unwrap().to_owned();
+    eventually("mx-csirt gets it", T, || net.node("mx-csirt").has_bulletin(&id));
+    eventually("ar-csirt gets its own", T, || net.node("ar-csirt").has_bulletin(&id_ar));
+    // Several pull rounds later (every 400 ms), the others still do not hold it, and the
+    // relays did not pass it on either.
+    std::thread::sleep(Duration::from_millis(2000));
+    for n in ["ar-csirt", "coordinator"] {
+        assert!(!net.node(n).has_bulletin(&id), "{n} got a bulletin not addressed to it");
+    }
+    for n in ["mx-csirt", "coordinator"] {
+        assert!(!net.node(n).has_bulletin(&id_ar), "{n} got a bulletin not addressed to it");
+    }
+}
+
+#[test]
 fn killed_origin_delivers_exactly_once_after_restart() {
     let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
     net.node_mut("cl-csirt").start();
