@@ -223,7 +223,7 @@ impl Federation {
         let view = RosterView::from_signed(raw, &self.coordinator_key)?;
         let parsed =
             Envelope::parse(raw.as_bytes()).map_err(|e| RosterViewError::Invalid(e.to_string()))?;
-        let new = new_envelope(&parsed, raw, None);
+        let new = new_envelope(&parsed.envelope, raw, None);
         self.store
             .ingest(std::slice::from_ref(&new), self.now())
             .await?;
@@ -343,16 +343,7 @@ impl Federation {
         let raw =
             serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
         let recipients = self.recipients(&envelope);
-        let new = NewEnvelope {
-            id,
-            kind: envelope.kind.as_str().to_owned(),
-            origin: self.me.clone(),
-            created: now,
-            tlp: tlp_name(&envelope),
-            audience: serde_json::to_string(&envelope.audience).unwrap_or_default(),
-            raw,
-            bulletin: Some(bulletin.clone()),
-        };
+        let new = new_envelope(&envelope, &raw, Some(bulletin.clone()));
         self.store.publish(&new, &recipients, now).await?;
         Metrics::add(&self.metrics.envelopes_published, 1);
         for p in &recipients {
@@ -435,7 +426,7 @@ impl Federation {
             _ => None,
         };
         Ok(Checked {
-            new: new_envelope(&parsed, raw, bulletin),
+            new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
         })
     }
@@ -642,8 +633,8 @@ fn tlp_name(env: &Envelope) -> String {
         .unwrap_or_default()
 }
 
-fn new_envelope(parsed: &ParsedEnvelope, raw: &str, bulletin: Option<Bulletin>) -> NewEnvelope {
-    let env = &parsed.envelope;
+/// The row to store for a signed envelope: its labels, as the policy reads them, and the raw text.
+fn new_envelope(env: &Envelope, raw: &str, bulletin: Option<Bulletin>) -> NewEnvelope {
     NewEnvelope {
         id: env.id,
         kind: env.kind.as_str().to_owned(),
