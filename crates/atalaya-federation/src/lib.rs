@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use atalaya_core::envelope::{ParsedEnvelope, Payload};
+use atalaya_core::envelope::Payload;
 use atalaya_core::policy::{self, Action, Item};
 use atalaya_core::{
     Bulletin, BulletinDraft, Clock, Entropy, EntropyRng, Envelope, EnvelopeKind, NodeId, Timestamp,
