@@ -82,16 +82,26 @@ fn only_the_audience_receives_by_push_or_by_pull() {
     );
     assert_eq!(by_country.1["recipients"], serde_json::json!(["ar-csirt"]));
     let id_ar = by_country.1["bulletin"]["id"].as_str().unwrap().to_owned();
-    eventually("mx-csirt gets it", T, || net.node("mx-csirt").has_bulletin(&id));
-    eventually("ar-csirt gets its own", T, || net.node("ar-csirt").has_bulletin(&id_ar));
+    eventually("mx-csirt gets it", T, || {
+        net.node("mx-csirt").has_bulletin(&id)
+    });
+    eventually("ar-csirt gets its own", T, || {
+        net.node("ar-csirt").has_bulletin(&id_ar)
+    });
     // Several pull rounds later (every 400 ms), the others still do not hold it, and the
     // relays did not pass it on either.
     std::thread::sleep(Duration::from_millis(2000));
     for n in ["ar-csirt", "coordinator"] {
-        assert!(!net.node(n).has_bulletin(&id), "{n} got a bulletin not addressed to it");
+        assert!(
+            !net.node(n).has_bulletin(&id),
+            "{n} got a bulletin not addressed to it"
+        );
     }
     for n in ["mx-csirt", "coordinator"] {
-        assert!(!net.node(n).has_bulletin(&id_ar), "{n} got a bulletin not addressed to it");
+        assert!(
+            !net.node(n).has_bulletin(&id_ar),
+            "{n} got a bulletin not addressed to it"
+        );
     }
 }
 
@@ -309,19 +319,30 @@ mod bad_input {
     }
 
     impl Sender<'_> {
-        /// A signed POST to the inbox; returns (status, body). `created` offsets the clock.
+        /// A signed POST to the inbox; returns (status, body, a copy of the request).
         fn post(
             &mut self,
             body: &[u8],
             skew: i64,
         ) -> (u16, Value, reqwest::blocking::RequestBuilder) {
-            let authority = format!("127.0.0.1:{}", self.port);
+            let own = format!("127.0.0.1:{}", self.port);
+            self.send(&own, body, body, skew)
+        }
+
+        /// Sign `signed` for the node at `addressed_to`, but send `sent` to this node.
+        fn send(
+            &mut self,
+            addressed_to: &str,
+            signed: &[u8],
+            sent: &[u8],
+            skew: i64,
+        ) -> (u16, Value, reqwest::blocking::RequestBuilder) {
             let parts = RequestParts {
                 method: "POST",
-                authority: &authority,
+                authority: addressed_to,
                 path: "/fed/v1/inbox",
                 query: None,
-                body: Some(body),
+                body: Some(signed),
             };
             let h = sign_request(
                 &parts,
@@ -332,12 +353,13 @@ mod bad_input {
             )
             .unwrap();
             let req = common::http()
-                .post(format!("http://{authority}/fed/v1/inbox"))
+                .post(format!("http://127.0.0.1:{}/fed/v1/inbox", self.port))
+                .header("host", addressed_to)
                 .header("signature-input", h.signature_input)
                 .header("signature", h.signature)
                 .header("content-digest", h.content_digest.unwrap())
                 .header("content-type", "application/json")
-                .body(body.to_vec());
+                .body(sent.to_vec());
             let again = req.try_clone().unwrap();
             let r = req.send().unwrap();
             let status = r.status().as_u16();
@@ -400,61 +422,12 @@ mod bad_input {
         let (st, body, _) = outsider.post(&batch(vec![]), 0);
         assert_eq!((st, code(&body)), (401, "unknown_key"));
         // A body changed after signing.
-        let authority = format!("127.0.0.1:{}", target.port);
-        let good = batch(vec![]);
-        let parts = RequestParts {
-            method: "POST",
-            authority: &authority,
-            path: "/fed/v1/inbox",
-            query: None,
-            body: Some(&good),
-        };
-        let h = sign_request(
-            &parts,
-            mx.signing_key(),
-            &s.key_ref,
-            now_secs(),
-            &mut Rng(11),
-        )
-        .unwrap();
-        let r = common::http()
-            .post(format!("http://{authority}/fed/v1/inbox"))
-            .header("signature-input", h.signature_input)
-            .header("signature", h.signature)
-            .header("content-digest", h.content_digest.unwrap())
-            .body(b"{\"envelopes\":[ ]}".to_vec())
-            .send()
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 401);
-        assert_eq!(code(&r.json().unwrap()), "digest_mismatch");
+        let own = format!("127.0.0.1:{}", target.port);
+        let (st, body, _) = s.send(&own, &batch(vec![]), b"{\"envelopes\":[ ]}", 0);
+        assert_eq!((st, code(&body)), (401, "digest_mismatch"));
         // A request signed for another node, replayed here.
-        let elsewhere = b"{\"envelopes\":[]}".to_vec();
-        let parts = RequestParts {
-            method: "POST",
-            authority: "127.0.0.1:1",
-            path: "/fed/v1/inbox",
-            query: None,
-            body: Some(&elsewhere),
-        };
-        let h = sign_request(
-            &parts,
-            mx.signing_key(),
-            &s.key_ref,
-            now_secs(),
-            &mut Rng(12),
-        )
-        .unwrap();
-        let r = common::http()
-            .post(format!("http://{authority}/fed/v1/inbox"))
-            .header("host", "127.0.0.1:1")
-            .header("signature-input", h.signature_input)
-            .header("signature", h.signature)
-            .header("content-digest", h.content_digest.unwrap())
-            .body(elsewhere)
-            .send()
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 401);
-        assert_eq!(code(&r.json().unwrap()), "wrong_authority");
+        let (st, body, _) = s.send("127.0.0.1:1", &batch(vec![]), &batch(vec![]), 0);
+        assert_eq!((st, code(&body)), (401, "wrong_authority"));
         let (st, body, _) = s.post(b"{\"envelopes\": [", 0);
         assert_eq!((st, code(&body)), (400, "malformed_batch"));
         let (st, body, _) = s.post(b"{\"envelopes\": [\"\xff\"]}", 0);
