@@ -273,8 +273,8 @@ pub async fn status(config: &Path, json: bool) -> Result<()> {
             p["peer"].as_str().unwrap_or("?"),
             p["country"].as_str().unwrap_or(""),
             p["state"].as_str().unwrap_or("?"),
-            p["pending"],
-            p["delivered"],
+            p["pending"].as_i64().unwrap_or(0),
+            p["delivered"].as_i64().unwrap_or(0),
             p["lag_seconds"].as_f64().unwrap_or(0.0),
             p["last_error"].as_str().unwrap_or("")
         );
