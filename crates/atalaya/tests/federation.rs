@@ -558,3 +558,88 @@ mod bad_input {
         );
     }
 }
+
+#[test]
+fn the_roster_cli_signs_verifies_and_refuses_tampering() {
+    let net = TestNet::new(&["cl-csirt"]);
+    let coord = net.node("coordinator").config();
+    let coord = coord.to_str().unwrap();
+    let out = atalaya(&["roster", "show", "--config", coord]);
+    assert!(
+        out.contains("version 2") && out.contains("cl-csirt") && out.contains("signature verified"),
+        "{out}"
+    );
+    // Edit by hand and sign: a newer version is accepted, an older one refused.
+    let view: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(net.node("coordinator").dir.join("roster.json")).unwrap(),
+    )
+    .unwrap();
+    let mut roster = view["body"].clone();
+    roster["network"] = "renamed-network".into();
+    roster["version"] = 7.into();
+    let edited = net.path().join("edited.json");
+    std::fs::write(&edited, roster.to_string()).unwrap();
+    atalaya(&[
+        "roster",
+        "sign",
+        "--config",
+        coord,
+        edited.to_str().unwrap(),
+    ]);
+    let out = atalaya(&["roster", "show", "--config", coord]);
+    assert!(
+        out.contains("renamed-network") && out.contains("version 7"),
+        "{out}"
+    );
+    roster["version"] = 3.into();
+    std::fs::write(&edited, roster.to_string()).unwrap();
+    let refused = std::process::Command::new(common::BIN)
+        .args([
+            "roster",
+            "sign",
+            "--config",
+            coord,
+            edited.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not newer"));
+    // A member cannot sign, and a tampered roster does not verify anywhere.
+    let member = net.node("cl-csirt").config();
+    let refused = std::process::Command::new(common::BIN)
+        .args([
+            "roster",
+            "remove",
+            "--config",
+            member.to_str().unwrap(),
+            "coordinator",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only the coordinator signs"));
+    let signed = std::fs::read_to_string(net.node("coordinator").dir.join("roster.json")).unwrap();
+    let tampered = net.path().join("tampered.json");
+    std::fs::write(
+        &tampered,
+        signed.replace("renamed-network", "hijacked-network"),
+    )
+    .unwrap();
+    let refused = std::process::Command::new(common::BIN)
+        .args([
+            "roster",
+            "show",
+            "--config",
+            member.to_str().unwrap(),
+            tampered.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("not signed by the trusted coordinator key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
