@@ -467,6 +467,23 @@ mod bad_input {
         );
         let mut big = envelope("mx-csirt", "01936b2e-0000-7000-8000-000000000010", &mx);
         big["body"]["body"] = json!("x".repeat(1024 * 1024));
+        // A roster signed by a member instead of the coordinator.
+        let real: Value = serde_json::from_str(
+            &std::fs::read_to_string(net.node("coordinator").dir.join("roster.json")).unwrap(),
+        )
+        .unwrap();
+        let mut fake_roster = real["body"].clone();
+        fake_roster["coordinator"] = "mx-csirt".into();
+        fake_roster["version"] = 99.into();
+        let mut coup = envelope("mx-csirt", "01936b2e-0000-7000-8000-000000000012", &mx);
+        coup["kind"] = "roster".into();
+        coup["body"] = fake_roster;
+        sign_envelope(
+            &mut coup,
+            mx.signing_key(),
+            &format!("mx-csirt#{}", mx.key_id()),
+        )
+        .unwrap();
         let mut unsigned = envelope("mx-csirt", "01936b2e-0000-7000-8000-000000000011", &mx);
         unsigned.remove("sig");
         let (st, reply, _) = s.post(
@@ -479,6 +496,7 @@ mod bad_input {
                 Value::Object(big),
                 Value::Object(unsigned),
                 json!("not an object"),
+                Value::Object(coup),
             ]),
             0,
         );
@@ -499,7 +517,8 @@ mod bad_input {
                 "unknown_key",
                 "too_large",
                 "missing_signature",
-                "not_an_object"
+                "not_an_object",
+                "untrusted_roster"
             ]
         );
         assert!(
