@@ -498,8 +498,6 @@ impl Federation {
             if n > 0 {
                 Metrics::add(&self.metrics.envelopes_out, n);
             }
-        } else {
-            self.store.record_success(requester, self.now()).await?;
         }
         let rows = self.store.log_after(after, origin, limit).await?;
         let more = rows.len() as u32 == limit;

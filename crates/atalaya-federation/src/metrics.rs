@@ -18,6 +18,8 @@ pub struct Metrics {
     pub envelopes_published: AtomicU64,
     /// Pushes that failed (transport or peer error).
     pub push_failures: AtomicU64,
+    /// Anti-entropy rounds completed (every peer asked once).
+    pub sync_rounds: AtomicU64,
     /// Envelopes and requests refused, by reason code.
     rejections: Mutex<BTreeMap<&'static str, u64>>,
 }

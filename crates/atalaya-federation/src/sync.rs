@@ -103,17 +103,41 @@ pub async fn round(fed: &Arc<Federation>) -> BTreeSet<NodeId> {
     unreachable
 }
 
-/// Run anti-entropy rounds every `pull_interval_ms` (the first one at once) until cancelled.
+/// The pause before the next round: the interval ±50 %, so that nodes started together do not
+/// all pull from each other at the same instant, round after round.
+pub fn next_delay(interval_ms: u64, entropy: &dyn atalaya_core::Entropy) -> Duration {
+    let interval_ms = interval_ms.max(100);
+    let mut b = [0u8; 8];
+    entropy.fill(&mut b);
+    let jitter = u64::from_le_bytes(b) % interval_ms;
+    Duration::from_millis(interval_ms / 2 + jitter)
+}
+
+/// Run anti-entropy rounds every `pull_interval_ms` on average (the first one at once) until
+/// cancelled.
 pub async fn run(fed: Arc<Federation>, cancel: CancellationToken) {
-    let interval = Duration::from_millis(fed.settings.pull_interval_ms.max(100));
     loop {
+        let interval = next_delay(fed.settings.pull_interval_ms, fed.entropy.as_ref());
         tokio::select! {
             () = cancel.cancelled() => return,
-            _ = round(&fed) => {},
+            _ = round(&fed) => crate::Metrics::add(&fed.metrics.sync_rounds, 1),
         }
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(interval) => {},
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_are_spread_around_the_interval() {
+        let e = atalaya_core::SeededEntropy::new(3);
+        let delays: Vec<u128> = (0..200).map(|_| next_delay(1000, &e).as_millis()).collect();
+        assert!(delays.iter().all(|d| (500..1500).contains(d)));
+        assert!(delays.iter().min() < Some(&600) && delays.iter().max() > Some(&1400));
     }
 }

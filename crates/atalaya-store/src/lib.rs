@@ -212,9 +212,6 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<()>;
 
-    /// A successful exchange with a peer that delivered nothing (e.g. a pull).
-    async fn record_success(&self, peer: &NodeId, now: Timestamp) -> Result<()>;
-
     /// Health and backlog of every peer this node has exchanged with or queued for.
     async fn peer_states(&self) -> Result<Vec<PeerState>>;
 

@@ -77,16 +77,23 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-4000")
             .pragma("temp_store", "memory");
+        // Connections stay open: a warning after hours of quiet must not pay for opening the
+        // database again, and SQLite needs no liveness check before each use.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
             .connect_with(connect.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.readers.max(1))
-            .min_connections(0)
-            .idle_timeout(Some(Duration::from_secs(60)))
+            .min_connections(options.readers.max(1))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
             .connect_with(connect.read_only(true))
             .await?;
         Ok(Self { writer, reader })
@@ -412,7 +419,10 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        touch_peer(&mut tx, peer, now).await?;
+        // Nothing new: no write (pulls come often; only progress is worth a commit).
+        if done > 0 {
+            touch_peer(&mut tx, peer, now).await?;
+        }
         tx.commit().await?;
         Ok(done)
     }
@@ -445,13 +455,6 @@ impl Store for SqliteStore {
         .bind(error)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn record_success(&self, peer: &NodeId, now: Timestamp) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        touch_peer(&mut tx, peer, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -121,7 +121,8 @@ fn rss_summary(net: &Network) -> (f64, f64) {
 async fn dissemination(args: &BenchArgs, data: &Path) -> Result<Value> {
     let mut net = Network::prepare(&spec(data, args.base_port, 34)).await?;
     net.start_all().await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    net.wait_first_sync(Duration::from_secs(60)).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let idle: Vec<f64> = net.pids().into_iter().filter_map(rss_mb).collect();
     let idle_max = idle.iter().copied().fold(0.0, f64::max);
     let origin = 1;

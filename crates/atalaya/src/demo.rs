@@ -265,6 +265,41 @@ impl Network {
         }
     }
 
+    /// Wait until every running node has completed its start-up anti-entropy round.
+    pub async fn wait_first_sync(&self, timeout: Duration) -> Result<()> {
+        let http = reqwest::Client::builder().no_proxy().build()?;
+        let start = Instant::now();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.children[i].is_none() {
+                continue;
+            }
+            loop {
+                let text = http
+                    .get(format!("{}/metrics", node.url))
+                    .send()
+                    .await?
+                    .text()
+                    .await?;
+                let rounds = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("atalaya_sync_rounds_total "))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+                if rounds > 0 {
+                    break;
+                }
+                if start.elapsed() > timeout {
+                    bail!(
+                        "node {} did not finish its first synchronisation",
+                        node.node_id
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Stop node `i` gracefully (closing its stdin), or kill it with `hard`.
     pub async fn stop(&mut self, i: usize, hard: bool) -> Result<()> {
         if let Some((mut child, stdin)) = self.children[i].take() {
