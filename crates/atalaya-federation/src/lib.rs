@@ -18,7 +18,7 @@ use atalaya_core::{
 use atalaya_crypto::{
     NodeKeys, PublicSigningKey, sign_envelope, signature_key_ref, verify_envelope,
 };
-use atalaya_store::{Ingested, NewEnvelope, Store, StoreError};
+use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, watch};
 
@@ -245,6 +245,34 @@ impl Federation {
         self.roster_changed.send_replace(version);
         tracing::info!(version, "roster installed");
         Ok(true)
+    }
+
+    /// Every peer of the current roster with its delivery state (zeros for a peer never
+    /// exchanged with).
+    pub async fn peer_report(&self) -> Result<Vec<(atalaya_core::Member, PeerState)>, StoreError> {
+        let states = self.store.peer_states().await?;
+        let view = self.roster();
+        Ok(view
+            .roster
+            .peers_of(&self.me)
+            .map(|m| {
+                let state = states
+                    .iter()
+                    .find(|s| s.peer == m.node_id)
+                    .cloned()
+                    .unwrap_or(PeerState {
+                        peer: m.node_id.clone(),
+                        pending: 0,
+                        oldest_pending: None,
+                        delivered: 0,
+                        last_success: None,
+                        last_failure: None,
+                        last_error: None,
+                        consecutive_failures: 0,
+                    });
+                (m.clone(), state)
+            })
+            .collect())
     }
 
     /// The `host[:port]` peers must address this node by (from its roster endpoint).

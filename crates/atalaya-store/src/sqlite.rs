@@ -77,23 +77,22 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-4000")
             .pragma("temp_store", "memory");
-        // Connections stay open: a warning after hours of quiet must not pay for opening the
-        // database again, and SQLite needs no liveness check before each use.
+        // Connections, once open, stay open: a warning after hours of quiet must not pay for
+        // opening the database again. (`min_connections` above zero is avoided on the readers:
+        // sqlx's pool maintenance task has had acquire bugs with it.)
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .test_before_acquire(false)
             .connect_with(connect.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.readers.max(1))
-            .min_connections(options.readers.max(1))
+            .min_connections(0)
             .idle_timeout(None)
             .max_lifetime(None)
-            .test_before_acquire(false)
             .connect_with(connect.read_only(true))
             .await?;
         Ok(Self { writer, reader })

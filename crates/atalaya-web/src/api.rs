@@ -1,7 +1,7 @@
 //! `/api/v1/*`: the JSON API for officers and scripts, authenticated by API token.
 
 use atalaya_core::{BulletinDraft, NodeId, Timestamp};
-use atalaya_store::{BulletinQuery, BulletinRecord, Delivery, PeerState};
+use atalaya_store::{BulletinQuery, BulletinRecord, Delivery};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -226,23 +226,8 @@ pub async fn status(
     let fed = &state.fed;
     let view = fed.roster();
     let now = fed.now();
-    let states = fed.store.peer_states().await?;
     let mut peers = Vec::new();
-    for m in view.roster.peers_of(fed.node_id()) {
-        let s = states
-            .iter()
-            .find(|s| s.peer == m.node_id)
-            .cloned()
-            .unwrap_or(PeerState {
-                peer: m.node_id.clone(),
-                pending: 0,
-                oldest_pending: None,
-                delivered: 0,
-                last_success: None,
-                last_failure: None,
-                last_error: None,
-                consecutive_failures: 0,
-            });
+    for (m, s) in fed.peer_report().await? {
         let lag = s
             .oldest_pending
             .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);

@@ -86,6 +86,11 @@ pub async fn metrics(
         "Pushes to peers that failed.",
         Metrics::get(&m.push_failures),
     );
+    counter(
+        "atalaya_sync_rounds_total",
+        "Anti-entropy rounds completed.",
+        Metrics::get(&m.sync_rounds),
+    );
     let _ = writeln!(
         out,
         "# HELP atalaya_rejections_total Envelopes and requests refused, by reason.\n# TYPE atalaya_rejections_total counter"
@@ -98,7 +103,12 @@ pub async fn metrics(
         );
     }
     let now = fed.now();
-    let states = fed.store.peer_states().await?;
+    let states: Vec<_> = fed
+        .peer_report()
+        .await?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
     let _ = writeln!(
         out,
         "# HELP atalaya_outbox_depth Envelopes queued for a peer.\n# TYPE atalaya_outbox_depth gauge"

@@ -55,6 +55,19 @@ fn a_warning_published_at_one_node_reaches_the_others_verified() {
         .text()
         .unwrap();
     assert!(m.contains("atalaya_envelopes_in_total "), "{m}");
+    assert!(m.contains("atalaya_outbox_depth{peer=\"cl-csirt\"}"), "{m}");
+    eventually("anti-entropy rounds are counted", T, || {
+        let m = common::http()
+            .get(format!("{}/metrics", net.node("mx-csirt").url()))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        m.lines().any(|l| {
+            l.strip_prefix("atalaya_sync_rounds_total ")
+                .is_some_and(|v| v.trim() != "0")
+        })
+    });
 }
 
 #[test]
