@@ -329,6 +329,9 @@ pub struct BulletinDraft {
     /// Not public before.
     #[serde(default)]
     pub embargo_until: Option<Timestamp>,
+    /// TLP:RED only: the people (`user@node`) it is for.
+    #[serde(default)]
+    pub people: Vec<String>,
     /// The content.
     #[serde(flatten)]
     pub content: BulletinContent,
@@ -353,6 +356,9 @@ pub struct Bulletin {
     pub audience: Audience,
     /// Not public before.
     pub embargo_until: Option<Timestamp>,
+    /// TLP:RED only: the people (`user@node`) it is for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<String>,
     /// The content.
     #[serde(flatten)]
     pub content: BulletinContent,
@@ -377,6 +383,7 @@ impl Bulletin {
             tlp: draft.tlp,
             audience: draft.audience,
             embargo_until: draft.embargo_until,
+            people: draft.people,
             content: draft.content,
         })
     }
@@ -390,6 +397,7 @@ impl Bulletin {
             tlp: env.tlp,
             audience: env.audience.clone(),
             embargo_until: env.embargo_until,
+            people: env.people.clone(),
             content,
         }
     }
@@ -406,6 +414,7 @@ impl Bulletin {
             audience: self.audience.clone(),
             embargo_until: self.embargo_until,
             refs: self.content.supersedes.into_iter().collect(),
+            people: self.people.clone(),
             body: serde_json::to_value(&self.content).ok(),
             sealed: None,
             sig: None,

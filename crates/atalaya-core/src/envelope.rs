@@ -79,6 +79,9 @@ pub struct Envelope {
     pub embargo_until: Option<Timestamp>,
     /// Envelopes this one refers to (e.g. the bulletin it supersedes).
     pub refs: Vec<Uuid>,
+    /// TLP:RED only: the people (`user@node`) it is for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<String>,
     /// The content, in clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use atalaya_core::envelope::Payload;
-use atalaya_core::policy::{self, Action, Item};
+use atalaya_core::policy::{self, Action, Actor, AgreementStatus, Context, Item, NodePolicy};
 use atalaya_core::{
     Bulletin, BulletinDraft, Clock, Entropy, EntropyRng, Envelope, EnvelopeKind, NodeId, Timestamp,
     ids,
@@ -54,6 +54,9 @@ pub enum FederationError {
     /// Signing failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The item's labels contradict each other or name unknown nodes.
+    #[error(transparent)]
+    Labels(#[from] policy::LabelError),
 }
 
 /// A refusal with a stable code: of an envelope, or of a whole request.
@@ -92,6 +95,8 @@ pub struct Federation {
     coordinator_key: PublicSigningKey,
     roster: RwLock<Arc<RosterView>>,
     roster_changed: watch::Sender<u64>,
+    node_policy: RwLock<Arc<NodePolicy>>,
+    agreement: RwLock<Arc<AgreementStatus>>,
     /// Storage.
     pub store: Arc<dyn Store>,
     /// The injected clock.
@@ -164,6 +169,8 @@ impl Federation {
             coordinator_key: identity.coordinator_key,
             roster: RwLock::new(Arc::new(view)),
             roster_changed,
+            node_policy: RwLock::new(Arc::new(NodePolicy::default())),
+            agreement: RwLock::new(Arc::new(AgreementStatus::default())),
             store,
             clock,
             entropy,
@@ -199,6 +206,40 @@ impl Federation {
             .read()
             .map(|g| Arc::clone(&g))
             .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// This node's own sharing policy.
+    pub fn node_policy(&self) -> Arc<NodePolicy> {
+        read(&self.node_policy)
+    }
+
+    /// Replace this node's own sharing policy (checked against the roster first).
+    pub fn set_node_policy(&self, policy: NodePolicy) -> Result<(), policy::LabelError> {
+        policy.check(&self.roster().roster)?;
+        if let Ok(mut p) = self.node_policy.write() {
+            *p = Arc::new(policy);
+        }
+        Ok(())
+    }
+
+    /// The sharing agreement in force and who accepted it.
+    pub fn agreement(&self) -> Arc<AgreementStatus> {
+        read(&self.agreement)
+    }
+
+    /// Decide with everything this node knows right now.
+    pub fn decide(&self, item: &Item<'_>, actor: &Actor<'_>, action: Action) -> policy::Decision {
+        let view = self.roster();
+        let node_policy = self.node_policy();
+        let agreement = self.agreement();
+        let ctx = Context {
+            me: &self.me,
+            roster: &view.roster,
+            now: self.now(),
+            agreement: &agreement,
+            node_policy: &node_policy,
+        };
+        policy::decide(item, actor, action, &ctx)
     }
 
     /// Notified with the new version whenever the roster changes.
@@ -336,16 +377,12 @@ impl Federation {
     /// The members that may receive an envelope this node originates.
     fn recipients(&self, env: &Envelope) -> Vec<NodeId> {
         let view = self.roster();
-        let item = Item {
-            origin: &env.origin,
-            kind: env.kind,
-            tlp: env.tlp,
-            audience: &env.audience,
-        };
+        let item = item_of(env);
         view.roster
             .peers_of(&self.me)
             .filter(|m| {
-                policy::decide(&item, &m.node_id, Action::Deliver, &view.roster).is_allowed()
+                self.decide(&item, &Actor::Node(&m.node_id), Action::Deliver)
+                    .is_allowed()
             })
             .map(|m| m.node_id.clone())
             .collect()
@@ -361,6 +398,17 @@ impl Federation {
             return Err(FederationError::NotInRoster(self.me.clone()));
         }
         let now = self.now();
+        policy::check_labels(
+            &policy::Labels {
+                tlp: draft.tlp,
+                audience: &draft.audience,
+                embargo_until: draft.embargo_until,
+                people: &draft.people,
+                constituents: &[],
+            },
+            &self.roster().roster,
+            now,
+        )?;
         let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
         let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
             .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
@@ -435,18 +483,10 @@ impl Federation {
             })?;
             verify_envelope(&parsed.object, key)
                 .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
-            if env.origin != self.me {
-                let item = Item {
-                    origin: &env.origin,
-                    kind: env.kind,
-                    tlp: env.tlp,
-                    audience: &env.audience,
-                };
-                if let policy::Decision::Deny(d) =
-                    policy::decide(&item, &self.me, Action::Deliver, &view.roster)
-                {
-                    return Err(Refusal::new(d.code(), d.to_string()));
-                }
+            if let policy::Decision::Deny(d) =
+                self.decide(&item_of(env), &Actor::Node(&env.origin), Action::Accept)
+            {
+                return Err(Refusal::new(d.code(), d.to_string()));
             }
         }
         let bulletin = match &parsed.payload {
@@ -518,7 +558,6 @@ impl Federation {
         limit: u32,
     ) -> Result<(Vec<String>, i64, bool), FederationError> {
         let limit = limit.clamp(1, self.settings.pull_page.max(1));
-        let view = self.roster();
         // Everything up to `after` from this node reached the requester: its cursor only moves
         // after it stored them.
         if origin == Some(&self.me) && after > 0 {
@@ -546,13 +585,19 @@ impl Federation {
                 kind,
                 tlp,
                 audience: &audience,
+                embargo_until: None,
+                people: &[],
+                retracted: false,
             };
             let action = if row.origin == self.me {
                 Action::ServeOnPull
             } else {
                 Action::Relay
             };
-            if policy::decide(&item, requester, action, &view.roster).is_allowed() {
+            if self
+                .decide(&item, &Actor::Node(requester), action)
+                .is_allowed()
+            {
                 out.push(row.raw);
             }
         }
@@ -649,6 +694,25 @@ impl Federation {
             &mut EntropyRng(self.entropy.as_ref()),
         )
         .map_err(|e| e.to_string())
+    }
+}
+
+fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
+    lock.read()
+        .map(|g| Arc::clone(&g))
+        .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+}
+
+/// The labels of an envelope, as the policy reads them.
+fn item_of(env: &Envelope) -> Item<'_> {
+    Item {
+        origin: &env.origin,
+        kind: env.kind,
+        tlp: env.tlp,
+        audience: &env.audience,
+        embargo_until: env.embargo_until,
+        people: &env.people,
+        retracted: false,
     }
 }
 

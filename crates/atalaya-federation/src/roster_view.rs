@@ -102,6 +102,7 @@ pub fn sign_roster(
         audience: Audience::Network,
         embargo_until: None,
         refs: Vec::new(),
+        people: Vec::new(),
         body: serde_json::to_value(roster).ok(),
         sealed: None,
         sig: None,

@@ -97,6 +97,9 @@ pub async fn publish(
         atalaya_federation::FederationError::InvalidBulletin(m) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_bulletin", m)
         }
+        atalaya_federation::FederationError::Labels(l) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.code(), l.to_string())
+        }
         e @ atalaya_federation::FederationError::NotInRoster(_) => {
             ApiError::new(StatusCode::FORBIDDEN, "removed_member", e.to_string())
         }

@@ -214,6 +214,7 @@ pub fn draft_from(a: &PublishArgs) -> Result<BulletinDraft> {
         tlp,
         audience,
         embargo_until: None,
+        people: Vec::new(),
         content: BulletinContent {
             kind,
             title,

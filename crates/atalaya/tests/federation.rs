@@ -581,6 +581,48 @@ mod bad_input {
         assert_eq!((st, code(&body)), (422, "invalid_bulletin"));
         let (st, body) = target.post("/api/v1/bulletins", &json!({"tlp": "PURPLE", "kind": "informational", "title": "t", "summary": "s", "severity": "low"}));
         assert_eq!((st, code(&body)), (422, "invalid_request"));
+        // Labels that contradict each other.
+        let labelled = |extra: Value| {
+            let mut b =
+                json!({"kind": "informational", "title": "t", "summary": "s", "severity": "low"});
+            for (k, v) in extra.as_object().unwrap() {
+                b[k] = v.clone();
+            }
+            target.post("/api/v1/bulletins", &b)
+        };
+        for (extra, expected) in [
+            (
+                json!({"tlp": "RED", "people": ["ana@mx-csirt"]}),
+                "red_needs_named_nodes",
+            ),
+            (
+                json!({"tlp": "RED", "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}}),
+                "red_needs_people",
+            ),
+            (
+                json!({"tlp": "RED", "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}, "people": ["ana@coordinator"]}),
+                "person_outside_audience",
+            ),
+            (
+                json!({"tlp": "GREEN", "embargo_until": "2020-01-01T00:00:00Z"}),
+                "embargo_in_past",
+            ),
+            (
+                json!({"tlp": "GREEN", "audience": {"scope": "nodes", "nodes": ["zz-nobody"]}}),
+                "unknown_peer",
+            ),
+            (
+                json!({"tlp": "GREEN", "audience": {"scope": "countries", "countries": ["FR"]}}),
+                "unknown_country",
+            ),
+            (
+                json!({"tlp": "AMBER", "people": ["ana@mx-csirt"]}),
+                "people_without_red",
+            ),
+        ] {
+            let (st, body) = labelled(extra.clone());
+            assert_eq!((st, code(&body)), (422, expected), "{extra}: {body}");
+        }
         let (st, body) = target.get("/api/v1/bulletins/not-a-uuid");
         assert_eq!((st, code(&body)), (400, "invalid_id"));
         assert_eq!(
