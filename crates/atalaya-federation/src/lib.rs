@@ -179,6 +179,13 @@ impl Federation {
             client,
             signals: Mutex::new(HashMap::new()),
         });
+        if let Some(json) = fed.store.node_policy().await? {
+            let policy: NodePolicy = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("node policy: {e}")))?;
+            if let Ok(mut p) = fed.node_policy.write() {
+                *p = Arc::new(policy);
+            }
+        }
         // Make sure the roster in use is in the log and the roster table, so peers can pull it.
         let raw = fed.roster().raw.clone();
         fed.accept_roster_raw(&raw).await?;
@@ -213,12 +220,17 @@ impl Federation {
         read(&self.node_policy)
     }
 
-    /// Replace this node's own sharing policy (checked against the roster first).
-    pub fn set_node_policy(&self, policy: NodePolicy) -> Result<(), policy::LabelError> {
+    /// Replace this node's own sharing policy: checked against the roster, stored, then in
+    /// force for every later decision (push, relay, pull, accept).
+    pub async fn set_node_policy(&self, policy: NodePolicy) -> Result<(), FederationError> {
         policy.check(&self.roster().roster)?;
+        let json =
+            serde_json::to_string(&policy).map_err(|e| FederationError::Signing(e.to_string()))?;
+        self.store.set_node_policy(&json, self.now()).await?;
         if let Ok(mut p) = self.node_policy.write() {
             *p = Arc::new(policy);
         }
+        tracing::info!("node sharing policy updated");
         Ok(())
     }
 

@@ -242,6 +242,12 @@ pub trait Store: Send + Sync + 'static {
     /// Revoke a token by id; returns whether it existed.
     async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<bool>;
 
+    /// This node's own sharing policy (JSON), if one was set.
+    async fn node_policy(&self) -> Result<Option<String>>;
+
+    /// Replace this node's own sharing policy.
+    async fn set_node_policy(&self, json: &str, now: Timestamp) -> Result<()>;
+
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(
         &self,

@@ -584,6 +584,26 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
+    async fn node_policy(&self) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT json FROM node_policy WHERE id = 1")
+                .fetch_optional(&self.writer)
+                .await?,
+        )
+    }
+
+    async fn set_node_policy(&self, json: &str, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO node_policy (id, json, updated_ms) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET json = excluded.json, updated_ms = excluded.updated_ms",
+        )
+        .bind(json)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn remember_nonce(
         &self,
         key_ref: &str,

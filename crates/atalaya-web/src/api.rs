@@ -307,3 +307,32 @@ pub async fn show_roster(
     let signed: Value = serde_json::from_str(&v.raw).map_err(ApiError::internal)?;
     Ok(Json(json!({"roster": v.roster, "signed": signed})).into_response())
 }
+
+/// `GET /api/v1/policy`: this node's own sharing policy.
+pub async fn show_policy(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+) -> Result<Response, ApiError> {
+    Ok(Json(json!({"policy": *state.fed.node_policy()})).into_response())
+}
+
+/// `PUT /api/v1/policy`: replace this node's own sharing policy.
+pub async fn set_policy(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let policy: atalaya_core::policy::NodePolicy = body::parse(&bytes)?;
+    state
+        .fed
+        .set_node_policy(policy)
+        .await
+        .map_err(|e| match e {
+            atalaya_federation::FederationError::Labels(l) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.code(), l.to_string())
+            }
+            other => ApiError::internal(other),
+        })?;
+    Ok(Json(json!({"policy": *state.fed.node_policy()})).into_response())
+}

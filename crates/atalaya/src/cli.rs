@@ -533,3 +533,47 @@ pub async fn token(cmd: TokenCommand) -> Result<()> {
         }
     }
 }
+
+/// `atalaya policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Show this node's own sharing policy.
+    Show {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Replace it with the policy in a JSON file, e.g.
+    /// `{"outbound": [{"peers": ["mx-csirt"], "max_tlp": "GREEN"}], "refuse_from": []}`.
+    Set {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The policy.
+        file: PathBuf,
+    },
+}
+
+/// `atalaya policy …`
+pub async fn policy(cmd: PolicyCommand) -> Result<()> {
+    match cmd {
+        PolicyCommand::Show { config } => {
+            let config = Config::load(&config)?;
+            let reply = ApiClient::for_config(&config)?
+                .get("/api/v1/policy")
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&reply["policy"])?);
+            Ok(())
+        }
+        PolicyCommand::Set { config, file } => {
+            let config = Config::load(&config)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let reply = ApiClient::for_config(&config)?
+                .put_raw("/api/v1/policy", text)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&reply["policy"])?);
+            Ok(())
+        }
+    }
+}

@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::RosterCommand,
     },
+    /// This node's own sharing policy: what it sends to whom, whom it accepts from.
+    Policy {
+        #[command(subcommand)]
+        command: cli::PolicyCommand,
+    },
     /// Manage API tokens of a node.
     Token {
         #[command(subcommand)]
@@ -249,6 +254,7 @@ async fn run(args: Args) -> Result<()> {
         Command::Status { config, json } => cli::status(&config, json).await,
         Command::Roster { command } => cli::roster(command).await,
         Command::Token { command } => cli::token(command).await,
+        Command::Policy { command } => cli::policy(command).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);

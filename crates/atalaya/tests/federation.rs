@@ -717,3 +717,85 @@ fn the_roster_cli_signs_verifies_and_refuses_tampering() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[test]
+fn each_state_decides_what_it_sends_and_accepts() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    // cl-csirt shares at most GREEN with mx-csirt; mx-csirt refuses anything from ar-csirt.
+    let policy = net.path().join("cl-policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"outbound": [{"peers": ["mx-csirt"], "max_tlp": "GREEN"}]}"#,
+    )
+    .unwrap();
+    let out = atalaya(&[
+        "policy",
+        "set",
+        "--config",
+        net.node("cl-csirt").config().to_str().unwrap(),
+        policy.to_str().unwrap(),
+    ]);
+    assert!(out.contains("mx-csirt"), "{out}");
+    let (st, _) = net
+        .node("mx-csirt")
+        .put_raw("/api/v1/policy", r#"{"refuse_from": ["ar-csirt"]}"#);
+    assert_eq!(st, 200);
+    // A policy that names an unknown peer is refused, and the old one stays.
+    let (st, body) = net
+        .node("mx-csirt")
+        .put_raw("/api/v1/policy", r#"{"refuse_from": ["zz-nobody"]}"#);
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("unknown_peer"))
+    );
+    assert_eq!(
+        net.node("mx-csirt").get("/api/v1/policy").1["policy"]["refuse_from"][0],
+        "ar-csirt"
+    );
+
+    let amber = |n: &common::TestNode, title: &str, tlp: &str| {
+        let (st, b) = n.post("/api/v1/bulletins", &serde_json::json!({
+            "tlp": tlp, "kind": "attack-warning", "severity": "high", "title": title, "summary": "s"
+        }));
+        assert_eq!(st, 201, "{b}");
+        b["bulletin"]["id"].as_str().unwrap().to_owned()
+    };
+    let a = amber(net.node("cl-csirt"), "AMBER from Chile", "AMBER");
+    let g = amber(net.node("cl-csirt"), "GREEN from Chile", "GREEN");
+    let from_ar = amber(net.node("ar-csirt"), "GREEN from Argentina", "GREEN");
+    eventually("mx-csirt gets the GREEN one", T, || {
+        net.node("mx-csirt").has_bulletin(&g)
+    });
+    eventually("ar-csirt gets the AMBER one", T, || {
+        net.node("ar-csirt").has_bulletin(&a)
+    });
+    eventually("cl-csirt gets Argentina's", T, || {
+        net.node("cl-csirt").has_bulletin(&from_ar)
+    });
+    eventually("ar-csirt sees mx-csirt refuse it", T, || {
+        let (_, b) = net
+            .node("ar-csirt")
+            .get(&format!("/api/v1/bulletins/{from_ar}"));
+        b["bulletin"]["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| {
+                d["peer"] == "mx-csirt"
+                    && d["last_error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("inbound_policy"))
+            })
+    });
+    // Several pull and relay rounds later, nothing crossed the policies by another path.
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(
+        !net.node("mx-csirt").has_bulletin(&a),
+        "AMBER reached mx-csirt"
+    );
+    assert!(
+        !net.node("mx-csirt").has_bulletin(&from_ar),
+        "mx-csirt took Argentina's"
+    );
+}

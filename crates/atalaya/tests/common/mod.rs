@@ -148,6 +148,19 @@ impl TestNode {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// PUT a raw JSON body.
+    pub fn put_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = http()
+            .put(format!("{}{path}", self.url()))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
     /// Publish a GREEN attack warning to the whole network; returns its id.
     pub fn publish(&self, title: &str) -> String {
         let (status, body) = self.post(
