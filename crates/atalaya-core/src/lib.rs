@@ -5,6 +5,7 @@
 //! every rule here is testable without sleeping.
 
 pub mod audience;
+pub mod audit;
 pub mod bulletin;
 pub mod clock;
 pub mod entropy;

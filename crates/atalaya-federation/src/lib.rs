@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use atalaya_core::audit::AuditEvent;
 use atalaya_core::envelope::Payload;
 use atalaya_core::policy::{self, Action, Actor, AgreementStatus, Context, Item, NodePolicy};
 use atalaya_core::{
@@ -20,8 +21,9 @@ use atalaya_crypto::{
 };
 use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
+pub mod audit;
 pub mod client;
 pub mod metrics;
 pub mod outbox;
@@ -110,6 +112,8 @@ pub struct Federation {
     /// HTTP client for peers.
     pub client: PeerClient,
     signals: Mutex<HashMap<NodeId, Arc<PeerSignals>>>,
+    audit_tx: mpsc::UnboundedSender<AuditEvent>,
+    audit_rx: Mutex<Option<mpsc::UnboundedReceiver<AuditEvent>>>,
 }
 
 /// Wake-ups for one peer's outbox worker.
@@ -162,6 +166,7 @@ impl Federation {
         let client = PeerClient::new(&settings).map_err(FederationError::Signing)?;
         let key_ref = format!("{}#{}", identity.node_id, identity.keys.key_id());
         let (roster_changed, _) = watch::channel(view.version());
+        let (audit_tx, audit_rx) = mpsc::unbounded_channel();
         let fed = Arc::new(Self {
             me: identity.node_id,
             keys: identity.keys,
@@ -178,6 +183,8 @@ impl Federation {
             metrics: Metrics::default(),
             client,
             signals: Mutex::new(HashMap::new()),
+            audit_tx,
+            audit_rx: Mutex::new(Some(audit_rx)),
         });
         if let Some(json) = fed.store.node_policy().await? {
             let policy: NodePolicy = serde_json::from_str(&json)
@@ -252,6 +259,67 @@ impl Federation {
             node_policy: &node_policy,
         };
         policy::decide(item, actor, action, &ctx)
+    }
+
+    /// Record a policy decision in the audit trail when it must be: every denial, and every
+    /// view, export, relay and constituent notification of material that is not TLP:CLEAR.
+    pub fn audit(
+        &self,
+        item: &Item<'_>,
+        object: &str,
+        actor: &Actor<'_>,
+        action: Action,
+        decision: &policy::Decision,
+    ) {
+        let (verdict, reason) = match decision {
+            policy::Decision::Deny(d) => ("deny", d.code().to_owned()),
+            policy::Decision::Allow
+                if item.tlp != atalaya_core::Tlp::Clear
+                    && matches!(
+                        action,
+                        Action::Relay | Action::View | Action::Export | Action::NotifyConstituent
+                    ) =>
+            {
+                ("allow", item.tlp.label().to_owned())
+            }
+            policy::Decision::Allow => return,
+        };
+        let actor = match actor {
+            Actor::Node(n) => format!("node:{n}"),
+            Actor::Person { user } => format!("user:{user}"),
+            Actor::Constituent { name, .. } => format!("constituent:{name}"),
+            Actor::Public => "public".to_owned(),
+        };
+        let action = serde_json::to_value(action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = self.audit_tx.send(AuditEvent {
+            at: self.now(),
+            actor,
+            action,
+            object: object.to_owned(),
+            decision: verdict.to_owned(),
+            reason,
+        });
+    }
+
+    /// Decide and record the decision in the audit trail.
+    pub fn decide_audited(
+        &self,
+        item: &Item<'_>,
+        object: &str,
+        actor: &Actor<'_>,
+        action: Action,
+    ) -> policy::Decision {
+        let d = self.decide(item, actor, action);
+        self.audit(item, object, actor, action, &d);
+        d
+    }
+
+    /// The receiving end of the audit queue (taken once, by `audit::run`).
+    pub(crate) fn take_audit_queue(&self) -> Option<mpsc::UnboundedReceiver<AuditEvent>> {
+        self.audit_rx.lock().ok()?.take()
     }
 
     /// Notified with the new version whenever the roster changes.
@@ -393,7 +461,8 @@ impl Federation {
         view.roster
             .peers_of(&self.me)
             .filter(|m| {
-                self.decide(&item, &Actor::Node(&m.node_id), Action::Deliver)
+                let object = env.id.to_string();
+                self.decide_audited(&item, &object, &Actor::Node(&m.node_id), Action::Deliver)
                     .is_allowed()
             })
             .map(|m| m.node_id.clone())
@@ -495,9 +564,12 @@ impl Federation {
             })?;
             verify_envelope(&parsed.object, key)
                 .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
-            if let policy::Decision::Deny(d) =
-                self.decide(&item_of(env), &Actor::Node(&env.origin), Action::Accept)
-            {
+            if let policy::Decision::Deny(d) = self.decide_audited(
+                &item_of(env),
+                &env.id.to_string(),
+                &Actor::Node(&env.origin),
+                Action::Accept,
+            ) {
                 return Err(Refusal::new(d.code(), d.to_string()));
             }
         }
@@ -606,8 +678,9 @@ impl Federation {
             } else {
                 Action::Relay
             };
+            let object = row.id.to_string();
             if self
-                .decide(&item, &Actor::Node(requester), action)
+                .decide_audited(&item, &object, &Actor::Node(requester), action)
                 .is_allowed()
             {
                 out.push(row.raw);

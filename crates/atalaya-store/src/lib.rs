@@ -3,6 +3,7 @@
 //! trait and the same conformance suite (`testing::conformance`).
 
 use async_trait::async_trait;
+use atalaya_core::audit::{AuditEntry, AuditEvent};
 use atalaya_core::{Bulletin, NodeId, Timestamp};
 use uuid::Uuid;
 
@@ -247,6 +248,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replace this node's own sharing policy.
     async fn set_node_policy(&self, json: &str, now: Timestamp) -> Result<()>;
+
+    /// Append events to the audit trail, chaining each to the one before; returns the new
+    /// head (seq, hash).
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(i64, String)>;
+
+    /// Audit entries after `after`, in order, at most `limit`.
+    async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(

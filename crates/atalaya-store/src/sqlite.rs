@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use atalaya_core::audit::{self, AuditEntry, AuditEvent};
 use atalaya_core::{Bulletin, NodeId, Timestamp};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
@@ -602,6 +603,66 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(i64, String)> {
+        let mut tx = self.writer.begin().await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (mut seq, mut prev) = head.unwrap_or((0, audit::GENESIS.to_owned()));
+        for e in events {
+            seq += 1;
+            let hash = audit::entry_hash(&prev, seq, e);
+            sqlx::query(
+                "INSERT INTO audit (seq, at_ms, actor, action, object, decision, reason, prev_hash, hash)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(e.at.unix_millis())
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.object)
+            .bind(&e.decision)
+            .bind(&e.reason)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+            prev = hash;
+        }
+        tx.commit().await?;
+        Ok((seq, prev))
+    }
+
+    async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        // Stored order (rowid), not seq order: a reordered file must show as reordered.
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, action, object, decision, reason, prev_hash, hash
+             FROM audit WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get("seq")?,
+                    event: AuditEvent {
+                        at: ts(r.try_get("at_ms")?)?,
+                        actor: r.try_get("actor")?,
+                        action: r.try_get("action")?,
+                        object: r.try_get("object")?,
+                        decision: r.try_get("decision")?,
+                        reason: r.try_get("reason")?,
+                    },
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
     }
 
     async fn remember_nonce(

@@ -28,9 +28,8 @@ pub fn token_hash(token: &str) -> String {
 
 /// A caller holding a valid API token.
 pub struct TokenHolder {
-    /// The token's id.
-    #[allow(dead_code)]
-    pub token_id: String,
+    /// Whom it was issued to (the person the policy sees).
+    pub name: String,
 }
 
 impl FromRequestParts<AppState> for TokenHolder {
@@ -61,13 +60,36 @@ impl FromRequestParts<AppState> for TokenHolder {
             .api_token_by_hash(&token_hash(token))
             .await?
         {
-            Some(t) => Ok(TokenHolder { token_id: t.id }),
+            Some(t) => Ok(TokenHolder { name: t.name }),
             None => Err(ApiError::unauthorized(
                 "invalid_token",
                 "unknown or revoked API token",
             )),
         }
     }
+}
+
+/// The policy's verdict on `who` reading `b`, recorded in the audit trail.
+fn may_view(
+    state: &AppState,
+    who: &TokenHolder,
+    b: &atalaya_core::Bulletin,
+) -> atalaya_core::policy::Decision {
+    let item = atalaya_core::policy::Item {
+        origin: &b.origin,
+        kind: atalaya_core::EnvelopeKind::Bulletin,
+        tlp: b.tlp,
+        audience: &b.audience,
+        embargo_until: b.embargo_until,
+        people: &b.people,
+        retracted: false,
+    };
+    state.fed.decide_audited(
+        &item,
+        &b.id.to_string(),
+        &atalaya_core::policy::Actor::Person { user: &who.name },
+        atalaya_core::policy::Action::View,
+    )
 }
 
 /// A bulletin as the API shows it.
@@ -129,7 +151,7 @@ pub struct ListQuery {
 /// `GET /api/v1/bulletins`: newest first.
 pub async fn list(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: TokenHolder,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
@@ -142,7 +164,11 @@ pub async fn list(
             limit: q.limit.unwrap_or(50).clamp(1, 500),
         })
         .await?;
-    let items: Vec<BulletinView<'_>> = records.iter().map(view).collect();
+    let items: Vec<BulletinView<'_>> = records
+        .iter()
+        .filter(|r| may_view(&state, &auth, &r.bulletin).is_allowed())
+        .map(view)
+        .collect();
     Ok(Json(json!({"bulletins": items})).into_response())
 }
 
@@ -176,7 +202,7 @@ fn delivery_view(d: Delivery) -> DeliveryView {
 /// `GET /api/v1/bulletins/{id}`: the bulletin and, at its origin, per-peer delivery.
 pub async fn show(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: TokenHolder,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: Uuid = id
@@ -188,6 +214,13 @@ pub async fn show(
         .bulletin(id)
         .await?
         .ok_or_else(|| ApiError::not_found("bulletin"))?;
+    if let atalaya_core::policy::Decision::Deny(d) = may_view(&state, &auth, &record.bulletin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            d.code(),
+            d.to_string(),
+        ));
+    }
     let mut body = serde_json::to_value(view(&record)).map_err(ApiError::internal)?;
     if &record.bulletin.origin == state.fed.node_id() {
         let deliveries: Vec<DeliveryView> = state

@@ -577,3 +577,77 @@ pub async fn policy(cmd: PolicyCommand) -> Result<()> {
         }
     }
 }
+
+/// `atalaya audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole local audit chain; report the first broken link.
+    Verify {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Show the last entries of the audit trail.
+    Show {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        last: usize,
+    },
+}
+
+async fn audit_entries(config: &Config) -> Result<Vec<atalaya_core::audit::AuditEntry>> {
+    use atalaya_store::{SqliteStore, Store};
+    let store = SqliteStore::open(
+        &config.db_path(),
+        &crate::node::sqlite_options(&config.store),
+    )
+    .await?;
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.audit_entries(after, 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        after += page.len() as i64;
+        all.extend(page);
+    }
+    store.close().await;
+    Ok(all)
+}
+
+/// `atalaya audit …`
+pub async fn audit(cmd: AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::Verify { config } => {
+            let config = Config::load(&config)?;
+            let entries = audit_entries(&config).await?;
+            atalaya_core::audit::verify_chain(&entries)?;
+            match entries.last() {
+                Some(head) => println!(
+                    "audit chain intact: {} entries, head {} ({})",
+                    entries.len(),
+                    head.hash,
+                    head.event.at
+                ),
+                None => println!("audit chain intact: empty"),
+            }
+            Ok(())
+        }
+        AuditCommand::Show { config, last } => {
+            let config = Config::load(&config)?;
+            let entries = audit_entries(&config).await?;
+            for e in entries.iter().skip(entries.len().saturating_sub(last)) {
+                let ev = &e.event;
+                println!(
+                    "{:>6} {} {:<22} {:<16} {:<5} {:<24} {}",
+                    e.seq, ev.at, ev.actor, ev.action, ev.decision, ev.reason, ev.object
+                );
+            }
+            Ok(())
+        }
+    }
+}

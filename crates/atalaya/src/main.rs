@@ -91,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::PolicyCommand,
     },
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: cli::AuditCommand,
+    },
     /// Manage API tokens of a node.
     Token {
         #[command(subcommand)]
@@ -255,6 +260,7 @@ async fn run(args: Args) -> Result<()> {
         Command::Roster { command } => cli::roster(command).await,
         Command::Token { command } => cli::token(command).await,
         Command::Policy { command } => cli::policy(command).await,
+        Command::Audit { command } => cli::audit(command).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);

@@ -212,6 +212,10 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clone(),
         cancel.child_token(),
     ));
+    let audit = tokio::spawn(atalaya_federation::audit::run(
+        fed.clone(),
+        cancel.child_token(),
+    ));
     let sync = tokio::spawn(atalaya_federation::sync::run(
         fed.clone(),
         cancel.child_token(),
@@ -221,6 +225,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     cancel.cancel();
     let _ = outbox.await;
     let _ = sync.await;
+    let _ = audit.await;
     store.close().await;
     tracing::info!("node stopped");
     Ok(())

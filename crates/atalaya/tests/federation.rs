@@ -799,3 +799,136 @@ fn each_state_decides_what_it_sends_and_accepts() {
         "mx-csirt took Argentina's"
     );
 }
+
+/// Run SQL against a node's database behind its back, the way an intruder with file access would.
+fn tamper(db: &std::path::Path, sql: &str) {
+    let script = format!(
+        "import sqlite3\nc = sqlite3.connect({db:?})\nc.execute('DROP TRIGGER IF EXISTS audit_no_update')\nc.execute('DROP TRIGGER IF EXISTS audit_no_delete')\nc.executescript({sql:?})\nc.commit()\n",
+        db = db.to_str().unwrap()
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_audit_trail_records_denials_and_views_and_names_any_tampering() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+        "tlp": "AMBER", "kind": "attack-warning", "severity": "high", "title": "For Mexico", "summary": "s",
+        "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}
+    }));
+    assert_eq!(st, 201, "{b}");
+    let amber = b["bulletin"]["id"].as_str().unwrap().to_owned();
+    let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+        "tlp": "RED", "kind": "attack-warning", "severity": "critical", "title": "Eyes only", "summary": "s",
+        "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}, "people": ["ana@mx-csirt"]
+    }));
+    assert_eq!(st, 201, "{b}");
+    let red = b["bulletin"]["id"].as_str().unwrap().to_owned();
+    eventually("mx-csirt gets both", T, || {
+        net.node("mx-csirt").has_bulletin(&amber) && net.node("mx-csirt").count_bulletin(&red) == 0
+    });
+    // The CLI token of mx-csirt is not Ana: RED stays closed to it, and that is recorded.
+    eventually("RED arrives", T, || {
+        net.node("mx-csirt")
+            .get(&format!("/api/v1/bulletins/{red}"))
+            .0
+            == 403
+    });
+    let (st, body) = net
+        .node("mx-csirt")
+        .get(&format!("/api/v1/bulletins/{red}"));
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (403, Some("not_a_named_recipient"))
+    );
+    for n in ["cl-csirt", "mx-csirt"] {
+        net.node_mut(n).stop();
+    }
+    let verify = |config: &std::path::Path| {
+        std::process::Command::new(common::BIN)
+            .args(["audit", "verify", "--config"])
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+    let show = |config: &std::path::Path| {
+        atalaya(&[
+            "audit",
+            "show",
+            "--config",
+            config.to_str().unwrap(),
+            "--last",
+            "100",
+        ])
+    };
+    let cl = net.node("cl-csirt").dir.clone();
+    let mx = net.node("mx-csirt").dir.clone();
+    let trail = show(&cl.join("config.toml"));
+    assert!(
+        trail.contains("node:ar-csirt")
+            && trail.contains("deny")
+            && trail.contains("not_in_audience"),
+        "{trail}"
+    );
+    let trail = show(&mx.join("config.toml"));
+    assert!(
+        trail.contains("user:cli") && trail.contains("view") && trail.contains("TLP:AMBER"),
+        "{trail}"
+    );
+    assert!(trail.contains("not_a_named_recipient"), "{trail}");
+    for dir in [&cl, &mx] {
+        let out = verify(&dir.join("config.toml"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain intact"));
+    }
+    // Modify, delete, reorder: each is named with the entry where the chain breaks.
+    let cases = [
+        ("UPDATE audit SET decision = 'allow' WHERE seq = 2", "entry 2", "modified"),
+        ("DELETE FROM audit WHERE seq = 2", "entry 3", "deleted"),
+        (
+            "CREATE TEMP TABLE t AS SELECT * FROM audit WHERE seq IN (1, 2);
+             UPDATE audit SET at_ms = (SELECT at_ms FROM t WHERE seq = 2), actor = (SELECT actor FROM t WHERE seq = 2), action = (SELECT action FROM t WHERE seq = 2), object = (SELECT object FROM t WHERE seq = 2), decision = (SELECT decision FROM t WHERE seq = 2), reason = (SELECT reason FROM t WHERE seq = 2), prev_hash = (SELECT prev_hash FROM t WHERE seq = 2), hash = (SELECT hash FROM t WHERE seq = 2) WHERE seq = 1;
+             UPDATE audit SET at_ms = (SELECT at_ms FROM t WHERE seq = 1), actor = (SELECT actor FROM t WHERE seq = 1), action = (SELECT action FROM t WHERE seq = 1), object = (SELECT object FROM t WHERE seq = 1), decision = (SELECT decision FROM t WHERE seq = 1), reason = (SELECT reason FROM t WHERE seq = 1), prev_hash = (SELECT prev_hash FROM t WHERE seq = 1), hash = (SELECT hash FROM t WHERE seq = 1) WHERE seq = 2;",
+            "entry 1",
+            "reordered",
+        ),
+    ];
+    for (i, (sql, entry, what)) in cases.iter().enumerate() {
+        let copy = net.path().join(format!("tampered-{i}"));
+        copy_dir(&cl, &copy);
+        tamper(&copy.join("atalaya.db"), sql);
+        let out = verify(&copy.join("config.toml"));
+        assert!(!out.status.success(), "{what} not detected");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("broken at {entry}")) && err.contains(what),
+            "{what}: {err}"
+        );
+    }
+}
