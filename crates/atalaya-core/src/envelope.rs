@@ -24,6 +24,8 @@ pub enum EnvelopeKind {
     Bulletin,
     /// A new version of the roster, signed by the coordinator.
     Roster,
+    /// A node's signed statement of its audit chain head, kept by its peers.
+    AuditCheckpoint,
 }
 
 impl EnvelopeKind {
@@ -32,6 +34,7 @@ impl EnvelopeKind {
         match self {
             EnvelopeKind::Bulletin => "bulletin",
             EnvelopeKind::Roster => "roster",
+            EnvelopeKind::AuditCheckpoint => "audit-checkpoint",
         }
     }
 
@@ -40,6 +43,7 @@ impl EnvelopeKind {
         match s {
             "bulletin" => Some(EnvelopeKind::Bulletin),
             "roster" => Some(EnvelopeKind::Roster),
+            "audit-checkpoint" => Some(EnvelopeKind::AuditCheckpoint),
             _ => None,
         }
     }
@@ -151,8 +155,20 @@ pub enum Payload {
     Bulletin(Box<BulletinContent>),
     /// A roster version.
     Roster(Box<Roster>),
+    /// An audit chain head.
+    AuditCheckpoint(AuditCheckpoint),
     /// The body is sealed; only the recipients can read it.
     Sealed,
+}
+
+/// A node's audit chain head at some moment (the body of an `audit-checkpoint` envelope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditCheckpoint {
+    /// The entry number of the head.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
 }
 
 /// An envelope as received: the object the signature covers and the typed view of it.
@@ -233,6 +249,17 @@ impl Envelope {
                     return Err(invalid("`supersedes` must also be listed in `refs`".into()));
                 }
                 Ok(Payload::Bulletin(Box::new(content)))
+            }
+            EnvelopeKind::AuditCheckpoint => {
+                let c: AuditCheckpoint =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                if c.seq < 1 || c.hash.len() != 64 || !c.hash.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(invalid(
+                        "a checkpoint names an entry (seq >= 1) and its SHA-256".into(),
+                    ));
+                }
+                Ok(Payload::AuditCheckpoint(c))
             }
             EnvelopeKind::Roster => {
                 let roster: Roster =

@@ -279,9 +279,10 @@ fn deny(d: Denial) -> Decision {
     Decision::Deny(d)
 }
 
-/// Messages about the network itself (the roster) go to every member whatever the labels.
+/// Messages about the network itself (the roster, audit checkpoints) go to every member
+/// whatever the labels.
 fn is_network_control(kind: EnvelopeKind) -> bool {
-    matches!(kind, EnvelopeKind::Roster)
+    matches!(kind, EnvelopeKind::Roster | EnvelopeKind::AuditCheckpoint)
 }
 
 /// Decide whether `actor` may have `item` through `action`.

@@ -44,3 +44,21 @@ pub async fn run(fed: Arc<Federation>, cancel: CancellationToken) {
         tracing::error!(error = %e, lost = rest.len(), "audit trail write failed at shutdown");
     }
 }
+
+/// Every `checkpoint_interval_ms`, send a signed checkpoint of the audit chain's head to every
+/// peer (when it moved), and once more at shutdown.
+pub async fn run_checkpoints(fed: Arc<Federation>, cancel: CancellationToken) {
+    let interval = std::time::Duration::from_millis(fed.settings.checkpoint_interval_ms.max(100));
+    let mut last = None;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = tokio::time::sleep(interval) => {}
+        }
+        match fed.publish_checkpoint(last).await {
+            Ok(Some(seq)) => last = Some(seq),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+        }
+    }
+}

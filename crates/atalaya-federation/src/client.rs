@@ -212,6 +212,23 @@ impl Federation {
         serde_json::from_slice(&answer).map_err(|e| PeerError::BadAnswer(e.to_string()))
     }
 
+    /// The signed checkpoint of `node` that `peer` holds, if any.
+    pub async fn fetch_checkpoint_raw(
+        &self,
+        peer: &Member,
+        node: &NodeId,
+    ) -> Result<Option<String>, PeerError> {
+        let mut url = self.client.url(peer, "/fed/v1/checkpoint")?;
+        url.query_pairs_mut().append_pair("node", node.as_str());
+        match self.signed(Method::GET, url, None).await {
+            Ok(body) => Ok(Some(
+                String::from_utf8(body).map_err(|e| PeerError::BadAnswer(e.to_string()))?,
+            )),
+            Err(PeerError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Pull one page of a peer's log (optionally only `origin`'s envelopes) and store what
     /// passes the checks. Returns (stored, next cursor, more).
     pub async fn pull_page(

@@ -129,6 +129,7 @@ pub struct PeerSignals {
 struct Checked {
     new: NewEnvelope,
     roster: Option<RosterView>,
+    checkpoint: Option<atalaya_core::envelope::AuditCheckpoint>,
 }
 
 impl Federation {
@@ -493,21 +494,92 @@ impl Federation {
         let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
         let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
             .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
-        let envelope = bulletin.to_envelope();
+        let recipients = self
+            .publish_envelope(&bulletin.to_envelope(), Some(bulletin.clone()))
+            .await?;
+        tracing::info!(%id, recipients = recipients.len(), "bulletin published");
+        Ok((bulletin, recipients))
+    }
+
+    /// Sign an envelope this node originates, store it with one outbox row per peer the policy
+    /// allows (one transaction), and wake those peers' workers. Returns the recipients.
+    async fn publish_envelope(
+        &self,
+        envelope: &Envelope,
+        bulletin: Option<Bulletin>,
+    ) -> Result<Vec<NodeId>, FederationError> {
         let mut object = envelope.to_object();
         sign_envelope(&mut object, self.keys.signing_key(), &self.key_ref)
             .map_err(|e| FederationError::Signing(e.to_string()))?;
         let raw =
             serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
-        let recipients = self.recipients(&envelope);
-        let new = new_envelope(&envelope, &raw, Some(bulletin.clone()));
-        self.store.publish(&new, &recipients, now).await?;
+        let recipients = self.recipients(envelope);
+        let new = new_envelope(envelope, &raw, bulletin);
+        self.store
+            .publish(&new, &recipients, envelope.created)
+            .await?;
         Metrics::add(&self.metrics.envelopes_published, 1);
         for p in &recipients {
             self.signals(p).work.notify_one();
         }
-        tracing::info!(%id, recipients = recipients.len(), "bulletin published");
-        Ok((bulletin, recipients))
+        Ok(recipients)
+    }
+
+    /// Sign and send the head of the local audit chain to every member, if it moved since the
+    /// last checkpoint. Returns the checkpointed entry.
+    pub async fn publish_checkpoint(
+        &self,
+        last: Option<i64>,
+    ) -> Result<Option<i64>, FederationError> {
+        let Some((seq, hash)) = self.store.audit_head().await? else {
+            return Ok(None);
+        };
+        if last.is_some_and(|l| l >= seq) {
+            return Ok(None);
+        }
+        let now = self.now();
+        let envelope = Envelope {
+            v: atalaya_core::envelope::PROTOCOL_VERSION,
+            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
+            kind: EnvelopeKind::AuditCheckpoint,
+            origin: self.me.clone(),
+            created: now,
+            tlp: atalaya_core::Tlp::Green,
+            audience: atalaya_core::Audience::Network,
+            embargo_until: None,
+            refs: Vec::new(),
+            people: Vec::new(),
+            body: Some(serde_json::json!({"seq": seq, "hash": hash})),
+            sealed: None,
+            sig: None,
+        };
+        self.publish_envelope(&envelope, None).await?;
+        tracing::debug!(seq, "audit checkpoint published");
+        Ok(Some(seq))
+    }
+
+    /// Ask `peer` for the checkpoint of this node's audit chain it holds, and check that this
+    /// node signed it. Returns (seq, hash).
+    pub async fn fetch_own_checkpoint(
+        &self,
+        peer: &atalaya_core::Member,
+    ) -> Result<Option<(i64, String)>, client::PeerError> {
+        let Some(raw) = self.fetch_checkpoint_raw(peer, &self.me).await? else {
+            return Ok(None);
+        };
+        let parsed = Envelope::parse(raw.as_bytes())
+            .map_err(|e| client::PeerError::BadAnswer(e.to_string()))?;
+        verify_envelope(&parsed.object, &self.keys.verifying_key()).map_err(|e| {
+            client::PeerError::BadAnswer(format!("checkpoint not signed by this node: {e}"))
+        })?;
+        match parsed.payload {
+            Payload::AuditCheckpoint(c) if parsed.envelope.origin == self.me => {
+                Ok(Some((c.seq, c.hash)))
+            }
+            _ => Err(client::PeerError::BadAnswer(
+                "not a checkpoint of this node".into(),
+            )),
+        }
     }
 
     /// Check one envelope that arrived from a peer (push or pull).
@@ -577,9 +649,14 @@ impl Federation {
             Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
             _ => None,
         };
+        let checkpoint = match &parsed.payload {
+            Payload::AuditCheckpoint(c) => Some(c.clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
+            checkpoint,
         })
     }
 
@@ -592,11 +669,15 @@ impl Federation {
         let mut reply = BatchReply::default();
         let mut accepted = Vec::with_capacity(envelopes.len());
         let mut rosters = Vec::new();
+        let mut checkpoints = Vec::new();
         for (index, raw) in envelopes.iter().enumerate() {
             match self.check(raw.get(), &view) {
                 Ok(c) => {
                     if let Some(r) = c.roster {
                         rosters.push(r);
+                    }
+                    if let Some(cp) = c.checkpoint {
+                        checkpoints.push((c.new.origin.clone(), cp, c.new.raw.clone()));
                     }
                     accepted.push(c.new);
                 }
@@ -628,6 +709,11 @@ impl Federation {
         );
         for r in rosters {
             self.install(r).await?;
+        }
+        for (node, cp, raw) in checkpoints {
+            self.store
+                .save_checkpoint(&node, cp.seq, &cp.hash, &raw, self.now())
+                .await?;
         }
         Ok(reply)
     }

@@ -29,6 +29,8 @@ pub struct FederationSettings {
     pub suspended_peers: Vec<NodeId>,
     /// Peers this node pulls at once during anti-entropy.
     pub pull_concurrency: u32,
+    /// Milliseconds between signed checkpoints of the audit chain sent to every peer.
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for FederationSettings {
@@ -44,6 +46,7 @@ impl Default for FederationSettings {
             allow_private_peers: false,
             suspended_peers: Vec::new(),
             pull_concurrency: 8,
+            checkpoint_interval_ms: 300_000,
         }
     }
 }

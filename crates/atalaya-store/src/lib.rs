@@ -256,6 +256,22 @@ pub trait Store: Send + Sync + 'static {
     /// Audit entries after `after`, in order, at most `limit`.
     async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>>;
 
+    /// The head (seq, hash) of the local audit chain, if any entry exists.
+    async fn audit_head(&self) -> Result<Option<(i64, String)>>;
+
+    /// Keep a peer's audit checkpoint if it is later than the one held.
+    async fn save_checkpoint(
+        &self,
+        node: &NodeId,
+        seq: i64,
+        hash: &str,
+        raw: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The latest audit checkpoint held of `node`: (seq, hash, signed envelope).
+    async fn checkpoint_of(&self, node: &NodeId) -> Result<Option<(i64, String, String)>>;
+
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(
         &self,

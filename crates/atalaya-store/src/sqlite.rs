@@ -665,6 +665,47 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        Ok(
+            sqlx::query_as("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.writer)
+                .await?,
+        )
+    }
+
+    async fn save_checkpoint(
+        &self,
+        node: &NodeId,
+        seq: i64,
+        hash: &str,
+        raw: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (node, seq, hash, raw, received_ms) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+                 raw = excluded.raw, received_ms = excluded.received_ms
+             WHERE excluded.seq > audit_checkpoints.seq",
+        )
+        .bind(node.as_str())
+        .bind(seq)
+        .bind(hash)
+        .bind(raw)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn checkpoint_of(&self, node: &NodeId) -> Result<Option<(i64, String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT seq, hash, raw FROM audit_checkpoints WHERE node = ?")
+                .bind(node.as_str())
+                .fetch_optional(&self.reader)
+                .await?,
+        )
+    }
+
     async fn remember_nonce(
         &self,
         key_ref: &str,

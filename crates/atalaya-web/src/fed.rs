@@ -134,3 +134,30 @@ pub async fn roster(
     let raw = state.fed.roster().raw.clone();
     Ok(([(header::CONTENT_TYPE, "application/json")], raw).into_response())
 }
+
+/// Query of `GET /fed/v1/checkpoint`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointQuery {
+    /// Whose checkpoint.
+    node: NodeId,
+}
+
+/// `GET /fed/v1/checkpoint?node=`: the latest signed audit checkpoint this node holds of `node`
+/// (a node asks its peers for its own, to prove its history was not rewritten).
+pub async fn checkpoint(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<CheckpointQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller(&state, &method, &uri, &headers, None).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    match state.fed.store.checkpoint_of(&q.node).await? {
+        Some((_, _, raw)) => {
+            Ok(([(header::CONTENT_TYPE, "application/json")], raw).into_response())
+        }
+        None => Err(ApiError::not_found("checkpoint")),
+    }
+}

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/fed/v1/inbox", post(fed::inbox))
         .route("/fed/v1/outbox", get(fed::outbox))
         .route("/fed/v1/roster", get(fed::roster))
+        .route("/fed/v1/checkpoint", get(fed::checkpoint))
         .route("/api/v1/bulletins", post(api::publish).get(api::list))
         .route("/api/v1/bulletins/{id}", get(api::show))
         .route("/api/v1/status", get(api::status))

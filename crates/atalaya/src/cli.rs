@@ -635,6 +635,48 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
                 ),
                 None => println!("audit chain intact: empty"),
             }
+            // The peers' checkpoints: a rewritten or truncated history shows against them.
+            let (fed, store) = crate::node::open_federation(&config).await?;
+            let peers: Vec<atalaya_core::Member> = fed
+                .roster()
+                .roster
+                .peers_of(fed.node_id())
+                .cloned()
+                .collect();
+            let mut checked = 0;
+            let mut unreachable = Vec::new();
+            let mut broken = None;
+            for peer in &peers {
+                match fed.fetch_own_checkpoint(peer).await {
+                    Ok(Some((seq, hash))) => {
+                        checked += 1;
+                        match atalaya_core::audit::verify_checkpoint(&entries, seq, &hash) {
+                            Ok(()) => {
+                                println!("  {}: checkpoint at entry {seq} matches", peer.node_id)
+                            }
+                            Err(e) => {
+                                println!(
+                                    "  {}: checkpoint at entry {seq} does NOT match",
+                                    peer.node_id
+                                );
+                                broken.get_or_insert(e);
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        println!("  {}: holds no checkpoint of this node yet", peer.node_id)
+                    }
+                    Err(e) => unreachable.push(format!("{} ({e})", peer.node_id)),
+                }
+            }
+            store.close().await;
+            if !unreachable.is_empty() {
+                eprintln!("could not ask: {}", unreachable.join(", "));
+            }
+            if let Some(e) = broken {
+                return Err(e.into());
+            }
+            println!("peers' checkpoints: {checked} checked, all consistent with the local chain");
             Ok(())
         }
         AuditCommand::Show { config, last } => {

@@ -213,6 +213,9 @@ fn doc_for(line: &str) -> Option<&'static str> {
             "Peers this node will not contact; their envelopes wait or go by relay."
         }
         "pull_concurrency" => "Peers pulled at once during anti-entropy.",
+        "checkpoint_interval_ms" => {
+            "Milliseconds between signed audit checkpoints sent to every peer."
+        }
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
         _ => return None,

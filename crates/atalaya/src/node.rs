@@ -173,8 +173,9 @@ pub async fn new_api_token(
     Ok(token)
 }
 
-/// Run a node until `cancel` fires (Ctrl-C / SIGTERM in `atalaya serve`).
-pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
+/// The node's federation service over its store, as `serve` runs it (also used by commands
+/// that act as the node, such as `audit verify`).
+pub async fn open_federation(config: &Config) -> Result<(Arc<Federation>, Arc<SqliteStore>)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let entropy: Arc<dyn Entropy> = Arc::new(OsEntropy);
     // Refuses to start if a key file is readable by group or others.
@@ -197,6 +198,12 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         config.federation.clone(),
     )
     .await?;
+    Ok((fed, store))
+}
+
+/// Run a node until `cancel` fires (Ctrl-C / SIGTERM in `atalaya serve`).
+pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
+    let (fed, store) = open_federation(&config).await?;
     fed.publish_current_roster().await?;
     let listener = tokio::net::TcpListener::bind(&config.node.listen)
         .await
@@ -209,6 +216,10 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         "node started"
     );
     let outbox = tokio::spawn(atalaya_federation::outbox::run(
+        fed.clone(),
+        cancel.child_token(),
+    ));
+    let checkpoints = tokio::spawn(atalaya_federation::audit::run_checkpoints(
         fed.clone(),
         cancel.child_token(),
     ));
@@ -225,6 +236,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     cancel.cancel();
     let _ = outbox.await;
     let _ = sync.await;
+    let _ = checkpoints.await;
     let _ = audit.await;
     store.close().await;
     tracing::info!("node stopped");

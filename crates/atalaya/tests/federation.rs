@@ -932,3 +932,128 @@ fn the_audit_trail_records_denials_and_views_and_names_any_tampering() {
         );
     }
 }
+
+/// Rewrite a node's whole audit chain consistently (recomputing every hash), so only an outside
+/// checkpoint can tell: every `deny` becomes `allow`.
+const REWRITE: &str = r#"
+import sqlite3, hashlib, struct, datetime, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute('DROP TRIGGER IF EXISTS audit_no_update')
+prev = '0' * 64
+rows = c.execute('SELECT seq, at_ms, actor, action, object, decision, reason FROM audit ORDER BY seq').fetchall()
+for seq, at_ms, actor, action, obj, decision, reason in rows:
+    decision = 'allow'
+    t = datetime.datetime.fromtimestamp(at_ms / 1000, datetime.timezone.utc)
+    at = t.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (at_ms % 1000)
+    h = hashlib.sha256()
+    for f in [prev, str(seq), at, actor, action, obj, decision, reason]:
+        b = f.encode()
+        h.update(struct.pack('>Q', len(b)))
+        h.update(b)
+    digest = h.hexdigest()
+    c.execute('UPDATE audit SET decision = ?, prev_hash = ?, hash = ? WHERE seq = ?', (decision, prev, digest, seq))
+    prev = digest
+c.commit()
+"#;
+
+#[test]
+fn peers_checkpoints_expose_a_truncated_or_rewritten_audit_chain() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+    net.start_all();
+    for i in 0..3 {
+        let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+            "tlp": "GREEN", "kind": "informational", "severity": "low", "title": format!("Only for Mexico {i}"),
+            "summary": "s", "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}
+        }));
+        assert_eq!(st, 201, "{b}");
+    }
+    let config = net.node("cl-csirt").config();
+    let verify = || {
+        std::process::Command::new(common::BIN)
+            .args(["audit", "verify", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    // Wait until the trail is quiet and mx-csirt holds a checkpoint of its head.
+    let start = std::time::Instant::now();
+    let head = loop {
+        let out = verify();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let n: i64 = text
+            .split("intact: ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if out.status.success()
+            && n >= 3
+            && text.contains(&format!("mx-csirt: checkpoint at entry {n} matches"))
+        {
+            break n;
+        }
+        assert!(
+            start.elapsed() < T,
+            "no checkpoint of the head at mx-csirt: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    net.node_mut("cl-csirt").stop();
+    let cl = net.node("cl-csirt").dir.clone();
+
+    // Rewritten: internally consistent, but not what the peers were told.
+    let rewritten = net.path().join("rewritten");
+    copy_dir(&cl, &rewritten);
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(REWRITE)
+        .arg(rewritten.join("atalaya.db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(common::BIN)
+        .args(["audit", "verify", "--config"])
+        .arg(rewritten.join("config.toml"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("audit chain intact"),
+        "the rewrite is locally consistent: {stdout}{stderr}"
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("broken at entry {head}")) && stderr.contains("rewritten"),
+        "{stdout}{stderr}"
+    );
+
+    // Truncated: the tail is gone, the rest is consistent.
+    let truncated = net.path().join("truncated");
+    copy_dir(&cl, &truncated);
+    tamper(
+        &truncated.join("atalaya.db"),
+        "DELETE FROM audit WHERE seq >= 2",
+    );
+    let out = std::process::Command::new(common::BIN)
+        .args(["audit", "verify", "--config"])
+        .arg(truncated.join("config.toml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("broken at entry {head}")) && stderr.contains("truncated"),
+        "{stderr}"
+    );
+}
