@@ -26,6 +26,8 @@ pub enum EnvelopeKind {
     Roster,
     /// A node's signed statement of its audit chain head, kept by its peers.
     AuditCheckpoint,
+    /// The origin withdraws one of its bulletins.
+    Retraction,
 }
 
 impl EnvelopeKind {
@@ -35,6 +37,7 @@ impl EnvelopeKind {
             EnvelopeKind::Bulletin => "bulletin",
             EnvelopeKind::Roster => "roster",
             EnvelopeKind::AuditCheckpoint => "audit-checkpoint",
+            EnvelopeKind::Retraction => "retraction",
         }
     }
 
@@ -44,6 +47,7 @@ impl EnvelopeKind {
             "bulletin" => Some(EnvelopeKind::Bulletin),
             "roster" => Some(EnvelopeKind::Roster),
             "audit-checkpoint" => Some(EnvelopeKind::AuditCheckpoint),
+            "retraction" => Some(EnvelopeKind::Retraction),
             _ => None,
         }
     }
@@ -157,6 +161,8 @@ pub enum Payload {
     Roster(Box<Roster>),
     /// An audit chain head.
     AuditCheckpoint(AuditCheckpoint),
+    /// A retraction.
+    Retraction(Retraction),
     /// The body is sealed; only the recipients can read it.
     Sealed,
 }
@@ -169,6 +175,17 @@ pub struct AuditCheckpoint {
     pub seq: i64,
     /// Its hash.
     pub hash: String,
+}
+
+/// The origin withdraws a bulletin (the body of a `retraction` envelope). The bulletin stays
+/// in every node's history, marked retracted, and is no longer passed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retraction {
+    /// The bulletin withdrawn.
+    pub bulletin: Uuid,
+    /// Why.
+    pub reason: String,
 }
 
 /// An envelope as received: the object the signature covers and the typed view of it.
@@ -249,6 +266,21 @@ impl Envelope {
                     return Err(invalid("`supersedes` must also be listed in `refs`".into()));
                 }
                 Ok(Payload::Bulletin(Box::new(content)))
+            }
+            EnvelopeKind::Retraction => {
+                let r: Retraction =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                if !self.refs.contains(&r.bulletin) {
+                    return Err(invalid(
+                        "the retracted bulletin must be listed in `refs`".into(),
+                    ));
+                }
+                if r.reason.trim().is_empty() || r.reason.chars().count() > 1000 {
+                    return Err(invalid(
+                        "a retraction needs a reason (at most 1000 characters)".into(),
+                    ));
+                }
+                Ok(Payload::Retraction(r))
             }
             EnvelopeKind::AuditCheckpoint => {
                 let c: AuditCheckpoint =

@@ -56,6 +56,15 @@ pub enum FederationError {
     /// Signing failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// No such bulletin here.
+    #[error("no bulletin {0}")]
+    NoSuchBulletin(uuid::Uuid),
+    /// Only a bulletin's origin may do this.
+    #[error("only the bulletin's origin ({0}) can retract it")]
+    NotTheOrigin(NodeId),
+    /// Retracted already.
+    #[error("bulletin {0} is already retracted")]
+    AlreadyRetracted(uuid::Uuid),
     /// The item's labels contradict each other or name unknown nodes.
     #[error(transparent)]
     Labels(#[from] policy::LabelError),
@@ -130,6 +139,7 @@ struct Checked {
     new: NewEnvelope,
     roster: Option<RosterView>,
     checkpoint: Option<atalaya_core::envelope::AuditCheckpoint>,
+    retraction: Option<atalaya_core::envelope::Retraction>,
 }
 
 impl Federation {
@@ -525,6 +535,53 @@ impl Federation {
         Ok(recipients)
     }
 
+    /// Retract one of this node's bulletins: a signed retraction goes to everyone the bulletin
+    /// went to; they mark it retracted and stop passing it on. The history stays.
+    pub async fn retract(
+        &self,
+        bulletin: uuid::Uuid,
+        reason: &str,
+    ) -> Result<uuid::Uuid, FederationError> {
+        let held = self
+            .store
+            .bulletin(bulletin)
+            .await?
+            .ok_or(FederationError::NoSuchBulletin(bulletin))?;
+        let b = held.bulletin;
+        if b.origin != self.me {
+            return Err(FederationError::NotTheOrigin(b.origin));
+        }
+        if held.retracted.is_some() {
+            return Err(FederationError::AlreadyRetracted(bulletin));
+        }
+        let now = self.now();
+        let envelope = Envelope {
+            v: atalaya_core::envelope::PROTOCOL_VERSION,
+            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
+            kind: EnvelopeKind::Retraction,
+            origin: self.me.clone(),
+            created: now,
+            tlp: b.tlp,
+            audience: b.audience.clone(),
+            embargo_until: None,
+            refs: vec![bulletin],
+            people: b.people.clone(),
+            body: Some(serde_json::json!({"bulletin": bulletin, "reason": reason})),
+            sealed: None,
+            sig: None,
+        };
+        // The same checks a receiver makes.
+        let parsed = Envelope::from_object(envelope.to_object())
+            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        drop(parsed);
+        self.store
+            .record_retraction(bulletin, &self.me, envelope.id, reason, now)
+            .await?;
+        self.publish_envelope(&envelope, None).await?;
+        tracing::info!(%bulletin, "bulletin retracted");
+        Ok(envelope.id)
+    }
+
     /// Sign and send the head of the local audit chain to every member, if it moved since the
     /// last checkpoint. Returns the checkpointed entry.
     pub async fn publish_checkpoint(
@@ -653,10 +710,15 @@ impl Federation {
             Payload::AuditCheckpoint(c) => Some(c.clone()),
             _ => None,
         };
+        let retraction = match &parsed.payload {
+            Payload::Retraction(r) => Some(r.clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
             checkpoint,
+            retraction,
         })
     }
 
@@ -670,9 +732,38 @@ impl Federation {
         let mut accepted = Vec::with_capacity(envelopes.len());
         let mut rosters = Vec::new();
         let mut checkpoints = Vec::new();
+        let mut retractions = Vec::new();
         for (index, raw) in envelopes.iter().enumerate() {
             match self.check(raw.get(), &view) {
                 Ok(c) => {
+                    if let Some(r) = &c.retraction
+                        && let Some(held) = self.store.bulletin(r.bulletin).await?
+                        && held.bulletin.origin != c.new.origin
+                    {
+                        let refusal = Refusal::new(
+                            "not_the_origin",
+                            format!(
+                                "{} cannot retract bulletin {}: only its origin {} can",
+                                c.new.origin, r.bulletin, held.bulletin.origin
+                            ),
+                        );
+                        self.metrics.reject(refusal.code);
+                        reply.rejected.push(Rejected {
+                            index,
+                            id: Some(c.new.id),
+                            code: refusal.code.to_owned(),
+                            reason: refusal.message,
+                        });
+                        continue;
+                    }
+                    if let Some(r) = &c.retraction {
+                        retractions.push((
+                            r.clone(),
+                            c.new.origin.clone(),
+                            c.new.id,
+                            c.new.created,
+                        ));
+                    }
                     if let Some(r) = c.roster {
                         rosters.push(r);
                     }
@@ -709,6 +800,11 @@ impl Federation {
         );
         for r in rosters {
             self.install(r).await?;
+        }
+        for (r, origin, envelope, at) in retractions {
+            self.store
+                .record_retraction(r.bulletin, &origin, envelope, &r.reason, at)
+                .await?;
         }
         for (node, cp, raw) in checkpoints {
             self.store
@@ -757,7 +853,7 @@ impl Federation {
                 audience: &audience,
                 embargo_until: None,
                 people: &[],
-                retracted: false,
+                retracted: row.retracted,
             };
             let action = if row.origin == self.me {
                 Action::ServeOnPull

@@ -71,6 +71,8 @@ pub struct StoredEnvelope {
     pub audience: String,
     /// The signed envelope.
     pub raw: String,
+    /// A bulletin envelope whose origin retracted it.
+    pub retracted: bool,
 }
 
 /// What happened to one envelope of an ingested batch.
@@ -89,6 +91,8 @@ pub struct BulletinRecord {
     pub bulletin: Bulletin,
     /// When it reached this node (equal to `created` at the origin).
     pub received: Timestamp,
+    /// When and why its origin retracted it.
+    pub retracted: Option<(Timestamp, String)>,
 }
 
 /// Filters for listing bulletins, newest first.
@@ -271,6 +275,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// The latest audit checkpoint held of `node`: (seq, hash, signed envelope).
     async fn checkpoint_of(&self, node: &NodeId) -> Result<Option<(i64, String, String)>>;
+
+    /// Record that `origin` retracted `bulletin`; the bulletin (held now or later) is marked
+    /// retracted only if it is `origin`'s own.
+    async fn record_retraction(
+        &self,
+        bulletin: Uuid,
+        origin: &NodeId,
+        envelope: Uuid,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<()>;
 
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(

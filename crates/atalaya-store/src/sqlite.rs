@@ -59,7 +59,8 @@ pub struct SqliteStore {
 /// The columns `envelope_row` reads, as a literal so queries stay static SQL.
 macro_rules! envelope_columns {
     () => {
-        "e.cursor, e.id, e.kind, e.origin, e.created_ms, e.received_ms, e.tlp, e.audience, e.raw"
+        "e.cursor, e.id, e.kind, e.origin, e.created_ms, e.received_ms, e.tlp, e.audience, e.raw, \
+         COALESCE((SELECT b.retracted_ms IS NOT NULL FROM bulletins b WHERE b.id = e.id), 0) AS retracted"
     };
 }
 
@@ -133,6 +134,7 @@ fn envelope_row(row: &SqliteRow) -> Result<StoredEnvelope> {
         tlp: row.try_get("tlp")?,
         audience: row.try_get("audience")?,
         raw: row.try_get("raw")?,
+        retracted: row.try_get::<i64, _>("retracted")? != 0,
     })
 }
 
@@ -140,9 +142,18 @@ fn bulletin_row(row: &SqliteRow) -> Result<BulletinRecord> {
     let json: &str = row.try_get("json")?;
     let bulletin: Bulletin =
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let retracted = match row.try_get::<Option<i64>, _>("retracted_ms")? {
+        Some(ms) => Some((
+            ts(ms)?,
+            row.try_get::<Option<String>, _>("retraction_reason")?
+                .unwrap_or_default(),
+        )),
+        None => None,
+    };
     Ok(BulletinRecord {
         bulletin,
         received: ts(row.try_get("received_ms")?)?,
+        retracted,
     })
 }
 
@@ -185,6 +196,16 @@ async fn append(
         .bind(&b.content.title)
         .bind(b.content.supersedes.map(|s| s.to_string()))
         .bind(json)
+        .execute(&mut **tx)
+        .await?;
+        // A retraction by the same origin may have arrived first.
+        sqlx::query(
+            "UPDATE bulletins SET
+                 retracted_ms = (SELECT r.at_ms FROM retractions r WHERE r.bulletin = bulletins.id AND r.origin = bulletins.origin),
+                 retraction_reason = (SELECT r.reason FROM retractions r WHERE r.bulletin = bulletins.id AND r.origin = bulletins.origin)
+             WHERE id = ? AND EXISTS (SELECT 1 FROM retractions r WHERE r.bulletin = bulletins.id AND r.origin = bulletins.origin)",
+        )
+        .bind(b.id.to_string())
         .execute(&mut **tx)
         .await?;
     }
@@ -332,8 +353,9 @@ impl Store for SqliteStore {
     }
 
     async fn bulletins(&self, q: &BulletinQuery) -> Result<Vec<BulletinRecord>> {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new("SELECT json, received_ms FROM bulletins WHERE 1 = 1");
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT json, received_ms, retracted_ms, retraction_reason FROM bulletins WHERE 1 = 1",
+        );
         if let Some(o) = &q.origin {
             qb.push(" AND origin = ").push_bind(o.as_str());
         }
@@ -347,13 +369,15 @@ impl Store for SqliteStore {
     }
 
     async fn bulletin(&self, id: Uuid) -> Result<Option<BulletinRecord>> {
-        sqlx::query("SELECT json, received_ms FROM bulletins WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(bulletin_row)
-            .transpose()
+        sqlx::query(
+            "SELECT json, received_ms, retracted_ms, retraction_reason FROM bulletins WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(bulletin_row)
+        .transpose()
     }
 
     async fn deliveries(&self, id: Uuid) -> Result<Vec<Delivery>> {
@@ -704,6 +728,40 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.reader)
                 .await?,
         )
+    }
+
+    async fn record_retraction(
+        &self,
+        bulletin: Uuid,
+        origin: &NodeId,
+        envelope: Uuid,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO retractions (bulletin, origin, envelope, reason, at_ms) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(bulletin.to_string())
+        .bind(origin.as_str())
+        .bind(envelope.to_string())
+        .bind(reason)
+        .bind(at.unix_millis())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE bulletins SET retracted_ms = ?, retraction_reason = ?
+             WHERE id = ? AND origin = ? AND retracted_ms IS NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(reason)
+        .bind(bulletin.to_string())
+        .bind(origin.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn remember_nonce(

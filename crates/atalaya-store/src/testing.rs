@@ -86,6 +86,49 @@ async fn log_is_ordered_and_idempotent(store: &dyn Store) {
         a.bulletin.clone().unwrap()
     );
     assert!(store.bulletin(Uuid::nil()).await.unwrap().is_none());
+    // Only the origin retracts; the retraction may come before or after the bulletin.
+    store
+        .record_retraction(a.id, &n("mx-csirt"), Uuid::nil(), "not yours", t(7))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .bulletin(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .retracted
+            .is_none()
+    );
+    store
+        .record_retraction(a.id, &n("cl-csirt"), Uuid::nil(), "false positive", t(8))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.bulletin(a.id).await.unwrap().unwrap().retracted,
+        Some((t(8), "false positive".into()))
+    );
+    assert!(store.log_after(0, None, 10).await.unwrap()[0].retracted);
+    assert!(!store.log_after(0, None, 10).await.unwrap()[1].retracted);
+    let early = sample_envelope("ar-csirt", 3, t(2));
+    store
+        .record_retraction(early.id, &n("ar-csirt"), Uuid::nil(), "withdrawn", t(9))
+        .await
+        .unwrap();
+    store
+        .ingest(std::slice::from_ref(&early), t(10))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .bulletin(early.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .retracted
+            .is_some(),
+        "retraction that came first applies"
+    );
 }
 
 async fn outbox_keeps_rows_until_delivered(store: &dyn Store) {

@@ -98,13 +98,59 @@ struct BulletinView<'a> {
     #[serde(flatten)]
     bulletin: &'a atalaya_core::Bulletin,
     received: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retracted: Option<Value>,
 }
 
 fn view(r: &BulletinRecord) -> BulletinView<'_> {
     BulletinView {
         bulletin: &r.bulletin,
         received: r.received,
+        retracted: r
+            .retracted
+            .as_ref()
+            .map(|(at, reason)| json!({"at": at, "reason": reason})),
     }
+}
+
+/// Body of `POST /api/v1/bulletins/{id}/retract`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetractRequest {
+    reason: String,
+}
+
+/// `POST /api/v1/bulletins/{id}/retract`: the origin withdraws its bulletin.
+pub async fn retract(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let req: RetractRequest = body::parse(&bytes)?;
+    use atalaya_federation::FederationError as E;
+    let retraction = state
+        .fed
+        .retract(id, &req.reason)
+        .await
+        .map_err(|e| match e {
+            E::NoSuchBulletin(_) => ApiError::not_found("bulletin"),
+            e @ E::NotTheOrigin(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_the_origin", e.to_string())
+            }
+            e @ E::AlreadyRetracted(_) => {
+                ApiError::new(StatusCode::CONFLICT, "already_retracted", e.to_string())
+            }
+            E::InvalidBulletin(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_retraction", m)
+            }
+            other => ApiError::internal(other),
+        })?;
+    Ok(Json(json!({"retraction": retraction, "bulletin": id})).into_response())
 }
 
 /// `POST /api/v1/bulletins`: publish a bulletin from this node.

@@ -693,3 +693,19 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
         }
     }
 }
+
+/// `atalaya retract`
+pub async fn retract(config: &Path, id: &str, reason: &str) -> Result<()> {
+    let config = Config::load(config)?;
+    let reply = ApiClient::for_config(&config)?
+        .post(
+            &format!("/api/v1/bulletins/{id}/retract"),
+            &serde_json::json!({"reason": reason}),
+        )
+        .await?;
+    println!(
+        "bulletin {id} retracted (retraction {})",
+        reply["retraction"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}

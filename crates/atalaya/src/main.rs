@@ -72,6 +72,17 @@ enum Command {
     },
     /// Publish a bulletin through a running node.
     Publish(cli::PublishArgs),
+    /// Retract one of this node's bulletins (receivers mark it retracted and stop passing it on).
+    Retract {
+        /// Configuration file of the node that published it.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The bulletin's id.
+        id: String,
+        /// Why it is withdrawn.
+        #[arg(long)]
+        reason: String,
+    },
     /// Show a running node's peers and per-peer delivery state.
     Status {
         /// Configuration file of the node.
@@ -257,6 +268,7 @@ async fn run(args: Args) -> Result<()> {
         }
         Command::Publish(a) => cli::publish(a).await,
         Command::Status { config, json } => cli::status(&config, json).await,
+        Command::Retract { config, id, reason } => cli::retract(&config, &id, &reason).await,
         Command::Roster { command } => cli::roster(command).await,
         Command::Token { command } => cli::token(command).await,
         Command::Policy { command } => cli::policy(command).await,

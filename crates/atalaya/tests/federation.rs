@@ -387,6 +387,12 @@ mod bad_input {
     #[test]
     fn every_bad_input_is_refused_with_a_code_and_nothing_is_stored() {
         let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+        // No audit checkpoints here: they are envelopes too, and the log head must only move
+        // for what this test sends.
+        net.node_mut("cl-csirt").env.push((
+            "ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS".into(),
+            "3600000".into(),
+        ));
         net.node_mut("cl-csirt").start();
         let target = net.node("cl-csirt");
         let head = |n: &common::TestNode| n.get("/api/v1/status").1["log_head"].as_i64().unwrap();
@@ -543,6 +549,28 @@ mod bad_input {
         );
         assert!(reply["accepted"].as_array().unwrap().is_empty());
         assert_eq!(head(target), before, "nothing stored");
+
+        // A retraction of cl-csirt's own bulletin, signed by mx-csirt.
+        let own = target.publish("cl-csirt's own");
+        let before_forgery = head(target);
+        let mut forged_retraction =
+            envelope("mx-csirt", "01936b2e-0000-7000-8000-000000000013", &mx);
+        forged_retraction["kind"] = "retraction".into();
+        forged_retraction["refs"] = json!([own]);
+        forged_retraction["body"] = json!({"bulletin": own, "reason": "sabotage"});
+        sign_envelope(
+            &mut forged_retraction,
+            mx.signing_key(),
+            &format!("mx-csirt#{}", mx.key_id()),
+        )
+        .unwrap();
+        let (_, reply, _) = s.post(&batch(vec![Value::Object(forged_retraction)]), 0);
+        assert_eq!(reply["rejected"][0]["code"], "not_the_origin", "{reply}");
+        assert_eq!(head(target), before_forgery, "nothing stored");
+        assert!(
+            target.get(&format!("/api/v1/bulletins/{own}")).1["bulletin"]["retracted"].is_null()
+        );
+        let before = head(target);
 
         // The good one goes in once; sending it again is a duplicate.
         let (_, reply, _) = s.post(&batch(vec![Value::Object(ok.clone())]), 0);
@@ -1055,5 +1083,79 @@ fn peers_checkpoints_expose_a_truncated_or_rewritten_audit_chain() {
     assert!(
         stderr.contains(&format!("broken at entry {head}")) && stderr.contains("truncated"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_retracted_bulletin_is_marked_everywhere_and_no_longer_passed_on() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    // ar-csirt and cl-csirt cannot talk: ar-csirt depends on mx-csirt relaying.
+    net.node_mut("cl-csirt").env.push((
+        "ATALAYA_FEDERATION__SUSPENDED_PEERS".into(),
+        "[\"ar-csirt\"]".into(),
+    ));
+    net.node_mut("ar-csirt").env.push((
+        "ATALAYA_FEDERATION__SUSPENDED_PEERS".into(),
+        "[\"cl-csirt\"]".into(),
+    ));
+    for n in ["coordinator", "cl-csirt", "mx-csirt"] {
+        net.node_mut(n).start();
+    }
+    let id = net.node("cl-csirt").publish("False alarm");
+    eventually("mx-csirt has it", T, || {
+        net.node("mx-csirt").has_bulletin(&id)
+    });
+    // Only the origin can retract.
+    let (st, body) = net.node("mx-csirt").post(
+        &format!("/api/v1/bulletins/{id}/retract"),
+        &serde_json::json!({"reason": "not mine"}),
+    );
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (403, Some("not_the_origin"))
+    );
+    let (st, body) = net.node("cl-csirt").post(
+        &format!("/api/v1/bulletins/{id}/retract"),
+        &serde_json::json!({"reason": ""}),
+    );
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("invalid_retraction")),
+        "{body}"
+    );
+    let out = atalaya(&[
+        "retract",
+        "--config",
+        net.node("cl-csirt").config().to_str().unwrap(),
+        &id,
+        "--reason",
+        "false positive",
+    ]);
+    assert!(out.contains("retracted"), "{out}");
+    let (st, body) = net.node("cl-csirt").post(
+        &format!("/api/v1/bulletins/{id}/retract"),
+        &serde_json::json!({"reason": "again"}),
+    );
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (409, Some("already_retracted"))
+    );
+    for n in ["mx-csirt", "coordinator", "cl-csirt"] {
+        eventually(&format!("{n} marks it retracted"), T, || {
+            let (_, b) = net.node(n).get(&format!("/api/v1/bulletins/{id}"));
+            b["bulletin"]["retracted"]["reason"] == "false positive"
+        });
+    }
+    // ar-csirt comes up later and can only learn through mx-csirt, which no longer passes the
+    // retracted bulletin on.
+    net.node_mut("ar-csirt").start();
+    let later = net.node("cl-csirt").publish("A real one, afterwards");
+    eventually("relays still work for the rest", T, || {
+        net.node("ar-csirt").has_bulletin(&later)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !net.node("ar-csirt").has_bulletin(&id),
+        "a retracted bulletin was relayed"
     );
 }
