@@ -582,6 +582,52 @@ impl Federation {
         Ok(envelope.id)
     }
 
+    /// What the public may see: bulletins the policy lets out (TLP:CLEAR, embargo over, not
+    /// retracted), newest first. An embargoed advisory appears here the moment its embargo
+    /// ends, whatever happened to the node in between: the decision is made at each request.
+    pub async fn public_bulletins(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut before = None;
+        // Page through until `limit` public ones are found (most traffic is not CLEAR).
+        for _ in 0..20 {
+            let page = self
+                .store
+                .bulletins(&atalaya_store::BulletinQuery {
+                    origin: None,
+                    before,
+                    limit: 500,
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.bulletin.created);
+            for r in page {
+                let b = &r.bulletin;
+                let item = Item {
+                    origin: &b.origin,
+                    kind: EnvelopeKind::Bulletin,
+                    tlp: b.tlp,
+                    audience: &b.audience,
+                    embargo_until: b.embargo_until,
+                    people: &b.people,
+                    retracted: r.retracted.is_some(),
+                };
+                if self
+                    .decide(&item, &Actor::Public, Action::PublishPublic)
+                    .is_allowed()
+                {
+                    out.push(r);
+                    if out.len() >= limit as usize {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Sign and send the head of the local audit chain to every member, if it moved since the
     /// last checkpoint. Returns the checkpointed entry.
     pub async fn publish_checkpoint(

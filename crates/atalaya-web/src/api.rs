@@ -415,3 +415,11 @@ pub async fn set_policy(
         })?;
     Ok(Json(json!({"policy": *state.fed.node_policy()})).into_response())
 }
+
+/// `GET /public/v1/bulletins`: what the public may see (no credentials): TLP:CLEAR bulletins
+/// whose embargo is over and that were not retracted, newest first.
+pub async fn public_bulletins(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let records = state.fed.public_bulletins(100).await?;
+    let items: Vec<BulletinView<'_>> = records.iter().map(view).collect();
+    Ok(Json(json!({"bulletins": items})).into_response())
+}

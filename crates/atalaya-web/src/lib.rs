@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/roster",
             put(api::install_roster).get(api::show_roster),
         )
+        .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1159,3 +1159,56 @@ fn a_retracted_bulletin_is_marked_everywhere_and_no_longer_passed_on() {
         "a retracted bulletin was relayed"
     );
 }
+
+#[test]
+fn embargoed_advisories_reach_their_audience_early_and_the_public_only_clear_after() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+    net.start_all();
+    let in_an_hour = std::time::SystemTime::now() + Duration::from_secs(3600);
+    let secs = in_an_hour
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let embargo = atalaya_core::Timestamp::from_unix_millis(secs as i64 * 1000).unwrap();
+    let (st, b) = net.node("cl-csirt").post(
+        "/api/v1/bulletins",
+        &serde_json::json!({
+            "tlp": "CLEAR", "kind": "vulnerability-advisory", "severity": "critical",
+            "title": "Advance notice", "summary": "Patch before disclosure.",
+            "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}, "embargo_until": embargo
+        }),
+    );
+    assert_eq!(st, 201, "{b}");
+    let early = b["bulletin"]["id"].as_str().unwrap().to_owned();
+    let open = net.node("cl-csirt").publish("Already public? No: GREEN");
+    let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+        "tlp": "CLEAR", "kind": "informational", "severity": "low", "title": "Public notice", "summary": "s"
+    }));
+    assert_eq!(st, 201);
+    let public = b["bulletin"]["id"].as_str().unwrap().to_owned();
+    eventually("mx-csirt gets the advance notice now", T, || {
+        net.node("mx-csirt").has_bulletin(&early)
+    });
+    eventually("and the public one", T, || {
+        net.node("mx-csirt").has_bulletin(&public)
+    });
+    for n in ["cl-csirt", "mx-csirt"] {
+        let listed: serde_json::Value = common::http()
+            .get(format!("{}/public/v1/bulletins", net.node(n).url()))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let ids: Vec<&str> = listed["bulletins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![public.as_str()],
+            "{n}: only CLEAR after its embargo is public (not {early}, not {open})"
+        );
+    }
+}
