@@ -28,6 +28,10 @@ pub enum EnvelopeKind {
     AuditCheckpoint,
     /// The origin withdraws one of its bulletins.
     Retraction,
+    /// A version of the network's sharing agreement, issued by the coordinator.
+    Agreement,
+    /// A node's acceptance of a version of the sharing agreement.
+    AgreementAcceptance,
 }
 
 impl EnvelopeKind {
@@ -38,6 +42,8 @@ impl EnvelopeKind {
             EnvelopeKind::Roster => "roster",
             EnvelopeKind::AuditCheckpoint => "audit-checkpoint",
             EnvelopeKind::Retraction => "retraction",
+            EnvelopeKind::Agreement => "agreement",
+            EnvelopeKind::AgreementAcceptance => "agreement-acceptance",
         }
     }
 
@@ -48,6 +54,8 @@ impl EnvelopeKind {
             "roster" => Some(EnvelopeKind::Roster),
             "audit-checkpoint" => Some(EnvelopeKind::AuditCheckpoint),
             "retraction" => Some(EnvelopeKind::Retraction),
+            "agreement" => Some(EnvelopeKind::Agreement),
+            "agreement-acceptance" => Some(EnvelopeKind::AgreementAcceptance),
             _ => None,
         }
     }
@@ -163,6 +171,10 @@ pub enum Payload {
     AuditCheckpoint(AuditCheckpoint),
     /// A retraction.
     Retraction(Retraction),
+    /// A version of the sharing agreement.
+    Agreement(Agreement),
+    /// A node's acceptance of an agreement version.
+    AgreementAcceptance(AgreementAcceptance),
     /// The body is sealed; only the recipients can read it.
     Sealed,
 }
@@ -186,6 +198,37 @@ pub struct Retraction {
     pub bulletin: Uuid,
     /// Why.
     pub reason: String,
+}
+
+/// The network's information-sharing rules, one version (body of an `agreement` envelope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    /// Increases with every new text.
+    pub version: u64,
+    /// The rules, Markdown.
+    pub text: String,
+    /// SHA-256 (hex) of `text`, what acceptances refer to.
+    pub hash: String,
+}
+
+/// A node accepts a version of the agreement (body of an `agreement-acceptance` envelope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementAcceptance {
+    /// The version accepted.
+    pub version: u64,
+    /// Its hash, as read by the accepting node.
+    pub hash: String,
+}
+
+/// The SHA-256 (hex) of an agreement text.
+pub fn agreement_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// An envelope as received: the object the signature covers and the typed view of it.
@@ -266,6 +309,31 @@ impl Envelope {
                     return Err(invalid("`supersedes` must also be listed in `refs`".into()));
                 }
                 Ok(Payload::Bulletin(Box::new(content)))
+            }
+            EnvelopeKind::Agreement => {
+                let a: Agreement =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                if a.version == 0 || a.text.trim().is_empty() || a.text.len() > 512 * 1024 {
+                    return Err(invalid(
+                        "an agreement has a version from 1 and a text (at most 512 KiB)".into(),
+                    ));
+                }
+                if agreement_hash(&a.text) != a.hash {
+                    return Err(invalid(
+                        "the agreement's hash does not match its text".into(),
+                    ));
+                }
+                Ok(Payload::Agreement(a))
+            }
+            EnvelopeKind::AgreementAcceptance => {
+                let a: AgreementAcceptance =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                if a.version == 0 || a.hash.len() != 64 {
+                    return Err(invalid(
+                        "an acceptance names a version and its SHA-256".into(),
+                    ));
+                }
+                Ok(Payload::AgreementAcceptance(a))
             }
             EnvelopeKind::Retraction => {
                 let r: Retraction =

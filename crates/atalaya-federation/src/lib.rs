@@ -56,6 +56,12 @@ pub enum FederationError {
     /// Signing failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// Only the coordinator may do this.
+    #[error("{0} is not the coordinator: only the coordinator issues the sharing agreement")]
+    NotTheCoordinator(NodeId),
+    /// No agreement has been issued.
+    #[error("the coordinator has not issued a sharing agreement yet")]
+    NoAgreement,
     /// No such bulletin here.
     #[error("no bulletin {0}")]
     NoSuchBulletin(uuid::Uuid),
@@ -140,6 +146,8 @@ struct Checked {
     roster: Option<RosterView>,
     checkpoint: Option<atalaya_core::envelope::AuditCheckpoint>,
     retraction: Option<atalaya_core::envelope::Retraction>,
+    agreement: Option<atalaya_core::envelope::Agreement>,
+    acceptance: Option<atalaya_core::envelope::AgreementAcceptance>,
 }
 
 impl Federation {
@@ -204,6 +212,7 @@ impl Federation {
                 *p = Arc::new(policy);
             }
         }
+        fed.reload_agreement().await?;
         // Make sure the roster in use is in the log and the roster table, so peers can pull it.
         let raw = fed.roster().raw.clone();
         fed.accept_roster_raw(&raw).await?;
@@ -535,6 +544,84 @@ impl Federation {
         Ok(recipients)
     }
 
+    /// Refresh the agreement status the policy sees from the store.
+    pub async fn reload_agreement(&self) -> Result<(), StoreError> {
+        let status = match self.store.current_agreement().await? {
+            Some((version, _, _)) => AgreementStatus {
+                version: Some(version),
+                accepted: self.store.acceptances(version).await?.into_iter().collect(),
+            },
+            None => AgreementStatus::default(),
+        };
+        if let Ok(mut a) = self.agreement.write() {
+            *a = Arc::new(status);
+        }
+        Ok(())
+    }
+
+    /// The coordinator issues a new version of the sharing agreement (and accepts it).
+    pub async fn issue_agreement(&self, text: &str) -> Result<u64, FederationError> {
+        if self.roster().roster.coordinator != self.me {
+            return Err(FederationError::NotTheCoordinator(self.me.clone()));
+        }
+        let version = self
+            .store
+            .current_agreement()
+            .await?
+            .map_or(1, |(v, _, _)| v + 1);
+        let hash = atalaya_core::envelope::agreement_hash(text);
+        let body = serde_json::json!({"version": version, "text": text, "hash": hash});
+        let envelope = self.control_envelope(EnvelopeKind::Agreement, body);
+        Envelope::from_object(envelope.to_object())
+            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        self.publish_envelope(&envelope, None).await?;
+        self.store
+            .save_agreement(version, &hash, text, "", self.now())
+            .await?;
+        self.accept_agreement().await?;
+        Ok(version)
+    }
+
+    /// This node accepts the current version of the sharing agreement.
+    pub async fn accept_agreement(&self) -> Result<u64, FederationError> {
+        let (version, hash, _) = self
+            .store
+            .current_agreement()
+            .await?
+            .ok_or(FederationError::NoAgreement)?;
+        let envelope = self.control_envelope(
+            EnvelopeKind::AgreementAcceptance,
+            serde_json::json!({"version": version, "hash": hash}),
+        );
+        self.publish_envelope(&envelope, None).await?;
+        self.store
+            .save_acceptance(&self.me, version, "", self.now())
+            .await?;
+        self.reload_agreement().await?;
+        tracing::info!(version, "sharing agreement accepted");
+        Ok(version)
+    }
+
+    /// An unsigned envelope about the network itself, from this node, to every member.
+    fn control_envelope(&self, kind: EnvelopeKind, body: serde_json::Value) -> Envelope {
+        let now = self.now();
+        Envelope {
+            v: atalaya_core::envelope::PROTOCOL_VERSION,
+            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
+            kind,
+            origin: self.me.clone(),
+            created: now,
+            tlp: atalaya_core::Tlp::Green,
+            audience: atalaya_core::Audience::Network,
+            embargo_until: None,
+            refs: Vec::new(),
+            people: Vec::new(),
+            body: Some(body),
+            sealed: None,
+            sig: None,
+        }
+    }
+
     /// Retract one of this node's bulletins: a signed retraction goes to everyone the bulletin
     /// went to; they mark it retracted and stop passing it on. The history stays.
     pub async fn retract(
@@ -760,11 +847,30 @@ impl Federation {
             Payload::Retraction(r) => Some(r.clone()),
             _ => None,
         };
+        let agreement = match &parsed.payload {
+            Payload::Agreement(a) if env.origin != view.roster.coordinator => {
+                return Err(Refusal::new(
+                    "not_the_coordinator",
+                    format!(
+                        "only the coordinator issues the sharing agreement, not {}",
+                        env.origin
+                    ),
+                ));
+            }
+            Payload::Agreement(a) => Some(a.clone()),
+            _ => None,
+        };
+        let acceptance = match &parsed.payload {
+            Payload::AgreementAcceptance(a) => Some(a.clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
             checkpoint,
             retraction,
+            agreement,
+            acceptance,
         })
     }
 
@@ -779,6 +885,8 @@ impl Federation {
         let mut rosters = Vec::new();
         let mut checkpoints = Vec::new();
         let mut retractions = Vec::new();
+        let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
+        let mut acceptances = Vec::new();
         for (index, raw) in envelopes.iter().enumerate() {
             match self.check(raw.get(), &view) {
                 Ok(c) => {
@@ -801,6 +909,40 @@ impl Federation {
                             reason: refusal.message,
                         });
                         continue;
+                    }
+                    if let Some(a) = &c.acceptance {
+                        let known = match agreements.iter().find(|(g, _)| g.version == a.version) {
+                            Some((g, _)) => Some(g.hash.clone()),
+                            None => self.store.agreement_hash(a.version).await?,
+                        };
+                        let refusal = match known {
+                            None => Some(Refusal::new(
+                                "unknown_agreement_version",
+                                format!(
+                                    "there is no version {} of the sharing agreement",
+                                    a.version
+                                ),
+                            )),
+                            Some(h) if h != a.hash => Some(Refusal::new(
+                                "agreement_hash_mismatch",
+                                format!("the accepted text does not match version {}", a.version),
+                            )),
+                            Some(_) => None,
+                        };
+                        if let Some(refusal) = refusal {
+                            self.metrics.reject(refusal.code);
+                            reply.rejected.push(Rejected {
+                                index,
+                                id: Some(c.new.id),
+                                code: refusal.code.to_owned(),
+                                reason: refusal.message,
+                            });
+                            continue;
+                        }
+                        acceptances.push((c.new.origin.clone(), a.version, c.new.raw.clone()));
+                    }
+                    if let Some(a) = &c.agreement {
+                        agreements.push((a.clone(), c.new.raw.clone()));
                     }
                     if let Some(r) = &c.retraction {
                         retractions.push((
@@ -846,6 +988,20 @@ impl Federation {
         );
         for r in rosters {
             self.install(r).await?;
+        }
+        let agreement_news = !agreements.is_empty() || !acceptances.is_empty();
+        for (a, raw) in agreements {
+            self.store
+                .save_agreement(a.version, &a.hash, &a.text, &raw, self.now())
+                .await?;
+        }
+        for (node, version, raw) in acceptances {
+            self.store
+                .save_acceptance(&node, version, &raw, self.now())
+                .await?;
+        }
+        if agreement_news {
+            self.reload_agreement().await?;
         }
         for (r, origin, envelope, at) in retractions {
             self.store

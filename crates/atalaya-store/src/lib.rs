@@ -287,6 +287,34 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> Result<()>;
 
+    /// Keep a version of the sharing agreement (once).
+    async fn save_agreement(
+        &self,
+        version: u64,
+        hash: &str,
+        text: &str,
+        raw: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The newest agreement: (version, hash, text).
+    async fn current_agreement(&self) -> Result<Option<(u64, String, String)>>;
+
+    /// The hash of an agreement version, if held.
+    async fn agreement_hash(&self, version: u64) -> Result<Option<String>>;
+
+    /// Record that `node` accepted `version`.
+    async fn save_acceptance(
+        &self,
+        node: &NodeId,
+        version: u64,
+        raw: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// The nodes that accepted `version`.
+    async fn acceptances(&self, version: u64) -> Result<Vec<NodeId>>;
+
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(
         &self,

@@ -764,6 +764,76 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn save_agreement(
+        &self,
+        version: u64,
+        hash: &str,
+        text: &str,
+        raw: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO agreements (version, hash, text, raw, received_ms) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(i64::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(hash)
+        .bind(text)
+        .bind(raw)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn current_agreement(&self) -> Result<Option<(u64, String, String)>> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT version, hash, text FROM agreements ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(row.map(|(v, h, t)| (u64::try_from(v).unwrap_or(0), h, t)))
+    }
+
+    async fn agreement_hash(&self, version: u64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT hash FROM agreements WHERE version = ?")
+                .bind(i64::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+                .fetch_optional(&self.writer)
+                .await?,
+        )
+    }
+
+    async fn save_acceptance(
+        &self,
+        node: &NodeId,
+        version: u64,
+        raw: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO agreement_acceptances (node, version, raw, received_ms) VALUES (?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(node.as_str())
+        .bind(i64::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(raw)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn acceptances(&self, version: u64) -> Result<Vec<NodeId>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT node FROM agreement_acceptances WHERE version = ? ORDER BY node",
+        )
+        .bind(i64::try_from(version).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter().map(|n| node(n)).collect()
+    }
+
     async fn remember_nonce(
         &self,
         key_ref: &str,

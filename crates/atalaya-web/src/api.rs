@@ -423,3 +423,75 @@ pub async fn public_bulletins(State(state): State<AppState>) -> Result<Response,
     let items: Vec<BulletinView<'_>> = records.iter().map(view).collect();
     Ok(Json(json!({"bulletins": items})).into_response())
 }
+
+fn agreement_error(e: atalaya_federation::FederationError) -> ApiError {
+    use atalaya_federation::FederationError as E;
+    match e {
+        e @ E::NotTheCoordinator(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "not_the_coordinator", e.to_string())
+        }
+        e @ E::NoAgreement => ApiError::new(StatusCode::CONFLICT, "no_agreement", e.to_string()),
+        E::InvalidBulletin(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_agreement", m)
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+/// `GET /api/v1/agreement`: the sharing agreement in force and who accepted it.
+pub async fn show_agreement(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+) -> Result<Response, ApiError> {
+    let current = state.fed.store.current_agreement().await?;
+    let status = state.fed.agreement();
+    let body = match current {
+        Some((version, hash, text)) => json!({
+            "version": version,
+            "hash": hash,
+            "text": text,
+            "accepted_by": status.accepted,
+            "accepted_here": status.accepted.contains(state.fed.node_id()),
+        }),
+        None => {
+            json!({"version": null, "note": "no agreement issued: every member receives every label"})
+        }
+    };
+    Ok(Json(body).into_response())
+}
+
+/// Body of `POST /api/v1/agreement`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueAgreement {
+    text: String,
+}
+
+/// `POST /api/v1/agreement`: the coordinator issues a new version.
+pub async fn issue_agreement(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let req: IssueAgreement = body::parse(&bytes)?;
+    let version = state
+        .fed
+        .issue_agreement(&req.text)
+        .await
+        .map_err(agreement_error)?;
+    Ok((StatusCode::CREATED, Json(json!({"version": version}))).into_response())
+}
+
+/// `POST /api/v1/agreement/accept`: this node accepts the current version.
+pub async fn accept_agreement(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+) -> Result<Response, ApiError> {
+    let version = state
+        .fed
+        .accept_agreement()
+        .await
+        .map_err(agreement_error)?;
+    Ok(Json(json!({"accepted": version})).into_response())
+}

@@ -43,6 +43,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
         .route(
+            "/api/v1/agreement",
+            get(api::show_agreement).post(api::issue_agreement),
+        )
+        .route("/api/v1/agreement/accept", post(api::accept_agreement))
+        .route(
             "/api/v1/roster",
             put(api::install_roster).get(api::show_roster),
         )

@@ -709,3 +709,74 @@ pub async fn retract(config: &Path, id: &str, reason: &str) -> Result<()> {
     );
     Ok(())
 }
+
+/// `atalaya agreement …`
+#[derive(Debug, Subcommand)]
+pub enum AgreementCommand {
+    /// Show the sharing agreement in force and who accepted it.
+    Show {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Issue a new version (coordinator): its text from a Markdown file.
+    Issue {
+        /// The coordinator's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The rules.
+        file: PathBuf,
+    },
+    /// Accept the current version for this node (until then it receives only TLP:CLEAR).
+    Accept {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+}
+
+/// `atalaya agreement …`
+pub async fn agreement(cmd: AgreementCommand) -> Result<()> {
+    match cmd {
+        AgreementCommand::Show { config } => {
+            let config = Config::load(&config)?;
+            let a = ApiClient::for_config(&config)?
+                .get("/api/v1/agreement")
+                .await?;
+            if a["version"].is_null() {
+                println!("no sharing agreement issued");
+            } else {
+                println!(
+                    "version {} (sha256 {})",
+                    a["version"],
+                    a["hash"].as_str().unwrap_or("")
+                );
+                println!("accepted here: {}", a["accepted_here"]);
+                println!("accepted by: {}", a["accepted_by"]);
+                println!("\n{}", a["text"].as_str().unwrap_or(""));
+            }
+            Ok(())
+        }
+        AgreementCommand::Issue { config, file } => {
+            let config = Config::load(&config)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let r = ApiClient::for_config(&config)?
+                .post("/api/v1/agreement", &serde_json::json!({"text": text}))
+                .await?;
+            println!(
+                "sharing agreement version {} issued to the network",
+                r["version"]
+            );
+            Ok(())
+        }
+        AgreementCommand::Accept { config } => {
+            let config = Config::load(&config)?;
+            let r = ApiClient::for_config(&config)?
+                .post("/api/v1/agreement/accept", &serde_json::json!({}))
+                .await?;
+            println!("accepted version {}", r["accepted"]);
+            Ok(())
+        }
+    }
+}

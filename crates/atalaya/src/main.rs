@@ -102,6 +102,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::PolicyCommand,
     },
+    /// The network's sharing agreement: issue (coordinator), accept, show.
+    Agreement {
+        #[command(subcommand)]
+        command: cli::AgreementCommand,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -273,6 +278,7 @@ async fn run(args: Args) -> Result<()> {
         Command::Token { command } => cli::token(command).await,
         Command::Policy { command } => cli::policy(command).await,
         Command::Audit { command } => cli::audit(command).await,
+        Command::Agreement { command } => cli::agreement(command).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);

@@ -1212,3 +1212,177 @@ fn embargoed_advisories_reach_their_audience_early_and_the_public_only_clear_aft
         );
     }
 }
+
+#[test]
+fn a_node_that_has_not_accepted_the_agreement_receives_only_clear() {
+    use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    let (st, body) = net
+        .node("cl-csirt")
+        .post("/api/v1/agreement/accept", &serde_json::json!({}));
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (409, Some("no_agreement"))
+    );
+    let (st, body) = net
+        .node("mx-csirt")
+        .post("/api/v1/agreement", &serde_json::json!({"text": "rules"}));
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (403, Some("not_the_coordinator"))
+    );
+    let rules = net.path().join("rules.md");
+    std::fs::write(
+        &rules,
+        "# Information-sharing rules\n\nTLP 2.0 is the law of the transport.\n",
+    )
+    .unwrap();
+    let out = atalaya(&[
+        "agreement",
+        "issue",
+        "--config",
+        net.node("coordinator").config().to_str().unwrap(),
+        rules.to_str().unwrap(),
+    ]);
+    assert!(out.contains("version 1"), "{out}");
+    for n in ["cl-csirt", "mx-csirt"] {
+        eventually(&format!("{n} holds the agreement"), T, || {
+            net.node(n).get("/api/v1/agreement").1["version"] == 1
+        });
+        atalaya(&[
+            "agreement",
+            "accept",
+            "--config",
+            net.node(n).config().to_str().unwrap(),
+        ]);
+    }
+    eventually("cl-csirt knows who accepted", T, || {
+        let a = net.node("cl-csirt").get("/api/v1/agreement").1;
+        a["accepted_by"] == serde_json::json!(["cl-csirt", "coordinator", "mx-csirt"])
+    });
+    let publish = |tlp: &str, title: &str| {
+        let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+            "tlp": tlp, "kind": "attack-warning", "severity": "high", "title": title, "summary": "s"
+        }));
+        assert_eq!(st, 201, "{b}");
+        let mut to: Vec<String> = b["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        to.sort();
+        (
+            b["bulletin"]["id"].as_str().unwrap().to_owned(),
+            serde_json::json!(to),
+        )
+    };
+    let (green, to) = publish("GREEN", "Not for ar-csirt yet");
+    assert_eq!(to, serde_json::json!(["coordinator", "mx-csirt"]));
+    let (clear, to) = publish("CLEAR", "For everyone");
+    assert_eq!(
+        to,
+        serde_json::json!(["ar-csirt", "coordinator", "mx-csirt"])
+    );
+    eventually("ar-csirt gets the CLEAR one", T, || {
+        net.node("ar-csirt").has_bulletin(&clear)
+    });
+    eventually("mx-csirt gets the GREEN one", T, || {
+        net.node("mx-csirt").has_bulletin(&green)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !net.node("ar-csirt").has_bulletin(&green),
+        "GREEN reached a node that did not accept"
+    );
+
+    // An acceptance of a version that does not exist is refused, and nothing is stored.
+    let ar = NodeKeys::load_from_dir(&net.node("ar-csirt").dir.join("keys")).unwrap();
+    let ar_ref = format!("ar-csirt#{}", ar.key_id());
+    let mut bogus = serde_json::json!({
+        "v": 1, "id": "01936b2e-0000-7000-8000-0000000000a1", "kind": "agreement-acceptance",
+        "origin": "ar-csirt", "created": "2026-01-01T00:00:00.000Z", "tlp": "GREEN",
+        "audience": {"scope": "network"}, "embargo_until": null, "refs": [],
+        "body": {"version": 7, "hash": "0".repeat(64)}
+    })
+    .as_object()
+    .unwrap()
+    .clone();
+    sign_envelope(&mut bogus, ar.signing_key(), &ar_ref).unwrap();
+    let body = serde_json::to_vec(&serde_json::json!({"envelopes": [bogus]})).unwrap();
+    let authority = format!("127.0.0.1:{}", net.node("cl-csirt").port);
+    let parts = RequestParts {
+        method: "POST",
+        authority: &authority,
+        path: "/fed/v1/inbox",
+        query: None,
+        body: Some(&body),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut rng = ChaChaLike(3);
+    let h = sign_request(&parts, ar.signing_key(), &ar_ref, now, &mut rng).unwrap();
+    let reply: serde_json::Value = common::http()
+        .post(format!("http://{authority}/fed/v1/inbox"))
+        .header("signature-input", h.signature_input)
+        .header("signature", h.signature)
+        .header("content-digest", h.content_digest.unwrap())
+        .body(body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        reply["rejected"][0]["code"], "unknown_agreement_version",
+        "{reply}"
+    );
+
+    // Once ar-csirt accepts, it receives GREEN again.
+    atalaya(&[
+        "agreement",
+        "accept",
+        "--config",
+        net.node("ar-csirt").config().to_str().unwrap(),
+    ]);
+    eventually("cl-csirt learns that ar-csirt accepted", T, || {
+        net.node("cl-csirt").get("/api/v1/agreement").1["accepted_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "ar-csirt")
+    });
+    let (after, to) = publish("GREEN", "Now for ar-csirt too");
+    assert_eq!(
+        to,
+        serde_json::json!(["ar-csirt", "coordinator", "mx-csirt"])
+    );
+    eventually("ar-csirt gets it", T, || {
+        net.node("ar-csirt").has_bulletin(&after)
+    });
+}
+
+/// A small deterministic RNG for request nonces in tests.
+struct ChaChaLike(u64);
+impl rand_core::RngCore for ChaChaLike {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 ^ (self.0 >> 29)
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        rand_core::impls::fill_bytes_via_next(self, d)
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
+}
+impl rand_core::CryptoRng for ChaChaLike {}
