@@ -1386,3 +1386,105 @@ impl rand_core::RngCore for ChaChaLike {
     }
 }
 impl rand_core::CryptoRng for ChaChaLike {}
+
+/// The envelope ids a node's database holds, and the bulletin rows, read straight from the file.
+fn held_in_sqlite(db: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let script = "import sqlite3, sys, json\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(json.dumps([[r[0] for r in c.execute('SELECT id FROM envelopes')], [r[0] for r in c.execute('SELECT id FROM bulletins')]]))\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn one_bulletin_of_each_label_lands_exactly_where_the_rules_say() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    let cases = [
+        (
+            "CLEAR",
+            serde_json::json!({"scope": "network"}),
+            serde_json::json!([]),
+        ),
+        (
+            "GREEN",
+            serde_json::json!({"scope": "countries", "countries": ["MX", "AR"]}),
+            serde_json::json!([]),
+        ),
+        (
+            "AMBER",
+            serde_json::json!({"scope": "nodes", "nodes": ["mx-csirt"]}),
+            serde_json::json!([]),
+        ),
+        (
+            "AMBER+STRICT",
+            serde_json::json!({"scope": "nodes", "nodes": ["mx-csirt", "ar-csirt"]}),
+            serde_json::json!([]),
+        ),
+        (
+            "RED",
+            serde_json::json!({"scope": "nodes", "nodes": ["ar-csirt"]}),
+            serde_json::json!(["ana@ar-csirt"]),
+        ),
+    ];
+    let mut ids = std::collections::BTreeMap::new();
+    for (tlp, audience, people) in cases {
+        let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+            "tlp": tlp, "kind": "attack-warning", "severity": "high", "title": format!("{tlp} warning"),
+            "summary": "s", "audience": audience, "people": people
+        }));
+        assert_eq!(st, 201, "{tlp}: {b}");
+        ids.insert(tlp, b["bulletin"]["id"].as_str().unwrap().to_owned());
+    }
+    let expected: [(&str, &[&str]); 3] = [
+        ("coordinator", &["CLEAR"]),
+        ("mx-csirt", &["CLEAR", "GREEN", "AMBER", "AMBER+STRICT"]),
+        ("ar-csirt", &["CLEAR", "GREEN", "AMBER+STRICT", "RED"]),
+    ];
+    // Wait for the deliveries, then for a few pull and relay rounds on top.
+    eventually("every delivery is done", T, || {
+        let (_, s) = net.node("cl-csirt").get("/api/v1/status");
+        s["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["pending"] == 0)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    for n in ["coordinator", "mx-csirt", "ar-csirt"] {
+        net.node_mut(n).stop();
+    }
+    for (node, labels) in expected {
+        let (envelopes, bulletins) = held_in_sqlite(&net.node(node).dir.join("atalaya.db"));
+        for (tlp, id) in &ids {
+            let should = labels.contains(tlp);
+            assert_eq!(
+                envelopes.contains(id),
+                should,
+                "{node} envelope of the {tlp} bulletin"
+            );
+            assert_eq!(
+                bulletins.contains(id),
+                should,
+                "{node} bulletin row of the {tlp} bulletin"
+            );
+        }
+        // And nothing of a bulletin it may not hold is anywhere in its database file.
+        let raw = std::fs::read(net.node(node).dir.join("atalaya.db")).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        for (tlp, _) in ids.iter().filter(|(t, _)| !labels.contains(*t)) {
+            assert!(
+                !text.contains(&format!("{tlp} warning")),
+                "{node} holds text of the {tlp} bulletin"
+            );
+        }
+    }
+}
