@@ -175,8 +175,8 @@ pub enum Payload {
     Agreement(Agreement),
     /// A node's acceptance of an agreement version.
     AgreementAcceptance(AgreementAcceptance),
-    /// The body is sealed; only the recipients can read it.
-    Sealed,
+    /// The body is sealed; only the named recipients can read it.
+    Sealed(Sealed),
 }
 
 /// A node's audit chain head at some moment (the body of an `audit-checkpoint` envelope).
@@ -198,6 +198,37 @@ pub struct Retraction {
     pub bulletin: Uuid,
     /// Why.
     pub reason: String,
+}
+
+/// An envelope body encrypted to its recipient nodes (TLP:RED and TLP:AMBER+STRICT): an age
+/// v1 file (X25519 recipients), base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    /// Always `age-x25519`.
+    pub alg: String,
+    /// The nodes whose sealing keys can open it.
+    pub to: Vec<NodeId>,
+    /// The age file, standard base64.
+    pub ciphertext: String,
+}
+
+impl Sealed {
+    /// The algorithm name.
+    pub const ALG: &'static str = "age-x25519";
+
+    fn check(&self, tlp: Tlp) -> Result<(), String> {
+        if self.alg != Self::ALG {
+            return Err(format!("sealed with {:?}; only {:?} is known", self.alg, Self::ALG));
+        }
+        if self.to.is_empty() {
+            return Err("a sealed body names its recipients".into());
+        }
+        if !matches!(tlp, Tlp::Red | Tlp::AmberStrict) {
+            return Err(format!("{tlp} travels in clear; only RED and AMBER+STRICT are sealed"));
+        }
+        Ok(())
+    }
 }
 
 /// The network's information-sharing rules, one version (body of an `agreement` envelope).
@@ -288,7 +319,12 @@ impl Envelope {
         let kind = self.kind.as_str();
         let body = match (&self.body, &self.sealed) {
             (Some(body), None) => body,
-            (None, Some(_)) => return Ok(Payload::Sealed),
+            (None, Some(sealed)) => {
+                let sealed: Sealed = serde_json::from_value(sealed.clone())
+                    .map_err(|e| EnvelopeError::Malformed(format!("sealed: {e}")))?;
+                sealed.check(self.tlp).map_err(EnvelopeError::Malformed)?;
+                return Ok(Payload::Sealed(sealed));
+            }
             _ => {
                 return Err(EnvelopeError::Malformed(
                     "exactly one of `body` and `sealed` is required".into(),
