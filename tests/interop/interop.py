@@ -3,12 +3,14 @@
 
 Envelopes: RFC 8785 canonical JSON (``rfc8785``) + pure Ed25519 (``cryptography``).
 Requests: RFC 9421 via ``http-message-signatures``, label ``atalaya``.
+Sealed bodies: binary age v1 files via ``pyrage`` (the ``rage`` implementation), with age key
+strings (``age1...`` recipients, ``AGE-SECRET-KEY-1...`` identities).
 
 Keys are standard base64: a 32-byte public key, or the 32-byte Ed25519 secret seed.
 A request file is JSON: {"method": "POST", "url": "https://host[:port]/path[?query]",
 "headers": {"Name": "value", ...}, "body": <standard base64> or null}.
 
-Exit status: 0 = ok / valid, 1 = signature rejected, 2 = usage or other error.
+Exit status: 0 = ok / valid, 1 = signature or age file rejected, 2 = usage or other error.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import http_sf
+import pyrage
 import rfc8785
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -186,6 +189,34 @@ def sign_request(args) -> None:
     write_json(args.out_file, out)
 
 
+# --- sealed bodies (age) ------------------------------------------------------------------
+
+
+def read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def age_decrypt(args) -> None:
+    identity = pyrage.x25519.Identity.from_str(args.identity)
+    try:
+        plaintext = pyrage.decrypt(read_bytes(args.in_file), [identity])
+    except pyrage.DecryptError as e:
+        raise Rejected(f"pyrage refused the age file: {e}")
+    write_bytes(args.out_file, plaintext)
+    print(f"decrypted {len(plaintext)} bytes")
+
+
+def age_encrypt(args) -> None:
+    recipients = [pyrage.x25519.Recipient.from_str(r) for r in args.recipients]
+    write_bytes(args.out_file, pyrage.encrypt(read_bytes(args.in_file), recipients))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True)
@@ -214,6 +245,18 @@ def main() -> int:
     p.add_argument("key_ref")
     p.add_argument("--created", type=int, required=True, help="unix seconds")
     p.set_defaults(run=sign_request)
+
+    p = sub.add_parser("age-decrypt", help="decrypt a binary age file with an X25519 identity")
+    p.add_argument("in_file")
+    p.add_argument("out_file")
+    p.add_argument("identity", help="AGE-SECRET-KEY-1...")
+    p.set_defaults(run=age_decrypt)
+
+    p = sub.add_parser("age-encrypt", help="encrypt to X25519 recipients as a binary age file")
+    p.add_argument("in_file")
+    p.add_argument("out_file")
+    p.add_argument("recipients", nargs="+", metavar="recipient", help="age1...")
+    p.set_defaults(run=age_encrypt)
 
     args = parser.parse_args()
     try:

@@ -219,13 +219,19 @@ impl Sealed {
 
     fn check(&self, tlp: Tlp) -> Result<(), String> {
         if self.alg != Self::ALG {
-            return Err(format!("sealed with {:?}; only {:?} is known", self.alg, Self::ALG));
+            return Err(format!(
+                "sealed with {:?}; only {:?} is known",
+                self.alg,
+                Self::ALG
+            ));
         }
         if self.to.is_empty() {
             return Err("a sealed body names its recipients".into());
         }
         if !matches!(tlp, Tlp::Red | Tlp::AmberStrict) {
-            return Err(format!("{tlp} travels in clear; only RED and AMBER+STRICT are sealed"));
+            return Err(format!(
+                "{tlp} travels in clear; only RED and AMBER+STRICT are sealed"
+            ));
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! Cryptography for Atalaya nodes: canonical JSON, node keys, envelope signatures and signed
-//! node-to-node HTTP requests.
+//! Cryptography for Atalaya nodes: canonical JSON, node keys, envelope signatures, signed
+//! node-to-node HTTP requests and sealed (encrypted) bodies.
 //!
 //! No I/O except key files, no clock and no OS randomness: times are passed in as unix seconds
 //! and randomness as `&mut impl CryptoRngCore`.
@@ -31,11 +31,17 @@
 //!   Verifiers accept components and parameters in any order (the base follows the received
 //!   order, re-serialized per RFC 8941) and ignore other labels, but reject unknown components
 //!   or parameters. `keyid` must be printable ASCII.
+//! * **Sealed bodies** ([`seal`](mod@seal)): binary age v1 files
+//!   (<https://age-encryption.org/v1>) with one native `X25519` stanza per recipient node's
+//!   sealing key, so any age implementation opens them. Sealing keys as age strings: `age1...`
+//!   (Bech32, HRP `age`) for the public key and `AGE-SECRET-KEY-1...` for the secret. Sealed
+//!   files are limited to 16 MiB.
 
 pub mod canonical;
 pub mod envelope;
 pub mod httpsig;
 pub mod keys;
+pub mod seal;
 
 pub use canonical::{CanonicalError, canonicalize};
 pub use envelope::{SignError, VerifyError, sign_envelope, signature_key_ref, verify_envelope};
@@ -46,3 +52,4 @@ pub use httpsig::{
 pub use keys::{
     KeyError, NodeKeys, PublicSealingKey, PublicSigningKey, check_secret_file_permissions,
 };
+pub use seal::{MAX_SEALED_LEN, SealError, age_identity_string, open, seal};

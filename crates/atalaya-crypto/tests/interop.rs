@@ -1,11 +1,12 @@
 //! Interop with independent implementations (DESIGN: envelope signatures must verify with an
 //! independent RFC 8785 implementation plus any Ed25519 library, request signatures with an
-//! independent RFC 9421 implementation, both ways).
+//! independent RFC 9421 implementation, both ways; sealed bodies must open with an independent
+//! age implementation, both ways).
 //!
-//! The other side is `tests/interop/interop.py` (Python `rfc8785`, `cryptography` and
-//! `http-message-signatures`, pinned in `tests/interop/requirements.txt`). The Python interpreter
-//! comes from `ATALAYA_INTEROP_PYTHON`, which `cargo xtask test` sets to its venv. Without it these
-//! tests fail rather than pass silently.
+//! The other side is `tests/interop/interop.py` (Python `rfc8785`, `cryptography`,
+//! `http-message-signatures` and `pyrage`, pinned in `tests/interop/requirements.txt`). The
+//! Python interpreter comes from `ATALAYA_INTEROP_PYTHON`, which `cargo xtask test` sets to its
+//! venv. Without it these tests fail rather than pass silently.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
 use std::os::unix::fs::PermissionsExt;
@@ -13,14 +14,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use atalaya_crypto::{
-    IncomingSignature, PublicSigningKey, RequestParts, VerifiedRequest, sign_envelope,
-    sign_request, verify_envelope, verify_request,
+    IncomingSignature, PublicSealingKey, PublicSigningKey, RequestParts, VerifiedRequest,
+    age_identity_string, open, seal, sign_envelope, sign_request, verify_envelope, verify_request,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
 use rand_core::{CryptoRng, RngCore};
 use serde_json::{Map, Value, json};
+use x25519_dalek::{PublicKey, StaticSecret};
 
 const KEY_REF: &str = "cl-csirt#0123456789abcdef";
 /// A fixed creation time in the past (the Python verifier refuses times in its future).
@@ -443,5 +445,101 @@ fn python_signed_requests_verify_in_rust() {
             tampered.verify_with_rust().unwrap_err().code(),
             "bad_signature"
         );
+    }
+}
+
+// --- sealed bodies (age) -------------------------------------------------------------------
+
+/// Fixed X25519 sealing secrets for nodes `n` = 0, 1, 2.
+fn sealing_secret(n: u8) -> StaticSecret {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(53).wrapping_add(n.wrapping_mul(101));
+    }
+    StaticSecret::from(bytes)
+}
+
+fn sealing_public(n: u8) -> PublicSealingKey {
+    PublicSealingKey::new(PublicKey::from(&sealing_secret(n)))
+}
+
+/// Sizes around the 64 KiB chunk boundaries of the age payload.
+const SEALED_SIZES: [usize; 7] = [0, 1, 1000, 65_535, 65_536, 65_537, 200_000];
+
+fn sample_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 253) as u8).collect()
+}
+
+#[test]
+fn rust_sealed_bodies_open_with_pyrage() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed_path = dir.path().join("sealed.age");
+    let opened_path = dir.path().join("opened.bin");
+    let (sealed_file, opened_file) = (sealed_path.to_str().unwrap(), opened_path.to_str().unwrap());
+    let recipients = [sealing_public(0), sealing_public(1)];
+    let identity = age_identity_string(&sealing_secret(1));
+
+    for (i, len) in SEALED_SIZES.into_iter().enumerate() {
+        let plaintext = sample_bytes(len);
+        let sealed = seal(&plaintext, &recipients, &mut TestRng(100 + i as u64)).unwrap();
+        std::fs::write(&sealed_path, &sealed).unwrap();
+        let (ok, out) = run_python(&["age-decrypt", sealed_file, opened_file, &identity]);
+        assert!(
+            ok,
+            "pyrage refused a Rust-sealed body of {len} bytes:\n{out}"
+        );
+        assert_eq!(
+            std::fs::read(&opened_path).unwrap(),
+            plaintext,
+            "{len} bytes"
+        );
+    }
+
+    // pyrage refuses what it should: a non-recipient, a flipped payload byte, a truncation.
+    let sealed = seal(b"tlp:amber", &recipients, &mut TestRng(200)).unwrap();
+    std::fs::write(&sealed_path, &sealed).unwrap();
+    let outsider = age_identity_string(&sealing_secret(2));
+    let (ok, out) = run_python(&["age-decrypt", sealed_file, opened_file, &outsider]);
+    assert!(!ok, "pyrage opened with a non-recipient identity:\n{out}");
+    let mut tampered = sealed.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    std::fs::write(&sealed_path, &tampered).unwrap();
+    let (ok, out) = run_python(&["age-decrypt", sealed_file, opened_file, &identity]);
+    assert!(!ok, "pyrage accepted a tampered payload:\n{out}");
+    std::fs::write(&sealed_path, &sealed[..sealed.len() - 1]).unwrap();
+    let (ok, out) = run_python(&["age-decrypt", sealed_file, opened_file, &identity]);
+    assert!(!ok, "pyrage accepted a truncated payload:\n{out}");
+}
+
+#[test]
+fn pyrage_sealed_bodies_open_in_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain_path = dir.path().join("plain.bin");
+    let sealed_path = dir.path().join("sealed.age");
+    let recipients = [
+        sealing_public(0).to_age_recipient(),
+        sealing_public(1).to_age_recipient(),
+    ];
+
+    for len in SEALED_SIZES {
+        let plaintext = sample_bytes(len);
+        std::fs::write(&plain_path, &plaintext).unwrap();
+        let (ok, out) = run_python(&[
+            "age-encrypt",
+            plain_path.to_str().unwrap(),
+            sealed_path.to_str().unwrap(),
+            &recipients[0],
+            &recipients[1],
+        ]);
+        assert!(ok, "{out}");
+        let sealed = std::fs::read(&sealed_path).unwrap();
+        for n in [0, 1] {
+            let opened = open(&sealed, &sealing_secret(n)).unwrap_or_else(|e| {
+                panic!("Rust refused a pyrage-sealed body of {len} bytes for node {n} ({e})")
+            });
+            assert_eq!(opened, plaintext, "{len} bytes, node {n}");
+        }
+        let err = open(&sealed, &sealing_secret(2)).unwrap_err();
+        assert_eq!(err.code(), "no_matching_recipient");
     }
 }
