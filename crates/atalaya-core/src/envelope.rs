@@ -133,6 +133,9 @@ pub enum EnvelopeError {
     /// A field is missing, extra or of the wrong type.
     #[error("malformed envelope: {0}")]
     Malformed(String),
+    /// A RED or AMBER+STRICT bulletin with its body in clear.
+    #[error("a {0} bulletin must travel sealed to its recipients")]
+    MustBeSealed(Tlp),
     /// The body does not match its kind.
     #[error("invalid {kind} body: {reason}")]
     InvalidBody {
@@ -156,6 +159,7 @@ impl EnvelopeError {
             EnvelopeError::UnknownKind(_) => "unknown_kind",
             EnvelopeError::Malformed(_) => "malformed_envelope",
             EnvelopeError::InvalidBody { .. } => "invalid_body",
+            EnvelopeError::MustBeSealed(_) => "must_be_sealed",
         }
     }
 }
@@ -324,6 +328,12 @@ impl Envelope {
         }
         let kind = self.kind.as_str();
         let body = match (&self.body, &self.sealed) {
+            (Some(_), None)
+                if self.kind == EnvelopeKind::Bulletin
+                    && matches!(self.tlp, Tlp::Red | Tlp::AmberStrict) =>
+            {
+                return Err(EnvelopeError::MustBeSealed(self.tlp));
+            }
             (Some(body), None) => body,
             (None, Some(sealed)) => {
                 let sealed: Sealed = serde_json::from_value(sealed.clone())
@@ -482,6 +492,20 @@ mod tests {
         let mut v = sample();
         v["created"] = "2026-11-22T10:00:00-03:00".into();
         assert_eq!(code(v), "malformed_envelope");
+        let mut v = sample();
+        v["tlp"] = "RED".into();
+        assert_eq!(code(v), "must_be_sealed");
+        let mut v = sample();
+        v["tlp"] = "AMBER+STRICT".into();
+        v["sealed"] =
+            serde_json::json!({"alg": "age-x25519", "to": ["cl-csirt"], "ciphertext": "AA=="});
+        v.as_object_mut().unwrap().remove("body");
+        assert!(parse(&v).is_ok());
+        v["sealed"]["alg"] = "rot13".into();
+        assert_eq!(code(v.clone()), "malformed_envelope");
+        v["sealed"]["alg"] = "age-x25519".into();
+        v["tlp"] = "GREEN".into();
+        assert_eq!(code(v), "malformed_envelope", "GREEN is not sealed");
         assert_eq!(Envelope::parse(b"[1]").unwrap_err().code(), "not_an_object");
         assert_eq!(Envelope::parse(b"{").unwrap_err().code(), "malformed_json");
         assert_eq!(

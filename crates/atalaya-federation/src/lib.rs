@@ -527,12 +527,20 @@ impl Federation {
         envelope: &Envelope,
         bulletin: Option<Bulletin>,
     ) -> Result<Vec<NodeId>, FederationError> {
+        let recipients = self.recipients(envelope);
+        let sealed;
+        let envelope =
+            if envelope.kind == EnvelopeKind::Bulletin && policy::travels_sealed(envelope.tlp) {
+                sealed = self.seal_for(envelope, &recipients)?;
+                &sealed
+            } else {
+                envelope
+            };
         let mut object = envelope.to_object();
         sign_envelope(&mut object, self.keys.signing_key(), &self.key_ref)
             .map_err(|e| FederationError::Signing(e.to_string()))?;
         let raw =
             serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
-        let recipients = self.recipients(envelope);
         let new = new_envelope(envelope, &raw, bulletin);
         self.store
             .publish(&new, &recipients, envelope.created)
@@ -715,6 +723,78 @@ impl Federation {
         Ok(out)
     }
 
+    /// The envelope with its body sealed (age, X25519) to the recipients and to this node.
+    fn seal_for(
+        &self,
+        envelope: &Envelope,
+        recipients: &[NodeId],
+    ) -> Result<Envelope, FederationError> {
+        let view = self.roster();
+        let mut to = vec![self.me.clone()];
+        to.extend(recipients.iter().cloned());
+        let keys = to
+            .iter()
+            .map(|n| {
+                let m = view
+                    .member(n)
+                    .ok_or_else(|| FederationError::Signing(format!("{n} left the roster")))?;
+                atalaya_crypto::PublicSealingKey::from_b64(&m.sealing_key)
+                    .map_err(|e| FederationError::Signing(format!("sealing key of {n}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let body = serde_json::to_vec(&envelope.body)
+            .map_err(|e| FederationError::Signing(e.to_string()))?;
+        let ciphertext = atalaya_crypto::seal(&body, &keys, &mut EntropyRng(self.entropy.as_ref()))
+            .map_err(|e| FederationError::Signing(e.to_string()))?;
+        use base64::Engine as _;
+        let mut sealed = envelope.clone();
+        sealed.body = None;
+        sealed.sealed = Some(serde_json::json!({
+            "alg": atalaya_core::envelope::Sealed::ALG,
+            "to": to,
+            "ciphertext": base64::engine::general_purpose::STANDARD.encode(ciphertext),
+        }));
+        Ok(sealed)
+    }
+
+    /// Open a sealed bulletin body addressed to this node.
+    fn open_sealed(
+        &self,
+        env: &Envelope,
+        sealed: &atalaya_core::envelope::Sealed,
+    ) -> Result<atalaya_core::BulletinContent, Refusal> {
+        if !sealed.to.contains(&self.me) {
+            return Err(Refusal::new(
+                "not_a_sealed_recipient",
+                format!(
+                    "this node is not among the recipients of the sealed {} body",
+                    env.tlp
+                ),
+            ));
+        }
+        use base64::Engine as _;
+        let cannot = |why: String| Refusal::new("cannot_open_sealed", why);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&sealed.ciphertext)
+            .map_err(|e| cannot(format!("ciphertext is not base64: {e}")))?;
+        let plain = atalaya_crypto::open(&bytes, self.keys.sealing_secret())
+            .map_err(|e| cannot(e.to_string()))?;
+        let content: atalaya_core::BulletinContent = serde_json::from_slice(&plain)
+            .map_err(|e| cannot(format!("the opened body is not a bulletin: {e}")))?;
+        content
+            .validate(env.created)
+            .map_err(|e| Refusal::new("invalid_body", e.to_string()))?;
+        if let Some(old) = content.supersedes
+            && !env.refs.contains(&old)
+        {
+            return Err(Refusal::new(
+                "invalid_body",
+                "`supersedes` must also be listed in `refs`",
+            ));
+        }
+        Ok(content)
+    }
+
     /// Sign and send the head of the local audit chain to every member, if it moved since the
     /// last checkpoint. Returns the checkpointed entry.
     pub async fn publish_checkpoint(
@@ -837,6 +917,9 @@ impl Federation {
         }
         let bulletin = match &parsed.payload {
             Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
+            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => {
+                Some(Bulletin::from_envelope(env, self.open_sealed(env, sealed)?))
+            }
             _ => None,
         };
         let checkpoint = match &parsed.payload {

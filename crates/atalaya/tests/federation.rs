@@ -1404,6 +1404,23 @@ fn held_in_sqlite(db: &std::path::Path) -> (Vec<String>, Vec<String>) {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+fn envelope_raw(db: &std::path::Path, id: &str) -> String {
+    let script = "import sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(c.execute('SELECT raw FROM envelopes WHERE id = ?', (sys.argv[2],)).fetchone()[0])\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(db)
+        .arg(id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn one_bulletin_of_each_label_lands_exactly_where_the_rules_say() {
     let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
@@ -1475,6 +1492,22 @@ fn one_bulletin_of_each_label_lands_exactly_where_the_rules_say() {
                 bulletins.contains(id),
                 should,
                 "{node} bulletin row of the {tlp} bulletin"
+            );
+        }
+        // RED and AMBER+STRICT travel sealed: the envelope a recipient holds (and would relay)
+        // carries no plaintext; the bulletin row it opened does.
+        for tlp in ["RED", "AMBER+STRICT"]
+            .iter()
+            .filter(|t| labels.contains(*t))
+        {
+            let raw = envelope_raw(&net.node(node).dir.join("atalaya.db"), &ids[tlp]);
+            assert!(
+                raw.contains("\"sealed\"") && raw.contains("age-x25519"),
+                "{node}: {raw}"
+            );
+            assert!(
+                !raw.contains(&format!("{tlp} warning")),
+                "{node}: the {tlp} envelope holds plaintext"
             );
         }
         // And nothing of a bulletin it may not hold is anywhere in its database file.
