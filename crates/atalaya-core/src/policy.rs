@@ -42,6 +42,8 @@ pub enum Action {
     PublishPublic,
     /// The item leaves in an exchange format (STIX, MISP, CSAF, CAP) to the actor.
     Export,
+    /// A node holds and passes on a sealed envelope it cannot open (a carrier, for relaying).
+    Carry,
 }
 
 /// Who the action is for.
@@ -197,6 +199,8 @@ pub enum Denial {
     StaysWithinNode(Tlp),
     /// The origin retracted it.
     Retracted,
+    /// Only sealed items can be carried by nodes outside their audience.
+    NotSealed(Tlp),
     /// The action does not apply to this actor.
     NotApplicable,
 }
@@ -218,6 +222,7 @@ impl Denial {
             Denial::NeedsOfficerApproval => "needs_officer_approval",
             Denial::StaysWithinNode(_) => "stays_within_node",
             Denial::Retracted => "retracted",
+            Denial::NotSealed(_) => "not_sealed",
             Denial::NotApplicable => "not_applicable",
         }
     }
@@ -254,6 +259,9 @@ impl std::fmt::Display for Denial {
             ),
             Denial::StaysWithinNode(t) => write!(f, "{t} never leaves the receiving team"),
             Denial::Retracted => write!(f, "the origin retracted it"),
+            Denial::NotSealed(t) => {
+                write!(f, "{t} travels in clear: only its audience may hold it")
+            }
             Denial::NotApplicable => write!(f, "this action does not apply to this actor"),
         }
     }
@@ -295,17 +303,23 @@ fn is_network_control(kind: EnvelopeKind) -> bool {
 pub fn decide(item: &Item<'_>, actor: &Actor<'_>, action: Action, ctx: &Context<'_>) -> Decision {
     match (action, actor) {
         (Action::Deliver | Action::Relay | Action::ServeOnPull, Actor::Node(peer)) => {
-            node_may_receive(item, peer, ctx)
+            node_may_receive(item, peer, ctx, false)
+        }
+        (Action::Carry, Actor::Node(peer)) => {
+            if !is_sealed(item) {
+                return deny(Denial::NotSealed(item.tlp));
+            }
+            node_may_receive(item, peer, ctx, true)
         }
         (Action::Accept, Actor::Node(origin)) => {
             if ctx.node_policy.refuse_from.contains(origin) && !is_network_control(item.kind) {
                 return deny(Denial::InboundPolicy((*origin).clone()));
             }
-            // This node must itself be someone the item may go to.
+            // This node must itself be someone the item may go to (or, sealed, may carry).
             if item.origin == ctx.me {
                 return Decision::Allow;
             }
-            network_rules(item, ctx.me, ctx)
+            network_rules(item, ctx.me, ctx, true)
         }
         (Action::View, Actor::Person { user }) => {
             if item.tlp == Tlp::Red {
@@ -346,12 +360,18 @@ pub fn decide(item: &Item<'_>, actor: &Actor<'_>, action: Action, ctx: &Context<
     }
 }
 
-/// Push, relay and pull: may `peer` hold this item?
-fn node_may_receive(item: &Item<'_>, peer: &NodeId, ctx: &Context<'_>) -> Decision {
+/// Push, relay, pull and carry: may `peer` hold this item? A carrier holds a sealed item
+/// without being in its audience (it cannot open it); every other rule still applies.
+fn node_may_receive(
+    item: &Item<'_>,
+    peer: &NodeId,
+    ctx: &Context<'_>,
+    as_carrier: bool,
+) -> Decision {
     if peer == item.origin {
         return deny(Denial::IsOrigin(peer.clone()));
     }
-    if let Decision::Deny(d) = network_rules(item, peer, ctx) {
+    if let Decision::Deny(d) = network_rules(item, peer, ctx, as_carrier) {
         return deny(d);
     }
     if item.retracted && !is_network_control(item.kind) {
@@ -370,8 +390,9 @@ fn node_may_receive(item: &Item<'_>, peer: &NodeId, ctx: &Context<'_>) -> Decisi
     Decision::Allow
 }
 
-/// The network's rules for a node holding an item: membership, agreement, audience.
-fn network_rules(item: &Item<'_>, node: &NodeId, ctx: &Context<'_>) -> Decision {
+/// The network's rules for a node holding an item: membership, agreement, and (unless it only
+/// carries a sealed item) the audience.
+fn network_rules(item: &Item<'_>, node: &NodeId, ctx: &Context<'_>, as_carrier: bool) -> Decision {
     if ctx.roster.is_removed(node) {
         return deny(Denial::Removed(node.clone()));
     }
@@ -384,7 +405,8 @@ fn network_rules(item: &Item<'_>, node: &NodeId, ctx: &Context<'_>) -> Decision 
     if item.tlp != Tlp::Clear && !ctx.agreement.allows_beyond_clear(node) {
         return deny(Denial::AgreementNotAccepted(node.clone()));
     }
-    if !item.audience.includes(&member.node_id, member.country) {
+    let carried = as_carrier && is_sealed(item);
+    if !carried && !item.audience.includes(&member.node_id, member.country) {
         return deny(Denial::NotInAudience(node.clone()));
     }
     Decision::Allow
@@ -510,6 +532,11 @@ pub fn travels_sealed(tlp: Tlp) -> bool {
     matches!(tlp, Tlp::AmberStrict | Tlp::Red)
 }
 
+/// Whether this item's body travels sealed.
+pub fn is_sealed(item: &Item<'_>) -> bool {
+    item.kind == EnvelopeKind::Bulletin && travels_sealed(item.tlp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,6 +620,7 @@ mod tests {
             Action::NotifyConstituent,
             Action::PublishPublic,
             Action::Export,
+            Action::Carry,
         ])
     }
 
@@ -678,7 +706,8 @@ mod tests {
                     // Taking in an item: this node itself must be a member it may go to.
                     if item.origin != &me {
                         let m = roster.member(&me);
-                        prop_assert!(m.is_some_and(|m| aud.includes(&m.node_id, m.country)), "accepted outside the audience");
+                        prop_assert!(m.is_some());
+                        prop_assert!(is_sealed(&item) || m.is_some_and(|m| aud.includes(&m.node_id, m.country)), "accepted outside the audience, in clear");
                         prop_assert!(tlp == Tlp::Clear || agreement.allows_beyond_clear(&me), "agreement bypassed on accept");
                     }
                 }
@@ -686,7 +715,11 @@ mod tests {
                     let m = roster.member(n);
                     prop_assert!(m.is_some(), "a non-member got it");
                     let m = m.unwrap();
-                    prop_assert!(aud.includes(&m.node_id, m.country), "outside the audience");
+                    if act == Action::Carry {
+                        prop_assert!(matches!(tlp, Tlp::Red | Tlp::AmberStrict), "carried in clear");
+                    } else {
+                        prop_assert!(aud.includes(&m.node_id, m.country), "outside the audience");
+                    }
                     prop_assert!(n != item.origin);
                     prop_assert!(!retracted);
                     if tlp != Tlp::Clear {

@@ -297,7 +297,11 @@ impl Federation {
                 if item.tlp != atalaya_core::Tlp::Clear
                     && matches!(
                         action,
-                        Action::Relay | Action::View | Action::Export | Action::NotifyConstituent
+                        Action::Relay
+                            | Action::View
+                            | Action::Export
+                            | Action::NotifyConstituent
+                            | Action::Carry
                     ) =>
             {
                 ("allow", item.tlp.label().to_owned())
@@ -460,6 +464,7 @@ impl Federation {
             .collect();
         let missing: Vec<NodeId> = self
             .recipients(&parsed.envelope)
+            .0
             .into_iter()
             .filter(|p| !have.contains(p))
             .collect();
@@ -475,18 +480,28 @@ impl Federation {
     }
 
     /// The members that may receive an envelope this node originates.
-    fn recipients(&self, env: &Envelope) -> Vec<NodeId> {
+    fn recipients(&self, env: &Envelope) -> (Vec<NodeId>, Vec<NodeId>) {
         let view = self.roster();
         let item = item_of(env);
-        view.roster
-            .peers_of(&self.me)
-            .filter(|m| {
-                let object = env.id.to_string();
-                self.decide_audited(&item, &object, &Actor::Node(&m.node_id), Action::Deliver)
+        let object = env.id.to_string();
+        let mut readers = Vec::new();
+        let mut carriers = Vec::new();
+        for m in view.roster.peers_of(&self.me) {
+            let peer = Actor::Node(&m.node_id);
+            let d = self.decide(&item, &peer, Action::Deliver);
+            if d.is_allowed() {
+                readers.push(m.node_id.clone());
+            } else if policy::is_sealed(&item)
+                && self
+                    .decide_audited(&item, &object, &peer, Action::Carry)
                     .is_allowed()
-            })
-            .map(|m| m.node_id.clone())
-            .collect()
+            {
+                carriers.push(m.node_id.clone());
+            } else {
+                self.audit(&item, &object, &peer, Action::Deliver, &d);
+            }
+        }
+        (readers, carriers)
     }
 
     /// Publish a bulletin: sign it, store it with one outbox row per eligible peer in one
@@ -527,7 +542,8 @@ impl Federation {
         envelope: &Envelope,
         bulletin: Option<Bulletin>,
     ) -> Result<Vec<NodeId>, FederationError> {
-        let recipients = self.recipients(envelope);
+        // Readers may open it; carriers (sealed items only) hold ciphertext to relay it.
+        let (recipients, carriers) = self.recipients(envelope);
         let sealed;
         let envelope =
             if envelope.kind == EnvelopeKind::Bulletin && policy::travels_sealed(envelope.tlp) {
@@ -543,10 +559,14 @@ impl Federation {
             serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
         let new = new_envelope(envelope, &raw, bulletin);
         self.store
-            .publish(&new, &recipients, envelope.created)
+            .publish(
+                &new,
+                &[recipients.as_slice(), carriers.as_slice()].concat(),
+                envelope.created,
+            )
             .await?;
         Metrics::add(&self.metrics.envelopes_published, 1);
-        for p in &recipients {
+        for p in recipients.iter().chain(&carriers) {
             self.signals(p).work.notify_one();
         }
         Ok(recipients)
@@ -757,20 +777,14 @@ impl Federation {
         Ok(sealed)
     }
 
-    /// Open a sealed bulletin body addressed to this node.
+    /// Open a sealed bulletin body; `None` when this node only carries it (not a recipient).
     fn open_sealed(
         &self,
         env: &Envelope,
         sealed: &atalaya_core::envelope::Sealed,
-    ) -> Result<atalaya_core::BulletinContent, Refusal> {
+    ) -> Result<Option<atalaya_core::BulletinContent>, Refusal> {
         if !sealed.to.contains(&self.me) {
-            return Err(Refusal::new(
-                "not_a_sealed_recipient",
-                format!(
-                    "this node is not among the recipients of the sealed {} body",
-                    env.tlp
-                ),
-            ));
+            return Ok(None);
         }
         use base64::Engine as _;
         let cannot = |why: String| Refusal::new("cannot_open_sealed", why);
@@ -792,7 +806,7 @@ impl Federation {
                 "`supersedes` must also be listed in `refs`",
             ));
         }
-        Ok(content)
+        Ok(Some(content))
     }
 
     /// Sign and send the head of the local audit chain to every member, if it moved since the
@@ -917,9 +931,9 @@ impl Federation {
         }
         let bulletin = match &parsed.payload {
             Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
-            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => {
-                Some(Bulletin::from_envelope(env, self.open_sealed(env, sealed)?))
-            }
+            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => self
+                .open_sealed(env, sealed)?
+                .map(|content| Bulletin::from_envelope(env, content)),
             _ => None,
         };
         let checkpoint = match &parsed.payload {
@@ -1146,10 +1160,13 @@ impl Federation {
                 Action::Relay
             };
             let object = row.id.to_string();
-            if self
-                .decide_audited(&item, &object, &Actor::Node(requester), action)
-                .is_allowed()
-            {
+            let peer = Actor::Node(requester);
+            let mut decision = self.decide(&item, &peer, action);
+            if !decision.is_allowed() && policy::is_sealed(&item) {
+                decision = self.decide(&item, &peer, Action::Carry);
+            }
+            self.audit(&item, &object, &peer, action, &decision);
+            if decision.is_allowed() {
                 out.push(row.raw);
             }
         }

@@ -179,6 +179,11 @@ impl TestNode {
         self.get(&format!("/api/v1/bulletins/{id}")).0 == 200
     }
 
+    /// Whether this node holds the bulletin, whatever its label (RED included: 403 means held).
+    pub fn has_bulletin_any(&self, id: &str) -> bool {
+        matches!(self.get(&format!("/api/v1/bulletins/{id}")).0, 200 | 403)
+    }
+
     /// Bulletins this node holds with this id (listing, not lookup, so duplicates would show).
     pub fn count_bulletin(&self, id: &str) -> usize {
         let (_, body) = self.get("/api/v1/bulletins?limit=500");
