@@ -182,8 +182,12 @@ async fn append(
     if let (Some(_), Some(b)) = (cursor, &e.bulletin) {
         let json = serde_json::to_string(b).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO bulletins (id, origin, created_ms, received_ms, kind, severity, tlp, title, supersedes, json)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            // A retraction by the same origin may have arrived first: it applies at once.
+            "INSERT INTO bulletins (id, origin, created_ms, received_ms, kind, severity, tlp, title, supersedes, json,
+                                    retracted_ms, retraction_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+                     (SELECT r.at_ms FROM retractions r WHERE r.bulletin = ?1 AND r.origin = ?2),
+                     (SELECT r.reason FROM retractions r WHERE r.bulletin = ?1 AND r.origin = ?2))
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(b.id.to_string())
@@ -196,16 +200,6 @@ async fn append(
         .bind(&b.content.title)
         .bind(b.content.supersedes.map(|s| s.to_string()))
         .bind(json)
-        .execute(&mut **tx)
-        .await?;
-        // A retraction by the same origin may have arrived first.
-        sqlx::query(
-            "UPDATE bulletins SET
-                 retracted_ms = (SELECT r.at_ms FROM retractions r WHERE r.bulletin = bulletins.id AND r.origin = bulletins.origin),
-                 retraction_reason = (SELECT r.reason FROM retractions r WHERE r.bulletin = bulletins.id AND r.origin = bulletins.origin)
-             WHERE id = ? AND EXISTS (SELECT 1 FROM retractions r WHERE r.bulletin = bulletins.id AND r.origin = bulletins.origin)",
-        )
-        .bind(b.id.to_string())
         .execute(&mut **tx)
         .await?;
     }
