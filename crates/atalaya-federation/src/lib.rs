@@ -971,6 +971,48 @@ impl Federation {
         })
     }
 
+    /// Check every envelope of a batch (signatures are the costly part): large batches are
+    /// split across two threads, keeping the batch's order.
+    fn check_all(
+        &self,
+        envelopes: &[&RawValue],
+        view: &RosterView,
+    ) -> Vec<Result<Checked, Refusal>> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if envelopes.len() < 64 || !multi_thread {
+            return envelopes
+                .iter()
+                .map(|raw| self.check(raw.get(), view))
+                .collect();
+        }
+        let (first, second) = envelopes.split_at(envelopes.len() / 2);
+        tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| {
+                    second
+                        .iter()
+                        .map(|raw| self.check(raw.get(), view))
+                        .collect::<Vec<_>>()
+                });
+                let mut out: Vec<_> = first
+                    .iter()
+                    .map(|raw| self.check(raw.get(), view))
+                    .collect();
+                match other.join() {
+                    Ok(rest) => out.extend(rest),
+                    Err(_) => out.extend(second.iter().map(|_| {
+                        Err(Refusal::new(
+                            "internal_error",
+                            "the envelope could not be checked",
+                        ))
+                    })),
+                }
+                out
+            })
+        })
+    }
+
     /// Check and store a batch of envelopes (from a push by `sender`, or a pull page).
     pub async fn receive_batch(
         &self,
@@ -984,8 +1026,9 @@ impl Federation {
         let mut retractions = Vec::new();
         let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
         let mut acceptances = Vec::new();
-        for (index, raw) in envelopes.iter().enumerate() {
-            match self.check(raw.get(), &view) {
+        let checked = self.check_all(envelopes, &view);
+        for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
+            match result {
                 Ok(c) => {
                     if let Some(r) = &c.retraction
                         && let Some(held) = self.store.bulletin(r.bulletin).await?

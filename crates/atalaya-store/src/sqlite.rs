@@ -157,53 +157,96 @@ fn bulletin_row(row: &SqliteRow) -> Result<BulletinRecord> {
     })
 }
 
-/// Append one envelope (and its bulletin) inside a transaction; `None` if the id is already held.
+/// Rows per multi-row statement (SQLite allows 32,766 parameters; a bulletin row takes 12).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Append envelopes (and their bulletins) inside a transaction, a few statements per batch
+/// rather than per envelope. Returns each one's cursor, `None` when its id was already held
+/// (before, or earlier in the same batch).
 async fn append(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
-    e: &NewEnvelope,
+    batch: &[NewEnvelope],
     now: Timestamp,
-) -> Result<Option<i64>> {
-    let cursor: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO envelopes (id, kind, origin, created_ms, received_ms, tlp, audience, raw)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING cursor",
-    )
-    .bind(e.id.to_string())
-    .bind(&e.kind)
-    .bind(e.origin.as_str())
-    .bind(e.created.unix_millis())
-    .bind(now.unix_millis())
-    .bind(&e.tlp)
-    .bind(&e.audience)
-    .bind(&e.raw)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let (Some(_), Some(b)) = (cursor, &e.bulletin) {
-        let json = serde_json::to_string(b).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            // A retraction by the same origin may have arrived first: it applies at once.
-            "INSERT INTO bulletins (id, origin, created_ms, received_ms, kind, severity, tlp, title, supersedes, json,
-                                    retracted_ms, retraction_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-                     (SELECT r.at_ms FROM retractions r WHERE r.bulletin = ?1 AND r.origin = ?2),
-                     (SELECT r.reason FROM retractions r WHERE r.bulletin = ?1 AND r.origin = ?2))
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(b.id.to_string())
-        .bind(b.origin.as_str())
-        .bind(b.created.unix_millis())
-        .bind(now.unix_millis())
-        .bind(b.content.kind.as_str())
-        .bind(serde_json::to_value(b.content.severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
-        .bind(&e.tlp)
-        .bind(&b.content.title)
-        .bind(b.content.supersedes.map(|s| s.to_string()))
-        .bind(json)
-        .execute(&mut **tx)
-        .await?;
+) -> Result<Vec<Option<i64>>> {
+    let mut out = Vec::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO envelopes (id, kind, origin, created_ms, received_ms, tlp, audience, raw) ",
+        );
+        qb.push_values(chunk, |mut row, e| {
+            row.push_bind(e.id.to_string())
+                .push_bind(e.kind.clone())
+                .push_bind(e.origin.as_str().to_owned())
+                .push_bind(e.created.unix_millis())
+                .push_bind(now.unix_millis())
+                .push_bind(e.tlp.clone())
+                .push_bind(e.audience.clone())
+                .push_bind(e.raw.clone());
+        });
+        qb.push(" ON CONFLICT (id) DO NOTHING RETURNING id, cursor");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        let mut stored: std::collections::HashMap<String, i64> = rows.into_iter().collect();
+        let mut bulletins = Vec::new();
+        for e in chunk {
+            // The first occurrence of an id takes its cursor; any repeat is a duplicate.
+            let cursor = stored.remove(&e.id.to_string());
+            if let (Some(_), Some(b)) = (cursor, &e.bulletin) {
+                bulletins.push((b, e.tlp.as_str()));
+            }
+            out.push(cursor);
+        }
+        insert_bulletins(tx, &bulletins, now).await?;
     }
-    Ok(cursor)
+    Ok(out)
+}
+
+/// Insert decoded bulletins; a retraction by the same origin that arrived first applies at once.
+async fn insert_bulletins(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    bulletins: &[(&Bulletin, &str)],
+    now: Timestamp,
+) -> Result<()> {
+    if bulletins.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(bulletins.len());
+    for (b, tlp) in bulletins {
+        let json = serde_json::to_string(b).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let severity = serde_json::to_value(b.content.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        rows.push((b, *tlp, json, severity));
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO bulletins (id, origin, created_ms, received_ms, kind, severity, tlp, title, \
+         supersedes, json, retracted_ms, retraction_reason) ",
+    );
+    qb.push_values(&rows, |mut row, (b, tlp, json, severity)| {
+        let (id, origin) = (b.id.to_string(), b.origin.as_str().to_owned());
+        row.push_bind(id.clone())
+            .push_bind(origin.clone())
+            .push_bind(b.created.unix_millis())
+            .push_bind(now.unix_millis())
+            .push_bind(b.content.kind.as_str())
+            .push_bind(severity.clone())
+            .push_bind(tlp.to_string())
+            .push_bind(b.content.title.clone())
+            .push_bind(b.content.supersedes.map(|s| s.to_string()))
+            .push_bind(json.clone());
+        for column in ["at_ms", "reason"] {
+            row.push(format_args!(
+                "(SELECT r.{column} FROM retractions r WHERE r.bulletin = "
+            ))
+            .push_bind_unseparated(id.clone())
+            .push_unseparated(" AND r.origin = ")
+            .push_bind_unseparated(origin.clone())
+            .push_unseparated(")");
+        }
+    });
+    qb.push(" ON CONFLICT (id) DO NOTHING");
+    qb.build().execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn touch_peer(
@@ -241,9 +284,14 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<i64> {
         let mut tx = self.writer.begin().await?;
-        let cursor = append(&mut tx, envelope, now).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("envelope {} published twice", envelope.id))
-        })?;
+        let cursor = append(&mut tx, std::slice::from_ref(envelope), now)
+            .await?
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("envelope {} published twice", envelope.id))
+            })?;
         for peer in recipients {
             sqlx::query("INSERT INTO outbox (peer, cursor, enqueued_ms) VALUES (?, ?, ?)")
                 .bind(peer.as_str())
@@ -274,13 +322,11 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, batch: &[NewEnvelope], now: Timestamp) -> Result<Vec<Ingested>> {
         let mut tx = self.writer.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for e in batch {
-            out.push(match append(&mut tx, e, now).await? {
-                Some(cursor) => Ingested::Stored(cursor),
-                None => Ingested::Duplicate,
-            });
-        }
+        let out = append(&mut tx, batch, now)
+            .await?
+            .into_iter()
+            .map(|c| c.map_or(Ingested::Duplicate, Ingested::Stored))
+            .collect();
         tx.commit().await?;
         Ok(out)
     }
