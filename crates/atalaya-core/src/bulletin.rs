@@ -332,6 +332,9 @@ pub struct BulletinDraft {
     /// TLP:RED only: the people (`user@node`) it is for.
     #[serde(default)]
     pub people: Vec<String>,
+    /// Organisations of the origin's country to notify (never for AMBER+STRICT or RED).
+    #[serde(default)]
+    pub constituents: Vec<String>,
     /// The content.
     #[serde(flatten)]
     pub content: BulletinContent,
@@ -359,6 +362,9 @@ pub struct Bulletin {
     /// TLP:RED only: the people (`user@node`) it is for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<String>,
+    /// At the origin only (never sent): organisations of its country to notify.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constituents: Vec<String>,
     /// The content.
     #[serde(flatten)]
     pub content: BulletinContent,
@@ -384,6 +390,7 @@ impl Bulletin {
             audience: draft.audience,
             embargo_until: draft.embargo_until,
             people: draft.people,
+            constituents: draft.constituents,
             content: draft.content,
         })
     }
@@ -398,6 +405,7 @@ impl Bulletin {
             audience: env.audience.clone(),
             embargo_until: env.embargo_until,
             people: env.people.clone(),
+            constituents: Vec::new(),
             content,
         }
     }

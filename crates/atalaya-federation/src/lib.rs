@@ -520,7 +520,7 @@ impl Federation {
                 audience: &draft.audience,
                 embargo_until: draft.embargo_until,
                 people: &draft.people,
-                constituents: &[],
+                constituents: &draft.constituents,
             },
             &self.roster().roster,
             now,

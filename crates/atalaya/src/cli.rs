@@ -215,6 +215,7 @@ pub fn draft_from(a: &PublishArgs) -> Result<BulletinDraft> {
         audience,
         embargo_until: None,
         people: Vec::new(),
+        constituents: Vec::new(),
         content: BulletinContent {
             kind,
             title,

@@ -647,6 +647,15 @@ mod bad_input {
                 json!({"tlp": "AMBER", "people": ["ana@mx-csirt"]}),
                 "people_without_red",
             ),
+            (
+                json!({"tlp": "AMBER+STRICT", "constituents": ["Banco Central"]}),
+                "constituents_forbidden",
+            ),
+            (
+                json!({"tlp": "RED", "audience": {"scope": "nodes", "nodes": ["mx-csirt"]},
+                       "people": ["ana@mx-csirt"], "constituents": ["ISP"]}),
+                "constituents_forbidden",
+            ),
         ] {
             let (st, body) = labelled(extra.clone());
             assert_eq!((st, code(&body)), (422, expected), "{extra}: {body}");
