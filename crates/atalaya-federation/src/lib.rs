@@ -1013,6 +1013,48 @@ impl Federation {
         })
     }
 
+    /// Refuse a retraction of someone else's bulletin, and an acceptance of an agreement version
+    /// that does not exist (here or earlier in the same batch) or whose text differs.
+    async fn check_against_store(
+        &self,
+        c: &Checked,
+        batch_agreements: &[(atalaya_core::envelope::Agreement, String)],
+    ) -> Result<Option<Refusal>, StoreError> {
+        if let Some(r) = &c.retraction
+            && let Some(held) = self.store.bulletin(r.bulletin).await?
+            && held.bulletin.origin != c.new.origin
+        {
+            return Ok(Some(Refusal::new(
+                "not_the_origin",
+                format!(
+                    "{} cannot retract bulletin {}: only its origin {} can",
+                    c.new.origin, r.bulletin, held.bulletin.origin
+                ),
+            )));
+        }
+        if let Some(a) = &c.acceptance {
+            let known = match batch_agreements
+                .iter()
+                .find(|(g, _)| g.version == a.version)
+            {
+                Some((g, _)) => Some(g.hash.clone()),
+                None => self.store.agreement_hash(a.version).await?,
+            };
+            return Ok(match known {
+                None => Some(Refusal::new(
+                    "unknown_agreement_version",
+                    format!("there is no version {} of the sharing agreement", a.version),
+                )),
+                Some(h) if h != a.hash => Some(Refusal::new(
+                    "agreement_hash_mismatch",
+                    format!("the accepted text does not match version {}", a.version),
+                )),
+                Some(_) => None,
+            });
+        }
+        Ok(None)
+    }
+
     /// Check and store a batch of envelopes (from a push by `sender`, or a pull page).
     pub async fn receive_batch(
         &self,
@@ -1028,57 +1070,17 @@ impl Federation {
         let mut acceptances = Vec::new();
         let checked = self.check_all(envelopes, &view);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
+            // What can only be judged against what this node already holds.
+            let result = match result {
+                Ok(c) => match self.check_against_store(&c, &agreements).await? {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(c),
+                },
+                Err(r) => Err(r),
+            };
             match result {
                 Ok(c) => {
-                    if let Some(r) = &c.retraction
-                        && let Some(held) = self.store.bulletin(r.bulletin).await?
-                        && held.bulletin.origin != c.new.origin
-                    {
-                        let refusal = Refusal::new(
-                            "not_the_origin",
-                            format!(
-                                "{} cannot retract bulletin {}: only its origin {} can",
-                                c.new.origin, r.bulletin, held.bulletin.origin
-                            ),
-                        );
-                        self.metrics.reject(refusal.code);
-                        reply.rejected.push(Rejected {
-                            index,
-                            id: Some(c.new.id),
-                            code: refusal.code.to_owned(),
-                            reason: refusal.message,
-                        });
-                        continue;
-                    }
                     if let Some(a) = &c.acceptance {
-                        let known = match agreements.iter().find(|(g, _)| g.version == a.version) {
-                            Some((g, _)) => Some(g.hash.clone()),
-                            None => self.store.agreement_hash(a.version).await?,
-                        };
-                        let refusal = match known {
-                            None => Some(Refusal::new(
-                                "unknown_agreement_version",
-                                format!(
-                                    "there is no version {} of the sharing agreement",
-                                    a.version
-                                ),
-                            )),
-                            Some(h) if h != a.hash => Some(Refusal::new(
-                                "agreement_hash_mismatch",
-                                format!("the accepted text does not match version {}", a.version),
-                            )),
-                            Some(_) => None,
-                        };
-                        if let Some(refusal) = refusal {
-                            self.metrics.reject(refusal.code);
-                            reply.rejected.push(Rejected {
-                                index,
-                                id: Some(c.new.id),
-                                code: refusal.code.to_owned(),
-                                reason: refusal.message,
-                            });
-                            continue;
-                        }
                         acceptances.push((c.new.origin.clone(), a.version, c.new.raw.clone()));
                     }
                     if let Some(a) = &c.agreement {
