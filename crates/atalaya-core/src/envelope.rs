@@ -32,6 +32,8 @@ pub enum EnvelopeKind {
     Agreement,
     /// A node's acceptance of a version of the sharing agreement.
     AgreementAcceptance,
+    /// A person at a receiving node acknowledged a bulletin (sent back to its origin).
+    Acknowledgement,
 }
 
 impl EnvelopeKind {
@@ -44,6 +46,7 @@ impl EnvelopeKind {
             EnvelopeKind::Retraction => "retraction",
             EnvelopeKind::Agreement => "agreement",
             EnvelopeKind::AgreementAcceptance => "agreement-acceptance",
+            EnvelopeKind::Acknowledgement => "acknowledgement",
         }
     }
 
@@ -56,6 +59,7 @@ impl EnvelopeKind {
             "retraction" => Some(EnvelopeKind::Retraction),
             "agreement" => Some(EnvelopeKind::Agreement),
             "agreement-acceptance" => Some(EnvelopeKind::AgreementAcceptance),
+            "acknowledgement" => Some(EnvelopeKind::Acknowledgement),
             _ => None,
         }
     }
@@ -179,6 +183,8 @@ pub enum Payload {
     Agreement(Agreement),
     /// A node's acceptance of an agreement version.
     AgreementAcceptance(AgreementAcceptance),
+    /// An acknowledgement of a bulletin.
+    Acknowledgement(crate::ack::Acknowledgement),
     /// The body is sealed; only the named recipients can read it.
     Sealed(Sealed),
 }
@@ -401,6 +407,17 @@ impl Envelope {
                     ));
                 }
                 Ok(Payload::Retraction(r))
+            }
+            EnvelopeKind::Acknowledgement => {
+                let a: crate::ack::Acknowledgement =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                a.check().map_err(invalid)?;
+                if !self.refs.contains(&a.bulletin) {
+                    return Err(invalid(
+                        "the acknowledged bulletin must be listed in `refs`".into(),
+                    ));
+                }
+                Ok(Payload::Acknowledgement(a))
             }
             EnvelopeKind::AuditCheckpoint => {
                 let c: AuditCheckpoint =

@@ -56,6 +56,9 @@ pub enum FederationError {
     /// Signing failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// A node does not acknowledge its own bulletins.
+    #[error("bulletin {0} is this node's own: its recipients acknowledge it")]
+    OwnBulletin(uuid::Uuid),
     /// Only the coordinator may do this.
     #[error("{0} is not the coordinator: only the coordinator issues the sharing agreement")]
     NotTheCoordinator(NodeId),
@@ -148,6 +151,7 @@ struct Checked {
     retraction: Option<atalaya_core::envelope::Retraction>,
     agreement: Option<atalaya_core::envelope::Agreement>,
     acceptance: Option<atalaya_core::envelope::AgreementAcceptance>,
+    acknowledgement: Option<atalaya_core::ack::Acknowledgement>,
 }
 
 impl Federation {
@@ -650,6 +654,61 @@ impl Federation {
         }
     }
 
+    /// A person at this node acknowledges a bulletin it received; the signed acknowledgement
+    /// goes back to the bulletin's origin.
+    pub async fn acknowledge(
+        &self,
+        bulletin: uuid::Uuid,
+        by: &str,
+        note: atalaya_core::ack::AckNote,
+        comment: Option<String>,
+    ) -> Result<uuid::Uuid, FederationError> {
+        let held = self
+            .store
+            .bulletin(bulletin)
+            .await?
+            .ok_or(FederationError::NoSuchBulletin(bulletin))?;
+        if held.bulletin.origin == self.me {
+            return Err(FederationError::OwnBulletin(bulletin));
+        }
+        let ack = atalaya_core::ack::Acknowledgement {
+            bulletin,
+            by: by.to_owned(),
+            note,
+            comment,
+        };
+        ack.check().map_err(FederationError::InvalidBulletin)?;
+        let now = self.now();
+        let envelope = Envelope {
+            v: atalaya_core::envelope::PROTOCOL_VERSION,
+            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
+            kind: EnvelopeKind::Acknowledgement,
+            origin: self.me.clone(),
+            created: now,
+            tlp: atalaya_core::Tlp::Green,
+            audience: atalaya_core::Audience::Nodes {
+                nodes: vec![held.bulletin.origin.clone()],
+            },
+            embargo_until: None,
+            refs: vec![bulletin],
+            people: Vec::new(),
+            body: serde_json::to_value(&ack).ok(),
+            sealed: None,
+            sig: None,
+        };
+        let record = atalaya_store::AckRecord {
+            node: self.me.clone(),
+            by: ack.by.clone(),
+            note: note_name(ack.note),
+            comment: ack.comment.clone(),
+            at: now,
+        };
+        self.store.save_ack(bulletin, &record, envelope.id).await?;
+        self.publish_envelope(&envelope, None).await?;
+        tracing::info!(%bulletin, by, "bulletin acknowledged");
+        Ok(envelope.id)
+    }
+
     /// Retract one of this node's bulletins: a signed retraction goes to everyone the bulletin
     /// went to; they mark it retracted and stop passing it on. The history stays.
     pub async fn retract(
@@ -961,6 +1020,10 @@ impl Federation {
             Payload::AgreementAcceptance(a) => Some(a.clone()),
             _ => None,
         };
+        let acknowledgement = match &parsed.payload {
+            Payload::Acknowledgement(a) => Some(a.clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
@@ -968,6 +1031,7 @@ impl Federation {
             retraction,
             agreement,
             acceptance,
+            acknowledgement,
         })
     }
 
@@ -1032,6 +1096,30 @@ impl Federation {
                 ),
             )));
         }
+        if let Some(a) = &c.acknowledgement {
+            let Some(held) = self.store.bulletin(a.bulletin).await? else {
+                return Ok(Some(Refusal::new(
+                    "unknown_bulletin",
+                    format!("this node holds no bulletin {}", a.bulletin),
+                )));
+            };
+            if held.bulletin.origin != self.me {
+                return Ok(Some(Refusal::new(
+                    "not_our_bulletin",
+                    format!(
+                        "bulletin {} is {}'s, not this node's",
+                        a.bulletin, held.bulletin.origin
+                    ),
+                )));
+            }
+            let sender = self.roster().member(&c.new.origin).cloned();
+            if !sender.is_some_and(|m| held.bulletin.audience.includes(&m.node_id, m.country)) {
+                return Ok(Some(Refusal::new(
+                    "not_a_recipient",
+                    format!("{} was not sent bulletin {}", c.new.origin, a.bulletin),
+                )));
+            }
+        }
         if let Some(a) = &c.acceptance {
             let known = match batch_agreements
                 .iter()
@@ -1066,6 +1154,7 @@ impl Federation {
         let mut rosters = Vec::new();
         let mut checkpoints = Vec::new();
         let mut retractions = Vec::new();
+        let mut acks = Vec::new();
         let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
         let mut acceptances = Vec::new();
         let checked = self.check_all(envelopes, &view);
@@ -1080,6 +1169,9 @@ impl Federation {
             };
             match result {
                 Ok(c) => {
+                    if let Some(a) = &c.acknowledgement {
+                        acks.push((a.clone(), c.new.origin.clone(), c.new.id, c.new.created));
+                    }
                     if let Some(a) = &c.acceptance {
                         acceptances.push((c.new.origin.clone(), a.version, c.new.raw.clone()));
                     }
@@ -1144,6 +1236,16 @@ impl Federation {
         }
         if agreement_news {
             self.reload_agreement().await?;
+        }
+        for (a, node, envelope, at) in acks {
+            let record = atalaya_store::AckRecord {
+                node,
+                by: a.by,
+                note: note_name(a.note),
+                comment: a.comment,
+                at,
+            };
+            self.store.save_ack(a.bulletin, &record, envelope).await?;
         }
         for (r, origin, envelope, at) in retractions {
             self.store
@@ -1309,6 +1411,13 @@ impl Federation {
         )
         .map_err(|e| e.to_string())
     }
+}
+
+fn note_name(note: atalaya_core::ack::AckNote) -> String {
+    serde_json::to_value(note)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {

@@ -142,6 +142,21 @@ pub struct PeerState {
     pub consecutive_failures: i64,
 }
 
+/// An acknowledgement as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckRecord {
+    /// The acknowledging node.
+    pub node: NodeId,
+    /// The person.
+    pub by: String,
+    /// Their note (wire name).
+    pub note: String,
+    /// Free text.
+    pub comment: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}
+
 /// A stored API token (only its hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
@@ -314,6 +329,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The nodes that accepted `version`.
     async fn acceptances(&self, version: u64) -> Result<Vec<NodeId>>;
+
+    /// Keep an acknowledgement of `bulletin` by `ack.node` (a later one replaces an earlier).
+    async fn save_ack(&self, bulletin: Uuid, ack: &AckRecord, envelope: Uuid) -> Result<()>;
+
+    /// The acknowledgements of a bulletin.
+    async fn acks(&self, bulletin: Uuid) -> Result<Vec<AckRecord>>;
 
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(

@@ -16,8 +16,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::{
-    ApiToken, BulletinQuery, BulletinRecord, Delivery, Ingested, NewEnvelope, PeerState, Result,
-    Store, StoreError, StoredEnvelope,
+    AckRecord, ApiToken, BulletinQuery, BulletinRecord, Delivery, Ingested, NewEnvelope, PeerState,
+    Result, Store, StoreError, StoredEnvelope,
 };
 
 /// How hard SQLite works to survive a power cut. Both survive a crash of the process.
@@ -872,6 +872,46 @@ impl Store for SqliteStore {
         .fetch_all(&self.writer)
         .await?;
         rows.iter().map(|n| node(n)).collect()
+    }
+
+    async fn save_ack(&self, bulletin: Uuid, ack: &AckRecord, envelope: Uuid) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO acknowledgements (bulletin, node, by_whom, note, comment, at_ms, envelope)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (bulletin, node) DO UPDATE SET by_whom = excluded.by_whom, note = excluded.note,
+                 comment = excluded.comment, at_ms = excluded.at_ms, envelope = excluded.envelope
+             WHERE excluded.at_ms >= acknowledgements.at_ms",
+        )
+        .bind(bulletin.to_string())
+        .bind(ack.node.as_str())
+        .bind(&ack.by)
+        .bind(&ack.note)
+        .bind(&ack.comment)
+        .bind(ack.at.unix_millis())
+        .bind(envelope.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn acks(&self, bulletin: Uuid) -> Result<Vec<AckRecord>> {
+        let rows = sqlx::query(
+            "SELECT node, by_whom, note, comment, at_ms FROM acknowledgements WHERE bulletin = ? ORDER BY node",
+        )
+        .bind(bulletin.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AckRecord {
+                    node: node(r.try_get("node")?)?,
+                    by: r.try_get("by_whom")?,
+                    note: r.try_get("note")?,
+                    comment: r.try_get("comment")?,
+                    at: ts(r.try_get("at_ms")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn remember_nonce(

@@ -227,15 +227,47 @@ struct DeliveryView {
     delivered: Option<Timestamp>,
     attempts: i64,
     last_error: Option<String>,
+    /// Holds the sealed envelope only to relay it; cannot read it, does not acknowledge it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    carrier: bool,
+    /// For recipients: where they stand with acknowledging it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack_state: Option<atalaya_core::ack::AckState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledged: Option<Value>,
 }
 
-fn delivery_view(d: Delivery) -> DeliveryView {
+fn ack_json(a: &atalaya_store::AckRecord) -> Value {
+    json!({"at": a.at, "by": a.by, "note": a.note, "comment": a.comment})
+}
+
+fn delivery_view(
+    d: Delivery,
+    bulletin: &atalaya_core::Bulletin,
+    acks: &[atalaya_store::AckRecord],
+    roster: &atalaya_core::Roster,
+    now: Timestamp,
+) -> DeliveryView {
     let state = match (&d.delivered, &d.last_error) {
         (Some(_), _) => "delivered",
         (None, Some(_)) => "retrying",
         (None, None) => "queued",
     };
+    let reader = roster
+        .member(&d.peer)
+        .is_some_and(|m| bulletin.audience.includes(&m.node_id, m.country));
+    let ack = acks.iter().find(|a| a.node == d.peer);
     DeliveryView {
+        ack_state: reader.then(|| {
+            atalaya_core::ack::ack_state(
+                d.delivered.is_some(),
+                ack.is_some(),
+                bulletin.content.ack_required_by,
+                now,
+            )
+        }),
+        acknowledged: ack.map(ack_json),
+        carrier: !reader,
         peer: d.peer,
         state,
         enqueued: d.enqueued,
@@ -269,17 +301,35 @@ pub async fn show(
     }
     let mut body = serde_json::to_value(view(&record)).map_err(ApiError::internal)?;
     if &record.bulletin.origin == state.fed.node_id() {
+        let acks = state.fed.store.acks(id).await?;
+        let roster = state.fed.roster();
+        let now = state.fed.now();
         let deliveries: Vec<DeliveryView> = state
             .fed
             .store
             .deliveries(id)
             .await?
             .into_iter()
-            .map(delivery_view)
+            .map(|d| delivery_view(d, &record.bulletin, &acks, &roster.roster, now))
             .collect();
         let delivered = deliveries.iter().filter(|d| d.delivered.is_some()).count();
+        let acknowledged = deliveries
+            .iter()
+            .filter(|d| d.acknowledged.is_some())
+            .count();
+        let readers = deliveries.iter().filter(|d| !d.carrier).count();
         body["deliveries"] = serde_json::to_value(&deliveries).map_err(ApiError::internal)?;
         body["delivered"] = json!({"done": delivered, "of": deliveries.len()});
+        body["acknowledged"] = json!({"done": acknowledged, "of": readers});
+    } else if let Some(own) = state
+        .fed
+        .store
+        .acks(id)
+        .await?
+        .iter()
+        .find(|a| &a.node == state.fed.node_id())
+    {
+        body["acknowledgement"] = ack_json(own);
     }
     Ok(Json(json!({"bulletin": body})).into_response())
 }
@@ -494,4 +544,55 @@ pub async fn accept_agreement(
         .await
         .map_err(agreement_error)?;
     Ok(Json(json!({"accepted": version})).into_response())
+}
+
+/// Body of `POST /api/v1/bulletins/{id}/ack`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    #[serde(default = "received")]
+    note: atalaya_core::ack::AckNote,
+    comment: Option<String>,
+}
+
+fn received() -> atalaya_core::ack::AckNote {
+    atalaya_core::ack::AckNote::Received
+}
+
+/// `POST /api/v1/bulletins/{id}/ack`: a person here acknowledges a bulletin this node received.
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    auth: TokenHolder,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let req: AckRequest = body::parse(&bytes)?;
+    use atalaya_federation::FederationError as E;
+    let envelope = state
+        .fed
+        .acknowledge(id, &auth.name, req.note, req.comment)
+        .await
+        .map_err(|e| match e {
+            E::NoSuchBulletin(_) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "never_received",
+                "this node never received that bulletin",
+            ),
+            e @ E::OwnBulletin(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "own_bulletin",
+                e.to_string(),
+            ),
+            E::InvalidBulletin(m) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_acknowledgement",
+                m,
+            ),
+            other => ApiError::internal(other),
+        })?;
+    Ok(Json(json!({"acknowledgement": envelope, "bulletin": id})).into_response())
 }

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bulletins", post(api::publish).get(api::list))
         .route("/api/v1/bulletins/{id}", get(api::show))
         .route("/api/v1/bulletins/{id}/retract", post(api::retract))
+        .route("/api/v1/bulletins/{id}/ack", post(api::acknowledge))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
         .route(

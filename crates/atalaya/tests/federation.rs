@@ -1547,3 +1547,158 @@ fn one_bulletin_of_each_label_lands_exactly_where_the_rules_say() {
         }
     }
 }
+
+#[test]
+fn acknowledgements_travel_back_and_the_origin_sees_who_acknowledged() {
+    use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    let deadline = atalaya_core::Timestamp::from_unix_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 3_600_000,
+    )
+    .unwrap();
+    let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+        "tlp": "GREEN", "kind": "attack-warning", "severity": "high", "title": "Acknowledge this",
+        "summary": "s", "ack_required_by": deadline
+    }));
+    assert_eq!(st, 201, "{b}");
+    let id = b["bulletin"]["id"].as_str().unwrap().to_owned();
+    eventually("mx-csirt has it", T, || {
+        net.node("mx-csirt").has_bulletin(&id)
+    });
+    let (st, body) = net.node("mx-csirt").post(
+        &format!("/api/v1/bulletins/{id}/ack"),
+        &serde_json::json!({"note": "investigating", "comment": "checking our VPN gateways"}),
+    );
+    assert_eq!(st, 200, "{body}");
+    eventually("the origin sees mx-csirt's acknowledgement", T, || {
+        let (_, b) = net.node("cl-csirt").get(&format!("/api/v1/bulletins/{id}"));
+        b["bulletin"]["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| {
+                d["peer"] == "mx-csirt"
+                    && d["ack_state"] == "acknowledged"
+                    && d["acknowledged"]["note"] == "investigating"
+            })
+    });
+    let (_, b) = net.node("cl-csirt").get(&format!("/api/v1/bulletins/{id}"));
+    let row = |peer: &str| {
+        b["bulletin"]["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["peer"] == peer)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("mx-csirt")["acknowledged"]["by"], "cli");
+    assert_eq!(
+        row("mx-csirt")["acknowledged"]["comment"],
+        "checking our VPN gateways"
+    );
+    assert_eq!(
+        row("ar-csirt")["ack_state"],
+        "delivered",
+        "no acknowledgement yet, deadline ahead"
+    );
+    assert_eq!(
+        b["bulletin"]["acknowledged"],
+        serde_json::json!({"done": 1, "of": 3})
+    );
+    let (_, own) = net.node("mx-csirt").get(&format!("/api/v1/bulletins/{id}"));
+    assert_eq!(own["bulletin"]["acknowledgement"]["note"], "investigating");
+
+    // Refusals: one's own bulletin, one never received, bad notes.
+    let (st, body) = net.node("cl-csirt").post(
+        &format!("/api/v1/bulletins/{id}/ack"),
+        &serde_json::json!({}),
+    );
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("own_bulletin"))
+    );
+    let (st, body) = net.node("mx-csirt").post(
+        "/api/v1/bulletins/01936b2e-0000-7000-8000-0000000000ff/ack",
+        &serde_json::json!({}),
+    );
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (404, Some("never_received"))
+    );
+    let (st, body) = net.node("mx-csirt").post(
+        &format!("/api/v1/bulletins/{id}/ack"),
+        &serde_json::json!({"note": "panicking"}),
+    );
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("invalid_request"))
+    );
+
+    // Forged acknowledgements, signed by ar-csirt: for a bulletin it was never sent, and for
+    // another node's bulletin.
+    let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
+        "tlp": "GREEN", "kind": "informational", "severity": "low", "title": "For Mexico only", "summary": "s",
+        "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}
+    }));
+    assert_eq!(st, 201);
+    let only_mx = b["bulletin"]["id"].as_str().unwrap().to_owned();
+    let from_mx = net.node("mx-csirt").publish("Mexico's own");
+    eventually("cl-csirt holds Mexico's", T, || {
+        net.node("cl-csirt").has_bulletin(&from_mx)
+    });
+    let ar = NodeKeys::load_from_dir(&net.node("ar-csirt").dir.join("keys")).unwrap();
+    let ar_ref = format!("ar-csirt#{}", ar.key_id());
+    let forged = |n: u8, bulletin: &str| {
+        let mut e = serde_json::json!({
+            "v": 1, "id": format!("01936b2e-0000-7000-8000-0000000000b{n}"), "kind": "acknowledgement",
+            "origin": "ar-csirt", "created": "2026-01-01T00:00:00.000Z", "tlp": "GREEN",
+            "audience": {"scope": "nodes", "nodes": ["cl-csirt"]}, "embargo_until": null, "refs": [bulletin],
+            "body": {"bulletin": bulletin, "by": "mallory", "note": "no-impact"}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        sign_envelope(&mut e, ar.signing_key(), &ar_ref).unwrap();
+        e
+    };
+    let body = serde_json::to_vec(
+        &serde_json::json!({"envelopes": [forged(1, &only_mx), forged(2, &from_mx)]}),
+    )
+    .unwrap();
+    let authority = format!("127.0.0.1:{}", net.node("cl-csirt").port);
+    let parts = RequestParts {
+        method: "POST",
+        authority: &authority,
+        path: "/fed/v1/inbox",
+        query: None,
+        body: Some(&body),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let h = sign_request(&parts, ar.signing_key(), &ar_ref, now, &mut ChaChaLike(9)).unwrap();
+    let reply: serde_json::Value = common::http()
+        .post(format!("http://{authority}/fed/v1/inbox"))
+        .header("signature-input", h.signature_input)
+        .header("signature", h.signature)
+        .header("content-digest", h.content_digest.unwrap())
+        .body(body)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let codes: Vec<&str> = reply["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["not_a_recipient", "not_our_bulletin"], "{reply}");
+}
