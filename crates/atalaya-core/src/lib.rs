@@ -11,6 +11,7 @@ pub mod bulletin;
 pub mod clock;
 pub mod entropy;
 pub mod envelope;
+pub mod escalation;
 pub mod ids;
 pub mod json;
 pub mod member_states;

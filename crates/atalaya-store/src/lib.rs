@@ -157,6 +157,23 @@ pub struct AckRecord {
     pub at: Timestamp,
 }
 
+/// One call made while escalating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationRecord {
+    /// The bulletin.
+    pub bulletin: Uuid,
+    /// 0 primary, 1 secondary, 2 lead.
+    pub level: i64,
+    /// Who was called.
+    pub target: String,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// `sent`, or the error.
+    pub outcome: String,
+    /// When.
+    pub at: Timestamp,
+}
+
 /// A stored API token (only its hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
@@ -335,6 +352,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// The acknowledgements of a bulletin.
     async fn acks(&self, bulletin: Uuid) -> Result<Vec<AckRecord>>;
+
+    /// This node's on-call roster (JSON).
+    async fn oncall(&self) -> Result<Option<String>>;
+
+    /// Replace the on-call roster.
+    async fn set_oncall(&self, json: &str, now: Timestamp) -> Result<()>;
+
+    /// Bulletins from other nodes whose acknowledgement deadline is at or before `now`, that
+    /// `me` has not acknowledged and that were not retracted.
+    async fn overdue_for(&self, me: &NodeId, now: Timestamp) -> Result<Vec<Bulletin>>;
+
+    /// Record one escalation call.
+    async fn record_escalation(&self, e: &EscalationRecord) -> Result<()>;
+
+    /// The escalation calls made for a bulletin.
+    async fn escalations(&self, bulletin: Uuid) -> Result<Vec<EscalationRecord>>;
 
     /// Record a request nonce; false when it was already seen (a replay). Forgets expired ones.
     async fn remember_nonce(

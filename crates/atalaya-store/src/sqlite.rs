@@ -16,8 +16,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::{
-    AckRecord, ApiToken, BulletinQuery, BulletinRecord, Delivery, Ingested, NewEnvelope, PeerState,
-    Result, Store, StoreError, StoredEnvelope,
+    AckRecord, ApiToken, BulletinQuery, BulletinRecord, Delivery, EscalationRecord, Ingested,
+    NewEnvelope, PeerState, Result, Store, StoreError, StoredEnvelope,
 };
 
 /// How hard SQLite works to survive a power cut. Both survive a crash of the process.
@@ -908,6 +908,80 @@ impl Store for SqliteStore {
                     by: r.try_get("by_whom")?,
                     note: r.try_get("note")?,
                     comment: r.try_get("comment")?,
+                    at: ts(r.try_get("at_ms")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn oncall(&self) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT json FROM oncall WHERE id = 1")
+            .fetch_optional(&self.writer)
+            .await?)
+    }
+
+    async fn set_oncall(&self, json: &str, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oncall (id, json, updated_ms) VALUES (1, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET json = excluded.json, updated_ms = excluded.updated_ms",
+        )
+        .bind(json)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn overdue_for(&self, me: &NodeId, now: Timestamp) -> Result<Vec<Bulletin>> {
+        // Deadlines are stored as fixed-width RFC 3339 UTC text, so text order is time order.
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT b.json FROM bulletins b
+             WHERE b.origin != ?1 AND b.retracted_ms IS NULL
+               AND json_extract(b.json, '$.ack_required_by') IS NOT NULL
+               AND json_extract(b.json, '$.ack_required_by') <= ?2
+               AND NOT EXISTS (SELECT 1 FROM acknowledgements a WHERE a.bulletin = b.id AND a.node = ?1)
+             ORDER BY b.created_ms LIMIT 500",
+        )
+        .bind(me.as_str())
+        .bind(now.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    async fn record_escalation(&self, e: &EscalationRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO escalations (bulletin, level, target, channel, outcome, at_ms) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO UPDATE SET outcome = excluded.outcome, at_ms = excluded.at_ms",
+        )
+        .bind(e.bulletin.to_string())
+        .bind(e.level)
+        .bind(&e.target)
+        .bind(&e.channel)
+        .bind(&e.outcome)
+        .bind(e.at.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn escalations(&self, bulletin: Uuid) -> Result<Vec<EscalationRecord>> {
+        let rows = sqlx::query(
+            "SELECT level, target, channel, outcome, at_ms FROM escalations WHERE bulletin = ? ORDER BY level, target, channel",
+        )
+        .bind(bulletin.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EscalationRecord {
+                    bulletin,
+                    level: r.try_get("level")?,
+                    target: r.try_get("target")?,
+                    channel: r.try_get("channel")?,
+                    outcome: r.try_get("outcome")?,
                     at: ts(r.try_get("at_ms")?)?,
                 })
             })
