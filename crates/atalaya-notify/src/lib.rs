@@ -1,0 +1,264 @@
+//! Telling people: e-mail over SMTP and webhooks, and the escalation loop that calls a team's
+//! on-call roster when a bulletin's acknowledgement deadline passes unanswered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use atalaya_core::escalation::{self, OnCallRoster};
+use atalaya_core::{Bulletin, Clock, NodeId};
+use atalaya_store::{EscalationRecord, Store};
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+/// How this node sends notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// SMTP server, as a URL: `smtp://host:25` (STARTTLS when offered is not forced),
+    /// `smtp://host:587?tls=required`, `smtps://user:pass@host:465`. Empty: no e-mail.
+    pub smtp_url: String,
+    /// The sender address of escalation mail.
+    pub mail_from: String,
+    /// Milliseconds between looks for overdue acknowledgements.
+    pub escalation_tick_ms: u64,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            mail_from: "atalaya@localhost".into(),
+            escalation_tick_ms: 30_000,
+        }
+    }
+}
+
+/// A failed notification.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// No SMTP server configured.
+    #[error("no SMTP server configured (notify.smtp_url)")]
+    NoSmtp,
+    /// The message could not be built (bad address).
+    #[error("bad message: {0}")]
+    Message(String),
+    /// The SMTP exchange failed.
+    #[error("smtp: {0}")]
+    Smtp(String),
+    /// The webhook call failed.
+    #[error("webhook: {0}")]
+    Webhook(String),
+}
+
+/// Sends e-mail and webhooks.
+pub struct Notifier {
+    settings: NotifySettings,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// A notifier with these settings.
+    pub fn new(settings: NotifySettings) -> Result<Self, NotifyError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| NotifyError::Webhook(e.to_string()))?;
+        Ok(Self { settings, http })
+    }
+
+    /// Send a plain-text e-mail.
+    pub async fn email(&self, to: &str, subject: &str, body: &str) -> Result<(), NotifyError> {
+        if self.settings.smtp_url.is_empty() {
+            return Err(NotifyError::NoSmtp);
+        }
+        let message = Message::builder()
+            .from(
+                self.settings
+                    .mail_from
+                    .parse()
+                    .map_err(|e| NotifyError::Message(format!("from: {e}")))?,
+            )
+            .to(to
+                .parse()
+                .map_err(|e| NotifyError::Message(format!("to: {e}")))?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| NotifyError::Message(e.to_string()))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.settings.smtp_url)
+            .map_err(|e| NotifyError::Smtp(e.to_string()))?
+            .timeout(Some(Duration::from_secs(10)))
+            .build();
+        transport
+            .send(message)
+            .await
+            .map_err(|e| NotifyError::Smtp(e.to_string()))?;
+        Ok(())
+    }
+
+    /// POST a JSON document to a webhook.
+    pub async fn webhook(&self, url: &str, payload: &serde_json::Value) -> Result<(), NotifyError> {
+        let resp = self
+            .http
+            .post(url)
+            .json(payload)
+            .send()
+            .await
+            .map_err(|e| NotifyError::Webhook(e.without_url().to_string()))?;
+        if !resp.status().is_success() {
+            return Err(NotifyError::Webhook(format!("answered {}", resp.status())));
+        }
+        Ok(())
+    }
+}
+
+/// What the escalation message says.
+fn escalation_text(node: &NodeId, b: &Bulletin, role: escalation::OnCallRole) -> (String, String) {
+    let deadline = b
+        .content
+        .ack_required_by
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let subject = format!(
+        "[Atalaya {node}] UNACKNOWLEDGED {}: {}",
+        b.tlp.label(),
+        b.content.title
+    );
+    let body = format!(
+        "A bulletin from {origin} has not been acknowledged by anyone at {node}.\n\n\
+         Title:     {title}\n\
+         Label:     {tlp}\n\
+         Kind:      {kind}\n\
+         Severity:  {severity:?}\n\
+         Deadline:  {deadline} (UTC)\n\
+         Bulletin:  {id}\n\
+         You are called as: {role:?}\n\n\
+         Acknowledge it in the console or with:\n\
+         curl -X POST -H 'Authorization: Bearer <token>' <node>/api/v1/bulletins/{id}/ack\n\n\
+         The content is not in this message: read it on the node.\n",
+        origin = b.origin,
+        title = b.content.title,
+        tlp = b.tlp.label(),
+        kind = b.content.kind.as_str(),
+        severity = b.content.severity,
+        id = b.id,
+    );
+    (subject, body)
+}
+
+/// One pass: call whoever's turn has come for every overdue bulletin. Returns the calls made.
+pub async fn escalate_once(
+    store: &dyn Store,
+    me: &NodeId,
+    clock: &dyn Clock,
+    notifier: &Notifier,
+) -> Result<Vec<EscalationRecord>, atalaya_store::StoreError> {
+    let Some(json) = store.oncall().await? else {
+        return Ok(Vec::new());
+    };
+    let roster: OnCallRoster = match serde_json::from_str(&json) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "on-call roster unreadable");
+            return Ok(Vec::new());
+        }
+    };
+    let now = clock.now();
+    let mut made = Vec::new();
+    for b in store.overdue_for(me, now).await? {
+        let Some(deadline) = b.content.ack_required_by else {
+            continue;
+        };
+        let called: Vec<i64> = store
+            .escalations(b.id)
+            .await?
+            .iter()
+            .map(|e| e.level)
+            .collect();
+        for role in escalation::due(deadline, roster.step_minutes, now, &called) {
+            let (subject, body) = escalation_text(me, &b, role);
+            for person in roster.entries.iter().filter(|e| e.role == role) {
+                let mut calls = Vec::new();
+                if let Some(to) = &person.email {
+                    calls.push((
+                        "email",
+                        to.clone(),
+                        notifier.email(to, &subject, &body).await,
+                    ));
+                }
+                if let Some(url) = &person.webhook {
+                    let payload = serde_json::json!({
+                        "event": "acknowledgement-overdue", "node": me, "bulletin": b.id,
+                        "title": b.content.title, "tlp": b.tlp, "deadline": deadline,
+                        "role": role, "person": person.name,
+                    });
+                    calls.push((
+                        "webhook",
+                        url.clone(),
+                        notifier.webhook(url, &payload).await,
+                    ));
+                }
+                for (channel, target, result) in calls {
+                    let outcome = match result {
+                        Ok(()) => "sent".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    tracing::warn!(bulletin = %b.id, ?role, person = %person.name, channel, %outcome, "escalation");
+                    let record = EscalationRecord {
+                        bulletin: b.id,
+                        level: role.level(),
+                        target: format!("{} <{target}>", person.name),
+                        channel: channel.to_owned(),
+                        outcome,
+                        at: now,
+                    };
+                    store.record_escalation(&record).await?;
+                    made.push(record);
+                }
+            }
+            if roster.entries.iter().all(|e| e.role != role) {
+                // Nobody on this step: record it so the step is not retried forever.
+                let record = EscalationRecord {
+                    bulletin: b.id,
+                    level: role.level(),
+                    target: "nobody on call".into(),
+                    channel: "none".into(),
+                    outcome: "no one to call at this step".into(),
+                    at: now,
+                };
+                store.record_escalation(&record).await?;
+                made.push(record);
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// Run escalation passes every `escalation_tick_ms` until cancelled.
+pub async fn run(
+    store: Arc<dyn Store>,
+    me: NodeId,
+    clock: Arc<dyn Clock>,
+    notifier: Arc<Notifier>,
+    tick: Duration,
+    cancel: CancellationToken,
+) {
+    loop {
+        if let Err(e) = escalate_once(store.as_ref(), &me, clock.as_ref(), &notifier).await {
+            tracing::error!(error = %e, "escalation pass failed");
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
+}

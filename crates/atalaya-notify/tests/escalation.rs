@@ -1,0 +1,296 @@
+//! Escalation with the clock injected (no sleeping on deadlines), a real SMTP server
+//! (aiosmtpd, from the test virtualenv) and a real webhook receiver on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use atalaya_core::{Bulletin, BulletinDraft, FixedClock, NodeId, Timestamp};
+use atalaya_notify::{Notifier, NotifySettings, escalate_once};
+use atalaya_store::{NewEnvelope, SqliteOptions, SqliteStore, Store};
+use uuid::Uuid;
+
+fn python() -> String {
+    match std::env::var("ATALAYA_INTEROP_PYTHON") {
+        Ok(p) if std::path::Path::new(&p).exists() => p,
+        _ => panic!(
+            "ATALAYA_INTEROP_PYTHON is not set: run through `cargo xtask test`, which sets up the \
+             Python virtualenv with the SMTP sink (aiosmtpd)"
+        ),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// aiosmtpd with its Debugging handler: every message is printed to stdout.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    fn start() -> Self {
+        let port = free_port();
+        let mut child = Command::new(python())
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+                "-l",
+            ])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port, lines }
+    }
+
+    fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// A webhook receiver: answers 200 and keeps the bodies.
+fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let keep = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = vec![0u8; 65536];
+            let mut got = Vec::new();
+            // Read headers and body (small requests: one or two reads).
+            loop {
+                let n = s.read(&mut buf).unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len || n == 0 {
+                        keep.lock().unwrap().push(body.to_owned());
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+fn t(min: i64) -> Timestamp {
+    Timestamp::parse("2026-11-22T12:00:00Z")
+        .unwrap()
+        .plus_millis(min * 60_000)
+}
+
+fn overdue_bulletin(deadline: Timestamp) -> NewEnvelope {
+    let draft: BulletinDraft = serde_json::from_value(serde_json::json!({
+        "tlp": "GREEN", "kind": "attack-warning", "severity": "critical",
+        "title": "Wiper spreading through shared VPN", "summary": "Act now.",
+        "ack_required_by": deadline
+    }))
+    .unwrap();
+    let id = Uuid::from_u128(0x0193_6b2e_0000_7000_8000_0000_0000_0042);
+    let b = Bulletin::new(draft, id, NodeId::new("cl-csirt").unwrap(), t(-60)).unwrap();
+    NewEnvelope {
+        id,
+        kind: "bulletin".into(),
+        origin: b.origin.clone(),
+        created: b.created,
+        tlp: "GREEN".into(),
+        audience: "{\"scope\":\"network\"}".into(),
+        raw: "{}".into(),
+        bulletin: Some(b),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unacknowledged_bulletin_calls_the_on_call_roster_step_by_step() {
+    let smtp = SmtpSink::start();
+    let (hook, hooks) = webhook_receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db"), &SqliteOptions::default())
+        .await
+        .unwrap();
+    let me = NodeId::new("mx-csirt").unwrap();
+    let env = overdue_bulletin(t(0));
+    store
+        .ingest(std::slice::from_ref(&env), t(-59))
+        .await
+        .unwrap();
+    let roster = serde_json::json!({
+        "step_minutes": 15,
+        "entries": [
+            {"role": "primary", "name": "Ana", "email": "ana@csirt.example.mx", "webhook": hook, "timezone": "America/Mexico_City"},
+            {"role": "secondary", "name": "Beto", "email": "beto@csirt.example.mx", "timezone": "America/Mexico_City"},
+            {"role": "lead", "name": "Carla", "email": "carla@csirt.example.mx", "timezone": "America/Mexico_City"}
+        ]
+    });
+    store.set_oncall(&roster.to_string(), t(-59)).await.unwrap();
+    let notifier = Notifier::new(NotifySettings {
+        smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+        mail_from: "atalaya@mx-csirt.example".into(),
+        escalation_tick_ms: 1000,
+    })
+    .unwrap();
+    let clock = FixedClock::new(t(-1));
+
+    assert!(
+        escalate_once(&store, &me, &clock, &notifier)
+            .await
+            .unwrap()
+            .is_empty(),
+        "before the deadline"
+    );
+    clock.set(t(0));
+    let calls = escalate_once(&store, &me, &clock, &notifier).await.unwrap();
+    let got: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|c| (c.channel.as_str(), c.outcome.as_str()))
+        .collect();
+    assert_eq!(got, [("email", "sent"), ("webhook", "sent")], "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.level == 0 && c.target.starts_with("Ana"))
+    );
+    assert!(
+        escalate_once(&store, &me, &clock, &notifier)
+            .await
+            .unwrap()
+            .is_empty(),
+        "called once per step"
+    );
+    clock.set(t(15));
+    let calls = escalate_once(&store, &me, &clock, &notifier).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].target.starts_with("Beto"));
+
+    // Acknowledged at last: the lead is never called.
+    let ack = atalaya_store::AckRecord {
+        node: me.clone(),
+        by: "beto".into(),
+        note: "investigating".into(),
+        comment: None,
+        at: t(20),
+    };
+    store.save_ack(env.id, &ack, Uuid::nil()).await.unwrap();
+    clock.set(t(40));
+    assert!(
+        escalate_once(&store, &me, &clock, &notifier)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The real SMTP server got the two messages, the webhook its call.
+    let start = Instant::now();
+    while !(smtp.text().contains("beto@csirt.example.mx")
+        && smtp.text().contains("ana@csirt.example.mx"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "mail not received: {}",
+            smtp.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mail = smtp.text();
+    assert!(
+        mail.contains("Subject: [Atalaya mx-csirt] UNACKNOWLEDGED TLP:GREEN: Wiper spreading"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("2026-11-22T12:00:00.000Z (UTC)"),
+        "the deadline with its zone: {mail}"
+    );
+    assert!(!mail.contains("carla@"), "the lead was not called");
+    let hooks = hooks.lock().unwrap().clone();
+    assert_eq!(hooks.len(), 1);
+    let call: serde_json::Value = serde_json::from_str(&hooks[0]).unwrap();
+    assert_eq!(call["event"], "acknowledgement-overdue");
+    assert_eq!(call["role"], "primary");
+    assert_eq!(store.escalations(env.id).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_failing_channel_is_recorded_not_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db"), &SqliteOptions::default())
+        .await
+        .unwrap();
+    let me = NodeId::new("mx-csirt").unwrap();
+    let env = overdue_bulletin(t(0));
+    store
+        .ingest(std::slice::from_ref(&env), t(-59))
+        .await
+        .unwrap();
+    let dead = free_port();
+    store
+        .set_oncall(
+            &serde_json::json!({"entries": [{"role": "primary", "name": "Ana", "email": "ana@x.example", "webhook": format!("http://127.0.0.1:{dead}/"), "timezone": "UTC"}]}).to_string(),
+            t(0),
+        )
+        .await
+        .unwrap();
+    let notifier = Notifier::new(NotifySettings::default()).unwrap();
+    let calls = escalate_once(&store, &me, &FixedClock::new(t(1)), &notifier)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 2);
+    assert!(calls.iter().all(|c| c.outcome != "sent"), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.outcome.contains("no SMTP server configured"))
+    );
+}
