@@ -331,6 +331,19 @@ pub async fn show(
     {
         body["acknowledgement"] = ack_json(own);
     }
+    if &record.bulletin.origin != state.fed.node_id() {
+        let calls: Vec<Value> = state
+            .fed
+            .store
+            .escalations(id)
+            .await?
+            .iter()
+            .map(|e| json!({"level": e.level, "target": e.target, "channel": e.channel, "outcome": e.outcome, "at": e.at}))
+            .collect();
+        if !calls.is_empty() {
+            body["escalations"] = json!(calls);
+        }
+    }
     Ok(Json(json!({"bulletin": body})).into_response())
 }
 
@@ -595,4 +608,33 @@ pub async fn acknowledge(
             other => ApiError::internal(other),
         })?;
     Ok(Json(json!({"acknowledgement": envelope, "bulletin": id})).into_response())
+}
+
+/// `GET /api/v1/oncall`: this node's on-call roster.
+pub async fn show_oncall(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+) -> Result<Response, ApiError> {
+    let roster: Value = match state.fed.store.oncall().await? {
+        Some(j) => serde_json::from_str(&j).map_err(ApiError::internal)?,
+        None => Value::Null,
+    };
+    Ok(Json(json!({"oncall": roster})).into_response())
+}
+
+/// `PUT /api/v1/oncall`: replace the on-call roster (primary, secondary, lead; e-mail and/or
+/// webhook; time zone; minutes between steps).
+pub async fn set_oncall(
+    State(state): State<AppState>,
+    _auth: TokenHolder,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    let roster: atalaya_core::escalation::OnCallRoster = body::parse(&bytes)?;
+    roster
+        .check()
+        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_oncall", m))?;
+    let text = serde_json::to_string(&roster).map_err(ApiError::internal)?;
+    state.fed.store.set_oncall(&text, state.fed.now()).await?;
+    Ok(Json(json!({"oncall": roster})).into_response())
 }

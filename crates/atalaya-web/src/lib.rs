@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bulletins/{id}/ack", post(api::acknowledge))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
+        .route("/api/v1/oncall", get(api::show_oncall).put(api::set_oncall))
         .route(
             "/api/v1/agreement",
             get(api::show_agreement).post(api::issue_agreement),

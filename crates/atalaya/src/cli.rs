@@ -781,3 +781,43 @@ pub async fn agreement(cmd: AgreementCommand) -> Result<()> {
         }
     }
 }
+
+/// `atalaya oncall …`
+#[derive(Debug, Subcommand)]
+pub enum OnCallCommand {
+    /// Show the on-call roster.
+    Show {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Replace it with the roster in a JSON file, e.g. `{"step_minutes": 15, "entries": [{"role":
+    /// "primary", "name": "Ana", "email": "ana@csirt.example", "timezone": "America/Santiago"}]}`.
+    Set {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The roster.
+        file: PathBuf,
+    },
+}
+
+/// `atalaya oncall …`
+pub async fn oncall(cmd: OnCallCommand) -> Result<()> {
+    let (config, body) = match cmd {
+        OnCallCommand::Show { config } => (config, None),
+        OnCallCommand::Set { config, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            (config, Some(text))
+        }
+    };
+    let config = Config::load(&config)?;
+    let client = ApiClient::for_config(&config)?;
+    let reply = match body {
+        Some(text) => client.put_raw("/api/v1/oncall", text).await?,
+        None => client.get("/api/v1/oncall").await?,
+    };
+    println!("{}", serde_json::to_string_pretty(&reply["oncall"])?);
+    Ok(())
+}

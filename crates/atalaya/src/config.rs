@@ -27,6 +27,9 @@ pub struct Config {
     /// Federation timing and limits.
     #[serde(default)]
     pub federation: FederationSettings,
+    /// E-mail, webhooks and escalation.
+    #[serde(default)]
+    pub notify: atalaya_notify::NotifySettings,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -155,6 +158,11 @@ impl Config {
             },
             store: StoreSection::default(),
             federation: FederationSettings::default(),
+            notify: atalaya_notify::NotifySettings {
+                smtp_url: "smtp://mail.csirt.example.cl:587?tls=required".into(),
+                mail_from: "atalaya@csirt.example.cl".into(),
+                ..Default::default()
+            },
             log: LogSection::default(),
         }
     }
@@ -216,6 +224,12 @@ fn doc_for(line: &str) -> Option<&'static str> {
         "checkpoint_interval_ms" => {
             "Milliseconds between signed audit checkpoints sent to every peer."
         }
+        "[notify]" => "E-mail, webhooks and escalation of unacknowledged bulletins.",
+        "smtp_url" => {
+            "SMTP server: smtp://host:587?tls=required, smtps://user:pass@host:465; empty: no e-mail."
+        }
+        "mail_from" => "Sender address of escalation mail.",
+        "escalation_tick_ms" => "Milliseconds between looks for overdue acknowledgements.",
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
         _ => return None,

@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::AgreementCommand,
     },
+    /// The on-call roster called when an acknowledgement deadline passes unanswered.
+    Oncall {
+        #[command(subcommand)]
+        command: cli::OnCallCommand,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -278,6 +283,7 @@ async fn run(args: Args) -> Result<()> {
         Command::Token { command } => cli::token(command).await,
         Command::Policy { command } => cli::policy(command).await,
         Command::Audit { command } => cli::audit(command).await,
+        Command::Oncall { command } => cli::oncall(command).await,
         Command::Agreement { command } => cli::agreement(command).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {

@@ -110,6 +110,7 @@ pub async fn init(
         },
         store: opts.store.clone(),
         federation: opts.federation.clone(),
+        notify: Default::default(),
         log: Default::default(),
     };
     std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -227,6 +228,15 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clone(),
         cancel.child_token(),
     ));
+    let notifier = Arc::new(atalaya_notify::Notifier::new(config.notify.clone())?);
+    let escalation = tokio::spawn(atalaya_notify::run(
+        fed.store.clone(),
+        config.node.id.clone(),
+        fed.clock.clone(),
+        notifier,
+        std::time::Duration::from_millis(config.notify.escalation_tick_ms.max(100)),
+        cancel.child_token(),
+    ));
     let sync = tokio::spawn(atalaya_federation::sync::run(
         fed.clone(),
         cancel.child_token(),
@@ -237,6 +247,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     let _ = outbox.await;
     let _ = sync.await;
     let _ = checkpoints.await;
+    let _ = escalation.await;
     let _ = audit.await;
     store.close().await;
     tracing::info!("node stopped");

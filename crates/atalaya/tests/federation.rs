@@ -1614,6 +1614,42 @@ fn acknowledgements_travel_back_and_the_origin_sees_who_acknowledged() {
     let (_, own) = net.node("mx-csirt").get(&format!("/api/v1/bulletins/{id}"));
     assert_eq!(own["bulletin"]["acknowledgement"]["note"], "investigating");
 
+    // The on-call roster that escalation calls: checked, then kept.
+    let roster = net.path().join("oncall.json");
+    std::fs::write(
+        &roster,
+        r#"{"entries": [{"role": "primary", "name": "Ana", "timezone": "America/Santiago"}]}"#,
+    )
+    .unwrap();
+    let refused = std::process::Command::new(common::BIN)
+        .args([
+            "oncall",
+            "set",
+            "--config",
+            net.node("mx-csirt").config().to_str().unwrap(),
+            roster.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("invalid_oncall"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    std::fs::write(&roster, r#"{"step_minutes": 10, "entries": [{"role": "primary", "name": "Ana", "email": "ana@csirt.example.mx", "timezone": "America/Mexico_City"}]}"#).unwrap();
+    let out = atalaya(&[
+        "oncall",
+        "set",
+        "--config",
+        net.node("mx-csirt").config().to_str().unwrap(),
+        roster.to_str().unwrap(),
+    ]);
+    assert!(out.contains("ana@csirt.example.mx"), "{out}");
+    assert_eq!(
+        net.node("mx-csirt").get("/api/v1/oncall").1["oncall"]["step_minutes"],
+        10
+    );
+
     // Refusals: one's own bulletin, one never received, bad notes.
     let (st, body) = net.node("cl-csirt").post(
         &format!("/api/v1/bulletins/{id}/ack"),
