@@ -377,7 +377,9 @@ fn distribute(nodes: &[NodeInfo], raw: &str) -> Result<()> {
 
 /// The sample warning of the demo.
 pub fn sample_warning() -> Value {
+    let deadline = atalaya_core::Clock::now(&SystemClock).plus_millis(120_000);
     json!({
+        "ack_required_by": deadline,
         "tlp": "GREEN",
         "kind": "attack-warning",
         "severity": "high",
@@ -574,6 +576,82 @@ async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Re
             missing.join(", ")
         );
     }
+    if !args.once {
+        show_acknowledgements(net, origin, &id).await?;
+    }
+    Ok(())
+}
+
+/// The demo's acknowledgement pattern: most teams acknowledge within seconds, a few late, the
+/// last one never (so the origin's matrix shows it overdue once the deadline passes).
+async fn show_acknowledgements(net: &Network, origin: usize, id: &str) -> Result<()> {
+    let last = net.nodes.len() - 1;
+    let notes = [
+        "no-impact",
+        "investigating",
+        "no-impact",
+        "affected",
+        "received",
+    ];
+    let mut late = Vec::new();
+    for (i, node) in net
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != origin && *i != last)
+    {
+        let slow = i % 9 == 4;
+        let delay = if slow {
+            Duration::from_millis(20_000 + (i as u64 * 1_777) % 20_000)
+        } else {
+            Duration::from_millis(300 + (i as u64 * 137) % 4_000)
+        };
+        if slow {
+            late.push(node.node_id.to_string());
+        }
+        let api = net.api(i)?;
+        let path = format!("/api/v1/bulletins/{id}/ack");
+        let note = notes[i % notes.len()];
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = api.post(&path, &json!({"note": note})).await;
+        });
+    }
+    println!(
+        "\nDuty officers acknowledge: most within seconds; late: {}; {} never does.",
+        if late.is_empty() {
+            "none".into()
+        } else {
+            late.join(", ")
+        },
+        net.nodes[last].node_id
+    );
+    let bar = indicatif::ProgressBar::new((net.nodes.len() - 1) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} teams acknowledged ({elapsed})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let origin_api = net.api(origin)?;
+    let start = Instant::now();
+    let mut done = 0;
+    while start.elapsed() < Duration::from_secs(8) {
+        if let Ok(b) = origin_api.get(&format!("/api/v1/bulletins/{id}")).await {
+            done = b["bulletin"]["acknowledged"]["done"].as_u64().unwrap_or(0);
+            bar.set_position(done);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bar.finish();
+    println!(
+        "{done}/{} teams acknowledged within 8 s; the late ones follow.",
+        net.nodes.len() - 1
+    );
+    println!(
+        "The matrix, live at the origin: curl -s -H \"Authorization: Bearer <token of {}>\" {}/api/v1/bulletins/{id} | jq '.bulletin.deliveries[] | {{peer, ack_state, acknowledged}}'",
+        net.nodes[origin].node_id, net.nodes[origin].url
+    );
     Ok(())
 }
 
