@@ -636,6 +636,24 @@ impl Federation {
 
     /// An unsigned envelope about the network itself, from this node, to every member.
     fn control_envelope(&self, kind: EnvelopeKind, body: serde_json::Value) -> Envelope {
+        self.envelope_from_me(
+            kind,
+            atalaya_core::Tlp::Green,
+            atalaya_core::Audience::Network,
+            Vec::new(),
+            body,
+        )
+    }
+
+    /// An unsigned envelope from this node, created now.
+    fn envelope_from_me(
+        &self,
+        kind: EnvelopeKind,
+        tlp: atalaya_core::Tlp,
+        audience: atalaya_core::Audience,
+        refs: Vec<uuid::Uuid>,
+        body: serde_json::Value,
+    ) -> Envelope {
         let now = self.now();
         Envelope {
             v: atalaya_core::envelope::PROTOCOL_VERSION,
@@ -643,10 +661,10 @@ impl Federation {
             kind,
             origin: self.me.clone(),
             created: now,
-            tlp: atalaya_core::Tlp::Green,
-            audience: atalaya_core::Audience::Network,
+            tlp,
+            audience,
             embargo_until: None,
-            refs: Vec::new(),
+            refs,
             people: Vec::new(),
             body: Some(body),
             sealed: None,
@@ -678,24 +696,16 @@ impl Federation {
             comment,
         };
         ack.check().map_err(FederationError::InvalidBulletin)?;
-        let now = self.now();
-        let envelope = Envelope {
-            v: atalaya_core::envelope::PROTOCOL_VERSION,
-            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
-            kind: EnvelopeKind::Acknowledgement,
-            origin: self.me.clone(),
-            created: now,
-            tlp: atalaya_core::Tlp::Green,
-            audience: atalaya_core::Audience::Nodes {
+        let envelope = self.envelope_from_me(
+            EnvelopeKind::Acknowledgement,
+            atalaya_core::Tlp::Green,
+            atalaya_core::Audience::Nodes {
                 nodes: vec![held.bulletin.origin.clone()],
             },
-            embargo_until: None,
-            refs: vec![bulletin],
-            people: Vec::new(),
-            body: serde_json::to_value(&ack).ok(),
-            sealed: None,
-            sig: None,
-        };
+            vec![bulletin],
+            serde_json::to_value(&ack).map_err(|e| FederationError::Signing(e.to_string()))?,
+        );
+        let now = envelope.created;
         let record = atalaya_store::AckRecord {
             node: self.me.clone(),
             by: ack.by.clone(),
@@ -728,22 +738,16 @@ impl Federation {
         if held.retracted.is_some() {
             return Err(FederationError::AlreadyRetracted(bulletin));
         }
-        let now = self.now();
-        let envelope = Envelope {
-            v: atalaya_core::envelope::PROTOCOL_VERSION,
-            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
-            kind: EnvelopeKind::Retraction,
-            origin: self.me.clone(),
-            created: now,
-            tlp: b.tlp,
-            audience: b.audience.clone(),
-            embargo_until: None,
-            refs: vec![bulletin],
-            people: b.people.clone(),
-            body: Some(serde_json::json!({"bulletin": bulletin, "reason": reason})),
-            sealed: None,
-            sig: None,
-        };
+        // The retraction goes where the bulletin went, under the same labels.
+        let mut envelope = self.envelope_from_me(
+            EnvelopeKind::Retraction,
+            b.tlp,
+            b.audience.clone(),
+            vec![bulletin],
+            serde_json::json!({"bulletin": bulletin, "reason": reason}),
+        );
+        envelope.people = b.people.clone();
+        let now = envelope.created;
         // The same checks a receiver makes.
         let parsed = Envelope::from_object(envelope.to_object())
             .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
@@ -880,22 +884,10 @@ impl Federation {
         if last.is_some_and(|l| l >= seq) {
             return Ok(None);
         }
-        let now = self.now();
-        let envelope = Envelope {
-            v: atalaya_core::envelope::PROTOCOL_VERSION,
-            id: ids::new_id(now, &mut EntropyRng(self.entropy.as_ref())),
-            kind: EnvelopeKind::AuditCheckpoint,
-            origin: self.me.clone(),
-            created: now,
-            tlp: atalaya_core::Tlp::Green,
-            audience: atalaya_core::Audience::Network,
-            embargo_until: None,
-            refs: Vec::new(),
-            people: Vec::new(),
-            body: Some(serde_json::json!({"seq": seq, "hash": hash})),
-            sealed: None,
-            sig: None,
-        };
+        let envelope = self.control_envelope(
+            EnvelopeKind::AuditCheckpoint,
+            serde_json::json!({"seq": seq, "hash": hash}),
+        );
         self.publish_envelope(&envelope, None).await?;
         tracing::debug!(seq, "audit checkpoint published");
         Ok(Some(seq))
