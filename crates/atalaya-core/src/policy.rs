@@ -745,6 +745,21 @@ mod tests {
         }
     }
 
+    static NETWORK: Audience = Audience::Network;
+
+    /// A bulletin from `origin` to the whole network.
+    fn network_item(origin: &NodeId, tlp: Tlp) -> Item<'_> {
+        Item {
+            origin,
+            kind: EnvelopeKind::Bulletin,
+            tlp,
+            audience: &NETWORK,
+            embargo_until: None,
+            people: &[],
+            retracted: false,
+        }
+    }
+
     fn ctx_parts() -> (Roster, AgreementStatus, NodePolicy) {
         (roster(), AgreementStatus::default(), NodePolicy::default())
     }
@@ -776,15 +791,7 @@ mod tests {
             agreement: &agreement,
             node_policy: &policy,
         };
-        let item = |tlp| Item {
-            origin: &me,
-            kind: EnvelopeKind::Bulletin,
-            tlp,
-            audience: &Audience::Network,
-            embargo_until: None,
-            people: &[],
-            retracted: false,
-        };
+        let item = |tlp| network_item(&me, tlp);
         let mx = id("mx-csirt");
         assert!(decide(&item(Tlp::Green), &Actor::Node(&mx), Action::Deliver, &ctx).is_allowed());
         assert_eq!(
@@ -834,15 +841,7 @@ mod tests {
             agreement: &agreement,
             node_policy: &policy,
         };
-        let item = |tlp| Item {
-            origin: &me,
-            kind: EnvelopeKind::Bulletin,
-            tlp,
-            audience: &Audience::Network,
-            embargo_until: None,
-            people: &[],
-            retracted: false,
-        };
+        let item = |tlp| network_item(&me, tlp);
         let ar = id("ar-csirt");
         assert!(decide(&item(Tlp::Clear), &Actor::Node(&ar), Action::Deliver, &ctx).is_allowed());
         assert_eq!(

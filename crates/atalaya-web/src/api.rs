@@ -18,6 +18,18 @@ use crate::{ApiError, AppState, body};
 /// Largest API request body.
 const MAX_API_BODY: usize = 2 * 1024 * 1024;
 
+/// A bulletin id from the path.
+fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))
+}
+
+/// A JSON request body, read with the API's size limit and parsed with our error codes.
+async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    let bytes = body::read(body, MAX_API_BODY).await?;
+    body::parse(&bytes)
+}
+
 /// The SHA-256 (hex) under which a token is stored; the token itself is never kept.
 pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
@@ -127,11 +139,8 @@ pub async fn retract(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
-    let bytes = body::read(body, MAX_API_BODY).await?;
-    let req: RetractRequest = body::parse(&bytes)?;
+    let id = bulletin_id(&id)?;
+    let req: RetractRequest = json_body(body).await?;
     use atalaya_federation::FederationError as E;
     let retraction = state
         .fed
@@ -159,8 +168,7 @@ pub async fn publish(
     _auth: TokenHolder,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, MAX_API_BODY).await?;
-    let draft: BulletinDraft = body::parse(&bytes)?;
+    let draft: BulletinDraft = json_body(body).await?;
     let (bulletin, recipients) = state.fed.publish(draft).await.map_err(|e| match e {
         atalaya_federation::FederationError::InvalidBulletin(m) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_bulletin", m)
@@ -283,9 +291,7 @@ pub async fn show(
     auth: TokenHolder,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
+    let id = bulletin_id(&id)?;
     let record = state
         .fed
         .store
@@ -464,8 +470,7 @@ pub async fn set_policy(
     _auth: TokenHolder,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, MAX_API_BODY).await?;
-    let policy: atalaya_core::policy::NodePolicy = body::parse(&bytes)?;
+    let policy: atalaya_core::policy::NodePolicy = json_body(body).await?;
     state
         .fed
         .set_node_policy(policy)
@@ -536,8 +541,7 @@ pub async fn issue_agreement(
     _auth: TokenHolder,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, MAX_API_BODY).await?;
-    let req: IssueAgreement = body::parse(&bytes)?;
+    let req: IssueAgreement = json_body(body).await?;
     let version = state
         .fed
         .issue_agreement(&req.text)
@@ -579,11 +583,8 @@ pub async fn acknowledge(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
-    let bytes = body::read(body, MAX_API_BODY).await?;
-    let req: AckRequest = body::parse(&bytes)?;
+    let id = bulletin_id(&id)?;
+    let req: AckRequest = json_body(body).await?;
     use atalaya_federation::FederationError as E;
     let envelope = state
         .fed
@@ -629,8 +630,7 @@ pub async fn set_oncall(
     _auth: TokenHolder,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, MAX_API_BODY).await?;
-    let roster: atalaya_core::escalation::OnCallRoster = body::parse(&bytes)?;
+    let roster: atalaya_core::escalation::OnCallRoster = json_body(body).await?;
     roster
         .check()
         .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_oncall", m))?;

@@ -1224,7 +1224,6 @@ fn embargoed_advisories_reach_their_audience_early_and_the_public_only_clear_aft
 
 #[test]
 fn a_node_that_has_not_accepted_the_agreement_receives_only_clear() {
-    use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
     let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
     net.start_all();
     let (st, body) = net
@@ -1307,43 +1306,13 @@ fn a_node_that_has_not_accepted_the_agreement_receives_only_clear() {
     );
 
     // An acceptance of a version that does not exist is refused, and nothing is stored.
-    let ar = NodeKeys::load_from_dir(&net.node("ar-csirt").dir.join("keys")).unwrap();
-    let ar_ref = format!("ar-csirt#{}", ar.key_id());
-    let mut bogus = serde_json::json!({
+    let bogus = serde_json::json!({
         "v": 1, "id": "01936b2e-0000-7000-8000-0000000000a1", "kind": "agreement-acceptance",
         "origin": "ar-csirt", "created": "2026-01-01T00:00:00.000Z", "tlp": "GREEN",
         "audience": {"scope": "network"}, "embargo_until": null, "refs": [],
         "body": {"version": 7, "hash": "0".repeat(64)}
-    })
-    .as_object()
-    .unwrap()
-    .clone();
-    sign_envelope(&mut bogus, ar.signing_key(), &ar_ref).unwrap();
-    let body = serde_json::to_vec(&serde_json::json!({"envelopes": [bogus]})).unwrap();
-    let authority = format!("127.0.0.1:{}", net.node("cl-csirt").port);
-    let parts = RequestParts {
-        method: "POST",
-        authority: &authority,
-        path: "/fed/v1/inbox",
-        query: None,
-        body: Some(&body),
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let mut rng = ChaChaLike(3);
-    let h = sign_request(&parts, ar.signing_key(), &ar_ref, now, &mut rng).unwrap();
-    let reply: serde_json::Value = common::http()
-        .post(format!("http://{authority}/fed/v1/inbox"))
-        .header("signature-input", h.signature_input)
-        .header("signature", h.signature)
-        .header("content-digest", h.content_digest.unwrap())
-        .body(body)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    });
+    let reply = net.push_signed("ar-csirt", "cl-csirt", vec![bogus]);
     assert_eq!(
         reply["rejected"][0]["code"], "unknown_agreement_version",
         "{reply}"
@@ -1372,29 +1341,6 @@ fn a_node_that_has_not_accepted_the_agreement_receives_only_clear() {
         net.node("ar-csirt").has_bulletin(&after)
     });
 }
-
-/// A small deterministic RNG for request nonces in tests.
-struct ChaChaLike(u64);
-impl rand_core::RngCore for ChaChaLike {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 ^ (self.0 >> 29)
-    }
-    fn fill_bytes(&mut self, d: &mut [u8]) {
-        rand_core::impls::fill_bytes_via_next(self, d)
-    }
-    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(d);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for ChaChaLike {}
 
 /// The envelope ids a node's database holds, and the bulletin rows, read straight from the file.
 fn held_in_sqlite(db: &std::path::Path) -> (Vec<String>, Vec<String>) {
@@ -1550,7 +1496,6 @@ fn one_bulletin_of_each_label_lands_exactly_where_the_rules_say() {
 
 #[test]
 fn acknowledgements_travel_back_and_the_origin_sees_who_acknowledged() {
-    use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
     let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
     net.start_all();
     let deadline = atalaya_core::Timestamp::from_unix_millis(
@@ -1688,48 +1633,19 @@ fn acknowledgements_travel_back_and_the_origin_sees_who_acknowledged() {
     eventually("cl-csirt holds Mexico's", T, || {
         net.node("cl-csirt").has_bulletin(&from_mx)
     });
-    let ar = NodeKeys::load_from_dir(&net.node("ar-csirt").dir.join("keys")).unwrap();
-    let ar_ref = format!("ar-csirt#{}", ar.key_id());
     let forged = |n: u8, bulletin: &str| {
-        let mut e = serde_json::json!({
+        serde_json::json!({
             "v": 1, "id": format!("01936b2e-0000-7000-8000-0000000000b{n}"), "kind": "acknowledgement",
             "origin": "ar-csirt", "created": "2026-01-01T00:00:00.000Z", "tlp": "GREEN",
             "audience": {"scope": "nodes", "nodes": ["cl-csirt"]}, "embargo_until": null, "refs": [bulletin],
             "body": {"bulletin": bulletin, "by": "mallory", "note": "no-impact"}
         })
-        .as_object()
-        .unwrap()
-        .clone();
-        sign_envelope(&mut e, ar.signing_key(), &ar_ref).unwrap();
-        e
     };
-    let body = serde_json::to_vec(
-        &serde_json::json!({"envelopes": [forged(1, &only_mx), forged(2, &from_mx)]}),
-    )
-    .unwrap();
-    let authority = format!("127.0.0.1:{}", net.node("cl-csirt").port);
-    let parts = RequestParts {
-        method: "POST",
-        authority: &authority,
-        path: "/fed/v1/inbox",
-        query: None,
-        body: Some(&body),
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let h = sign_request(&parts, ar.signing_key(), &ar_ref, now, &mut ChaChaLike(9)).unwrap();
-    let reply: serde_json::Value = common::http()
-        .post(format!("http://{authority}/fed/v1/inbox"))
-        .header("signature-input", h.signature_input)
-        .header("signature", h.signature)
-        .header("content-digest", h.content_digest.unwrap())
-        .body(body)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let reply = net.push_signed(
+        "ar-csirt",
+        "cl-csirt",
+        vec![forged(1, &only_mx), forged(2, &from_mx)],
+    );
     let codes: Vec<&str> = reply["rejected"]
         .as_array()
         .unwrap()

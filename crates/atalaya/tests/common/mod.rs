@@ -307,3 +307,77 @@ impl TestNet {
         self.dir.path()
     }
 }
+
+/// A small deterministic RNG for request nonces in tests.
+pub struct TestRng(pub u64);
+
+impl rand_core::RngCore for TestRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 ^ (self.0 >> 29)
+    }
+    fn fill_bytes(&mut self, d: &mut [u8]) {
+        rand_core::impls::fill_bytes_via_next(self, d)
+    }
+    fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(d);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for TestRng {}
+
+impl TestNet {
+    /// Sign each envelope (JSON objects without `sig`) with `signer`'s own key and push them to
+    /// `target`'s inbox in one request signed by `signer`, as a peer would. Returns the reply.
+    pub fn push_signed(&self, signer: &str, target: &str, envelopes: Vec<Value>) -> Value {
+        use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
+        let keys = NodeKeys::load_from_dir(&self.node(signer).dir.join("keys")).unwrap();
+        let key_ref = format!("{signer}#{}", keys.key_id());
+        let signed: Vec<Value> = envelopes
+            .into_iter()
+            .map(|e| {
+                let mut e = e.as_object().unwrap().clone();
+                sign_envelope(&mut e, keys.signing_key(), &key_ref).unwrap();
+                Value::Object(e)
+            })
+            .collect();
+        let body = serde_json::to_vec(&serde_json::json!({"envelopes": signed})).unwrap();
+        let authority = format!("127.0.0.1:{}", self.node(target).port);
+        let parts = RequestParts {
+            method: "POST",
+            authority: &authority,
+            path: "/fed/v1/inbox",
+            query: None,
+            body: Some(&body),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let h = sign_request(
+            &parts,
+            keys.signing_key(),
+            &key_ref,
+            now,
+            &mut TestRng(now as u64),
+        )
+        .unwrap();
+        http()
+            .post(format!("http://{authority}/fed/v1/inbox"))
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature)
+            .header("content-digest", h.content_digest.unwrap())
+            .body(body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+}
