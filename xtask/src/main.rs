@@ -1,7 +1,13 @@
 //! Project tasks, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
 //!
-//! * `test [--no-fmt] [--no-clippy]`: formatting, clippy, the Python venv with the independent
-//!   implementations used by the interop tests, then every test (nextest + doc tests).
+//! * `test [--no-fmt] [--no-clippy] [--no-e2e]`: formatting, clippy, the Python venv with the
+//!   independent implementations used by the interop tests, then every test (nextest + doc
+//!   tests), then the browser end-to-end tests (as `e2e`).
+//! * `e2e`: only the browser end-to-end tests in `tests/e2e/`: makes sure Debian's Chromium is
+//!   installed (`apt-get install chromium` when `/usr/bin/chromium` is missing, as root), runs
+//!   `npm ci` there when `node_modules` is missing or older than `package-lock.json`, builds
+//!   `atalaya` (debug) and runs `node --test --test-concurrency=1 tests/e2e/` with `ATALAYA_BIN`
+//!   set to it. Screenshots land in `target/screenshots/`.
 //! * `interop-venv`: only set up that venv and print its interpreter, for running the interop
 //!   tests alone: `ATALAYA_INTEROP_PYTHON=$(cargo xtask interop-venv) cargo test -p
 //!   atalaya-crypto --test interop`.
@@ -19,7 +25,12 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test [--no-fmt] [--no-clippy]   fmt check, clippy, interop venv, nextest and doc tests
+  test [--no-fmt] [--no-clippy] [--no-e2e]
+                                  fmt check, clippy, interop venv, nextest, doc tests, then e2e
+  e2e                             browser tests (tests/e2e/, Debian's Chromium + playwright-core):
+                                  installs chromium (apt) and node_modules (npm ci) if needed,
+                                  builds atalaya, runs node --test; screenshots in
+                                  target/screenshots/
   interop-venv                    set up target/interop-venv, print its python
   bench                           cargo run --release -p atalaya -- bench --out target/bench";
 
@@ -29,6 +40,14 @@ const REQUIREMENTS: &str = "tests/interop/requirements.txt";
 /// Inside the venv: the hash of the requirements it was built from.
 const STAMP_FILE: &str = ".requirements-fnv1a64";
 
+/// The browser end-to-end tests (Node's test runner + playwright-core).
+const E2E_DIR: &str = "tests/e2e";
+/// Where Debian's `chromium` package puts the browser the e2e tests drive.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Inside `tests/e2e/node_modules`: the hash of the package.json + package-lock.json it was
+/// installed from.
+const NPM_STAMP_FILE: &str = ".package-lock-fnv1a64";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -36,6 +55,7 @@ fn main() -> ExitCode {
         Some("interop-venv") if args.len() == 1 => ensure_interop_venv().map(|python| {
             println!("{}", python.display());
         }),
+        Some("e2e") if args.len() == 1 => e2e(),
         Some("bench") if args.len() == 1 => bench(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -93,6 +113,7 @@ fn step<T>(name: &str, body: impl FnOnce() -> Result<T>) -> Result<T> {
 struct TestOptions {
     no_fmt: bool,
     no_clippy: bool,
+    no_e2e: bool,
 }
 
 impl TestOptions {
@@ -102,6 +123,7 @@ impl TestOptions {
             match arg.as_str() {
                 "--no-fmt" => options.no_fmt = true,
                 "--no-clippy" => options.no_clippy = true,
+                "--no-e2e" => options.no_e2e = true,
                 other => bail!("unknown option {other:?} for `test`\n\n{USAGE}"),
             }
         }
@@ -153,8 +175,177 @@ fn test(options: &TestOptions) -> Result<()> {
             cargo().args(["test", "--workspace", "--doc"]),
         )
     })?;
+    if options.no_e2e {
+        step_header("browser end-to-end tests: skipped (--no-e2e)");
+    } else {
+        e2e_steps()?;
+    }
     println!("\nxtask: all test steps passed");
     Ok(())
+}
+
+/// `cargo xtask e2e`.
+fn e2e() -> Result<()> {
+    e2e_steps()?;
+    println!("\nxtask: browser end-to-end tests passed");
+    Ok(())
+}
+
+/// Chromium, node_modules, the `atalaya` binary, then `node --test` over `tests/e2e/`.
+fn e2e_steps() -> Result<()> {
+    step(&format!("Chromium ({CHROMIUM})"), ensure_chromium)?;
+    step(
+        &format!("node_modules in {E2E_DIR}"),
+        ensure_e2e_node_modules,
+    )?;
+    let bin = step("cargo build -p atalaya", build_atalaya)?;
+    step(
+        &format!("node --test --test-concurrency=1 {E2E_DIR}/"),
+        || {
+            run(
+                "browser end-to-end tests failed (node logs are in the failure messages; \
+                 ATALAYA_E2E_KEEP=1 keeps the node directories)",
+                Command::new("node")
+                    .args([
+                        "--test".as_ref(),
+                        "--test-concurrency=1".as_ref(),
+                        OsStr::new(&format!("{E2E_DIR}/")),
+                    ])
+                    .current_dir(root())
+                    .env("ATALAYA_BIN", &bin),
+            )
+        },
+    )
+}
+
+/// Makes sure Debian's Chromium is at `/usr/bin/chromium`: installs the `chromium` package with
+/// apt-get when it is missing (running `apt-get update` only if that first install fails).
+fn ensure_chromium() -> Result<()> {
+    let chromium = Path::new(CHROMIUM);
+    if !chromium.exists() {
+        if !is_root() {
+            bail!(
+                "{CHROMIUM} is missing and this is not root: install Debian's Chromium with \
+                 `sudo apt-get install -y --no-install-recommends chromium`, then run again"
+            );
+        }
+        println!("{CHROMIUM} is missing: installing Debian's chromium package");
+        let install = || {
+            run(
+                "apt-get install chromium failed",
+                Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends", "chromium"])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+        };
+        if let Err(first) = install() {
+            println!("{first:#}: running apt-get update and trying again");
+            run(
+                "apt-get update failed",
+                Command::new("apt-get")
+                    .arg("update")
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )?;
+            install()?;
+        }
+        if !chromium.exists() {
+            bail!("the chromium package is installed but {CHROMIUM} is still missing");
+        }
+    }
+    let version = Command::new(chromium)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    match version {
+        Some(v) => println!("{CHROMIUM}: {v}"),
+        None => bail!("{CHROMIUM} is there but `{CHROMIUM} --version` fails"),
+    }
+    Ok(())
+}
+
+/// Whether we run as root (`id -u` is 0).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Runs `npm ci` in `tests/e2e` unless its `node_modules` was installed from the same
+/// package.json and package-lock.json (a stamp with their hash, written after a good install).
+fn ensure_e2e_node_modules() -> Result<()> {
+    let dir = root().join(E2E_DIR);
+    let node_version = Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .context("`node --version` fails: the browser tests need Node.js 20 or later (and npm)")?;
+    println!("node {node_version}");
+    let mut inputs = Vec::new();
+    for file in ["package.json", "package-lock.json"] {
+        let path = dir.join(file);
+        inputs.extend(fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?);
+    }
+    let wanted = fnv1a64_hex(&inputs);
+    let modules = dir.join("node_modules");
+    let stamp = modules.join(NPM_STAMP_FILE);
+    let current = fs::read_to_string(&stamp).unwrap_or_default();
+    if current.trim() == wanted
+        && modules
+            .join("playwright-core")
+            .join("package.json")
+            .is_file()
+    {
+        println!(
+            "{} is up to date with package-lock.json ({wanted})",
+            modules.display()
+        );
+        return Ok(());
+    }
+    println!("node_modules missing or older than package-lock.json: npm ci");
+    run(
+        "npm ci failed (is npm installed?)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    )?;
+    // Written last: an interrupted install leaves no stamp and is redone next time.
+    fs::write(&stamp, format!("{wanted}\n"))
+        .with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(())
+}
+
+/// `cargo build -p atalaya` (debug); returns the binary's path as cargo reports it (so
+/// `CARGO_TARGET_DIR` and friends are honoured).
+fn build_atalaya() -> Result<PathBuf> {
+    let output = cargo()
+        .args([
+            "build",
+            "-p",
+            "atalaya",
+            "--bin",
+            "atalaya",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo build")?;
+    if !output.status.success() {
+        bail!("cargo build -p atalaya failed ({})", output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let bin = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "atalaya")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .context("cargo build did not report the atalaya executable")?;
+    println!("ATALAYA_BIN={}", bin.display());
+    Ok(bin)
 }
 
 /// Makes sure `target/interop-venv` has exactly the pinned requirements, rebuilding it when
@@ -284,13 +475,16 @@ mod tests {
     #[test]
     fn test_options() {
         let o = TestOptions::parse(&["--no-clippy".into()]).unwrap();
-        assert!(o.no_clippy && !o.no_fmt);
+        assert!(o.no_clippy && !o.no_fmt && !o.no_e2e);
+        let o = TestOptions::parse(&["--no-e2e".into()]).unwrap();
+        assert!(o.no_e2e && !o.no_clippy);
         assert!(TestOptions::parse(&["--fast".into()]).is_err());
     }
 
     #[test]
     fn paths_exist() {
         assert!(root().join(REQUIREMENTS).is_file());
+        assert!(root().join(E2E_DIR).join("package-lock.json").is_file());
         assert!(root().join("Cargo.toml").is_file());
     }
 }

@@ -4,6 +4,7 @@
 //! Pure Rust: no I/O, no async. Time and randomness come in as parameters (`Clock`, an RNG), so
 //! every rule here is testable without sleeping.
 
+pub mod access;
 pub mod ack;
 pub mod audience;
 pub mod audit;

@@ -41,7 +41,9 @@ pub mod canonical;
 pub mod envelope;
 pub mod httpsig;
 pub mod keys;
+pub mod password;
 pub mod seal;
+pub mod totp;
 
 pub use canonical::{CanonicalError, canonicalize};
 pub use envelope::{SignError, VerifyError, sign_envelope, signature_key_ref, verify_envelope};

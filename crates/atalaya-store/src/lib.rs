@@ -181,10 +181,68 @@ pub struct ApiToken {
     pub id: String,
     /// Human name.
     pub name: String,
+    /// The account it belongs to; `None` for tokens made on the node with the CLI.
+    pub user_id: Option<String>,
+    /// Its rights: space-separated scopes, `*` for all.
+    pub scopes: String,
     /// Created.
     pub created: Timestamp,
+    /// When it stops working, if ever.
+    pub expires: Option<Timestamp>,
+    /// Last used (to the minute).
+    pub last_used: Option<Timestamp>,
     /// Revoked, if it was.
     pub revoked: Option<Timestamp>,
+}
+
+/// A person's account at this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Stable id.
+    pub id: String,
+    /// Login name (unique).
+    pub username: String,
+    /// Name shown to others (in acknowledgements, for instance).
+    pub display_name: String,
+    /// Role name (`duty_officer`).
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Confirmed TOTP secret (base32), if enrolled.
+    pub totp_secret: Option<String>,
+    /// The last TOTP step accepted.
+    pub totp_last_step: Option<i64>,
+    /// Preferred language, if chosen.
+    pub language: Option<String>,
+    /// IANA time zone for showing times.
+    pub timezone: String,
+    /// Demo only: no second factor required.
+    pub mfa_exempt: bool,
+    /// Created.
+    pub created: Timestamp,
+    /// Disabled, if it was.
+    pub disabled: Option<Timestamp>,
+}
+
+/// A console session (the cookie's value is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie value.
+    pub id_hash: String,
+    /// Whose.
+    pub user_id: String,
+    /// The CSRF token of the session.
+    pub csrf: String,
+    /// Whether the second factor was given (or is not required).
+    pub mfa_done: bool,
+    /// The address it was opened from.
+    pub address: String,
+    /// Opened.
+    pub created: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// Absolute end.
+    pub expires: Timestamp,
 }
 
 /// Everything a node keeps. Object-safe: callers hold an `Arc<dyn Store>`.
@@ -270,14 +328,68 @@ pub trait Store: Send + Sync + 'static {
     /// Keep a roster version if it is newer than the current one; returns whether it was.
     async fn install_roster(&self, version: u64, raw: &str, now: Timestamp) -> Result<bool>;
 
-    /// Keep a new API token's hash.
-    async fn add_api_token(&self, id: &str, name: &str, hash: &str, now: Timestamp) -> Result<()>;
+    /// Keep a new API token (its hash only).
+    async fn add_api_token(&self, token: &ApiToken, hash: &str) -> Result<()>;
 
-    /// The token with this hash, if it exists and is not revoked.
-    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
+    /// The token with this hash, if it exists, is not revoked and has not expired.
+    async fn api_token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<ApiToken>>;
+
+    /// Tokens, newest first: all, or those of one account.
+    async fn api_tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiToken>>;
+
+    /// Note that a token was used (kept to the minute, so reads do not all become writes).
+    async fn touch_api_token(&self, id: &str, now: Timestamp) -> Result<()>;
 
     /// Revoke a token by id; returns whether it existed.
     async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<bool>;
+
+    /// Create an account; `false` when the username is taken.
+    async fn add_user(&self, user: &UserRecord) -> Result<bool>;
+
+    /// The account with this username.
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>>;
+
+    /// The account with this id.
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>>;
+
+    /// Every account, by username.
+    async fn users(&self) -> Result<Vec<UserRecord>>;
+
+    /// Replace an account's mutable fields (all but id, username and created).
+    async fn update_user(&self, user: &UserRecord) -> Result<()>;
+
+    /// Accept TOTP step `step` for the account only if it is later than the last one accepted
+    /// (atomic: two requests cannot both use one code). Returns whether it was accepted.
+    async fn advance_totp_step(&self, user_id: &str, step: i64) -> Result<bool>;
+
+    /// Replace the account's recovery codes (hashes).
+    async fn set_recovery_codes(&self, user_id: &str, hashes: &[String]) -> Result<()>;
+
+    /// Spend a recovery code; `false` if unknown or already used.
+    async fn use_recovery_code(&self, user_id: &str, hash: &str, now: Timestamp) -> Result<bool>;
+
+    /// How many unused recovery codes the account has.
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<u32>;
+
+    /// Keep a new session.
+    async fn add_session(&self, session: &SessionRecord) -> Result<()>;
+
+    /// The session with this hash, if it exists.
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
+
+    /// Record activity and the second factor on a session.
+    async fn update_session(
+        &self,
+        id_hash: &str,
+        last_seen: Timestamp,
+        mfa_done: bool,
+    ) -> Result<()>;
+
+    /// End a session.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// End every session of an account (disabled, password changed); returns how many.
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64>;
 
     /// This node's own sharing policy (JSON), if one was set.
     async fn node_policy(&self) -> Result<Option<String>>;

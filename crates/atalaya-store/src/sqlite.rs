@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::{
     AckRecord, ApiToken, BulletinQuery, BulletinRecord, Delivery, EscalationRecord, Ingested,
-    NewEnvelope, PeerState, Result, Store, StoreError, StoredEnvelope,
+    NewEnvelope, PeerState, Result, SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
 };
 
 /// How hard SQLite works to survive a power cut. Both survive a crash of the process.
@@ -113,6 +113,49 @@ fn ts(ms: i64) -> Result<Timestamp> {
 
 fn opt_ts(ms: Option<i64>) -> Result<Option<Timestamp>> {
     ms.map(ts).transpose()
+}
+
+macro_rules! token_columns {
+    () => {
+        "id, name, user_id, scopes, created_ms, expires_ms, last_used_ms, revoked_ms"
+    };
+}
+
+fn api_token(r: &sqlx::sqlite::SqliteRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        user_id: r.try_get("user_id")?,
+        scopes: r.try_get("scopes")?,
+        created: ts(r.try_get("created_ms")?)?,
+        expires: opt_ts(r.try_get("expires_ms")?)?,
+        last_used: opt_ts(r.try_get("last_used_ms")?)?,
+        revoked: opt_ts(r.try_get("revoked_ms")?)?,
+    })
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, username, display_name, role, password_hash, totp_secret, totp_last_step, language,
+         timezone, mfa_exempt, created_ms, disabled_ms"
+    };
+}
+
+fn user(r: &sqlx::sqlite::SqliteRow) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role: r.try_get("role")?,
+        password_hash: r.try_get("password_hash")?,
+        totp_secret: r.try_get("totp_secret")?,
+        totp_last_step: r.try_get("totp_last_step")?,
+        language: r.try_get("language")?,
+        timezone: r.try_get("timezone")?,
+        mfa_exempt: r.try_get("mfa_exempt")?,
+        created: ts(r.try_get("created_ms")?)?,
+        disabled: opt_ts(r.try_get("disabled_ms")?)?,
+    })
 }
 
 fn node(s: &str) -> Result<NodeId> {
@@ -609,33 +652,60 @@ impl Store for SqliteStore {
         Ok(done == 1)
     }
 
-    async fn add_api_token(&self, id: &str, name: &str, hash: &str, now: Timestamp) -> Result<()> {
-        sqlx::query("INSERT INTO api_tokens (id, name, hash, created_ms) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(name)
-            .bind(hash)
-            .bind(now.unix_millis())
-            .execute(&self.writer)
-            .await?;
+    async fn add_api_token(&self, t: &ApiToken, hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, hash, created_ms, user_id, scopes, expires_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(hash)
+        .bind(t.created.unix_millis())
+        .bind(&t.user_id)
+        .bind(&t.scopes)
+        .bind(t.expires.map(|e| e.unix_millis()))
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
-    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
-        let row = sqlx::query(
-            "SELECT id, name, created_ms, revoked_ms FROM api_tokens WHERE hash = ? AND revoked_ms IS NULL",
-        )
+    async fn api_token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM api_tokens WHERE hash = ? AND revoked_ms IS NULL
+             AND (expires_ms IS NULL OR expires_ms > ?)"
+        ))
         .bind(hash)
+        .bind(now.unix_millis())
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|r| {
-            Ok(ApiToken {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                created: ts(r.try_get("created_ms")?)?,
-                revoked: opt_ts(r.try_get("revoked_ms")?)?,
-            })
-        })
-        .transpose()
+        row.map(|r| api_token(&r)).transpose()
+    }
+
+    async fn api_tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM api_tokens WHERE ?1 IS NULL OR user_id = ?1
+             ORDER BY created_ms DESC, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(api_token).collect()
+    }
+
+    async fn touch_api_token(&self, id: &str, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_ms = ?1 WHERE id = ?2
+             AND (last_used_ms IS NULL OR last_used_ms < ?1 - 60000)",
+        )
+        .bind(now.unix_millis())
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn revoke_api_token(&self, id: &str, now: Timestamp) -> Result<bool> {
@@ -647,6 +717,212 @@ impl Store for SqliteStore {
                 .await?
                 .rows_affected();
         Ok(n == 1)
+    }
+
+    async fn add_user(&self, u: &UserRecord) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, password_hash, totp_secret,
+                totp_last_step, language, timezone, mfa_exempt, created_ms, disabled_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&u.id)
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(&u.role)
+        .bind(&u.password_hash)
+        .bind(&u.totp_secret)
+        .bind(u.totp_last_step)
+        .bind(&u.language)
+        .bind(&u.timezone)
+        .bind(u.mfa_exempt)
+        .bind(u.created.unix_millis())
+        .bind(u.disabled.map(|d| d.unix_millis()))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(|r| user(&r)).transpose()
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(|r| user(&r)).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users ORDER BY username"
+        ))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(user).collect()
+    }
+
+    async fn update_user(&self, u: &UserRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET display_name = ?, role = ?, password_hash = ?, totp_secret = ?,
+                totp_last_step = ?, language = ?, timezone = ?, mfa_exempt = ?, disabled_ms = ?
+             WHERE id = ?",
+        )
+        .bind(&u.display_name)
+        .bind(&u.role)
+        .bind(&u.password_hash)
+        .bind(&u.totp_secret)
+        .bind(u.totp_last_step)
+        .bind(&u.language)
+        .bind(&u.timezone)
+        .bind(u.mfa_exempt)
+        .bind(u.disabled.map(|d| d.unix_millis()))
+        .bind(&u.id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn advance_totp_step(&self, user_id: &str, step: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE users SET totp_last_step = ?1 WHERE id = ?2
+             AND (totp_last_step IS NULL OR totp_last_step < ?1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn set_recovery_codes(&self, user_id: &str, hashes: &[String]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for h in hashes {
+            sqlx::query("INSERT OR IGNORE INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
+                .bind(user_id)
+                .bind(h)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, hash: &str, now: Timestamp) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE recovery_codes SET used_ms = ? WHERE user_id = ? AND code_hash = ?
+             AND used_ms IS NULL",
+        )
+        .bind(now.unix_millis())
+        .bind(user_id)
+        .bind(hash)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_ms IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+
+    async fn add_session(&self, s: &SessionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, mfa_done, address, created_ms,
+                last_seen_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.user_id)
+        .bind(&s.csrf)
+        .bind(s.mfa_done)
+        .bind(&s.address)
+        .bind(s.created.unix_millis())
+        .bind(s.last_seen.unix_millis())
+        .bind(s.expires.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "SELECT id_hash, user_id, csrf, mfa_done, address, created_ms, last_seen_ms,
+                expires_ms FROM sessions WHERE id_hash = ?",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map(|r| {
+            Ok(SessionRecord {
+                id_hash: r.try_get("id_hash")?,
+                user_id: r.try_get("user_id")?,
+                csrf: r.try_get("csrf")?,
+                mfa_done: r.try_get("mfa_done")?,
+                address: r.try_get("address")?,
+                created: ts(r.try_get("created_ms")?)?,
+                last_seen: ts(r.try_get("last_seen_ms")?)?,
+                expires: ts(r.try_get("expires_ms")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn update_session(
+        &self,
+        id_hash: &str,
+        last_seen: Timestamp,
+        mfa_done: bool,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_ms = ?, mfa_done = ? WHERE id_hash = ?")
+            .bind(last_seen.unix_millis())
+            .bind(mfa_done)
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
     }
 
     async fn node_policy(&self) -> Result<Option<String>> {

@@ -41,6 +41,7 @@ pub async fn conformance(store: &dyn Store) {
     log_is_ordered_and_idempotent(store).await;
     outbox_keeps_rows_until_delivered(store).await;
     cursors_rosters_tokens_nonces(store).await;
+    accounts_sessions_and_scoped_tokens(store).await;
 }
 
 async fn log_is_ordered_and_idempotent(store: &dyn Store) {
@@ -196,21 +197,34 @@ async fn cursors_rosters_tokens_nonces(store: &dyn Store) {
     assert_eq!(store.roster().await.unwrap(), Some((2, "r2".into())));
 
     store
-        .add_api_token("tok1", "ops", "hash1", t(0))
+        .add_api_token(&token("tok1", None), "hash1")
         .await
         .unwrap();
     assert_eq!(
         store
-            .api_token_by_hash("hash1")
+            .api_token_by_hash("hash1", t(0))
             .await
             .unwrap()
             .unwrap()
             .name,
         "ops"
     );
-    assert!(store.api_token_by_hash("hash2").await.unwrap().is_none());
+    assert!(
+        store
+            .api_token_by_hash("hash2", t(0))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.revoke_api_token("tok1", t(1)).await.unwrap());
-    assert!(store.api_token_by_hash("hash1").await.unwrap().is_none());
+    assert!(
+        store
+            .api_token_by_hash("hash1", t(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.revoke_api_token("tok1", t(2)).await.unwrap());
 
     assert!(
         store
@@ -237,4 +251,148 @@ async fn cursors_rosters_tokens_nonces(store: &dyn Store) {
             .await
             .unwrap()
     );
+}
+
+fn token(id: &str, user: Option<&str>) -> crate::ApiToken {
+    crate::ApiToken {
+        id: id.into(),
+        name: "ops".into(),
+        user_id: user.map(Into::into),
+        scopes: "*".into(),
+        created: t(0),
+        expires: None,
+        last_used: None,
+        revoked: None,
+    }
+}
+
+fn account(id: &str, username: &str) -> crate::UserRecord {
+    crate::UserRecord {
+        id: id.into(),
+        username: username.into(),
+        display_name: "Ana Pérez".into(),
+        role: "duty_officer".into(),
+        password_hash: "$argon2id$stub".into(),
+        totp_secret: None,
+        totp_last_step: None,
+        language: None,
+        timezone: "America/Santiago".into(),
+        mfa_exempt: false,
+        created: t(0),
+        disabled: None,
+    }
+}
+
+async fn accounts_sessions_and_scoped_tokens(store: &dyn Store) {
+    // Accounts: usernames are unique; updates keep identity.
+    let mut ana = account("u1", "ana");
+    assert!(store.add_user(&ana).await.unwrap());
+    assert!(
+        !store.add_user(&account("u2", "ana")).await.unwrap(),
+        "usernames are unique"
+    );
+    store.add_user(&account("u3", "beto")).await.unwrap();
+    assert_eq!(store.user_by_name("ana").await.unwrap().unwrap(), ana);
+    assert_eq!(store.user_by_id("u1").await.unwrap().unwrap(), ana);
+    assert!(store.user_by_name("nobody").await.unwrap().is_none());
+    ana.role = "admin".into();
+    ana.totp_secret = Some("JBSWY3DPEHPK3PXP".into());
+    ana.language = Some("es".into());
+    store.update_user(&ana).await.unwrap();
+    assert_eq!(store.user_by_id("u1").await.unwrap().unwrap(), ana);
+    let names: Vec<_> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["ana", "beto"]);
+
+    // TOTP steps only move forward: a code is used once.
+    assert!(store.advance_totp_step("u1", 100).await.unwrap());
+    assert!(!store.advance_totp_step("u1", 100).await.unwrap());
+    assert!(!store.advance_totp_step("u1", 99).await.unwrap());
+    assert!(store.advance_totp_step("u1", 101).await.unwrap());
+
+    // Recovery codes are single-use and replaced as a set.
+    store
+        .set_recovery_codes("u1", &["h1".into(), "h2".into()])
+        .await
+        .unwrap();
+    assert_eq!(store.recovery_codes_left("u1").await.unwrap(), 2);
+    assert!(store.use_recovery_code("u1", "h1", t(5)).await.unwrap());
+    assert!(!store.use_recovery_code("u1", "h1", t(6)).await.unwrap());
+    assert!(!store.use_recovery_code("u3", "h2", t(6)).await.unwrap());
+    assert_eq!(store.recovery_codes_left("u1").await.unwrap(), 1);
+    store
+        .set_recovery_codes("u1", &["h3".into()])
+        .await
+        .unwrap();
+    assert!(!store.use_recovery_code("u1", "h2", t(7)).await.unwrap());
+    assert_eq!(store.recovery_codes_left("u1").await.unwrap(), 1);
+
+    // Sessions.
+    let s = crate::SessionRecord {
+        id_hash: "sh1".into(),
+        user_id: "u1".into(),
+        csrf: "c1".into(),
+        mfa_done: false,
+        address: "127.0.0.1".into(),
+        created: t(0),
+        last_seen: t(0),
+        expires: t(86_400_000),
+    };
+    store.add_session(&s).await.unwrap();
+    store
+        .add_session(&crate::SessionRecord {
+            id_hash: "sh2".into(),
+            ..s.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.session("sh1").await.unwrap().unwrap(), s);
+    store.update_session("sh1", t(10), true).await.unwrap();
+    let s1 = store.session("sh1").await.unwrap().unwrap();
+    assert!(s1.mfa_done);
+    assert_eq!(s1.last_seen, t(10));
+    store.delete_session("sh1").await.unwrap();
+    assert!(store.session("sh1").await.unwrap().is_none());
+    assert_eq!(store.delete_user_sessions("u1").await.unwrap(), 1);
+    assert!(store.session("sh2").await.unwrap().is_none());
+
+    // Scoped tokens of a person, with an expiry.
+    let mut tok = token("tok2", Some("u1"));
+    tok.scopes = "bulletins:read".into();
+    tok.expires = Some(t(1000));
+    store.add_api_token(&tok, "hash-u1").await.unwrap();
+    store
+        .add_api_token(&token("tok3", Some("u3")), "hash-u3")
+        .await
+        .unwrap();
+    let got = store.api_token_by_hash("hash-u1", t(999)).await.unwrap();
+    assert_eq!(
+        got.as_ref().map(|t| t.scopes.as_str()),
+        Some("bulletins:read")
+    );
+    assert!(
+        store
+            .api_token_by_hash("hash-u1", t(1000))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired tokens stop working"
+    );
+    let mine: Vec<_> = store
+        .api_tokens(Some("u1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(mine, ["tok2"]);
+    assert!(store.api_tokens(None).await.unwrap().len() >= 3);
+    store.touch_api_token("tok2", t(500)).await.unwrap();
+    let touched = store.api_tokens(Some("u1")).await.unwrap();
+    assert_eq!(touched[0].last_used, Some(t(500)));
 }

@@ -4,16 +4,16 @@ use atalaya_core::{BulletinDraft, NodeId, Timestamp};
 use atalaya_store::{BulletinQuery, BulletinRecord, Delivery};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::{ApiError, AppState, body};
+use atalaya_core::access::Permission;
 
 /// Largest API request body.
 const MAX_API_BODY: usize = 2 * 1024 * 1024;
@@ -30,61 +30,10 @@ async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiE
     body::parse(&bytes)
 }
 
-/// The SHA-256 (hex) under which a token is stored; the token itself is never kept.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A caller holding a valid API token.
-pub struct TokenHolder {
-    /// Whom it was issued to (the person the policy sees).
-    pub name: String,
-}
-
-impl FromRequestParts<AppState> for TokenHolder {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::unauthorized("missing_token", "send `Authorization: Bearer <API token>`")
-            })?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "the Authorization header must be `Bearer <API token>`",
-                )
-            })?;
-        // Looked up by hash: the comparison happens on a digest, so its timing reveals nothing
-        // about the token.
-        match state
-            .fed
-            .store
-            .api_token_by_hash(&token_hash(token))
-            .await?
-        {
-            Some(t) => Ok(TokenHolder { name: t.name }),
-            None => Err(ApiError::unauthorized(
-                "invalid_token",
-                "unknown or revoked API token",
-            )),
-        }
-    }
-}
-
 /// The policy's verdict on `who` reading `b`, recorded in the audit trail.
 fn may_view(
     state: &AppState,
-    who: &TokenHolder,
+    who: &Principal,
     b: &atalaya_core::Bulletin,
 ) -> atalaya_core::policy::Decision {
     let item = atalaya_core::policy::Item {
@@ -135,10 +84,11 @@ pub struct RetractRequest {
 /// `POST /api/v1/bulletins/{id}/retract`: the origin withdraws its bulletin.
 pub async fn retract(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::Retract)?;
     let id = bulletin_id(&id)?;
     let req: RetractRequest = json_body(body).await?;
     use atalaya_federation::FederationError as E;
@@ -165,9 +115,10 @@ pub async fn retract(
 /// `POST /api/v1/bulletins`: publish a bulletin from this node.
 pub async fn publish(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::Publish)?;
     let draft: BulletinDraft = json_body(body).await?;
     let (bulletin, recipients) = state.fed.publish(draft).await.map_err(|e| match e {
         atalaya_federation::FederationError::InvalidBulletin(m) => {
@@ -205,9 +156,10 @@ pub struct ListQuery {
 /// `GET /api/v1/bulletins`: newest first.
 pub async fn list(
     State(state): State<AppState>,
-    auth: TokenHolder,
+    auth: Principal,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let records = state
         .fed
@@ -288,9 +240,10 @@ fn delivery_view(
 /// `GET /api/v1/bulletins/{id}`: the bulletin and, at its origin, per-peer delivery.
 pub async fn show(
     State(state): State<AppState>,
-    auth: TokenHolder,
+    auth: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     let id = bulletin_id(&id)?;
     let record = state
         .fed
@@ -370,10 +323,8 @@ struct PeerView {
 }
 
 /// `GET /api/v1/status`: this node, its roster and every peer's delivery state.
-pub async fn status(
-    State(state): State<AppState>,
-    _auth: TokenHolder,
-) -> Result<Response, ApiError> {
+pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     let fed = &state.fed;
     let view = fed.roster();
     let now = fed.now();
@@ -420,9 +371,10 @@ pub async fn status(
 /// `PUT /api/v1/roster`: install a coordinator-signed roster; the coordinator also sends it on.
 pub async fn install_roster(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::EditRoster)?;
     let bytes = body::read(body, MAX_API_BODY).await?;
     let text = body::check_text(&bytes)?;
     let installed = state
@@ -449,8 +401,9 @@ pub async fn install_roster(
 /// `GET /api/v1/roster`: the roster in force.
 pub async fn show_roster(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     let v = state.fed.roster();
     let signed: Value = serde_json::from_str(&v.raw).map_err(ApiError::internal)?;
     Ok(Json(json!({"roster": v.roster, "signed": signed})).into_response())
@@ -459,17 +412,19 @@ pub async fn show_roster(
 /// `GET /api/v1/policy`: this node's own sharing policy.
 pub async fn show_policy(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     Ok(Json(json!({"policy": *state.fed.node_policy()})).into_response())
 }
 
 /// `PUT /api/v1/policy`: replace this node's own sharing policy.
 pub async fn set_policy(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::EditPolicy)?;
     let policy: atalaya_core::policy::NodePolicy = json_body(body).await?;
     state
         .fed
@@ -509,8 +464,9 @@ fn agreement_error(e: atalaya_federation::FederationError) -> ApiError {
 /// `GET /api/v1/agreement`: the sharing agreement in force and who accepted it.
 pub async fn show_agreement(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     let current = state.fed.store.current_agreement().await?;
     let status = state.fed.agreement();
     let body = match current {
@@ -538,9 +494,10 @@ pub struct IssueAgreement {
 /// `POST /api/v1/agreement`: the coordinator issues a new version.
 pub async fn issue_agreement(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::EditPolicy)?;
     let req: IssueAgreement = json_body(body).await?;
     let version = state
         .fed
@@ -553,8 +510,9 @@ pub async fn issue_agreement(
 /// `POST /api/v1/agreement/accept`: this node accepts the current version.
 pub async fn accept_agreement(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::EditPolicy)?;
     let version = state
         .fed
         .accept_agreement()
@@ -579,16 +537,17 @@ fn received() -> atalaya_core::ack::AckNote {
 /// `POST /api/v1/bulletins/{id}/ack`: a person here acknowledges a bulletin this node received.
 pub async fn acknowledge(
     State(state): State<AppState>,
-    auth: TokenHolder,
+    auth: Principal,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::Acknowledge)?;
     let id = bulletin_id(&id)?;
     let req: AckRequest = json_body(body).await?;
     use atalaya_federation::FederationError as E;
     let envelope = state
         .fed
-        .acknowledge(id, &auth.name, req.note, req.comment)
+        .acknowledge(id, &auth.display_name, req.note, req.comment)
         .await
         .map_err(|e| match e {
             E::NoSuchBulletin(_) => ApiError::new(
@@ -614,8 +573,9 @@ pub async fn acknowledge(
 /// `GET /api/v1/oncall`: this node's on-call roster.
 pub async fn show_oncall(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadBulletins)?;
     let roster: Value = match state.fed.store.oncall().await? {
         Some(j) => serde_json::from_str(&j).map_err(ApiError::internal)?,
         None => Value::Null,
@@ -627,9 +587,10 @@ pub async fn show_oncall(
 /// webhook; time zone; minutes between steps).
 pub async fn set_oncall(
     State(state): State<AppState>,
-    _auth: TokenHolder,
+    auth: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    auth.require(Permission::EditOnCall)?;
     let roster: atalaya_core::escalation::OnCallRoster = json_body(body).await?;
     roster
         .check()

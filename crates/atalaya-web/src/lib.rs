@@ -14,13 +14,16 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use tokio_util::sync::CancellationToken;
 
+pub mod accounts;
 mod api;
+pub mod auth;
 mod body;
 pub mod error;
 mod fed;
 mod ops;
 
-pub use api::token_hash as api_token_hash;
+pub use accounts::sha256_hex as api_token_hash;
+pub use accounts::{Accounts, ConsoleSettings};
 pub use error::ApiError;
 
 /// What every handler can reach.
@@ -28,6 +31,21 @@ pub use error::ApiError;
 pub struct AppState {
     /// The node's federation service (and through it, the store, clock and keys).
     pub fed: Arc<Federation>,
+    /// People, sessions and tokens.
+    pub accounts: Arc<Accounts>,
+}
+
+impl AppState {
+    /// The state of a node's HTTP surfaces over its federation service.
+    pub fn new(fed: Arc<Federation>, console: ConsoleSettings) -> Self {
+        let accounts = Arc::new(Accounts::new(
+            fed.store.clone(),
+            fed.clock.clone(),
+            fed.entropy.clone(),
+            console,
+        ));
+        Self { fed, accounts }
+    }
 }
 
 /// All routes of a node.

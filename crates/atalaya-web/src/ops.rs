@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::TokenHolder;
+use crate::auth::Principal;
 use crate::{ApiError, AppState};
 
 /// `GET /healthz`: the process answers.
@@ -47,7 +47,7 @@ fn escape(label: &str) -> String {
 pub async fn metrics(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    token: Result<TokenHolder, ApiError>,
+    token: Result<Principal, ApiError>,
 ) -> Result<Response, ApiError> {
     if !addr.ip().is_loopback() {
         token?;

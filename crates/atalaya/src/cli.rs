@@ -490,6 +490,13 @@ pub enum TokenCommand {
         /// What the token is for.
         #[arg(long)]
         name: String,
+        /// Its rights: space- or comma-separated scopes (`bulletins:read bulletins:ack`), or
+        /// `*` for all.
+        #[arg(long, default_value = "*")]
+        scopes: String,
+        /// Days until it stops working (default: until revoked).
+        #[arg(long)]
+        days: Option<u32>,
     },
     /// Revoke an API token by id (the part after `atl_`, before the second `_`).
     Revoke {
@@ -505,15 +512,17 @@ pub enum TokenCommand {
 pub async fn token(cmd: TokenCommand) -> Result<()> {
     use atalaya_store::{SqliteStore, Store};
     match cmd {
-        TokenCommand::Create { config, name } => {
-            let config = Config::load(&config)?;
-            let store = SqliteStore::open(
-                &config.db_path(),
-                &crate::node::sqlite_options(&config.store),
-            )
-            .await?;
-            let token = crate::node::new_api_token(&store, &name, &SystemClock, &OsEntropy).await?;
+        TokenCommand::Create {
+            config,
+            name,
+            scopes,
+            days,
+        } => {
+            let (accounts, store) = open_accounts(&config).await?;
+            let issued = accounts.issue_token(None, &name, &scopes, days).await;
             store.close().await;
+            let (token, record) = issued.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("token {} with scopes {}", record.id, record.scopes);
             println!("{token}");
             Ok(())
         }
@@ -820,4 +829,247 @@ pub async fn oncall(cmd: OnCallCommand) -> Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&reply["oncall"])?);
     Ok(())
+}
+
+/// The account service over a node's store, for commands run on the node itself.
+async fn open_accounts(
+    config: &std::path::Path,
+) -> Result<(
+    atalaya_web::Accounts,
+    std::sync::Arc<atalaya_store::SqliteStore>,
+)> {
+    let config = Config::load(config)?;
+    let store = std::sync::Arc::new(
+        atalaya_store::SqliteStore::open(
+            &config.db_path(),
+            &crate::node::sqlite_options(&config.store),
+        )
+        .await?,
+    );
+    let accounts = atalaya_web::Accounts::new(
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+        std::sync::Arc::new(OsEntropy),
+        config.console.clone(),
+    );
+    Ok((accounts, store))
+}
+
+/// `atalaya user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input with `--password-stdin`;
+    /// otherwise a strong one is generated and printed once. Roles that can publish or change
+    /// policy enrol a second factor (TOTP) at their first login.
+    Add {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Login name (a-z 0-9 . _ -).
+        #[arg(long)]
+        username: String,
+        /// The name other teams see (in acknowledgements).
+        #[arg(long)]
+        name: String,
+        /// admin, duty_officer, analyst, liaison or read_only.
+        #[arg(long)]
+        role: String,
+        /// IANA time zone for showing times.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Let the account work without a second factor (demo networks only).
+        #[arg(long, hide = true)]
+        no_mfa_demo_only: bool,
+    },
+    /// List the accounts.
+    List {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Disable an account (ends its sessions; its tokens stop working).
+    Disable {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password (read from standard input, or generated and printed); ends the
+    /// account's sessions.
+    Password {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Login name.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's role (ends its sessions).
+    Role {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Login name.
+        username: String,
+        /// The new role.
+        role: String,
+    },
+}
+
+/// A password from standard input, or a generated one (printed by the caller).
+fn password_input(from_stdin: bool) -> Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let p = line.trim_end_matches(['\n', '\r']).to_owned();
+        return Ok((p, false));
+    }
+    let mut rng = atalaya_core::EntropyRng(&OsEntropy);
+    let mut bytes = [0u8; 15];
+    rand_core::RngCore::fill_bytes(&mut rng, &mut bytes);
+    let words = atalaya_crypto::totp::base32_encode(&bytes).to_ascii_lowercase();
+    Ok((
+        format!(
+            "{}-{}-{}-{}",
+            &words[0..6],
+            &words[6..12],
+            &words[12..18],
+            &words[18..24]
+        ),
+        true,
+    ))
+}
+
+/// `atalaya user …`
+pub async fn user(cmd: UserCommand) -> Result<()> {
+    use atalaya_store::Store;
+    let config = match &cmd {
+        UserCommand::Add { config, .. }
+        | UserCommand::List { config }
+        | UserCommand::Disable { config, .. }
+        | UserCommand::Enable { config, .. }
+        | UserCommand::Password { config, .. }
+        | UserCommand::Role { config, .. } => config.clone(),
+    };
+    let (accounts, store) = open_accounts(&config).await?;
+    let find = |username: String| {
+        let store = store.clone();
+        async move {
+            store
+                .user_by_name(&username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no account {username:?}"))
+        }
+    };
+    let result: Result<()> = async {
+        match cmd {
+            UserCommand::Add {
+                username,
+                name,
+                role,
+                timezone,
+                password_stdin,
+                no_mfa_demo_only,
+                ..
+            } => {
+                let role: atalaya_core::access::Role =
+                    role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+                let (password, generated) = password_input(password_stdin)?;
+                let user = accounts
+                    .create_user(atalaya_web::accounts::NewUser {
+                        username,
+                        display_name: name,
+                        role,
+                        password: password.clone(),
+                        timezone,
+                        mfa_exempt: no_mfa_demo_only,
+                    })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("account {} ({}) created", user.username, user.role);
+                if generated {
+                    println!("password: {password}  (shown once)");
+                }
+                if role.requires_mfa() && !no_mfa_demo_only {
+                    println!("a second factor (TOTP) is enrolled at the first login");
+                }
+            }
+            UserCommand::List { .. } => {
+                for u in store.users().await? {
+                    println!(
+                        "{:<20} {:<13} {:<4} {:<9} {}",
+                        u.username,
+                        u.role,
+                        if u.totp_secret.is_some() { "totp" } else { "-" },
+                        if u.disabled.is_some() {
+                            "disabled"
+                        } else {
+                            "active"
+                        },
+                        u.display_name
+                    );
+                }
+            }
+            UserCommand::Disable { username, .. } | UserCommand::Enable { username, .. } => {
+                let disable = store
+                    .user_by_name(&username)
+                    .await?
+                    .is_some_and(|u| u.disabled.is_none());
+                let u = find(username).await?;
+                accounts
+                    .set_disabled(&u.id, disable)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "account {} {}",
+                    u.username,
+                    if disable { "disabled" } else { "enabled" }
+                );
+            }
+            UserCommand::Password {
+                username,
+                password_stdin,
+                ..
+            } => {
+                let u = find(username).await?;
+                let (password, generated) = password_input(password_stdin)?;
+                accounts
+                    .set_password(&u.id, &password)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("password of {} changed; its sessions ended", u.username);
+                if generated {
+                    println!("password: {password}  (shown once)");
+                }
+            }
+            UserCommand::Role { username, role, .. } => {
+                let u = find(username).await?;
+                let role: atalaya_core::access::Role =
+                    role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+                accounts
+                    .set_role(&u.id, role)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{} is now {role}; its sessions ended", u.username);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }

@@ -30,6 +30,9 @@ pub struct Config {
     /// E-mail, webhooks and escalation.
     #[serde(default)]
     pub notify: atalaya_notify::NotifySettings,
+    /// The duty console: sessions, cookies, login limits.
+    #[serde(default)]
+    pub console: atalaya_web::ConsoleSettings,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -163,6 +166,7 @@ impl Config {
                 mail_from: "atalaya@csirt.example.cl".into(),
                 ..Default::default()
             },
+            console: atalaya_web::ConsoleSettings::default(),
             log: LogSection::default(),
         }
     }
@@ -230,6 +234,17 @@ fn doc_for(line: &str) -> Option<&'static str> {
         }
         "mail_from" => "Sender address of escalation mail.",
         "escalation_tick_ms" => "Milliseconds between looks for overdue acknowledgements.",
+        "[console]" => "The duty console: sessions, cookies and login limits.",
+        "session_idle_minutes" => "Minutes without a request after which a session ends.",
+        "session_max_hours" => "Hours after which a session ends whatever happens.",
+        "secure_cookie" => {
+            "Session cookie only over HTTPS; false only for plain HTTP on loopback (demo, tests)."
+        }
+        "max_failures_per_account" => "Failed logins per account in the window before a hold.",
+        "max_failures_per_address" => {
+            "Failed logins per client address in the window before a hold."
+        }
+        "failure_window_minutes" => "The window of failed logins, in minutes.",
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
         _ => return None,

@@ -117,6 +117,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::AuditCommand,
     },
+    /// Manage the accounts of a node's people (the first admin is made here).
+    User {
+        #[command(subcommand)]
+        command: cli::UserCommand,
+    },
     /// Manage API tokens of a node.
     Token {
         #[command(subcommand)]
@@ -280,6 +285,7 @@ async fn run(args: Args) -> Result<()> {
         Command::Status { config, json } => cli::status(&config, json).await,
         Command::Retract { config, id, reason } => cli::retract(&config, &id, &reason).await,
         Command::Roster { command } => cli::roster(command).await,
+        Command::User { command } => cli::user(command).await,
         Command::Token { command } => cli::token(command).await,
         Command::Policy { command } => cli::policy(command).await,
         Command::Audit { command } => cli::audit(command).await,

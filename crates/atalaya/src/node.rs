@@ -111,6 +111,12 @@ pub async fn init(
         store: opts.store.clone(),
         federation: opts.federation.clone(),
         notify: Default::default(),
+        // Browsers drop `Secure` cookies on plain-HTTP origins: a node reached over HTTP (a
+        // test network on loopback) could not keep a console session otherwise.
+        console: atalaya_web::ConsoleSettings {
+            secure_cookie: opts.endpoint.starts_with("https://"),
+            ..Default::default()
+        },
         log: Default::default(),
     };
     std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -168,8 +174,18 @@ pub async fn new_api_token(
     let id = ids::random_hex(8, &mut EntropyRng(entropy));
     let secret = ids::random_hex(24, &mut EntropyRng(entropy));
     let token = format!("atl_{id}_{secret}");
+    let record = atalaya_store::ApiToken {
+        id,
+        name: name.into(),
+        user_id: None,
+        scopes: "*".into(),
+        created: clock.now(),
+        expires: None,
+        last_used: None,
+        revoked: None,
+    };
     store
-        .add_api_token(&id, name, &atalaya_web::api_token_hash(&token), clock.now())
+        .add_api_token(&record, &atalaya_web::api_token_hash(&token))
         .await?;
     Ok(token)
 }
@@ -241,7 +257,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clone(),
         cancel.child_token(),
     ));
-    let state = atalaya_web::AppState { fed: fed.clone() };
+    let state = atalaya_web::AppState::new(fed.clone(), config.console.clone());
     atalaya_web::serve(listener, state, cancel.clone()).await?;
     cancel.cancel();
     let _ = outbox.await;

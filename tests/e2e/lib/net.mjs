@@ -1,0 +1,441 @@
+// A network of real `atalaya` processes on loopback, built with the CLI as a user would.
+//
+// This mirrors `crates/atalaya/tests/common/mod.rs` (`TestNet::new`, `TestNode::start`): the
+// coordinator (index 0) and the members are created with `atalaya init`, admitted with
+// `atalaya roster add`, the signed roster is copied to every member, and each node is started
+// with `atalaya serve` and the same fast-federation environment, then awaited on `/readyz`.
+//
+//   const net = await startNet(['cl-csirt']);   // coordinator + cl-csirt, started
+//   t.after(() => net.stop());                  // always: kills every process, removes the dir
+//   const { status, body } = await net.node('cl-csirt').api('GET', '/api/v1/status');
+//
+// The binary comes from `ATALAYA_BIN` (set by `cargo xtask e2e`). Set `ATALAYA_E2E_KEEP=1` to keep
+// the temporary directory (configs, SQLite files, `node.log` of every node) after the run.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The environment every node is started with (as `TestNode::start`). */
+export const NODE_ENV = Object.freeze({
+  ATALAYA_LOG: 'info',
+  ATALAYA_FEDERATION__PULL_INTERVAL_MS: '400',
+  ATALAYA_FEDERATION__BACKOFF_BASE_MS: '100',
+  ATALAYA_FEDERATION__BACKOFF_MAX_MS: '500',
+  ATALAYA_FEDERATION__REQUEST_TIMEOUT_MS: '2000',
+  ATALAYA_STORE__SYNCHRONOUS: 'normal',
+  ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS: '300',
+});
+
+/** Country codes given to members in order (as `TestNet::new`). */
+const MEMBER_COUNTRIES = ['CL', 'MX', 'AR', 'BR', 'CO'];
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+const CLI_TIMEOUT_MS = 60_000;
+const HTTP_TIMEOUT_MS = 10_000;
+
+/** The `atalaya` binary from `ATALAYA_BIN`; throws a clear error when unset or missing. */
+export function atalayaBin() {
+  const bin = process.env.ATALAYA_BIN;
+  if (!bin) {
+    throw new Error(
+      'ATALAYA_BIN is not set: it must name the atalaya binary to test. ' +
+        'Run the browser tests with `cargo xtask e2e` (which builds it and sets it), or ' +
+        '`cargo build -p atalaya && ATALAYA_BIN=$PWD/target/debug/atalaya ' +
+        'node --test --test-concurrency=1 tests/e2e/`.',
+    );
+  }
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    throw new Error(`ATALAYA_BIN=${bin}: no executable file there (build it: cargo build -p atalaya)`);
+  }
+  return bin;
+}
+
+/**
+ * Runs `atalaya ...args`; resolves to `{ code, stdout, stderr }`. Rejects (with both outputs in
+ * the message) when it exits unsuccessfully, unless `allowFailure`.
+ * Options: `input` (written to stdin), `env` (added to the environment), `allowFailure`,
+ * `timeoutMs`.
+ */
+export function atalaya(args, { input, env = {}, allowFailure = false, timeoutMs = CLI_TIMEOUT_MS } = {}) {
+  const bin = atalayaBin();
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${bin}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if ((code !== 0 || signal) && !allowFailure) {
+        const how = signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout?)' : ''}` : `exit ${code}`;
+        reject(new Error(`atalaya ${JSON.stringify(args)} failed (${how})\n${stdout}\n${stderr}`));
+        return;
+      }
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.on('error', () => {}); // the CLI may exit without reading its input
+    child.stdin.end(input ?? '');
+  });
+}
+
+const handedOut = new Set();
+
+/**
+ * A free TCP port on 127.0.0.1 (as `free_port`: bind port 0, read it, release it), never one
+ * this process already handed out.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = await bindZero();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function bindZero() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `fn()` (may be async) returns a truthy value, which it returns; else throws. */
+export async function eventually(what, fn, { timeoutMs = 15_000, intervalMs = 50 } = {}) {
+  const start = Date.now();
+  let lastError;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() - start > timeoutMs) {
+      const cause = lastError ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${cause}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+// Every node process started by this module, so that none outlives the test file, whatever
+// happens (a failed assertion, an exception, the runner cancelling the file).
+const live = new Set();
+
+function killAllNow() {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    killAllNow();
+    process.kill(process.pid, signal);
+  });
+}
+
+export class Node {
+  constructor({ id, dir, port, token }) {
+    /** Node id, e.g. `coordinator`, `cl-csirt`. */
+    this.id = id;
+    /** Its directory (config.toml, keys/, the SQLite file, node.log). */
+    this.dir = dir;
+    this.port = port;
+    /** The API token written by `atalaya init` (`cli.token`). */
+    this.token = token;
+    /** Extra environment for `serve` (set before `start()`). */
+    this.env = {};
+    /** The `serve` process while running. */
+    this.child = null;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get config() {
+    return path.join(this.dir, 'config.toml');
+  }
+
+  /** `node.log`: the node's stderr (all `serve` runs, appended). */
+  log() {
+    try {
+      return fs.readFileSync(path.join(this.dir, 'node.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** The last `lines` lines of `node.log`. */
+  logTail(lines = 40) {
+    return this.log().split('\n').slice(-lines - 1).join('\n');
+  }
+
+  /** `atalaya serve --config <config>` with the fast-federation environment; waits for `/readyz`. */
+  async start() {
+    if (this.child) throw new Error(`${this.id} already running`);
+    const logFd = fs.openSync(path.join(this.dir, 'node.log'), 'a');
+    let child;
+    try {
+      child = spawn(atalayaBin(), ['serve', '--config', this.config], {
+        env: { ...process.env, ...NODE_ENV, ...this.env },
+        stdio: ['ignore', 'ignore', logFd],
+      });
+    } finally {
+      fs.closeSync(logFd);
+    }
+    live.add(child);
+    this.child = child;
+    child.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        live.delete(child);
+        child.exitStatus = signal ? `signal ${signal}` : `exit code ${code}`;
+        resolve();
+      });
+    });
+    child.on('error', (e) => {
+      live.delete(child);
+      child.exitStatus = `cannot start: ${e.message}`;
+    });
+    await this.#waitReady();
+  }
+
+  async #waitReady() {
+    const start = Date.now();
+    for (;;) {
+      try {
+        const r = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await r.arrayBuffer();
+        if (r.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (this.child?.exitStatus) {
+        const status = this.child.exitStatus;
+        this.child = null;
+        throw new Error(`${this.id} exited (${status}) before it was ready\n${this.log()}`);
+      }
+      if (Date.now() - start > READY_TIMEOUT_MS) {
+        throw new Error(`${this.id} not ready after ${READY_TIMEOUT_MS} ms\n${this.log()}`);
+      }
+      await sleep(25);
+    }
+  }
+
+  get running() {
+    return this.child !== null && !this.child.exitStatus;
+  }
+
+  /** SIGTERM and wait (SIGKILL after 15 s, then throws: a node must stop on SIGTERM). */
+  async stop() {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitStatus) return;
+    child.kill('SIGTERM');
+    const stopped = await Promise.race([child.exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+    if (!stopped) {
+      child.kill('SIGKILL');
+      await child.exited;
+      throw new Error(`${this.id} did not stop within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+    }
+  }
+
+  /** SIGKILL: no chance to flush or say goodbye. */
+  async kill9() {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitStatus) return;
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+
+  /**
+   * `fetch` of this node's API with its bearer token: `body` (if given) is sent as JSON, or as
+   * is when it is a string. Resolves to `{ status, body, text, headers }` (`body`: parsed JSON,
+   * or null).
+   */
+  async api(method, urlPath, body, { token = this.token, headers = {} } = {}) {
+    const init = {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    };
+    if (body !== undefined) {
+      init.headers['content-type'] ??= 'application/json';
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const r = await fetch(`${this.url}${urlPath}`, init);
+    const text = await r.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, body: json, text, headers: r.headers };
+  }
+
+  /**
+   * Publishes a bulletin through the API (by default, as `TestNode::publish`, a GREEN attack
+   * warning to the whole network; `fields` override or add); returns its id.
+   */
+  async publish(fields = {}) {
+    const draft = {
+      tlp: 'GREEN',
+      kind: 'attack-warning',
+      severity: 'high',
+      title: 'Test warning',
+      summary: 'Test warning.',
+      ...fields,
+    };
+    const { status, text, body } = await this.api('POST', '/api/v1/bulletins', draft);
+    if (status !== 201) throw new Error(`${this.id}: publish answered ${status}: ${text}`);
+    return body.bulletin.id;
+  }
+
+  /**
+   * Runs `atalaya ...args` against this node's configuration: `--config <config>` is added
+   * (before a `--`, if any) unless `args` already has one, e.g.
+   * `await node.cli(['user', 'add', 'ana', '--role', 'officer'], { input: 'secret\n' })`.
+   * Options as `atalaya()`; resolves to `{ code, stdout, stderr }`.
+   */
+  cli(args, options) {
+    let full = [...args];
+    if (!full.includes('--config')) {
+      const sep = full.indexOf('--');
+      const at = sep === -1 ? full.length : sep;
+      full.splice(at, 0, '--config', this.config);
+    }
+    return atalaya(full, options);
+  }
+}
+
+export class Net {
+  constructor(dir, nodes) {
+    /** The temporary directory holding every node's directory. */
+    this.dir = dir;
+    /** Coordinator first, then the members in order. */
+    this.nodes = nodes;
+  }
+
+  node(id) {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id} (have: ${this.nodes.map((x) => x.id).join(', ')})`);
+    return n;
+  }
+
+  get coordinator() {
+    return this.nodes[0];
+  }
+
+  /** Starts the nodes one after the other (as `start_all`), each awaited on `/readyz`. */
+  async startAll() {
+    for (const n of this.nodes) {
+      if (!n.child) await n.start();
+    }
+  }
+
+  /** The tail of every node's log, for a failure message. */
+  logTails(lines = 30) {
+    return this.nodes.map((n) => `--- ${n.id} (${n.dir}/node.log) ---\n${n.logTail(lines)}`).join('\n');
+  }
+
+  /**
+   * Stops every node (SIGTERM, SIGKILL if it lingers) and removes the directory, unless
+   * `ATALAYA_E2E_KEEP` is set. Safe to call more than once, and when a start failed.
+   */
+  async stop() {
+    const results = await Promise.allSettled(this.nodes.map((n) => n.stop()));
+    if (process.env.ATALAYA_E2E_KEEP) {
+      console.error(`ATALAYA_E2E_KEEP: node directories kept in ${this.dir}`);
+    } else {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length) throw failed[0].reason;
+  }
+}
+
+/**
+ * A coordinator (`coordinator`, index 0) and `members` member nodes, created with `atalaya init`
+ * and admitted with `atalaya roster add`, in a new temporary directory. Started (each awaited on
+ * `/readyz`) unless `start: false`; `env` is added to every node's `serve` environment. On any
+ * failure, whatever was started is stopped before the error is thrown.
+ */
+export async function startNet(members = ['cl-csirt'], { start = true, env = {} } = {}) {
+  atalayaBin();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atalaya-e2e-'));
+  const network = new Net(dir, []);
+  try {
+    const mk = async (id, cc, extra) => {
+      const port = await freePort();
+      const d = path.join(dir, id);
+      await atalaya([
+        'init',
+        '--dir', d,
+        '--id', id,
+        '--country', cc,
+        '--team', id,
+        '--listen', `127.0.0.1:${port}`,
+        '--allow-private-peers',
+        ...extra,
+      ]);
+      const token = fs.readFileSync(path.join(d, 'cli.token'), 'utf8').trim();
+      const node = new Node({ id, dir: d, port, token });
+      node.env = { ...env };
+      return node;
+    };
+    network.nodes.push(await mk('coordinator', 'US', ['--coordinator']));
+    const record = JSON.parse(fs.readFileSync(path.join(network.nodes[0].dir, 'node.json'), 'utf8'));
+    const ckey = record.signing_key;
+    for (const [i, id] of members.entries()) {
+      network.nodes.push(await mk(id, MEMBER_COUNTRIES[i % MEMBER_COUNTRIES.length], ['--coordinator-key', ckey]));
+    }
+    const coordConfig = network.nodes[0].config;
+    for (const n of network.nodes.slice(1)) {
+      await atalaya(['roster', 'add', '--config', coordConfig, path.join(n.dir, 'node.json')]);
+    }
+    const roster = fs.readFileSync(path.join(network.nodes[0].dir, 'roster.json'));
+    for (const n of network.nodes.slice(1)) {
+      fs.writeFileSync(path.join(n.dir, 'roster.json'), roster);
+    }
+    if (start) await network.startAll();
+    return network;
+  } catch (e) {
+    await network.stop().catch(() => {});
+    throw e;
+  }
+}
