@@ -64,9 +64,29 @@ pub fn all() -> Vec<MemberState> {
         .collect()
 }
 
+static STATES: std::sync::LazyLock<Vec<MemberState>> = std::sync::LazyLock::new(all);
+
 /// Whether a country is an OAS member state.
 pub fn is_member_state(country: CountryCode) -> bool {
-    all().iter().any(|s| s.iso2 == country)
+    STATES.iter().any(|s| s.iso2 == country)
+}
+
+/// The member state with this alpha-2 code.
+pub fn by_code(code: &str) -> Option<&'static MemberState> {
+    STATES.iter().find(|s| s.iso2.as_str() == code)
+}
+
+impl MemberState {
+    /// The state's name in one of the OAS's languages (`en`, `es`, `pt`, `fr`; English
+    /// otherwise).
+    pub fn name_in(&self, lang: &str) -> &str {
+        match lang {
+            "es" => &self.name_es,
+            "pt" => &self.name_pt,
+            "fr" => &self.name_fr,
+            _ => &self.name_en,
+        }
+    }
 }
 
 #[cfg(test)]

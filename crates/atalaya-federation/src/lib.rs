@@ -21,7 +21,7 @@ use atalaya_crypto::{
 };
 use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 pub mod audit;
 pub mod client;
@@ -132,6 +132,19 @@ pub struct Federation {
     signals: Mutex<HashMap<NodeId, Arc<PeerSignals>>>,
     audit_tx: mpsc::UnboundedSender<AuditEvent>,
     audit_rx: Mutex<Option<mpsc::UnboundedReceiver<AuditEvent>>>,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+/// Something a person watching the node would want to see change (the console's live
+/// updates listen to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeEvent {
+    /// A bulletin was published here or arrived, or one was retracted.
+    Bulletins,
+    /// An acknowledgement was made here or arrived, or a delivery was recorded.
+    Acknowledgements,
+    /// A peer's reachability changed (a delivery succeeded or failed).
+    Peers,
 }
 
 /// Wake-ups for one peer's outbox worker.
@@ -208,6 +221,7 @@ impl Federation {
             signals: Mutex::new(HashMap::new()),
             audit_tx,
             audit_rx: Mutex::new(Some(audit_rx)),
+            events: broadcast::channel(1024).0,
         });
         if let Some(json) = fed.store.node_policy().await? {
             let policy: NodePolicy = serde_json::from_str(&json)
@@ -508,6 +522,48 @@ impl Federation {
         (readers, carriers)
     }
 
+    /// Listen to what changes at this node.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Tell listeners that something changed (nobody listening is fine).
+    pub fn notify(&self, event: NodeEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// The members a draft would reach if published now, after the same label checks and
+    /// sharing policy as [`Federation::publish`], without publishing or auditing anything
+    /// (the compose form's confirmation).
+    pub fn preview_recipients(&self, draft: BulletinDraft) -> Result<Vec<NodeId>, FederationError> {
+        let now = self.now();
+        policy::check_labels(
+            &policy::Labels {
+                tlp: draft.tlp,
+                audience: &draft.audience,
+                embargo_until: draft.embargo_until,
+                people: &draft.people,
+                constituents: &draft.constituents,
+            },
+            &self.roster().roster,
+            now,
+        )?;
+        let bulletin = Bulletin::new(draft, uuid::Uuid::nil(), self.me.clone(), now)
+            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        let envelope = bulletin.to_envelope();
+        let item = item_of(&envelope);
+        let view = self.roster();
+        Ok(view
+            .roster
+            .peers_of(&self.me)
+            .filter(|m| {
+                self.decide(&item, &Actor::Node(&m.node_id), Action::Deliver)
+                    .is_allowed()
+            })
+            .map(|m| m.node_id.clone())
+            .collect())
+    }
+
     /// Publish a bulletin: sign it, store it with one outbox row per eligible peer in one
     /// transaction, and wake the peers' workers. Returns the bulletin and its recipients.
     pub async fn publish(
@@ -573,6 +629,10 @@ impl Federation {
         for p in recipients.iter().chain(&carriers) {
             self.signals(p).work.notify_one();
         }
+        self.notify(match envelope.kind {
+            EnvelopeKind::Acknowledgement => NodeEvent::Acknowledgements,
+            _ => NodeEvent::Bulletins,
+        });
         Ok(recipients)
     }
 
@@ -1208,6 +1268,10 @@ impl Federation {
             }
         }
         Metrics::add(&self.metrics.envelopes_in, reply.accepted.len() as u64);
+        if !reply.accepted.is_empty() {
+            self.notify(NodeEvent::Bulletins);
+            self.notify(NodeEvent::Acknowledgements);
+        }
         Metrics::add(
             &self.metrics.envelopes_duplicate,
             reply.duplicate.len() as u64,

@@ -123,6 +123,8 @@ async fn worker(fed: Arc<Federation>, peer: NodeId, cancel: CancellationToken) {
                 if let Err(e) = fed.store.mark_delivered(&peer, &ok, fed.now()).await {
                     tracing::error!(%peer, error = %e, "could not record delivery");
                 }
+                fed.notify(crate::NodeEvent::Acknowledgements);
+                fed.notify(crate::NodeEvent::Peers);
                 Metrics::add(&fed.metrics.envelopes_out, ok.len() as u64);
                 if refused.is_empty() {
                     failures = 0;
@@ -154,6 +156,9 @@ async fn worker(fed: Arc<Federation>, peer: NodeId, cancel: CancellationToken) {
                 tracing::debug!(%peer, %error, failures, "push failed");
                 if let Err(e) = fed.store.record_failure(&peer, &cursors, &error, now).await {
                     tracing::error!(%peer, error = %e, "could not record failure");
+                }
+                if failures == 1 {
+                    fed.notify(crate::NodeEvent::Peers);
                 }
                 let delay = backoff(
                     failures,

@@ -83,7 +83,11 @@ pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<Sessio
     let Some(value) = cookie(&parts.headers, name) else {
         return Ok(None);
     };
-    state.accounts.session(value).await.map_err(account_error)
+    state
+        .accounts
+        .session(value)
+        .await
+        .map_err(|e| account_error(&e))
 }
 
 /// How the caller proved who they are.
@@ -156,7 +160,12 @@ impl FromRequestParts<AppState> for Principal {
                 })?;
             // Looked up by hash: the comparison happens on a digest, so its timing reveals
             // nothing about the token.
-            return match state.accounts.token(token).await.map_err(account_error)? {
+            return match state
+                .accounts
+                .token(token)
+                .await
+                .map_err(|e| account_error(&e))?
+            {
                 Some((t, owner, rights)) => Ok(Principal {
                     name: owner
                         .as_ref()
@@ -210,8 +219,8 @@ pub fn csrf_refused() -> ApiError {
 }
 
 /// An account refusal as an HTTP error.
-pub fn account_error(e: AccountError) -> ApiError {
-    let status = match &e {
+pub fn account_error(e: &AccountError) -> ApiError {
+    let status = match e {
         AccountError::BadCredentials | AccountError::BadCode | AccountError::Disabled => {
             StatusCode::UNAUTHORIZED
         }

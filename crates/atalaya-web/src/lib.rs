@@ -18,6 +18,7 @@ pub mod accounts;
 mod api;
 pub mod auth;
 mod body;
+pub mod console;
 pub mod error;
 mod fed;
 mod ops;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(console::routes())
         .fallback(ops::not_found)
         // Bodies are read with explicit limits by each handler (so the refusal has our code).
         .layer(DefaultBodyLimit::disable())
@@ -83,6 +85,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
+    let console = req.uri().path().starts_with("/console");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
@@ -94,9 +97,16 @@ async fn security_headers(req: Request, next: Next) -> Response {
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; frame-ancestors 'none'",
+        if console {
+            console::CONSOLE_CSP
+        } else {
+            "default-src 'none'; frame-ancestors 'none'"
+        },
     );
-    set(h, header::CACHE_CONTROL, "no-store");
+    // Pages and data are never cached; versioned static files say otherwise themselves.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
     resp
 }
 

@@ -143,18 +143,48 @@ export async function eventually(what, fn, { timeoutMs = 15_000, intervalMs = 50
 }
 
 // Every node process started by this module, so that none outlives the test file, whatever
-// happens (a failed assertion, an exception, the runner cancelling the file).
+// happens (a failed assertion, an exception, a timed-out test, a test without `net.stop()`);
+// and every network directory not yet removed by `stop()`.
 const live = new Set();
+const liveDirs = new Set();
 
 function killAllNow() {
+  const killed = [];
   for (const child of live) {
     try {
       child.kill('SIGKILL');
+      killed.push(child.pid);
     } catch {
       // already gone
     }
   }
   live.clear();
+  if (!process.env.ATALAYA_E2E_KEEP && liveDirs.size > 0) {
+    // Synchronously (this runs on 'exit'): wait until the killed nodes are dead (gone or zombie),
+    // or they may still write into the directories being removed.
+    const deadline = Date.now() + 3_000;
+    while (killed.some(isAlive) && Date.now() < deadline) {
+      // busy-wait: no timers on 'exit'
+    }
+    for (const dir of liveDirs) {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // best effort
+      }
+    }
+  }
+  liveDirs.clear();
+}
+
+/** Whether `pid` runs (neither gone nor a zombie), from /proc. */
+function isAlive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 process.on('exit', killAllNow);
@@ -264,7 +294,12 @@ export class Node {
     this.child = null;
     if (child.exitStatus) return;
     child.kill('SIGTERM');
-    const stopped = await Promise.race([child.exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+    const timer = new AbortController();
+    const stopped = await Promise.race([
+      child.exited.then(() => true),
+      sleep(STOP_TIMEOUT_MS, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort(); // or the pending timer keeps the test file alive for STOP_TIMEOUT_MS
     if (!stopped) {
       child.kill('SIGKILL');
       await child.exited;
@@ -384,6 +419,7 @@ export class Net {
     } else {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
+    liveDirs.delete(this.dir);
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed.length) throw failed[0].reason;
   }
@@ -398,6 +434,7 @@ export class Net {
 export async function startNet(members = ['cl-csirt'], { start = true, env = {} } = {}) {
   atalayaBin();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atalaya-e2e-'));
+  liveDirs.add(dir);
   const network = new Net(dir, []);
   try {
     const mk = async (id, cc, extra) => {
