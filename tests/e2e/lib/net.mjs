@@ -189,10 +189,14 @@ function isAlive(pid) {
 
 process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
+  // Kept installed while cleaning up: a second signal (the test runner may send more than one)
+  // must not kill this process halfway. Then die of the signal, as without this handler.
+  const onSignal = () => {
     killAllNow();
+    process.removeListener(signal, onSignal);
     process.kill(process.pid, signal);
-  });
+  };
+  process.on(signal, onSignal);
 }
 
 export class Node {

@@ -125,9 +125,9 @@ ack-pending = Awaiting acknowledgement
 ack-overdue = Overdue
 ack-not_delivered = Not delivered yet
 
-kind-attack_warning = Attack warning
-kind-vulnerability_advisory = Vulnerability advisory
-kind-suspicious_activity = Suspicious activity
+kind-attack-warning = Attack warning
+kind-vulnerability-advisory = Vulnerability advisory
+kind-suspicious-activity = Suspicious activity
 kind-mitigation = Mitigation advice
 kind-informational = Informational
 severity-info = Info

@@ -93,9 +93,9 @@ struct ComposePage {
 }
 
 const KINDS: [&str; 5] = [
-    "attack_warning",
-    "vulnerability_advisory",
-    "suspicious_activity",
+    "attack-warning",
+    "vulnerability-advisory",
+    "suspicious-activity",
     "mitigation",
     "informational",
 ];
@@ -173,9 +173,9 @@ pub fn draft_from_form(p: &Posted, state: &AppState) -> Result<BulletinDraft, St
         })
     };
     let audience = match p.get("audience").unwrap_or("network") {
-        "network" => json!({"type": "network"}),
-        "countries" => json!({"type": "countries", "countries": p.all("audience_countries")}),
-        "nodes" => json!({"type": "nodes", "nodes": p.all("audience_nodes")}),
+        "network" => json!({"scope": "network"}),
+        "countries" => json!({"scope": "countries", "countries": p.all("audience_countries")}),
+        "nodes" => json!({"scope": "nodes", "nodes": p.all("audience_nodes")}),
         other => return Err(format!("unknown audience {other:?}")),
     };
     let now = state.fed.now();

@@ -230,7 +230,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            for piece in text.split("t(\"").skip(1) {
+            for piece in text.split(".t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap();
                 if !en.lines().any(|l| l.starts_with(&format!("{key} ="))) {
                     unknown.push(format!("{}: {key}", path.display()));

@@ -1,0 +1,277 @@
+//! The authorisation matrix: every route of a node × every role. A role holding the route's
+//! right is let through (whatever the handler then says about the input); a role without it
+//! gets 403 `forbidden`. A second test makes sure no route escapes the table.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod common;
+
+use atalaya_core::access::{Permission, Role};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use common::TestNode;
+use tower::ServiceExt;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+enum Gate {
+    /// Anyone (login pages, static files, health, public data, federation with signatures).
+    Public,
+    /// Any logged-in person (their own account, tokens, language).
+    Person,
+    /// Holders of this right.
+    Right(Permission),
+}
+
+const ID: &str = "0193a000-0000-7000-8000-000000000001";
+
+fn routes() -> Vec<(Method, &'static str, Gate)> {
+    use Gate::*;
+    use Permission::*;
+    let (g, p, u) = (Method::GET, Method::POST, Method::PUT);
+    vec![
+        (p.clone(), "/fed/v1/inbox", Public),
+        (g.clone(), "/fed/v1/outbox", Public),
+        (g.clone(), "/fed/v1/roster", Public),
+        (g.clone(), "/fed/v1/checkpoint", Public),
+        (p.clone(), "/api/v1/bulletins", Right(Publish)),
+        (g.clone(), "/api/v1/bulletins", Right(ReadBulletins)),
+        (g.clone(), "/api/v1/bulletins/{id}", Right(ReadBulletins)),
+        (p.clone(), "/api/v1/bulletins/{id}/retract", Right(Retract)),
+        (p.clone(), "/api/v1/bulletins/{id}/ack", Right(Acknowledge)),
+        (g.clone(), "/api/v1/status", Right(ReadBulletins)),
+        (g.clone(), "/api/v1/policy", Right(ReadBulletins)),
+        (u.clone(), "/api/v1/policy", Right(EditPolicy)),
+        (g.clone(), "/api/v1/oncall", Right(ReadBulletins)),
+        (u.clone(), "/api/v1/oncall", Right(EditOnCall)),
+        (g.clone(), "/api/v1/agreement", Right(ReadBulletins)),
+        (p.clone(), "/api/v1/agreement", Right(EditPolicy)),
+        (p.clone(), "/api/v1/agreement/accept", Right(EditPolicy)),
+        (u.clone(), "/api/v1/roster", Right(EditRoster)),
+        (g.clone(), "/api/v1/roster", Right(ReadBulletins)),
+        (g.clone(), "/public/v1/bulletins", Public),
+        (g.clone(), "/healthz", Public),
+        (g.clone(), "/readyz", Public),
+        (g.clone(), "/metrics", Public),
+        (g.clone(), "/console", Right(ReadBulletins)),
+        (g.clone(), "/console/", Right(ReadBulletins)),
+        (g.clone(), "/console/login", Public),
+        (p.clone(), "/console/login", Public),
+        (g.clone(), "/console/login/totp", Public),
+        (p.clone(), "/console/login/totp", Public),
+        (g.clone(), "/console/enrol", Public),
+        (p.clone(), "/console/enrol", Public),
+        (p.clone(), "/console/logout", Public),
+        (p.clone(), "/console/language", Person),
+        (g.clone(), "/console/events", Right(ReadBulletins)),
+        (g.clone(), "/console/fragments/feed", Right(ReadBulletins)),
+        (
+            g.clone(),
+            "/console/fragments/awaiting",
+            Right(ReadBulletins),
+        ),
+        (g.clone(), "/console/fragments/map", Right(ReadBulletins)),
+        (g.clone(), "/console/compose", Right(Publish)),
+        (p.clone(), "/console/compose", Right(Publish)),
+        (p.clone(), "/console/compose/preview", Right(Publish)),
+        (g.clone(), "/console/bulletins/{id}", Right(ReadBulletins)),
+        (
+            g.clone(),
+            "/console/bulletins/{id}/matrix",
+            Right(ReadBulletins),
+        ),
+        (p.clone(), "/console/bulletins/{id}/ack", Right(Acknowledge)),
+        (g.clone(), "/console/peers", Right(ReadBulletins)),
+        (g.clone(), "/console/users", Right(ManageUsers)),
+        (p.clone(), "/console/users", Right(ManageUsers)),
+        (p.clone(), "/console/users/{id}/role", Right(ManageUsers)),
+        (p.clone(), "/console/users/{id}/disable", Right(ManageUsers)),
+        (p.clone(), "/console/users/{id}/enable", Right(ManageUsers)),
+        (g.clone(), "/console/tokens", Person),
+        (p.clone(), "/console/tokens", Person),
+        (p.clone(), "/console/tokens/{id}/revoke", Person),
+        (g.clone(), "/console/settings", Right(ReadBulletins)),
+        (p.clone(), "/console/settings/oncall", Right(EditOnCall)),
+        (g.clone(), "/console/account", Person),
+        (p.clone(), "/console/account", Person),
+        (g.clone(), "/console/static/{file}", Public),
+    ]
+}
+
+/// Every `.route("path", method(..).method(..))` in the router's sources, as (METHOD, path).
+fn routes_in_source() -> Vec<(String, String)> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let mut out = Vec::new();
+    for file in ["src/lib.rs", "src/console/mod.rs"] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        for piece in text.split(".route(").skip(1) {
+            let path = piece.split('"').nth(1).unwrap().to_owned();
+            // The method routers up to the closing parenthesis of `.route(`.
+            let mut depth = 1;
+            let mut end = 0;
+            for (i, ch) in piece.char_indices() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let body = &piece[..end];
+            for m in ["get", "post", "put", "delete", "patch"] {
+                let needle = format!("{m}(");
+                let found = body.match_indices(&needle).any(|(i, _)| {
+                    i == 0
+                        || !body.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && body.as_bytes()[i - 1] != b'_'
+                });
+                if found {
+                    out.push((m.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_is_in_the_matrix() {
+    let mut table: Vec<(String, String)> = routes()
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
+        .collect();
+    let mut source = routes_in_source();
+    table.sort();
+    source.sort();
+    assert_eq!(
+        table, source,
+        "the authorisation matrix must list exactly the routes the router serves"
+    );
+}
+
+async fn send(
+    node: &TestNode,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    csrf: &str,
+    bearer: Option<&str>,
+) -> (StatusCode, String) {
+    let console = path.starts_with("/console");
+    let mut req = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .header(header::HOST, "127.0.0.1:7400");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    if let Some(b) = bearer {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
+    }
+    let body = if method == Method::GET {
+        String::new()
+    } else if console {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        format!("_csrf={csrf}")
+    } else {
+        req = req.header(header::CONTENT_TYPE, "application/json");
+        "{}".to_owned()
+    };
+    let mut req = req.body(Body::from(body)).unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo::<std::net::SocketAddr>(
+            "127.0.0.1:1".parse().unwrap(),
+        ));
+    let resp = node.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    // The event stream never ends: its status is all there is to see.
+    if path == "/console/events" {
+        return (status, String::new());
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 8 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn every_route_times_every_role() {
+    let node = TestNode::start().await;
+    let mut checked = 0;
+    for role in Role::ALL {
+        let name = format!("user-{}", role.as_str().replace('_', "-"));
+        node.user(&name, role, true).await;
+        let mut b = node.browser();
+        b.login(&name).await;
+        let cookie = b
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let owner = {
+            use atalaya_store::Store;
+            node.fed.store.user_by_name(&name).await.unwrap().unwrap()
+        };
+        let (token, _) = node
+            .state
+            .accounts
+            .issue_token(
+                Some(&owner),
+                "matrix",
+                &role.permissions().to_scopes(),
+                None,
+            )
+            .await
+            .unwrap();
+        for (method, template, gate) in routes() {
+            let path = template
+                .replace("{id}", ID)
+                .replace("{file}", "console-1.css");
+            let allowed = match gate {
+                Gate::Public => continue,
+                Gate::Person => true,
+                Gate::Right(p) => role.permissions().contains(p),
+            };
+            let api = path.starts_with("/api/");
+            let (status, body) = if api {
+                send(&node, method.clone(), &path, None, "", Some(&token)).await
+            } else {
+                send(&node, method.clone(), &path, Some(&cookie), &b.csrf, None).await
+            };
+            if allowed {
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{role} should pass {method} {path}, got {status}: {body}"
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} must be refused {method} {path}: {body}"
+                );
+                assert!(body.contains("forbidden"), "{method} {path}: {body}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked} route × role pairs checked");
+
+    // And nobody gets in without credentials.
+    for (method, template, gate) in routes() {
+        if matches!(gate, Gate::Public) {
+            continue;
+        }
+        let path = template.replace("{id}", ID);
+        let (status, _) = send(&node, method.clone(), &path, None, "", None).await;
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER,
+            "{method} {path} without credentials: {status}"
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! One node in process: a real SQLite file, real keys and roster, an injected clock, and the
+//! node's whole router driven request by request, with a cookie jar like a browser's.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    dead_code
+)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use atalaya_core::access::Role;
+use atalaya_core::{
+    CountryCode, EntropyRng, FixedClock, Node, NodeId, Roster, SeededEntropy, Timestamp, ids,
+};
+use atalaya_crypto::NodeKeys;
+use atalaya_federation::{Federation, FederationSettings, Identity, sign_roster};
+use atalaya_store::{SqliteOptions, SqliteStore, Store};
+use atalaya_web::accounts::NewUser;
+use atalaya_web::{AppState, ConsoleSettings};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestNode {
+    pub _dir: tempfile::TempDir,
+    pub clock: Arc<FixedClock>,
+    pub fed: Arc<Federation>,
+    pub state: AppState,
+    pub app: Router,
+}
+
+pub fn t0() -> Timestamp {
+    Timestamp::parse("2026-11-22T12:00:00Z").unwrap()
+}
+
+impl TestNode {
+    pub async fn start() -> TestNode {
+        let dir = tempfile::tempdir().unwrap();
+        let entropy = SeededEntropy::new(11);
+        let keys = NodeKeys::generate(&mut EntropyRng(&entropy));
+        let me = Node {
+            node_id: NodeId::new("cl-csirt").unwrap(),
+            country: CountryCode::new("CL").unwrap(),
+            team: "CSIRT de Gobierno de Chile".into(),
+            role: atalaya_core::Role::Coordinator,
+            signing_key: keys.verifying_key().to_b64(),
+            sealing_key: keys.sealing_public().to_b64(),
+            endpoint: "https://atalaya.example.cl".into(),
+        };
+        let roster = sign_roster(
+            &Roster::new("test", me, t0()),
+            &keys,
+            ids::new_id(t0(), &mut EntropyRng(&entropy)),
+            t0(),
+        )
+        .unwrap();
+        let clock = Arc::new(FixedClock::new(t0()));
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("node.db"), &SqliteOptions::default())
+                .await
+                .unwrap(),
+        );
+        let fed = Federation::start(
+            Identity {
+                node_id: NodeId::new("cl-csirt").unwrap(),
+                coordinator_key: keys.verifying_key(),
+                keys,
+            },
+            Some(&roster),
+            store,
+            clock.clone(),
+            Arc::new(SeededEntropy::new(12)),
+            FederationSettings::default(),
+        )
+        .await
+        .unwrap();
+        let state = AppState::new(
+            fed.clone(),
+            ConsoleSettings {
+                secure_cookie: true,
+                ..Default::default()
+            },
+        );
+        let app = atalaya_web::router(state.clone());
+        TestNode {
+            _dir: dir,
+            clock,
+            fed,
+            state,
+            app,
+        }
+    }
+
+    pub async fn user(&self, username: &str, role: Role, mfa_exempt: bool) -> String {
+        self.state
+            .accounts
+            .create_user(NewUser {
+                username: username.into(),
+                display_name: format!("{username} (test)"),
+                role,
+                password: PASSWORD.into(),
+                timezone: "America/Santiago".into(),
+                mfa_exempt,
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            app: self.app.clone(),
+            cookies: HashMap::new(),
+            address: "127.0.0.1:50000".parse().unwrap(),
+            csrf: String::new(),
+        }
+    }
+
+    pub async fn bulletins(&self) -> usize {
+        self.fed
+            .store
+            .bulletins(&atalaya_store::BulletinQuery {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len()
+    }
+}
+
+/// A browser: keeps cookies, remembers the last CSRF token a page showed.
+pub struct Browser {
+    pub app: Router,
+    pub cookies: HashMap<String, String>,
+    pub address: SocketAddr,
+    pub csrf: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of a hidden input in the page.
+    pub fn input(&self, name: &str) -> Option<String> {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&needle)? + needle.len();
+        Some(self.body[start..].split('"').next()?.to_owned())
+    }
+
+    /// The `code` of a JSON error body.
+    pub fn code(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+            .or_else(|| {
+                let i = self.body.find("data-code=\"")? + "data-code=\"".len();
+                Some(self.body[i..].split('"').next()?.to_owned())
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub fn form(fields: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(fields).unwrap()
+}
+
+impl Browser {
+    pub async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        req = req.header(header::HOST, "127.0.0.1:7400");
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header(header::COOKIE, c.join("; "));
+        }
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(Body::from(body.unwrap_or_default())).unwrap();
+        req.extensions_mut().insert(ConnectInfo(self.address));
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for v in headers.get_all(header::SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if val.is_empty() || v.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
+        let reply = Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        if let Some(c) = reply.input("_csrf") {
+            self.csrf = c;
+        }
+        reply
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.request(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        self.request(Method::POST, path, Some(form(fields)), &[])
+            .await
+    }
+
+    /// A console form with the page's CSRF token.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self.csrf.clone();
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
+
+    /// Password step only. Returns where the node sends the browser next.
+    pub async fn password(&mut self, username: &str, password: &str) -> Reply {
+        let page = self.get("/console/login").await;
+        let token = page.input("_login").expect("login form token");
+        self.post(
+            "/console/login",
+            &[
+                ("_login", &token),
+                ("username", username),
+                ("password", password),
+                ("tz", "America/Santiago"),
+            ],
+        )
+        .await
+    }
+
+    /// A full login for an account that needs no second factor; loads the watch floor.
+    pub async fn login(&mut self, username: &str) {
+        let r = self.password(username, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.location(), "/console");
+        let floor = self.get("/console").await;
+        assert_eq!(floor.status, StatusCode::OK, "{}", floor.body);
+    }
+}
+
+/// The TOTP code of `secret` at the node's clock.
+pub fn code_now(secret: &str, node: &TestNode) -> String {
+    use atalaya_core::Clock;
+    let step = atalaya_crypto::totp::step_at(node.clock.now().unix_seconds());
+    atalaya_crypto::totp::code_at(secret, step).unwrap()
+}

@@ -1,0 +1,492 @@
+//! Accounts, sessions, second factor, CSRF, rate limits, scoped tokens and the console's
+//! refusals, through the node's real router over a real SQLite file, with an injected clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod common;
+
+use atalaya_core::access::Role;
+use axum::http::{Method, StatusCode};
+use common::{PASSWORD, TestNode, code_now, form};
+
+#[tokio::test]
+async fn an_admin_logs_in_enrols_totp_and_later_needs_a_code_or_a_recovery_code() {
+    let node = TestNode::start().await;
+    node.user("ana", Role::Admin, false).await;
+    let mut b = node.browser();
+
+    // Wrong password: a clear refusal, no session.
+    let r = b.password("ana", "wrong password here").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Wrong username or password"), "{}", r.body);
+    assert!(!b.cookies.contains_key("__Host-atalaya_session"));
+    // Unknown user: the same message.
+    let r = b.password("nobody", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Wrong username or password"));
+
+    // Right password: the role requires a second factor, so enrolment comes first.
+    let r = b.password("ana", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/console/enrol");
+    let cookie = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-atalaya_session="))
+        .unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    // The console itself stays closed until then, and so does the API.
+    let r = b.get("/console").await;
+    assert_eq!(r.location(), "/console/enrol");
+    let r = b.get("/api/v1/bulletins").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.code(), "second_factor_required");
+
+    let page = b.get("/console/enrol").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<svg"), "a QR code is shown");
+    let secret = page
+        .body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = b.submit("/console/enrol", &[("code", "000000")]).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a wrong code is refused"
+    );
+    let r = b
+        .submit("/console/enrol", &[("code", &code_now(&secret, &node))])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let codes: Vec<String> = r
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+
+    // Log out; the session is gone on the server too.
+    let old_cookie = b.cookies.clone();
+    let r = b.submit("/console/logout", &[]).await;
+    assert_eq!(r.location(), "/console/login");
+    let mut replay = node.browser();
+    replay.cookies = old_cookie;
+    assert_eq!(replay.get("/console").await.location(), "/console/login");
+
+    // Next login asks for the code. The code just used for enrolment is refused (no replay).
+    let r = b.password("ana", PASSWORD).await;
+    assert_eq!(r.location(), "/console/login/totp");
+    b.get("/console/login/totp").await;
+    let r = b
+        .submit(
+            "/console/login/totp",
+            &[("code", &code_now(&secret, &node))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a used code is refused");
+    node.clock.advance_millis(30_000);
+    let r = b
+        .submit(
+            "/console/login/totp",
+            &[("code", &code_now(&secret, &node))],
+        )
+        .await;
+    assert_eq!(r.location(), "/console", "{}", r.body);
+
+    // A recovery code works once.
+    b.submit("/console/logout", &[]).await;
+    b.password("ana", PASSWORD).await;
+    b.get("/console/login/totp").await;
+    let r = b
+        .submit("/console/login/totp", &[("code", &codes[3])])
+        .await;
+    assert_eq!(r.location(), "/console");
+    b.submit("/console/logout", &[]).await;
+    b.password("ana", PASSWORD).await;
+    b.get("/console/login/totp").await;
+    let r = b
+        .submit("/console/login/totp", &[("code", &codes[3])])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a recovery code is single-use"
+    );
+}
+
+#[tokio::test]
+async fn logins_are_limited_per_account_and_per_address() {
+    let node = TestNode::start().await;
+    node.user("beto", Role::Liaison, false).await;
+    let mut b = node.browser();
+    for _ in 0..5 {
+        let r = b.password("beto", "not the password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password is held, from any address.
+    let mut other = node.browser();
+    other.address = "192.0.2.9:4000".parse().unwrap();
+    let r = other.password("beto", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many failed attempts"), "{}", r.body);
+    node.clock.advance_millis(15 * 60_000);
+    let r = other.password("beto", PASSWORD).await;
+    assert_eq!(r.location(), "/console", "the hold lifts after the window");
+
+    // One address trying many accounts is held too.
+    let mut spray = node.browser();
+    spray.address = "198.51.100.7:1".parse().unwrap();
+    for i in 0..20 {
+        spray
+            .password(&format!("user{i}"), "guess guess guess")
+            .await;
+    }
+    let r = spray.password("beto", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_and_at_their_absolute_end() {
+    let node = TestNode::start().await;
+    node.user("carla", Role::ReadOnly, false).await;
+    let mut b = node.browser();
+    b.login("carla").await;
+    node.clock.advance_millis(11 * 3_600_000);
+    assert_eq!(
+        b.get("/console").await.status,
+        StatusCode::OK,
+        "within a shift"
+    );
+    node.clock.advance_millis(12 * 3_600_000 + 1);
+    let r = b.get("/console").await;
+    assert_eq!(r.location(), "/console/login", "idle too long");
+    let r = b.get("/api/v1/bulletins").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Busy all day, but sessions still end after 24 hours.
+    b.login("carla").await;
+    for _ in 0..5 {
+        node.clock.advance_millis(5 * 3_600_000);
+        b.get("/console").await;
+    }
+    let r = b.get("/console").await;
+    assert_eq!(r.location(), "/console/login");
+}
+
+fn compose_fields<'a>(title: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("tlp", "GREEN"),
+        ("kind", "attack-warning"),
+        ("severity", "high"),
+        ("title", title),
+        ("summary", "Phishing wave against ministries."),
+        ("audience", "network"),
+        ("ack_minutes", "30"),
+    ]
+}
+
+#[tokio::test]
+async fn state_changes_need_the_sessions_csrf_token_and_a_same_origin() {
+    let node = TestNode::start().await;
+    node.user("duty", Role::DutyOfficer, true).await;
+    let mut b = node.browser();
+    b.login("duty").await;
+    b.get("/console/compose").await;
+    let fields = compose_fields("CSRF probe");
+
+    // No token, a wrong token, a foreign Origin: refused, nothing published.
+    let r = b.post("/console/compose", &fields).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "csrf_failed");
+    let mut wrong = vec![("_csrf", "0000")];
+    wrong.extend_from_slice(&fields);
+    let r = b.post("/console/compose", &wrong).await;
+    assert_eq!(r.code(), "csrf_failed");
+    let mut good = vec![("_csrf", b.csrf.as_str())];
+    good.extend_from_slice(&fields);
+    let body = form(&good);
+    let r = b
+        .request(
+            Method::POST,
+            "/console/compose",
+            Some(body.clone()),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.code(), "csrf_failed");
+    assert_eq!(node.bulletins().await, 0, "nothing was published");
+
+    // The JSON API with a session cookie needs the token in a header.
+    let json =
+        r#"{"tlp":"GREEN","kind":"informational","severity":"low","title":"t","summary":"s"}"#;
+    let r = b
+        .request(
+            Method::POST,
+            "/api/v1/bulletins",
+            Some(json.into()),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.code(), "csrf_failed");
+    assert_eq!(node.bulletins().await, 0);
+
+    // With the token, it goes.
+    let r = b
+        .request(Method::POST, "/console/compose", Some(body), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().starts_with("/console/bulletins/"));
+    assert_eq!(node.bulletins().await, 1);
+    let csrf = b.csrf.clone();
+    let r = b
+        .request(
+            Method::POST,
+            "/api/v1/bulletins",
+            Some(json.into()),
+            &[
+                ("x-csrf-token", &csrf),
+                ("content-type", "application/json"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn forms_with_missing_oversized_or_hostile_fields_are_refused_or_rendered_inert() {
+    let node = TestNode::start().await;
+    node.user("duty", Role::DutyOfficer, true).await;
+    let mut b = node.browser();
+    b.login("duty").await;
+    b.get("/console/compose").await;
+
+    let mut missing = compose_fields("x");
+    missing.retain(|(k, _)| *k != "title");
+    let r = b.submit("/console/compose", &missing).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Title is required"), "{}", r.body);
+
+    let long = "x".repeat(1000);
+    let r = b.submit("/console/compose", &compose_fields(&long)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("title"), "names the field: {}", r.body);
+
+    let huge = "y".repeat(300 * 1024);
+    let mut fields = compose_fields("big");
+    fields.push(("body", &huge));
+    let r = b.submit("/console/compose", &fields).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(node.bulletins().await, 0, "nothing stored");
+
+    // Script in a text field is shown as text, everywhere it appears.
+    let evil = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+    let r = b.submit("/console/compose", &compose_fields(evil)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = b.get(r.location()).await;
+    let floor = b.get("/console").await;
+    for html in [&page.body, &floor.body] {
+        assert!(!html.contains("<script>alert"), "script is inert");
+        assert!(!html.contains("<img src=x"), "markup is inert");
+        assert!(
+            html.contains("&lt;script&gt;alert(") || html.contains("&#60;script&#62;alert("),
+            "shown as text"
+        );
+    }
+    let csp = page.headers.get("content-security-policy").unwrap();
+    assert!(csp.to_str().unwrap().contains("script-src 'self'"));
+}
+
+#[tokio::test]
+async fn scoped_tokens_hold_at_most_their_owners_rights_and_stop_when_revoked_or_expired() {
+    let node = TestNode::start().await;
+    let analyst = node.user("ana", Role::Analyst, true).await;
+    let accounts = &node.state.accounts;
+    let owner = node.fed.store.user_by_id(&analyst).await.unwrap().unwrap();
+    use atalaya_store::Store;
+
+    let e = accounts
+        .issue_token(Some(&owner), "too much", "policy:write", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden");
+    let e = accounts
+        .issue_token(Some(&owner), "bad", "bulletins:fly", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_request");
+
+    let (read_only, rec) = accounts
+        .issue_token(Some(&owner), "dashboard", "bulletins:read", Some(1))
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {read_only}");
+    let r = api_get(&node, &bearer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut api = node.browser();
+    let r = api
+        .request(
+            Method::POST,
+            "/api/v1/bulletins",
+            Some(r#"{"tlp":"GREEN","kind":"informational","severity":"low","title":"t","summary":"s"}"#.into()),
+            &[("authorization", &bearer), ("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "forbidden");
+    assert!(
+        r.body.contains("bulletins:publish"),
+        "names the missing right"
+    );
+    assert_eq!(node.bulletins().await, 0);
+
+    // The hash is stored, never the token.
+    let stored = node.fed.store.api_tokens(Some(&analyst)).await.unwrap();
+    assert_eq!(stored[0].id, rec.id);
+    assert!(!format!("{stored:?}").contains(&read_only));
+
+    // Expiry by the injected clock.
+    node.clock.advance_millis(86_400_000);
+    let r = api_get(&node, &bearer).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.code(), "invalid_token");
+
+    // Revocation, and a disabled owner.
+    let (t2, rec2) = accounts
+        .issue_token(Some(&owner), "script", "bulletins:read bulletins:ack", None)
+        .await
+        .unwrap();
+    let r = api_get(&node, &format!("Bearer {t2}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    accounts.set_disabled(&analyst, true).await.unwrap();
+    let r = api_get(&node, &format!("Bearer {t2}")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled person's tokens stop"
+    );
+    accounts.set_disabled(&analyst, false).await.unwrap();
+    accounts
+        .revoke_token(&rec2.id, Some(&analyst))
+        .await
+        .unwrap();
+    let r = api_get(&node, &format!("Bearer {t2}")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Someone else's token cannot be revoked by a non-admin.
+    let (_, rec3) = accounts.issue_token(None, "node", "*", None).await.unwrap();
+    assert_eq!(
+        accounts
+            .revoke_token(&rec3.id, Some(&analyst))
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+}
+
+async fn api_get(node: &TestNode, bearer: &str) -> common::Reply {
+    node.browser()
+        .request(
+            Method::GET,
+            "/api/v1/bulletins",
+            None,
+            &[("authorization", bearer)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_role_without_the_right_gets_a_clear_refusal_and_nothing_changes() {
+    use atalaya_store::Store;
+    let node = TestNode::start().await;
+    node.user("olga", Role::ReadOnly, false).await;
+    let mut b = node.browser();
+    b.login("olga").await;
+    let r = b.get("/console/compose").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.code(), "forbidden");
+    let floor = b.get("/console").await;
+    assert!(
+        !floor.body.contains("href=\"/console/compose\""),
+        "no compose link shown"
+    );
+    let r = b.submit("/console/compose", &compose_fields("nope")).await;
+    assert_eq!(r.code(), "forbidden");
+    let r = b
+        .submit(
+            "/console/users",
+            &[
+                ("username", "mallory"),
+                ("name", "M"),
+                ("role", "admin"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        node.fed
+            .store
+            .user_by_name("mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(node.bulletins().await, 0);
+}
+
+#[tokio::test]
+async fn the_console_speaks_four_languages_and_shows_times_in_the_persons_zone() {
+    let node = TestNode::start().await;
+    node.user("duty", Role::DutyOfficer, true).await;
+    let mut b = node.browser();
+    b.login("duty").await;
+    b.get("/console/compose").await;
+    let r = b
+        .submit("/console/compose", &compose_fields("Multilingual"))
+        .await;
+    let path = r.location().to_owned();
+    let expected = [
+        ("en", "Watch floor"),
+        ("es", "acuse"),
+        ("pt", "confirmação"),
+        ("fr", "accusé"),
+    ];
+    for (lang, word) in expected {
+        b.get("/console").await;
+        let r = b
+            .submit("/console/language", &[("language", lang), ("back", &path)])
+            .await;
+        assert_eq!(r.location(), path);
+        let page = b.get(&path).await;
+        assert!(page.body.contains(&format!("<html lang=\"{lang}\"")));
+        let lower = page.body.to_lowercase();
+        if lang != "en" {
+            let floor = b.get("/console").await.body.to_lowercase();
+            assert!(
+                floor.contains(word) || lower.contains(word),
+                "{lang}: {word}"
+            );
+        }
+        assert!(
+            page.body.contains("TLP:GREEN"),
+            "TLP stays untranslated in {lang}"
+        );
+        assert!(
+            page.body.contains("-03:00 America/Santiago"),
+            "times in the person's zone, with the zone"
+        );
+    }
+    let r = b.submit("/console/language", &[("language", "de")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
