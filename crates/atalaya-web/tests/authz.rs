@@ -215,7 +215,6 @@ async fn every_route_times_every_role() {
             .collect::<Vec<_>>()
             .join("; ");
         let owner = {
-            use atalaya_store::Store;
             node.fed.store.user_by_name(&name).await.unwrap().unwrap()
         };
         let (token, _) = node

@@ -184,7 +184,7 @@ async fn sessions_expire_when_idle_and_at_their_absolute_end() {
     assert_eq!(r.location(), "/console/login");
 }
 
-fn compose_fields<'a>(title: &'a str) -> Vec<(&'a str, &'a str)> {
+fn compose_fields(title: &str) -> Vec<(&str, &str)> {
     vec![
         ("tlp", "GREEN"),
         ("kind", "attack-warning"),
@@ -313,7 +313,6 @@ async fn scoped_tokens_hold_at_most_their_owners_rights_and_stop_when_revoked_or
     let analyst = node.user("ana", Role::Analyst, true).await;
     let accounts = &node.state.accounts;
     let owner = node.fed.store.user_by_id(&analyst).await.unwrap().unwrap();
-    use atalaya_store::Store;
 
     let e = accounts
         .issue_token(Some(&owner), "too much", "policy:write", None)
@@ -407,7 +406,6 @@ async fn api_get(node: &TestNode, bearer: &str) -> common::Reply {
 
 #[tokio::test]
 async fn a_role_without_the_right_gets_a_clear_refusal_and_nothing_changes() {
-    use atalaya_store::Store;
     let node = TestNode::start().await;
     node.user("olga", Role::ReadOnly, false).await;
     let mut b = node.browser();

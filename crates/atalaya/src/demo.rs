@@ -41,6 +41,68 @@ pub struct DemoArgs {
     pub once: bool,
 }
 
+/// The duty officer every demo node has.
+pub const DUTY_USER: &str = "duty";
+
+/// The demo duty officers' password: made once per demo data directory, kept in a 0600 file.
+fn demo_duty_password(data: &std::path::Path) -> Result<String> {
+    let path = data.join("demo-duty-password");
+    if path.exists() {
+        return read_secret(&path);
+    }
+    let mut bytes = [0u8; 12];
+    atalaya_core::Entropy::fill(&OsEntropy, &mut bytes);
+    let word = atalaya_crypto::totp::base32_encode(&bytes).to_ascii_lowercase();
+    let password = format!(
+        "{}-{}-{}-{}",
+        &word[0..4],
+        &word[4..8],
+        &word[8..12],
+        &word[12..16]
+    );
+    crate::config::write_secret(&path, &password)?;
+    Ok(password)
+}
+
+/// A duty officer on the node (second factor waived: the demo only), unless there is one.
+async fn ensure_duty_officer(config: &Config, password: &str) -> Result<()> {
+    use atalaya_store::Store;
+    let store = std::sync::Arc::new(
+        atalaya_store::SqliteStore::open(
+            &config.db_path(),
+            &crate::node::sqlite_options(&config.store),
+        )
+        .await?,
+    );
+    let result = async {
+        if store.user_by_name(DUTY_USER).await?.is_some() {
+            return Ok(());
+        }
+        let accounts = atalaya_web::Accounts::new(
+            store.clone(),
+            std::sync::Arc::new(SystemClock),
+            std::sync::Arc::new(OsEntropy),
+            config.console.clone(),
+        );
+        accounts
+            .create_user(atalaya_web::accounts::NewUser {
+                username: DUTY_USER.into(),
+                display_name: format!("Duty officer, {}", config.node.team),
+                role: atalaya_core::access::Role::DutyOfficer,
+                password: password.to_owned(),
+                timezone: member_states::by_code(config.node.country.as_str())
+                    .map_or_else(|| "UTC".to_owned(), |s| s.timezone.clone()),
+                mfa_exempt: true,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
 /// One node of a local network.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeInfo {
@@ -56,6 +118,8 @@ pub struct NodeInfo {
     pub url: String,
     /// API token.
     pub api_token: String,
+    /// The duty console.
+    pub console: String,
     /// Its directory.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -123,6 +187,7 @@ impl Network {
             ));
         }
         let coord_dir = spec.data.join("coordinator");
+        let duty_password = demo_duty_password(&spec.data)?;
         let mut nodes = Vec::new();
         for (i, (id, country, team, role)) in plan.into_iter().enumerate() {
             let port = spec.base_port + u16::try_from(i)?;
@@ -168,6 +233,8 @@ impl Network {
             config.node.endpoint = url.clone();
             config.federation = spec.federation.clone();
             config.store.synchronous = spec.synchronous;
+            // The demo speaks plain HTTP on loopback: a `Secure` cookie would never come back.
+            config.console.secure_cookie = false;
             std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
             let mut record: Node =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("node.json"))?)?;
@@ -176,8 +243,12 @@ impl Network {
                 dir.join("node.json"),
                 serde_json::to_string_pretty(&record)? + "\n",
             )?;
+            ensure_duty_officer(&config, &duty_password)
+                .await
+                .with_context(|| format!("creating the duty officer of {id}"))?;
             let api_token = read_secret(&dir.join("cli.token"))?;
             nodes.push(NodeInfo {
+                console: format!("{url}/console"),
                 node_id: id,
                 country,
                 team,
@@ -190,6 +261,7 @@ impl Network {
         sign_network_roster(&nodes, &clock)?;
         let credentials = json!({
             "network": "oas-csirt-americas-demo",
+            "console": {"username": DUTY_USER, "password": duty_password, "note": "every demo node has this duty officer; demo only: no second factor"},
             "note": "API tokens of the demo nodes: curl -H 'Authorization: Bearer <api_token>' <url>/api/v1/status",
             "nodes": nodes,
         });
@@ -556,6 +628,15 @@ async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Re
                 n.node_id, n.country, n.url, n.url
             );
         }
+        println!(
+            "\nDuty console of every node: <URL>/console, e.g. {}/console and {}/console",
+            net.nodes[origin].url,
+            net.nodes[1.max(origin + 1) % net.nodes.len()].url
+        );
+        println!(
+            "  username {DUTY_USER}, password {}  (demo only: no second factor)",
+            read_secret(&args.data.join("demo-duty-password"))?
+        );
         println!(
             "\nAPI tokens: {}",
             args.data.join("demo-credentials.json").display()

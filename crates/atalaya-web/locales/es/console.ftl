@@ -125,9 +125,9 @@ ack-pending = Pendiente de acuse de recibo
 ack-overdue = Vencido
 ack-not_delivered = Aún no entregado
 
-kind-attack_warning = Alerta de ataque
-kind-vulnerability_advisory = Aviso de vulnerabilidad
-kind-suspicious_activity = Actividad sospechosa
+kind-attack-warning = Alerta de ataque
+kind-vulnerability-advisory = Aviso de vulnerabilidad
+kind-suspicious-activity = Actividad sospechosa
 kind-mitigation = Recomendaciones de mitigación
 kind-informational = Informativo
 severity-info = Informativa

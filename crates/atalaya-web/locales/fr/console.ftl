@@ -125,9 +125,9 @@ ack-pending = En attente d'accusé de réception
 ack-overdue = En retard
 ack-not_delivered = Pas encore remis
 
-kind-attack_warning = Alerte d'attaque
-kind-vulnerability_advisory = Avis de vulnérabilité
-kind-suspicious_activity = Activité suspecte
+kind-attack-warning = Alerte d'attaque
+kind-vulnerability-advisory = Avis de vulnérabilité
+kind-suspicious-activity = Activité suspecte
 kind-mitigation = Recommandations d'atténuation
 kind-informational = Pour information
 severity-info = Information

@@ -125,9 +125,9 @@ ack-pending = Aguardando confirmação de recebimento
 ack-overdue = Prazo vencido
 ack-not_delivered = Ainda não entregue
 
-kind-attack_warning = Alerta de ataque
-kind-vulnerability_advisory = Aviso de vulnerabilidade
-kind-suspicious_activity = Atividade suspeita
+kind-attack-warning = Alerta de ataque
+kind-vulnerability-advisory = Aviso de vulnerabilidade
+kind-suspicious-activity = Atividade suspeita
 kind-mitigation = Recomendações de mitigação
 kind-informational = Informativo
 severity-info = Informativa

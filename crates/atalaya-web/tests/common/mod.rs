@@ -17,7 +17,7 @@ use atalaya_core::{
 };
 use atalaya_crypto::NodeKeys;
 use atalaya_federation::{Federation, FederationSettings, Identity, sign_roster};
-use atalaya_store::{SqliteOptions, SqliteStore, Store};
+use atalaya_store::{SqliteOptions, SqliteStore};
 use atalaya_web::accounts::NewUser;
 use atalaya_web::{AppState, ConsoleSettings};
 use axum::Router;
