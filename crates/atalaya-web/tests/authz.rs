@@ -214,9 +214,7 @@ async fn every_route_times_every_role() {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join("; ");
-        let owner = {
-            node.fed.store.user_by_name(&name).await.unwrap().unwrap()
-        };
+        let owner = { node.fed.store.user_by_name(&name).await.unwrap().unwrap() };
         let (token, _) = node
             .state
             .accounts

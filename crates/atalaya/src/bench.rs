@@ -21,7 +21,7 @@ pub struct BenchArgs {
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
-    /// Only this benchmark (dissemination, ingest, catchup).
+    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout).
     #[arg(long)]
     pub only: Option<String>,
     /// First port of the benchmark networks.
@@ -36,6 +36,12 @@ pub struct BenchArgs {
     /// Envelopes pushed in the ingest benchmark.
     #[arg(long, default_value_t = 20_000)]
     pub ingest_envelopes: usize,
+    /// Bulletins stored before timing the watch floor.
+    #[arg(long, default_value_t = 10_000)]
+    pub console_bulletins: usize,
+    /// Concurrent server-sent-event subscribers.
+    #[arg(long, default_value_t = 10_000)]
+    pub sse_subscribers: usize,
 }
 
 /// Run the selected benchmarks.
@@ -54,6 +60,14 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if wanted("catchup") {
         let r = catchup(&args, &scratch.join("catchup")).await?;
         write(&args.out, "catchup", r)?;
+    }
+    if wanted("console") {
+        let r = console(&args, &scratch.join("console")).await?;
+        write(&args.out, "console", r)?;
+    }
+    if wanted("sse_fanout") {
+        let r = sse_fanout(&args, &scratch.join("sse")).await?;
+        write(&args.out, "sse_fanout", r)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
@@ -345,5 +359,240 @@ async fn catchup(args: &BenchArgs, data: &Path) -> Result<Value> {
         "publish_seconds": publish_secs,
         "rss_mb": rss,
         "targets": {"seconds": 10},
+    }))
+}
+
+/// A console session of the demo duty officer at `url`: the `Cookie` header value.
+async fn console_session(url: &str, data: &Path) -> Result<String> {
+    let password = crate::config::read_secret(&data.join("demo-duty-password"))?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let page = http.get(format!("{url}/console/login")).send().await?;
+    let login_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("atalaya_login="))
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no login cookie"))?;
+    let html = page.text().await?;
+    let token = html
+        .split("name=\"_login\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("no login token"))?;
+    let form = format!(
+        "_login={token}&username={}&password={password}&tz=UTC",
+        crate::demo::DUTY_USER
+    );
+    let r = http
+        .post(format!("{url}/console/login"))
+        .header("cookie", &login_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await?;
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("atalaya_session="))
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("login failed: {}", r.status()))
+}
+
+/// Publish `n` bulletins at node `i`, `concurrency` at a time; the first `with_deadline` ask
+/// for acknowledgement.
+async fn fill(net: &Network, i: usize, n: usize, with_deadline: usize) -> Result<()> {
+    let api = std::sync::Arc::new(net.api(i)?);
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in 0..n {
+        let (api, sem) = (api.clone(), sem.clone());
+        let mut draft = sample_warning();
+        draft["title"] = json!(format!("Stored warning {k}"));
+        if k >= with_deadline {
+            draft.as_object_mut().map(|o| o.remove("ack_required_by"));
+        }
+        tasks.spawn(async move {
+            let _permit = sem.acquire().await?;
+            api.post("/api/v1/bulletins", &draft).await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+/// The watch floor's server response time with many bulletins stored, half of them received
+/// from a peer and half published here.
+async fn console(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let mut net = Network::prepare(&spec(data, args.base_port + 300, 1)).await?;
+    net.start_all().await?;
+    net.wait_first_sync(Duration::from_secs(60)).await?;
+    let half = args.console_bulletins / 2;
+    let fill_start = Instant::now();
+    fill(&net, 0, half, 10).await?;
+    fill(&net, 1, args.console_bulletins - half, 10).await?;
+    // Until the coordinator holds everything.
+    let api = net.api(0)?;
+    loop {
+        let s = api.get("/api/v1/status").await?;
+        let head = s["log_head"].as_i64().unwrap_or(0);
+        if head >= args.console_bulletins as i64 {
+            break;
+        }
+        if fill_start.elapsed() > Duration::from_secs(600) {
+            bail!("the coordinator holds only {head} envelopes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let url = net.nodes[0].url.clone();
+    let cookie = console_session(&url, data).await?;
+    let http = reqwest::Client::new();
+    let time = |path: &'static str| {
+        let (http, url, cookie) = (http.clone(), url.clone(), cookie.clone());
+        async move {
+            let mut samples = Vec::new();
+            for i in 0..220 {
+                let start = Instant::now();
+                let r = http
+                    .get(format!("{url}{path}"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("{path}: {}", r.status());
+                }
+                let body = r.bytes().await?;
+                if i >= 20 {
+                    samples.push(start.elapsed().as_micros() as i64);
+                }
+                if body.len() < 1000 {
+                    bail!("{path}: suspiciously small page");
+                }
+            }
+            Ok::<_, anyhow::Error>(samples)
+        }
+    };
+    let floor = time("/console").await?;
+    let feed = time("/console/fragments/feed").await?;
+    let map = time("/console/fragments/map").await?;
+    let ms = |v: &[i64], p: f64| percentile(v, p) as f64 / 1000.0;
+    let (rss_max, _) = rss_summary(&net);
+    net.stop_all().await;
+    Ok(json!({
+        "bulletins_stored": args.console_bulletins,
+        "requests": floor.len(),
+        "watch_floor_p50_ms": ms(&floor, 50.0),
+        "watch_floor_p99_ms": ms(&floor, 99.0),
+        "feed_fragment_p50_ms": ms(&feed, 50.0),
+        "feed_fragment_p99_ms": ms(&feed, 99.0),
+        "map_fragment_p50_ms": ms(&map, 50.0),
+        "map_fragment_p99_ms": ms(&map, 99.0),
+        "fill_seconds": fill_start.elapsed().as_secs_f64(),
+        "rss_mb": rss_max,
+    }))
+}
+
+/// One SSE subscriber: connect, subscribe with the session cookie, then wait for the first
+/// `bulletins` event; returns when it arrived.
+async fn subscriber(
+    addr: std::net::SocketAddr,
+    cookie: std::sync::Arc<String>,
+    ready: tokio::sync::mpsc::Sender<()>,
+) -> Result<Instant> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let req = format!(
+        "GET /console/events HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await?;
+    let mut lines = BufReader::new(stream).lines();
+    let status = lines.next_line().await?.unwrap_or_default();
+    if !status.contains(" 200 ") {
+        bail!("subscription refused: {status}");
+    }
+    // Headers end with an empty line; then the stream is live.
+    while let Some(l) = lines.next_line().await? {
+        if l.is_empty() {
+            break;
+        }
+    }
+    let _ = ready.send(()).await;
+    while let Some(l) = lines.next_line().await? {
+        if l.trim() == "event: bulletins" {
+            return Ok(Instant::now());
+        }
+    }
+    bail!("stream ended")
+}
+
+/// Many console viewers on one node: from a publish until every subscriber got the event.
+async fn sse_fanout(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let mut net = Network::prepare(&spec(data, args.base_port + 400, 1)).await?;
+    net.start_all().await?;
+    net.wait_first_sync(Duration::from_secs(60)).await?;
+    let url = net.nodes[0].url.clone();
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse()?;
+    let cookie = std::sync::Arc::new(console_session(&url, data).await?);
+    let pid = net.pids().first().copied().unwrap_or(0);
+    let idle_rss = rss_mb(pid).unwrap_or(0.0);
+    let n = args.sse_subscribers;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(n.max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    let connect_start = Instant::now();
+    for k in 0..n {
+        tasks.spawn(subscriber(addr, cookie.clone(), ready_tx.clone()));
+        // Pace the connects so the listen backlog is never the bottleneck being measured.
+        if k % 256 == 255 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    drop(ready_tx);
+    let mut ready = 0;
+    while ready < n {
+        match tokio::time::timeout(Duration::from_secs(120), ready_rx.recv()).await {
+            Ok(Some(())) => ready += 1,
+            _ => bail!("only {ready}/{n} subscribers connected"),
+        }
+    }
+    let connect_s = connect_start.elapsed().as_secs_f64();
+    let rss_connected = rss_mb(pid).unwrap_or(0.0);
+    let api = net.api(0)?;
+    let mut draft = sample_warning();
+    draft["title"] = json!("Fan-out probe");
+    let published = Instant::now();
+    api.post("/api/v1/bulletins", &draft).await?;
+    let mut latencies = Vec::with_capacity(n);
+    while let Some(r) = tasks.join_next().await {
+        let at = r??;
+        latencies.push(at.saturating_duration_since(published).as_micros() as i64);
+    }
+    let all_ms = latencies.iter().copied().max().unwrap_or(0) as f64 / 1000.0;
+    let peak_rss = peak_rss_mb(pid).unwrap_or(0.0);
+    net.stop_all().await;
+    Ok(json!({
+        "subscribers": n,
+        "received": latencies.len(),
+        "publish_to_all_received_ms": all_ms,
+        "p50_ms": percentile(&latencies, 50.0) as f64 / 1000.0,
+        "p99_ms": percentile(&latencies, 99.0) as f64 / 1000.0,
+        "connect_all_seconds": connect_s,
+        "node_rss_idle_mb": idle_rss,
+        "node_rss_connected_mb": rss_connected,
+        "node_peak_rss_mb": peak_rss,
+        "targets": {"publish_to_all_received_ms": 1000},
     }))
 }

@@ -243,7 +243,7 @@ impl Network {
                 dir.join("node.json"),
                 serde_json::to_string_pretty(&record)? + "\n",
             )?;
-            ensure_duty_officer(&config, &duty_password)
+            ensure_duty_officer(&Config::load(&config_path)?, &duty_password)
                 .await
                 .with_context(|| format!("creating the duty officer of {id}"))?;
             let api_token = read_secret(&dir.join("cli.token"))?;
