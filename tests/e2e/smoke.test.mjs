@@ -27,7 +27,7 @@ test('two nodes: health in the browser, a CLEAR bulletin reaches the other node\
     await screenshot(page, 'smoke-healthz');
   });
 
-  await t.test('a CLEAR bulletin published on cl-csirt shows in the coordinator\'s public list', async () => {
+  await t.test('a CLEAR bulletin published on cl-csirt shows in the coordinator\'s public list', async (st) => {
     const title = `E2E smoke ${Date.now()}`;
     const id = await a.publish({ tlp: 'CLEAR', kind: 'informational', severity: 'low', title, summary: 'Published by the browser smoke test.' });
 
@@ -39,7 +39,7 @@ test('two nodes: health in the browser, a CLEAR bulletin reaches the other node\
         const body = await response.json();
         return body.bulletins.find((x) => x.id === id) ?? null;
       },
-      { timeoutMs: 20_000, intervalMs: 250 },
+      { timeoutMs: 20_000, intervalMs: 250, signal: st.signal },
     ).catch((e) => {
       throw new Error(`${e.message}\n${net.logTails()}`);
     });

@@ -92,7 +92,16 @@ async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(k, HeaderValue::from_static(v));
     };
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "no-referrer");
+    // The console needs same-origin requests to carry their Origin (checked on every post).
+    set(
+        h,
+        header::REFERRER_POLICY,
+        if console {
+            "same-origin"
+        } else {
+            "no-referrer"
+        },
+    );
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(
         h,

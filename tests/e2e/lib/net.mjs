@@ -11,6 +11,11 @@
 //
 // The binary comes from `ATALAYA_BIN` (set by `cargo xtask e2e`). Set `ATALAYA_E2E_KEEP=1` to keep
 // the temporary directory (configs, SQLite files, `node.log` of every node) after the run.
+//
+// Running nodes do not keep the test file's process alive (their child handles are unref'd): when
+// its tests are over, whether they stopped their network or not (a failure, a timeout), the file
+// exits and an 'exit' hook SIGKILLs every node and removes every network directory left. So a
+// test must not wait for a node's exit other than through `stop()` / `kill9()`.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -123,11 +128,16 @@ function bindZero() {
   });
 }
 
-/** Waits until `fn()` (may be async) returns a truthy value, which it returns; else throws. */
-export async function eventually(what, fn, { timeoutMs = 15_000, intervalMs = 50 } = {}) {
+/**
+ * Waits until `fn()` (may be async) returns a truthy value, which it returns; else throws after
+ * `timeoutMs`. Pass the test's `t.signal` as `signal` to stop polling when the test is cancelled
+ * (e.g. timed out).
+ */
+export async function eventually(what, fn, { timeoutMs = 15_000, intervalMs = 50, signal } = {}) {
   const start = Date.now();
   let lastError;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       const v = await fn();
       if (v) return v;
@@ -250,6 +260,9 @@ export class Node {
       fs.closeSync(logFd);
     }
     live.add(child);
+    // A running node does not keep the test file alive: once its tests are over (passed, failed
+    // or timed out, with or without `stop()`), the file exits and the 'exit' hook kills the node.
+    child.unref();
     this.child = child;
     child.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
@@ -297,6 +310,7 @@ export class Node {
     if (!child) return;
     this.child = null;
     if (child.exitStatus) return;
+    child.ref();
     child.kill('SIGTERM');
     const timer = new AbortController();
     const stopped = await Promise.race([
@@ -317,6 +331,7 @@ export class Node {
     if (!child) return;
     this.child = null;
     if (child.exitStatus) return;
+    child.ref();
     child.kill('SIGKILL');
     await child.exited;
   }
@@ -373,7 +388,7 @@ export class Node {
    */
   cli(args, options) {
     let full = [...args];
-    if (!full.includes('--config')) {
+    if (!full.some((a) => a === '--config' || a.startsWith('--config='))) {
       const sep = full.indexOf('--');
       const at = sep === -1 ? full.length : sep;
       full.splice(at, 0, '--config', this.config);
