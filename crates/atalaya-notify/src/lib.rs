@@ -182,6 +182,8 @@ pub async fn escalate_once(
             .escalations(b.id)
             .await?
             .iter()
+            // Calls made for a renotify are not steps of the deadline schedule.
+            .filter(|e| e.renotify.is_none())
             .map(|e| e.level)
             .collect();
         for role in escalation::due(deadline, roster.step_minutes, now, &called) {
@@ -220,6 +222,7 @@ pub async fn escalate_once(
                         channel: channel.to_owned(),
                         outcome,
                         at: now,
+                        renotify: None,
                     };
                     store.record_escalation(&record).await?;
                     made.push(record);
@@ -234,6 +237,7 @@ pub async fn escalate_once(
                     channel: "none".into(),
                     outcome: "no one to call at this step".into(),
                     at: now,
+                    renotify: None,
                 };
                 store.record_escalation(&record).await?;
                 made.push(record);
