@@ -52,6 +52,29 @@ impl Acknowledgement {
     }
 }
 
+/// The body of a `renotify` envelope: the origin of a bulletin asks a recipient that has not
+/// acknowledged it to call its on-call roster now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renotify {
+    /// The bulletin.
+    pub bulletin: Uuid,
+    /// When the origin asked.
+    pub at: Timestamp,
+    /// Who asked (account name at the origin).
+    pub by: String,
+}
+
+impl Renotify {
+    /// Bounds on who asked.
+    pub fn check(&self) -> Result<(), String> {
+        if self.by.trim().is_empty() || self.by.chars().count() > 100 {
+            return Err("`by` names the person (1 to 100 characters)".into());
+        }
+        Ok(())
+    }
+}
+
 /// Where one recipient stands with one bulletin, as its origin sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -130,5 +153,15 @@ mod tests {
             serde_json::to_string(&AckNote::NoImpact).unwrap(),
             "\"no-impact\""
         );
+        let mut r = Renotify {
+            bulletin: Uuid::nil(),
+            at: Timestamp::from_unix_millis(0).unwrap(),
+            by: "coordinator".into(),
+        };
+        r.check().unwrap();
+        r.by = "x".repeat(101);
+        assert!(r.check().is_err());
+        r.by = String::new();
+        assert!(r.check().is_err());
     }
 }

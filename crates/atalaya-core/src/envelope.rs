@@ -34,6 +34,13 @@ pub enum EnvelopeKind {
     AgreementAcceptance,
     /// A person at a receiving node acknowledged a bulletin (sent back to its origin).
     Acknowledgement,
+    /// A communication check: a person at each target node must answer it.
+    CommCheck,
+    /// A person's answer to a communication check (sent back to the node that started it).
+    CommCheckAnswer,
+    /// A bulletin's origin asks a recipient that has not acknowledged it to call its on-call
+    /// roster now.
+    Renotify,
 }
 
 impl EnvelopeKind {
@@ -47,6 +54,9 @@ impl EnvelopeKind {
             EnvelopeKind::Agreement => "agreement",
             EnvelopeKind::AgreementAcceptance => "agreement-acceptance",
             EnvelopeKind::Acknowledgement => "acknowledgement",
+            EnvelopeKind::CommCheck => "comm-check",
+            EnvelopeKind::CommCheckAnswer => "comm-check-answer",
+            EnvelopeKind::Renotify => "renotify",
         }
     }
 
@@ -60,6 +70,9 @@ impl EnvelopeKind {
             "agreement" => Some(EnvelopeKind::Agreement),
             "agreement-acceptance" => Some(EnvelopeKind::AgreementAcceptance),
             "acknowledgement" => Some(EnvelopeKind::Acknowledgement),
+            "comm-check" => Some(EnvelopeKind::CommCheck),
+            "comm-check-answer" => Some(EnvelopeKind::CommCheckAnswer),
+            "renotify" => Some(EnvelopeKind::Renotify),
             _ => None,
         }
     }
@@ -185,6 +198,12 @@ pub enum Payload {
     AgreementAcceptance(AgreementAcceptance),
     /// An acknowledgement of a bulletin.
     Acknowledgement(crate::ack::Acknowledgement),
+    /// A communication check.
+    CommCheck(crate::comm_check::CommCheck),
+    /// An answer to a communication check.
+    CommCheckAnswer(crate::comm_check::CommCheckAnswer),
+    /// A bulletin's origin asks a recipient to call its on-call roster.
+    Renotify(crate::ack::Renotify),
     /// The body is sealed; only the named recipients can read it.
     Sealed(Sealed),
 }
@@ -419,6 +438,43 @@ impl Envelope {
                 }
                 Ok(Payload::Acknowledgement(a))
             }
+            EnvelopeKind::CommCheck => {
+                let c: crate::comm_check::CommCheck =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                c.check().map_err(invalid)?;
+                if c.id != self.id {
+                    return Err(invalid(
+                        "a check is identified by its envelope: `id` must be the envelope's id"
+                            .into(),
+                    ));
+                }
+                if !matches!(self.audience, Audience::Nodes { .. }) {
+                    return Err(invalid("a check is addressed to named nodes".into()));
+                }
+                Ok(Payload::CommCheck(c))
+            }
+            EnvelopeKind::CommCheckAnswer => {
+                let a: crate::comm_check::CommCheckAnswer =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                a.check().map_err(invalid)?;
+                if !self.refs.contains(&a.check) {
+                    return Err(invalid(
+                        "the answered check must be listed in `refs`".into(),
+                    ));
+                }
+                Ok(Payload::CommCheckAnswer(a))
+            }
+            EnvelopeKind::Renotify => {
+                let r: crate::ack::Renotify =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                r.check().map_err(invalid)?;
+                if !self.refs.contains(&r.bulletin) {
+                    return Err(invalid(
+                        "the bulletin re-notified must be listed in `refs`".into(),
+                    ));
+                }
+                Ok(Payload::Renotify(r))
+            }
             EnvelopeKind::AuditCheckpoint => {
                 let c: AuditCheckpoint =
                     serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
@@ -536,5 +592,92 @@ mod tests {
         );
         let big = vec![b' '; MAX_ENVELOPE_BYTES + 1];
         assert_eq!(Envelope::parse(&big).unwrap_err().code(), "too_large");
+    }
+
+    fn check_envelope() -> Value {
+        serde_json::json!({
+            "v": 1,
+            "id": "01936b2e-0000-7000-8000-0000000000c1",
+            "kind": "comm-check",
+            "origin": "coordinator",
+            "created": "2026-11-22T10:00:00.000Z",
+            "tlp": "CLEAR",
+            "audience": {"scope": "nodes", "nodes": ["cl-csirt", "mx-csirt"]},
+            "embargo_until": null,
+            "refs": [],
+            "body": {
+                "id": "01936b2e-0000-7000-8000-0000000000c1",
+                "started_at": "2026-11-22T10:00:00.000Z",
+                "answer_by": "2026-11-22T11:00:00.000Z",
+                "message": "Monthly communication check"
+            }
+        })
+    }
+
+    #[test]
+    fn checks_answers_and_renotifies_are_checked_against_their_kind() {
+        let p = parse(&check_envelope()).unwrap();
+        assert!(matches!(p.payload, Payload::CommCheck(ref c) if c.message.is_some()));
+        let code = |v: Value| parse(&v).unwrap_err().code();
+        let mut v = check_envelope();
+        v["body"]["id"] = "01936b2e-0000-7000-8000-0000000000c2".into();
+        assert_eq!(code(v), "invalid_body", "the check id is the envelope id");
+        let mut v = check_envelope();
+        v["audience"] = serde_json::json!({"scope": "network"});
+        assert_eq!(code(v), "invalid_body", "a check names its targets");
+        let mut v = check_envelope();
+        v["body"]["message"] = "x".repeat(501).into();
+        assert_eq!(code(v), "invalid_body");
+        let mut v = check_envelope();
+        v["body"]["answer_by"] = "2026-11-22T09:00:00.000Z".into();
+        assert_eq!(code(v), "invalid_body");
+
+        let answer = serde_json::json!({
+            "v": 1, "id": "01936b2e-0000-7000-8000-0000000000d1", "kind": "comm-check-answer",
+            "origin": "mx-csirt", "created": "2026-11-22T10:01:00.000Z", "tlp": "CLEAR",
+            "audience": {"scope": "nodes", "nodes": ["coordinator"]}, "embargo_until": null,
+            "refs": ["01936b2e-0000-7000-8000-0000000000c1"],
+            "body": {"check": "01936b2e-0000-7000-8000-0000000000c1", "answered_by": "ana",
+                     "answered_at": "2026-11-22T10:01:00.000Z", "note": "all good"}
+        });
+        assert!(matches!(
+            parse(&answer).unwrap().payload,
+            Payload::CommCheckAnswer(_)
+        ));
+        let mut v = answer.clone();
+        v["refs"] = serde_json::json!([]);
+        assert_eq!(code(v), "invalid_body", "the check must be in refs");
+        let mut v = answer.clone();
+        v["body"]["answered_by"] = "".into();
+        assert_eq!(code(v), "invalid_body");
+        let mut v = answer;
+        v["body"]["note"] = "n".repeat(501).into();
+        assert_eq!(code(v), "invalid_body");
+
+        let renotify = serde_json::json!({
+            "v": 1, "id": "01936b2e-0000-7000-8000-0000000000e1", "kind": "renotify",
+            "origin": "cl-csirt", "created": "2026-11-22T10:01:00.000Z", "tlp": "GREEN",
+            "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}, "embargo_until": null,
+            "refs": ["01936b2e-0000-7000-8000-000000000001"],
+            "body": {"bulletin": "01936b2e-0000-7000-8000-000000000001", "by": "ana",
+                     "at": "2026-11-22T10:01:00.000Z"}
+        });
+        assert!(matches!(
+            parse(&renotify).unwrap().payload,
+            Payload::Renotify(_)
+        ));
+        let mut v = renotify.clone();
+        v["refs"] = serde_json::json!([]);
+        assert_eq!(code(v), "invalid_body");
+        let mut v = renotify;
+        v["body"]["extra"] = 1.into();
+        assert_eq!(code(v), "invalid_body");
+        for kind in [
+            EnvelopeKind::CommCheck,
+            EnvelopeKind::CommCheckAnswer,
+            EnvelopeKind::Renotify,
+        ] {
+            assert_eq!(EnvelopeKind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod audience;
 pub mod audit;
 pub mod bulletin;
 pub mod clock;
+pub mod comm_check;
 pub mod entropy;
 pub mod envelope;
 pub mod escalation;

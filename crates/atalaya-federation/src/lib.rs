@@ -24,16 +24,20 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 pub mod audit;
+pub mod checks;
 pub mod client;
 pub mod metrics;
 pub mod outbox;
+pub mod renotify;
 pub mod roster_view;
 pub mod settings;
 pub mod sync;
 pub mod wire;
 
+pub use checks::{CheckError, StartedCheck};
 pub use client::PeerClient;
 pub use metrics::Metrics;
+pub use renotify::Renotified;
 pub use roster_view::{RosterView, RosterViewError, sign_roster};
 pub use settings::FederationSettings;
 pub use wire::{BatchReply, Rejected};
@@ -77,6 +81,18 @@ pub enum FederationError {
     /// The item's labels contradict each other or name unknown nodes.
     #[error(transparent)]
     Labels(#[from] policy::LabelError),
+    /// Only the origin of a bulletin may do this, and this node is not it.
+    #[error("bulletin {0} is not this node's: only its origin can do this")]
+    NotOurBulletin(uuid::Uuid),
+    /// A node that is not one of the bulletin's recipients.
+    #[error("{0:?} is not a recipient of this bulletin")]
+    NotARecipient(String),
+    /// A recipient that acknowledged already.
+    #[error("{0} has acknowledged this bulletin already")]
+    AlreadyAcknowledged(NodeId),
+    /// No recipient is overdue.
+    #[error("no recipient of bulletin {0} is overdue: name the recipients to re-notify")]
+    NothingOverdue(uuid::Uuid),
 }
 
 /// A refusal with a stable code: of an envelope, or of a whole request.
@@ -130,6 +146,7 @@ pub struct Federation {
     /// HTTP client for peers.
     pub client: PeerClient,
     signals: Mutex<HashMap<NodeId, Arc<PeerSignals>>>,
+    escalation_wake: Arc<Notify>,
     audit_tx: mpsc::UnboundedSender<AuditEvent>,
     audit_rx: Mutex<Option<mpsc::UnboundedReceiver<AuditEvent>>>,
     events: broadcast::Sender<NodeEvent>,
@@ -165,6 +182,9 @@ struct Checked {
     agreement: Option<atalaya_core::envelope::Agreement>,
     acceptance: Option<atalaya_core::envelope::AgreementAcceptance>,
     acknowledgement: Option<atalaya_core::ack::Acknowledgement>,
+    comm_check: Option<atalaya_core::comm_check::CommCheck>,
+    check_answer: Option<atalaya_core::comm_check::CommCheckAnswer>,
+    renotify: Option<atalaya_core::ack::Renotify>,
 }
 
 impl Federation {
@@ -219,6 +239,7 @@ impl Federation {
             metrics: Metrics::default(),
             client,
             signals: Mutex::new(HashMap::new()),
+            escalation_wake: Arc::new(Notify::new()),
             audit_tx,
             audit_rx: Mutex::new(Some(audit_rx)),
             events: broadcast::channel(1024).0,
@@ -372,6 +393,12 @@ impl Federation {
     /// The current time.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Notified when a renotify arrives, so the escalation loop calls the on-call roster at
+    /// once instead of at its next tick.
+    pub fn escalation_wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.escalation_wake)
     }
 
     /// The wake-ups of a peer's outbox worker.
@@ -1076,6 +1103,18 @@ impl Federation {
             Payload::Acknowledgement(a) => Some(a.clone()),
             _ => None,
         };
+        let comm_check = match &parsed.payload {
+            Payload::CommCheck(c) => Some(c.clone()),
+            _ => None,
+        };
+        let check_answer = match &parsed.payload {
+            Payload::CommCheckAnswer(a) => Some(a.clone()),
+            _ => None,
+        };
+        let renotify = match &parsed.payload {
+            Payload::Renotify(r) => Some(r.clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
@@ -1084,6 +1123,9 @@ impl Federation {
             agreement,
             acceptance,
             acknowledgement,
+            comm_check,
+            check_answer,
+            renotify,
         })
     }
 
@@ -1129,8 +1171,9 @@ impl Federation {
         })
     }
 
-    /// Refuse a retraction of someone else's bulletin, and an acceptance of an agreement version
-    /// that does not exist (here or earlier in the same batch) or whose text differs.
+    /// Refuse a retraction of someone else's bulletin, an acceptance of an agreement version
+    /// that does not exist (here or earlier in the same batch) or whose text differs, and
+    /// acknowledgements, check answers and renotifies that do not fit what this node holds.
     async fn check_against_store(
         &self,
         c: &Checked,
@@ -1172,6 +1215,12 @@ impl Federation {
                 )));
             }
         }
+        if let Some(r) = self.refuse_check_answer(c).await? {
+            return Ok(Some(r));
+        }
+        if let Some(r) = self.refuse_renotify(c).await? {
+            return Ok(Some(r));
+        }
         if let Some(a) = &c.acceptance {
             let known = match batch_agreements
                 .iter()
@@ -1209,6 +1258,9 @@ impl Federation {
         let mut acks = Vec::new();
         let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
         let mut acceptances = Vec::new();
+        let mut checks_in = Vec::new();
+        let mut answers_in = Vec::new();
+        let mut renotifies_in = Vec::new();
         let checked = self.check_all(envelopes, &view);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
@@ -1226,6 +1278,24 @@ impl Federation {
                     }
                     if let Some(a) = &c.acceptance {
                         acceptances.push((c.new.origin.clone(), a.version, c.new.raw.clone()));
+                    }
+                    if let Some(check) = &c.comm_check
+                        && c.new.origin != self.me
+                    {
+                        checks_in.push((check.clone(), c.new.origin.clone()));
+                    }
+                    if let Some(a) = &c.check_answer {
+                        answers_in.push((a.clone(), c.new.origin.clone(), c.new.id));
+                    }
+                    if let Some(r) = &c.renotify {
+                        renotifies_in.push(atalaya_store::ReceivedRenotify {
+                            envelope: c.new.id,
+                            bulletin: r.bulletin,
+                            origin: c.new.origin.clone(),
+                            by: r.by.clone(),
+                            at: r.at,
+                            received: self.now(),
+                        });
                     }
                     if let Some(a) = &c.agreement {
                         agreements.push((a.clone(), c.new.raw.clone()));
@@ -1312,6 +1382,28 @@ impl Federation {
             self.store
                 .save_checkpoint(&node, cp.seq, &cp.hash, &raw, self.now())
                 .await?;
+        }
+        for (check, from) in checks_in {
+            self.store
+                .save_received_check(&check, &from, self.now())
+                .await?;
+        }
+        for (answer, node, envelope) in answers_in {
+            // False for a repeat (or a second answer in the same batch): the first one stands.
+            if self
+                .store
+                .save_check_answer(&answer, &node, envelope)
+                .await?
+            {
+                tracing::info!(check = %answer.check, %node, "communication check answered");
+            }
+        }
+        if !renotifies_in.is_empty() {
+            for r in &renotifies_in {
+                self.store.save_renotify_received(r).await?;
+                tracing::warn!(bulletin = %r.bulletin, origin = %r.origin, "re-notified by the origin");
+            }
+            self.escalation_wake.notify_one();
         }
         Ok(reply)
     }

@@ -1,12 +1,13 @@
 //! Telling people: e-mail over SMTP and webhooks, and the escalation loop that calls a team's
-//! on-call roster when a bulletin's acknowledgement deadline passes unanswered.
+//! on-call roster when a bulletin's acknowledgement deadline passes unanswered, or at once when
+//! the bulletin's origin re-notifies.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use atalaya_core::escalation::{self, OnCallRoster};
+use atalaya_core::escalation::{self, OnCallEntry, OnCallRoster};
 use atalaya_core::{Bulletin, Clock, NodeId};
-use atalaya_store::{EscalationRecord, Store};
+use atalaya_store::{EscalationRecord, ReceivedRenotify, Store};
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -182,6 +183,8 @@ pub async fn escalate_once(
             .escalations(b.id)
             .await?
             .iter()
+            // Calls made for a renotify are not steps of the deadline schedule.
+            .filter(|e| e.renotify.is_none())
             .map(|e| e.level)
             .collect();
         for role in escalation::due(deadline, roster.step_minutes, now, &called) {
@@ -220,6 +223,7 @@ pub async fn escalate_once(
                         channel: channel.to_owned(),
                         outcome,
                         at: now,
+                        renotify: None,
                     };
                     store.record_escalation(&record).await?;
                     made.push(record);
@@ -234,6 +238,7 @@ pub async fn escalate_once(
                     channel: "none".into(),
                     outcome: "no one to call at this step".into(),
                     at: now,
+                    renotify: None,
                 };
                 store.record_escalation(&record).await?;
                 made.push(record);
@@ -243,22 +248,184 @@ pub async fn escalate_once(
     Ok(made)
 }
 
-/// Run escalation passes every `escalation_tick_ms` until cancelled.
+/// What the re-notification message says.
+fn renotify_text(
+    node: &NodeId,
+    b: &Bulletin,
+    r: &ReceivedRenotify,
+    person: &OnCallEntry,
+) -> (String, String) {
+    let subject = format!(
+        "[Atalaya {node}] RE-NOTIFIED, STILL UNACKNOWLEDGED {}: {}",
+        b.tlp.label(),
+        b.content.title
+    );
+    let deadline = b
+        .content
+        .ack_required_by
+        .map_or_else(|| "none".to_owned(), |d| format!("{d} (UTC)"));
+    let body = format!(
+        "{origin} re-notified {node} about a bulletin nobody here has acknowledged yet.\n\n\
+         Title:     {title}\n\
+         Label:     {tlp}\n\
+         Kind:      {kind}\n\
+         Severity:  {severity:?}\n\
+         Deadline:  {deadline}\n\
+         Bulletin:  {id}\n\
+         Asked by:  {by} at {origin}, {at} (UTC)\n\
+         You are called as: {role:?} (the whole on-call roster is called)\n\n\
+         Acknowledge it in the console or with:\n\
+         curl -X POST -H 'Authorization: Bearer <token>' <node>/api/v1/bulletins/{id}/ack\n\n\
+         The content is not in this message: read it on the node.\n",
+        origin = r.origin,
+        title = b.content.title,
+        tlp = b.tlp.label(),
+        kind = b.content.kind.as_str(),
+        severity = b.content.severity,
+        id = b.id,
+        by = r.by,
+        at = r.at,
+        role = person.role,
+    );
+    (subject, body)
+}
+
+/// One pass over the re-notifications received: for each not yet acted on, call the whole
+/// on-call roster at once (every step), recorded as escalation calls of that renotify, then
+/// mark it handled so it is never acted on twice. Returns the calls made.
+pub async fn renotify_once(
+    store: &dyn Store,
+    me: &NodeId,
+    clock: &dyn Clock,
+    notifier: &Notifier,
+) -> Result<Vec<EscalationRecord>, atalaya_store::StoreError> {
+    let pending = store.pending_renotifies().await?;
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roster: Option<OnCallRoster> = match store.oncall().await? {
+        Some(json) => match serde_json::from_str(&json) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "on-call roster unreadable");
+                None
+            }
+        },
+        None => None,
+    };
+    let mut made = Vec::new();
+    for r in pending {
+        let now = clock.now();
+        let record =
+            |level: i64, target: String, channel: &str, outcome: String| EscalationRecord {
+                bulletin: r.bulletin,
+                level,
+                target,
+                channel: channel.to_owned(),
+                outcome,
+                at: now,
+                renotify: Some(r.envelope),
+            };
+        let Some(b) = store.bulletin(r.bulletin).await? else {
+            // Checked on arrival; a bulletin cannot disappear. Nothing to call about.
+            store.mark_renotify_handled(r.envelope, now).await?;
+            continue;
+        };
+        let mut calls = Vec::new();
+        let acknowledged = store
+            .acks(b.bulletin.id)
+            .await?
+            .iter()
+            .any(|a| &a.node == me);
+        let people = roster.as_ref().map_or(&[][..], |r| r.entries.as_slice());
+        if acknowledged {
+            // Acknowledged here while the renotify was on its way: nobody needs waking.
+            calls.push(record(
+                0,
+                "nobody called".into(),
+                "none",
+                "already acknowledged here".into(),
+            ));
+        } else if people.is_empty() {
+            calls.push(record(
+                0,
+                "nobody on call".into(),
+                "none",
+                "no one on the on-call roster".into(),
+            ));
+        }
+        // Calls already recorded for this renotify (a pass cut short) are not made again.
+        let done: Vec<(String, String)> = store
+            .escalations(b.bulletin.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.renotify == Some(r.envelope))
+            .map(|e| (e.channel, e.target))
+            .collect();
+        for person in people.iter().filter(|_| !acknowledged) {
+            let (subject, body) = renotify_text(me, &b.bulletin, &r, person);
+            if let Some(to) = &person.email {
+                let target = format!("{} <{to}>", person.name);
+                if !done.contains(&("email".to_owned(), target.clone())) {
+                    let outcome = match notifier.email(to, &subject, &body).await {
+                        Ok(()) => "sent".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    calls.push(record(person.role.level(), target, "email", outcome));
+                }
+            }
+            if let Some(url) = &person.webhook {
+                let target = format!("{} <{url}>", person.name);
+                if !done.contains(&("webhook".to_owned(), target.clone())) {
+                    let payload = serde_json::json!({
+                        "event": "renotify", "renotify": r.envelope, "node": me,
+                        "bulletin": b.bulletin.id,
+                        "title": b.bulletin.content.title, "tlp": b.bulletin.tlp,
+                        "deadline": b.bulletin.content.ack_required_by, "origin": r.origin,
+                        "asked_by": r.by, "asked_at": r.at, "role": person.role,
+                        "person": person.name,
+                    });
+                    let outcome = match notifier.webhook(url, &payload).await {
+                        Ok(()) => "sent".to_owned(),
+                        Err(e) => e.to_string(),
+                    };
+                    calls.push(record(person.role.level(), target, "webhook", outcome));
+                }
+            }
+        }
+        for call in calls {
+            tracing::warn!(bulletin = %call.bulletin, renotify = %r.envelope, target = %call.target, channel = %call.channel, outcome = %call.outcome, "renotify call");
+            store.record_escalation(&call).await?;
+            made.push(call);
+        }
+        store.mark_renotify_handled(r.envelope, now).await?;
+    }
+    Ok(made)
+}
+
+/// Run escalation passes (the deadline schedule, then re-notifications received) every
+/// `escalation_tick_ms`, and at once when `wake` is notified (a renotify arrived), until
+/// cancelled.
 pub async fn run(
     store: Arc<dyn Store>,
     me: NodeId,
     clock: Arc<dyn Clock>,
     notifier: Arc<Notifier>,
     tick: Duration,
+    wake: Arc<tokio::sync::Notify>,
     cancel: CancellationToken,
 ) {
     loop {
         if let Err(e) = escalate_once(store.as_ref(), &me, clock.as_ref(), &notifier).await {
             tracing::error!(error = %e, "escalation pass failed");
         }
+        if let Err(e) = renotify_once(store.as_ref(), &me, clock.as_ref(), &notifier).await {
+            tracing::error!(error = %e, "renotify pass failed");
+        }
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(tick) => {}
+            () = wake.notified() => {}
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use atalaya_core::{Bulletin, BulletinDraft, FixedClock, NodeId, Timestamp};
-use atalaya_notify::{Notifier, NotifySettings, escalate_once};
+use atalaya_notify::{Notifier, NotifySettings, escalate_once, renotify_once};
 use atalaya_store::{NewEnvelope, SqliteOptions, SqliteStore, Store};
 use uuid::Uuid;
 
@@ -293,4 +293,117 @@ async fn a_failing_channel_is_recorded_not_hidden() {
             .iter()
             .any(|c| c.outcome.contains("no SMTP server configured"))
     );
+}
+
+#[tokio::test]
+async fn a_renotify_calls_the_whole_roster_at_once_and_only_once() {
+    let (hook, hooks) = webhook_receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db"), &SqliteOptions::default())
+        .await
+        .unwrap();
+    let me = NodeId::new("mx-csirt").unwrap();
+    // Deadline an hour ahead: the schedule calls nobody yet, the renotify calls everyone.
+    let env = overdue_bulletin(t(60));
+    store
+        .ingest(std::slice::from_ref(&env), t(-59))
+        .await
+        .unwrap();
+    store
+        .set_oncall(
+            &serde_json::json!({"entries": [
+                {"role": "primary", "name": "Ana", "webhook": hook, "timezone": "America/Mexico_City"},
+                {"role": "lead", "name": "Carla", "webhook": hook, "timezone": "America/Mexico_City"}
+            ]})
+            .to_string(),
+            t(0),
+        )
+        .await
+        .unwrap();
+    let notifier = Notifier::new(NotifySettings::default()).unwrap();
+    let clock = FixedClock::new(t(1));
+    let renotify = Uuid::from_u128(0xabc);
+    store
+        .save_renotify_received(&atalaya_store::ReceivedRenotify {
+            envelope: renotify,
+            bulletin: env.id,
+            origin: NodeId::new("cl-csirt").unwrap(),
+            by: "ana".into(),
+            at: t(0),
+            received: t(0),
+        })
+        .await
+        .unwrap();
+    assert!(
+        escalate_once(&store, &me, &clock, &notifier)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the deadline is ahead"
+    );
+    let calls = renotify_once(&store, &me, &clock, &notifier).await.unwrap();
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.level, c.channel.as_str(), c.outcome.as_str(), c.renotify))
+            .collect::<Vec<_>>(),
+        [
+            (0, "webhook", "sent", Some(renotify)),
+            (2, "webhook", "sent", Some(renotify))
+        ],
+        "primary and lead together"
+    );
+    assert!(
+        renotify_once(&store, &me, &clock, &notifier)
+            .await
+            .unwrap()
+            .is_empty(),
+        "never twice for the same renotify"
+    );
+    // The schedule still runs on its own when the deadline comes: the renotify calls are not
+    // its steps.
+    clock.set(t(60));
+    let scheduled = escalate_once(&store, &me, &clock, &notifier).await.unwrap();
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(scheduled[0].renotify, None);
+    let bodies = hooks.lock().unwrap().clone();
+    let events: Vec<serde_json::Value> = bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "renotify").count(),
+        2
+    );
+    assert_eq!(events[0]["origin"], "cl-csirt");
+    assert_eq!(events[0]["asked_by"], "ana");
+    assert_eq!(store.escalations(env.id).await.unwrap().len(), 3);
+
+    // Acknowledged here before a second renotify arrived: nobody is woken.
+    let ack = atalaya_store::AckRecord {
+        node: me.clone(),
+        by: "ana".into(),
+        note: "received".into(),
+        comment: None,
+        at: t(61),
+    };
+    store.save_ack(env.id, &ack, Uuid::nil()).await.unwrap();
+    store
+        .save_renotify_received(&atalaya_store::ReceivedRenotify {
+            envelope: Uuid::from_u128(0xabd),
+            bulletin: env.id,
+            origin: NodeId::new("cl-csirt").unwrap(),
+            by: "ana".into(),
+            at: t(62),
+            received: t(62),
+        })
+        .await
+        .unwrap();
+    let calls = renotify_once(&store, &me, &clock, &notifier).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        (calls[0].channel.as_str(), calls[0].outcome.as_str()),
+        ("none", "already acknowledged here")
+    );
+    assert_eq!(hooks.lock().unwrap().len(), 3, "no new call");
 }

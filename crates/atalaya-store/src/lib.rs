@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use atalaya_core::audit::{AuditEntry, AuditEvent};
+use atalaya_core::comm_check::{CheckFacts, CommCheck, CommCheckAnswer, ReceivedCheck};
 use atalaya_core::{Bulletin, NodeId, Timestamp};
 use uuid::Uuid;
 
@@ -172,6 +173,38 @@ pub struct EscalationRecord {
     pub outcome: String,
     /// When.
     pub at: Timestamp,
+    /// The renotify envelope that caused the call; `None` for the deadline schedule.
+    pub renotify: Option<Uuid>,
+}
+
+/// A re-notification the origin of a bulletin sent to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenotifySent {
+    /// The recipient asked.
+    pub node: NodeId,
+    /// Who asked.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// The renotify envelope.
+    pub envelope: Uuid,
+}
+
+/// A re-notification received from a bulletin's origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedRenotify {
+    /// The renotify envelope.
+    pub envelope: Uuid,
+    /// The bulletin.
+    pub bulletin: Uuid,
+    /// The bulletin's origin, which asked.
+    pub origin: NodeId,
+    /// Who asked there.
+    pub by: String,
+    /// When they asked.
+    pub at: Timestamp,
+    /// When it reached this node.
+    pub received: Timestamp,
 }
 
 /// A stored API token (only its hash).
@@ -489,4 +522,77 @@ pub trait Store: Send + Sync + 'static {
         expires: Timestamp,
         now: Timestamp,
     ) -> Result<bool>;
+
+    // ---- Communication checks ------------------------------------------------------------
+    // At the node that starts a check: the check and its targets, then their answers; the
+    // delivery of each target comes from the outbox row of the check's envelope (same id). At
+    // a target: the check received, pending until a person answers it, once.
+
+    /// Keep a check this node started, with its targets (before its envelope goes out).
+    async fn save_comm_check(
+        &self,
+        check: &CommCheck,
+        started_by: &str,
+        targets: &[NodeId],
+    ) -> Result<()>;
+
+    /// A check this node started, with what it knows of each target.
+    async fn comm_check(&self, id: Uuid) -> Result<Option<CheckFacts>>;
+
+    /// The checks this node started, newest first, at most `limit` (capped at 500).
+    async fn comm_checks(&self, limit: u32) -> Result<Vec<CheckFacts>>;
+
+    /// Record `node`'s answer to a check this node started. False (and nothing changed) when
+    /// the check is unknown, `node` was not a target, or it had answered already.
+    async fn save_check_answer(
+        &self,
+        answer: &CommCheckAnswer,
+        node: &NodeId,
+        envelope: Uuid,
+    ) -> Result<bool>;
+
+    /// Keep a check received from `from` (once; a repeat changes nothing).
+    async fn save_received_check(
+        &self,
+        check: &CommCheck,
+        from: &NodeId,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// A check this node received.
+    async fn received_check(&self, id: Uuid) -> Result<Option<ReceivedCheck>>;
+
+    /// Checks received and not answered yet, oldest first.
+    async fn pending_checks(&self) -> Result<Vec<ReceivedCheck>>;
+
+    /// Record this node's answer to a received check. False (and nothing changed) when it was
+    /// answered already or never received.
+    async fn answer_received_check(&self, answer: &CommCheckAnswer, envelope: Uuid)
+    -> Result<bool>;
+
+    // ---- Re-notify -----------------------------------------------------------------------
+    // At a bulletin's origin: the re-notifications sent, per recipient (the ack matrix shows
+    // the latest). At a recipient: those received, until the on-call roster was called.
+
+    /// Record that this node re-notified `nodes` about its `bulletin`.
+    async fn save_renotify_sent(
+        &self,
+        bulletin: Uuid,
+        nodes: &[NodeId],
+        by: &str,
+        at: Timestamp,
+        envelope: Uuid,
+    ) -> Result<()>;
+
+    /// The re-notifications sent about a bulletin, oldest first.
+    async fn renotifies_sent(&self, bulletin: Uuid) -> Result<Vec<RenotifySent>>;
+
+    /// Keep a re-notification received (once, by envelope id).
+    async fn save_renotify_received(&self, r: &ReceivedRenotify) -> Result<()>;
+
+    /// Re-notifications received whose on-call roster has not been called yet, oldest first.
+    async fn pending_renotifies(&self) -> Result<Vec<ReceivedRenotify>>;
+
+    /// The on-call roster was called for this re-notification.
+    async fn mark_renotify_handled(&self, envelope: Uuid, now: Timestamp) -> Result<()>;
 }

@@ -17,7 +17,11 @@ use uuid::Uuid;
 
 use crate::{
     AckRecord, ApiToken, BulletinQuery, BulletinRecord, Delivery, EscalationRecord, Ingested,
-    NewEnvelope, PeerState, Result, SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
+    NewEnvelope, PeerState, ReceivedRenotify, RenotifySent, Result, SessionRecord, Store,
+    StoreError, StoredEnvelope, UserRecord,
+};
+use atalaya_core::comm_check::{
+    AnswerFacts, CheckFacts, CommCheck, CommCheckAnswer, ReceivedCheck, TargetFacts,
 };
 
 /// How hard SQLite works to survive a power cut. Both survive a crash of the process.
@@ -316,6 +320,82 @@ fn push_cursors(qb: &mut QueryBuilder<Sqlite>, cursors: &[i64]) {
         sep.push_bind(*c);
     }
     qb.push(")");
+}
+
+/// The columns `received_check_row` reads.
+macro_rules! received_check_columns {
+    () => {
+        "id, origin, started_ms, answer_by_ms, message, received_ms, answered_ms, answered_by, note"
+    };
+}
+
+fn answer_facts(row: &SqliteRow) -> Result<Option<AnswerFacts>> {
+    Ok(match row.try_get::<Option<i64>, _>("answered_ms")? {
+        Some(ms) => Some(AnswerFacts {
+            by: row
+                .try_get::<Option<String>, _>("answered_by")?
+                .unwrap_or_default(),
+            at: ts(ms)?,
+            note: row.try_get("note")?,
+        }),
+        None => None,
+    })
+}
+
+fn received_check_row(row: &SqliteRow) -> Result<ReceivedCheck> {
+    Ok(ReceivedCheck {
+        check: CommCheck {
+            id: uuid(row.try_get("id")?)?,
+            started_at: ts(row.try_get("started_ms")?)?,
+            answer_by: ts(row.try_get("answer_by_ms")?)?,
+            message: row.try_get("message")?,
+        },
+        from: node(row.try_get("origin")?)?,
+        received_at: ts(row.try_get("received_ms")?)?,
+        answer: answer_facts(row)?,
+    })
+}
+
+impl SqliteStore {
+    /// A started check (its `comm_checks` row) with its targets: their answers, and their
+    /// delivery from the outbox row of the check's envelope.
+    async fn check_facts(&self, row: &SqliteRow) -> Result<CheckFacts> {
+        let id: String = row.try_get("id")?;
+        let targets = sqlx::query(
+            "SELECT t.node, t.answered_ms, t.answered_by, t.note,
+                 o.peer IS NOT NULL AS sent, o.delivered_ms, COALESCE(o.attempts, 0) AS attempts,
+                 o.last_error
+             FROM comm_check_targets t
+             LEFT JOIN envelopes e ON e.id = t.check_id
+             LEFT JOIN outbox o ON o.cursor = e.cursor AND o.peer = t.node
+             WHERE t.check_id = ? ORDER BY t.node",
+        )
+        .bind(&id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TargetFacts {
+                node: node(r.try_get("node")?)?,
+                sent: r.try_get::<i64, _>("sent")? != 0,
+                delivered_at: opt_ts(r.try_get("delivered_ms")?)?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+                answer: answer_facts(r)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(CheckFacts {
+            check: CommCheck {
+                id: uuid(&id)?,
+                started_at: ts(row.try_get("started_ms")?)?,
+                answer_by: ts(row.try_get("answer_by_ms")?)?,
+                message: row.try_get("message")?,
+            },
+            started_by: row.try_get("started_by")?,
+            targets,
+        })
+    }
 }
 
 #[async_trait]
@@ -1229,10 +1309,12 @@ impl Store for SqliteStore {
 
     async fn record_escalation(&self, e: &EscalationRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO escalations (bulletin, level, target, channel, outcome, at_ms) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO escalations (bulletin, renotify, level, target, channel, outcome, at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO UPDATE SET outcome = excluded.outcome, at_ms = excluded.at_ms",
         )
         .bind(e.bulletin.to_string())
+        .bind(e.renotify.map(|r| r.to_string()).unwrap_or_default())
         .bind(e.level)
         .bind(&e.target)
         .bind(&e.channel)
@@ -1245,7 +1327,8 @@ impl Store for SqliteStore {
 
     async fn escalations(&self, bulletin: Uuid) -> Result<Vec<EscalationRecord>> {
         let rows = sqlx::query(
-            "SELECT level, target, channel, outcome, at_ms FROM escalations WHERE bulletin = ? ORDER BY level, target, channel",
+            "SELECT renotify, level, target, channel, outcome, at_ms FROM escalations WHERE bulletin = ?
+             ORDER BY at_ms, renotify, level, target, channel",
         )
         .bind(bulletin.to_string())
         .fetch_all(&self.reader)
@@ -1259,6 +1342,10 @@ impl Store for SqliteStore {
                     channel: r.try_get("channel")?,
                     outcome: r.try_get("outcome")?,
                     at: ts(r.try_get("at_ms")?)?,
+                    renotify: match r.try_get::<&str, _>("renotify")? {
+                        "" => None,
+                        id => Some(uuid(id)?),
+                    },
                 })
             })
             .collect()
@@ -1289,5 +1376,250 @@ impl Store for SqliteStore {
             == 1;
         tx.commit().await?;
         Ok(fresh)
+    }
+
+    // ---- Communication checks ------------------------------------------------------------
+
+    async fn save_comm_check(
+        &self,
+        check: &CommCheck,
+        started_by: &str,
+        targets: &[NodeId],
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO comm_checks (id, started_ms, answer_by_ms, message, started_by)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(check.id.to_string())
+        .bind(check.started_at.unix_millis())
+        .bind(check.answer_by.unix_millis())
+        .bind(&check.message)
+        .bind(started_by)
+        .execute(&mut *tx)
+        .await?;
+        for node in targets {
+            sqlx::query(
+                "INSERT INTO comm_check_targets (check_id, node) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(check.id.to_string())
+            .bind(node.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn comm_check(&self, id: Uuid) -> Result<Option<CheckFacts>> {
+        let row = sqlx::query(
+            "SELECT id, started_ms, answer_by_ms, message, started_by FROM comm_checks WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.check_facts(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn comm_checks(&self, limit: u32) -> Result<Vec<CheckFacts>> {
+        let rows = sqlx::query(
+            "SELECT id, started_ms, answer_by_ms, message, started_by FROM comm_checks
+             ORDER BY started_ms DESC, id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(&self.reader)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.check_facts(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn save_check_answer(
+        &self,
+        answer: &CommCheckAnswer,
+        node: &NodeId,
+        envelope: Uuid,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE comm_check_targets SET answered_ms = ?, answered_by = ?, note = ?, answer_envelope = ?
+             WHERE check_id = ? AND node = ? AND answered_ms IS NULL",
+        )
+        .bind(answer.answered_at.unix_millis())
+        .bind(&answer.answered_by)
+        .bind(&answer.note)
+        .bind(envelope.to_string())
+        .bind(answer.check.to_string())
+        .bind(node.as_str())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn save_received_check(
+        &self,
+        check: &CommCheck,
+        from: &NodeId,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO received_checks (id, origin, started_ms, answer_by_ms, message, received_ms)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(check.id.to_string())
+        .bind(from.as_str())
+        .bind(check.started_at.unix_millis())
+        .bind(check.answer_by.unix_millis())
+        .bind(&check.message)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn received_check(&self, id: Uuid) -> Result<Option<ReceivedCheck>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            received_check_columns!(),
+            " FROM received_checks WHERE id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(received_check_row)
+        .transpose()
+    }
+
+    async fn pending_checks(&self) -> Result<Vec<ReceivedCheck>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            received_check_columns!(),
+            " FROM received_checks WHERE answered_ms IS NULL ORDER BY received_ms, id LIMIT 500"
+        ))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(received_check_row).collect()
+    }
+
+    async fn answer_received_check(
+        &self,
+        answer: &CommCheckAnswer,
+        envelope: Uuid,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE received_checks SET answered_ms = ?, answered_by = ?, note = ?, answer_envelope = ?
+             WHERE id = ? AND answered_ms IS NULL",
+        )
+        .bind(answer.answered_at.unix_millis())
+        .bind(&answer.answered_by)
+        .bind(&answer.note)
+        .bind(envelope.to_string())
+        .bind(answer.check.to_string())
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    // ---- Re-notify -----------------------------------------------------------------------
+
+    async fn save_renotify_sent(
+        &self,
+        bulletin: Uuid,
+        nodes: &[NodeId],
+        by: &str,
+        at: Timestamp,
+        envelope: Uuid,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for node in nodes {
+            sqlx::query(
+                "INSERT INTO renotifies_sent (envelope, bulletin, node, by_whom, at_ms) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(envelope.to_string())
+            .bind(bulletin.to_string())
+            .bind(node.as_str())
+            .bind(by)
+            .bind(at.unix_millis())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn renotifies_sent(&self, bulletin: Uuid) -> Result<Vec<RenotifySent>> {
+        let rows = sqlx::query(
+            "SELECT node, by_whom, at_ms, envelope FROM renotifies_sent WHERE bulletin = ?
+             ORDER BY at_ms, node",
+        )
+        .bind(bulletin.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RenotifySent {
+                    node: node(r.try_get("node")?)?,
+                    by: r.try_get("by_whom")?,
+                    at: ts(r.try_get("at_ms")?)?,
+                    envelope: uuid(r.try_get("envelope")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn save_renotify_received(&self, r: &ReceivedRenotify) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO renotifies_received (envelope, bulletin, origin, by_whom, at_ms, received_ms)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(r.envelope.to_string())
+        .bind(r.bulletin.to_string())
+        .bind(r.origin.as_str())
+        .bind(&r.by)
+        .bind(r.at.unix_millis())
+        .bind(r.received.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn pending_renotifies(&self) -> Result<Vec<ReceivedRenotify>> {
+        let rows = sqlx::query(
+            "SELECT envelope, bulletin, origin, by_whom, at_ms, received_ms FROM renotifies_received
+             WHERE handled_ms IS NULL ORDER BY received_ms, envelope LIMIT 500",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReceivedRenotify {
+                    envelope: uuid(r.try_get("envelope")?)?,
+                    bulletin: uuid(r.try_get("bulletin")?)?,
+                    origin: node(r.try_get("origin")?)?,
+                    by: r.try_get("by_whom")?,
+                    at: ts(r.try_get("at_ms")?)?,
+                    received: ts(r.try_get("received_ms")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_renotify_handled(&self, envelope: Uuid, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE renotifies_received SET handled_ms = ? WHERE envelope = ? AND handled_ms IS NULL",
+        )
+        .bind(now.unix_millis())
+        .bind(envelope.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 }

@@ -5,7 +5,8 @@
 use atalaya_core::{Audience, Bulletin, BulletinDraft, NodeId, Timestamp};
 use uuid::Uuid;
 
-use crate::{BulletinQuery, Ingested, NewEnvelope, Store};
+use crate::{BulletinQuery, EscalationRecord, Ingested, NewEnvelope, ReceivedRenotify, Store};
+use atalaya_core::comm_check::{AnswerFacts, CommCheck, CommCheckAnswer};
 
 fn t(ms: i64) -> Timestamp {
     Timestamp::from_unix_millis(1_800_000_000_000 + ms).unwrap()
@@ -42,6 +43,8 @@ pub async fn conformance(store: &dyn Store) {
     outbox_keeps_rows_until_delivered(store).await;
     cursors_rosters_tokens_nonces(store).await;
     accounts_sessions_and_scoped_tokens(store).await;
+    comm_checks_at_both_ends(store).await;
+    renotifies_and_escalation_causes(store).await;
 }
 
 async fn log_is_ordered_and_idempotent(store: &dyn Store) {
@@ -395,4 +398,264 @@ async fn accounts_sessions_and_scoped_tokens(store: &dyn Store) {
     store.touch_api_token("tok2", t(500)).await.unwrap();
     let touched = store.api_tokens(Some("u1")).await.unwrap();
     assert_eq!(touched[0].last_used, Some(t(500)));
+}
+
+fn check_envelope(id: Uuid, origin: &str, at: Timestamp) -> NewEnvelope {
+    NewEnvelope {
+        id,
+        kind: "comm-check".into(),
+        origin: n(origin),
+        created: at,
+        tlp: "CLEAR".into(),
+        audience: "{\"scope\":\"nodes\",\"nodes\":[]}".into(),
+        raw: format!("{{\"id\":\"{id}\"}}"),
+        bulletin: None,
+    }
+}
+
+async fn comm_checks_at_both_ends(store: &dyn Store) {
+    let (cl, mx, ar, br) = (n("cl-csirt"), n("mx-csirt"), n("ar-csirt"), n("br-cert"));
+    let check = |seq: u128, start: i64| CommCheck {
+        id: Uuid::from_u128((3u128 << 76) | seq),
+        started_at: t(start),
+        answer_by: t(start + 3_600_000),
+        message: Some(format!("check {seq}")),
+    };
+    // At the initiator: the check and its targets, stored before the envelope goes out.
+    let first = check(1, 1000);
+    let targets = [cl.clone(), mx.clone(), ar.clone(), br.clone()];
+    store
+        .save_comm_check(&first, "coordinator", &targets)
+        .await
+        .unwrap();
+    let before = store.comm_check(first.id).await.unwrap().unwrap();
+    assert_eq!(before.check, first);
+    assert_eq!(before.started_by, "coordinator");
+    assert!(
+        before.targets.iter().all(|t| !t.sent && t.answer.is_none()),
+        "no outbox row yet: not sent"
+    );
+    // Its envelope is queued for three of them (the policy refused br-cert).
+    let cursor = store
+        .publish(
+            &check_envelope(first.id, "coordinator", t(1000)),
+            &targets[..3],
+            t(1000),
+        )
+        .await
+        .unwrap();
+    store.mark_delivered(&cl, &[cursor], t(1200)).await.unwrap();
+    assert_eq!(store.mark_pulled(&mx, cursor, t(1300)).await.unwrap(), 1);
+    store
+        .record_failure(&ar, &[cursor], "connection refused", t(1400))
+        .await
+        .unwrap();
+    let answer = |c: &CommCheck, by: &str, at: i64| CommCheckAnswer {
+        check: c.id,
+        answered_by: by.into(),
+        answered_at: t(at),
+        note: Some("all good".into()),
+    };
+    assert!(
+        store
+            .save_check_answer(&answer(&first, "ana", 5000), &cl, Uuid::from_u128(11))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_check_answer(&answer(&first, "beto", 6000), &cl, Uuid::from_u128(12))
+            .await
+            .unwrap(),
+        "a second answer changes nothing"
+    );
+    assert!(
+        !store
+            .save_check_answer(
+                &answer(&first, "mallory", 6000),
+                &n("us-cert"),
+                Uuid::from_u128(13)
+            )
+            .await
+            .unwrap(),
+        "not a target"
+    );
+    let facts = store.comm_check(first.id).await.unwrap().unwrap();
+    let target = |node: &NodeId| facts.targets.iter().find(|t| &t.node == node).unwrap();
+    assert_eq!(
+        facts
+            .targets
+            .iter()
+            .map(|t| t.node.as_str())
+            .collect::<Vec<_>>(),
+        ["ar-csirt", "br-cert", "cl-csirt", "mx-csirt"]
+    );
+    assert_eq!(target(&cl).delivered_at, Some(t(1200)), "pushed");
+    assert_eq!(target(&mx).delivered_at, Some(t(1300)), "pulled");
+    assert_eq!(
+        target(&cl).answer,
+        Some(AnswerFacts {
+            by: "ana".into(),
+            at: t(5000),
+            note: Some("all good".into())
+        })
+    );
+    assert!(target(&mx).answer.is_none());
+    let a = target(&ar);
+    assert!(a.sent && a.delivered_at.is_none());
+    assert_eq!(
+        (a.attempts, a.last_error.as_deref()),
+        (1, Some("connection refused"))
+    );
+    assert!(!target(&br).sent);
+    assert!(store.comm_check(Uuid::nil()).await.unwrap().is_none());
+
+    let second = check(2, 9000);
+    store
+        .save_comm_check(&second, "coordinator", std::slice::from_ref(&mx))
+        .await
+        .unwrap();
+    let history = store.comm_checks(10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|c| c.check.id).collect::<Vec<_>>(),
+        [second.id, first.id],
+        "newest first"
+    );
+    assert_eq!(store.comm_checks(1).await.unwrap().len(), 1);
+
+    // At a target: pending until answered, answered once.
+    let got = check(3, 20_000);
+    store
+        .save_received_check(&got, &cl, t(20_100))
+        .await
+        .unwrap();
+    store
+        .save_received_check(&got, &cl, t(20_200))
+        .await
+        .unwrap();
+    let other = check(4, 21_000);
+    store
+        .save_received_check(&other, &mx, t(21_100))
+        .await
+        .unwrap();
+    let pending = store.pending_checks().await.unwrap();
+    assert_eq!(
+        pending.iter().map(|c| c.check.id).collect::<Vec<_>>(),
+        [got.id, other.id]
+    );
+    assert_eq!(
+        pending[0].received_at,
+        t(20_100),
+        "a repeat changes nothing"
+    );
+    assert_eq!(pending[0].from, cl);
+    assert_eq!(pending[0].check, got);
+    assert!(
+        store
+            .answer_received_check(&answer(&got, "ana", 20_500), Uuid::from_u128(21))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .answer_received_check(&answer(&got, "beto", 20_600), Uuid::from_u128(22))
+            .await
+            .unwrap(),
+        "answered once"
+    );
+    assert!(
+        !store
+            .answer_received_check(&answer(&first, "ana", 20_600), Uuid::from_u128(23))
+            .await
+            .unwrap(),
+        "never received"
+    );
+    let answered = store.received_check(got.id).await.unwrap().unwrap();
+    assert_eq!(answered.answer.unwrap().by, "ana");
+    assert_eq!(
+        store
+            .pending_checks()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.check.id)
+            .collect::<Vec<_>>(),
+        [other.id]
+    );
+    assert!(store.received_check(first.id).await.unwrap().is_none());
+}
+
+async fn renotifies_and_escalation_causes(store: &dyn Store) {
+    let (mx, ar) = (n("mx-csirt"), n("ar-csirt"));
+    let bulletin = Uuid::from_u128((4u128 << 76) | 1);
+    let (first, second) = (Uuid::from_u128(101), Uuid::from_u128(102));
+    store
+        .save_renotify_sent(bulletin, &[mx.clone(), ar.clone()], "ana", t(10), first)
+        .await
+        .unwrap();
+    store
+        .save_renotify_sent(bulletin, std::slice::from_ref(&mx), "beto", t(20), second)
+        .await
+        .unwrap();
+    let sent = store.renotifies_sent(bulletin).await.unwrap();
+    assert_eq!(
+        sent.iter()
+            .map(|r| (r.node.as_str(), r.by.as_str(), r.at, r.envelope))
+            .collect::<Vec<_>>(),
+        [
+            ("ar-csirt", "ana", t(10), first),
+            ("mx-csirt", "ana", t(10), first),
+            ("mx-csirt", "beto", t(20), second)
+        ]
+    );
+    assert!(store.renotifies_sent(Uuid::nil()).await.unwrap().is_empty());
+
+    let received = ReceivedRenotify {
+        envelope: first,
+        bulletin,
+        origin: n("cl-csirt"),
+        by: "ana".into(),
+        at: t(10),
+        received: t(11),
+    };
+    store.save_renotify_received(&received).await.unwrap();
+    store.save_renotify_received(&received).await.unwrap();
+    assert_eq!(
+        store.pending_renotifies().await.unwrap(),
+        vec![received.clone()]
+    );
+    store.mark_renotify_handled(first, t(12)).await.unwrap();
+    assert!(store.pending_renotifies().await.unwrap().is_empty());
+    store.save_renotify_received(&received).await.unwrap();
+    assert!(
+        store.pending_renotifies().await.unwrap().is_empty(),
+        "a repeat of a handled renotify is not acted on again"
+    );
+
+    // Calls of the deadline schedule and of a renotify are kept apart, each once.
+    let call = |level: i64, renotify: Option<Uuid>, outcome: &str| EscalationRecord {
+        bulletin,
+        level,
+        target: "Ana <ana@csirt.example>".into(),
+        channel: "email".into(),
+        outcome: outcome.into(),
+        at: t(30),
+        renotify,
+    };
+    store
+        .record_escalation(&call(0, None, "sent"))
+        .await
+        .unwrap();
+    store
+        .record_escalation(&call(0, Some(first), "sent"))
+        .await
+        .unwrap();
+    store
+        .record_escalation(&call(0, Some(first), "smtp: refused"))
+        .await
+        .unwrap();
+    let calls = store.escalations(bulletin).await.unwrap();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.contains(&call(0, None, "sent")));
+    assert!(calls.contains(&call(0, Some(first), "smtp: refused")));
 }

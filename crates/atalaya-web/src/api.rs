@@ -25,7 +25,7 @@ fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// A JSON request body, read with the API's size limit and parsed with our error codes.
-async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     let bytes = body::read(body, MAX_API_BODY).await?;
     body::parse(&bytes)
 }
@@ -195,6 +195,9 @@ struct DeliveryView {
     ack_state: Option<atalaya_core::ack::AckState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     acknowledged: Option<Value>,
+    /// When this node last re-notified the recipient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renotified_at: Option<Timestamp>,
 }
 
 fn ack_json(a: &atalaya_store::AckRecord) -> Value {
@@ -205,6 +208,7 @@ fn delivery_view(
     d: Delivery,
     bulletin: &atalaya_core::Bulletin,
     acks: &[atalaya_store::AckRecord],
+    renotified: &[atalaya_store::RenotifySent],
     roster: &atalaya_core::Roster,
     now: Timestamp,
 ) -> DeliveryView {
@@ -227,6 +231,11 @@ fn delivery_view(
             )
         }),
         acknowledged: ack.map(ack_json),
+        renotified_at: renotified
+            .iter()
+            .filter(|r| r.node == d.peer)
+            .map(|r| r.at)
+            .max(),
         carrier: !reader,
         peer: d.peer,
         state,
@@ -261,6 +270,7 @@ pub async fn show(
     let mut body = serde_json::to_value(view(&record)).map_err(ApiError::internal)?;
     if &record.bulletin.origin == state.fed.node_id() {
         let acks = state.fed.store.acks(id).await?;
+        let renotified = state.fed.store.renotifies_sent(id).await?;
         let roster = state.fed.roster();
         let now = state.fed.now();
         let deliveries: Vec<DeliveryView> = state
@@ -269,7 +279,7 @@ pub async fn show(
             .deliveries(id)
             .await?
             .into_iter()
-            .map(|d| delivery_view(d, &record.bulletin, &acks, &roster.roster, now))
+            .map(|d| delivery_view(d, &record.bulletin, &acks, &renotified, &roster.roster, now))
             .collect();
         let delivered = deliveries.iter().filter(|d| d.delivered.is_some()).count();
         let acknowledged = deliveries
@@ -297,13 +307,28 @@ pub async fn show(
             .escalations(id)
             .await?
             .iter()
-            .map(|e| json!({"level": e.level, "target": e.target, "channel": e.channel, "outcome": e.outcome, "at": e.at}))
+            .map(|e| json!({"step": escalation_step(e), "level": e.level, "target": e.target, "channel": e.channel, "outcome": e.outcome, "at": e.at, "renotify": e.renotify}))
             .collect();
         if !calls.is_empty() {
             body["escalations"] = json!(calls);
         }
     }
     Ok(Json(json!({"bulletin": body})).into_response())
+}
+
+/// The label of an escalation call: the step of the deadline schedule, or `renotify` for a
+/// call the bulletin's origin asked for.
+fn escalation_step(e: &atalaya_store::EscalationRecord) -> &'static str {
+    use atalaya_core::escalation::OnCallRole;
+    if e.renotify.is_some() {
+        return "renotify";
+    }
+    match OnCallRole::ORDER.into_iter().find(|r| r.level() == e.level) {
+        Some(OnCallRole::Primary) => "primary",
+        Some(OnCallRole::Secondary) => "secondary",
+        Some(OnCallRole::Lead) => "lead",
+        None => "unknown",
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -598,4 +623,61 @@ pub async fn set_oncall(
     let text = serde_json::to_string(&roster).map_err(ApiError::internal)?;
     state.fed.store.set_oncall(&text, state.fed.now()).await?;
     Ok(Json(json!({"oncall": roster})).into_response())
+}
+
+/// Body of `POST /api/v1/bulletins/{id}/renotify`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenotifyRequest {
+    /// The recipients to re-notify (default: every overdue one).
+    nodes: Option<Vec<String>>,
+}
+
+/// `POST /api/v1/bulletins/{id}/renotify`: at the bulletin's origin, ask recipients that have
+/// not acknowledged it to call their on-call roster now.
+pub async fn renotify(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::Renotify)?;
+    let id = bulletin_id(&id)?;
+    let req: RenotifyRequest = json_body(body).await?;
+    use atalaya_federation::FederationError as E;
+    let done = state
+        .fed
+        .renotify(id, req.nodes.as_deref(), &auth.name)
+        .await
+        .map_err(|e| match e {
+            E::NoSuchBulletin(_) => ApiError::not_found("bulletin"),
+            e @ E::NotOurBulletin(_) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_our_bulletin", e.to_string())
+            }
+            e @ E::NotARecipient(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_a_recipient",
+                e.to_string(),
+            ),
+            e @ E::AlreadyAcknowledged(_) => {
+                ApiError::new(StatusCode::CONFLICT, "already_acknowledged", e.to_string())
+            }
+            e @ E::NothingOverdue(_) => {
+                ApiError::new(StatusCode::CONFLICT, "nothing_overdue", e.to_string())
+            }
+            e @ E::AlreadyRetracted(_) => {
+                ApiError::new(StatusCode::CONFLICT, "retracted", e.to_string())
+            }
+            E::InvalidBulletin(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_renotify", m)
+            }
+            other => ApiError::internal(other),
+        })?;
+    Ok(Json(json!({
+        "bulletin": id,
+        "renotify": done.envelope,
+        "renotified": done.nodes,
+        "not_sent": done.not_sent,
+    }))
+    .into_response())
 }

@@ -18,6 +18,7 @@ pub mod accounts;
 mod api;
 pub mod auth;
 mod body;
+mod checks;
 pub mod console;
 pub mod error;
 mod fed;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bulletins/{id}", get(api::show))
         .route("/api/v1/bulletins/{id}/retract", post(api::retract))
         .route("/api/v1/bulletins/{id}/ack", post(api::acknowledge))
+        .route("/api/v1/bulletins/{id}/renotify", post(api::renotify))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
         .route("/api/v1/oncall", get(api::show_oncall).put(api::set_oncall))
@@ -72,6 +74,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/roster",
             put(api::install_roster).get(api::show_roster),
         )
+        .route("/api/v1/checks", post(checks::start).get(checks::history))
+        .route("/api/v1/checks/pending", get(checks::pending))
+        .route("/api/v1/checks/trend", get(checks::trend))
+        .route("/api/v1/checks/{id}", get(checks::report))
+        .route("/api/v1/checks/{id}/answer", post(checks::answer))
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -1073,3 +1073,241 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
     store.close().await;
     result
 }
+
+/// `atalaya check …`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Start a communication check: every peer (or those named) must answer it.
+    Start {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Only these members (comma-separated node ids).
+        #[arg(long, value_delimiter = ',')]
+        targets: Vec<String>,
+        /// What to tell the people answering (at most 500 characters).
+        #[arg(long)]
+        message: Option<String>,
+        /// Minutes they have to answer (default 60).
+        #[arg(long)]
+        within: Option<u32>,
+    },
+    /// The checks this node started, newest first.
+    List {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The report of a check: each member's time to answer, who has not, who was never reached.
+    Report {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The check's id.
+        id: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks this node received that nobody here has answered yet.
+    Pending {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Answer a check this node received (once).
+    Answer {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// The check's id.
+        id: String,
+        /// Who answers.
+        #[arg(long)]
+        by: String,
+        /// A note for the node that started the check.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Each member's answer times over the last checks, and their median.
+    Trend {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// How many recent checks.
+        #[arg(long, default_value_t = 10)]
+        last: u32,
+    },
+}
+
+fn seconds(ms: &Value) -> String {
+    ms.as_i64()
+        .map_or_else(|| "-".to_owned(), |ms| format!("{:.1}", ms as f64 / 1000.0))
+}
+
+/// `atalaya check …`
+pub async fn check(cmd: CheckCommand) -> Result<()> {
+    let client =
+        |config: &Path| -> Result<ApiClient> { ApiClient::for_config(&Config::load(config)?) };
+    match cmd {
+        CheckCommand::Start {
+            config,
+            targets,
+            message,
+            within,
+        } => {
+            let mut body = serde_json::json!({});
+            if !targets.is_empty() {
+                body["targets"] = serde_json::json!(targets);
+            }
+            if let Some(m) = message {
+                body["message"] = Value::String(m);
+            }
+            if let Some(w) = within {
+                body["answer_within_minutes"] = w.into();
+            }
+            let r = client(&config)?.post("/api/v1/checks", &body).await?;
+            println!(
+                "check {} started: {} member(s), answer by {}",
+                r["id"].as_str().unwrap_or("?"),
+                r["targets"].as_array().map_or(0, Vec::len),
+                r["answer_by"].as_str().unwrap_or("?")
+            );
+            Ok(())
+        }
+        CheckCommand::List { config, json } => {
+            let r = client(&config)?.get("/api/v1/checks").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            println!(
+                "{:<36}  {:<24}  {:>7} {:>8} {:>10} {:>7} {:>11}  median s",
+                "check", "started", "members", "answered", "unanswered", "overdue", "unreachable"
+            );
+            for c in r["checks"].as_array().into_iter().flatten() {
+                let t = &c["totals"];
+                println!(
+                    "{:<36}  {:<24}  {:>7} {:>8} {:>10} {:>7} {:>11}  {}",
+                    c["id"].as_str().unwrap_or("?"),
+                    c["started_at"].as_str().unwrap_or("?"),
+                    t["targets"],
+                    t["answered"],
+                    t["unanswered"].as_i64().unwrap_or(0) + t["queued"].as_i64().unwrap_or(0),
+                    t["overdue"],
+                    t["unreachable"],
+                    seconds(&c["median_answer_ms"])
+                );
+            }
+            Ok(())
+        }
+        CheckCommand::Report { config, id, json } => {
+            let r = client(&config)?
+                .get(&format!("/api/v1/checks/{id}"))
+                .await?;
+            if json || r["check"].is_null() {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
+            let c = &r["check"];
+            println!(
+                "check {} started {} by {}, answer by {}{}",
+                c["id"].as_str().unwrap_or("?"),
+                c["started_at"].as_str().unwrap_or("?"),
+                c["started_by"].as_str().unwrap_or("?"),
+                c["answer_by"].as_str().unwrap_or("?"),
+                if c["closed"] == true { " (closed)" } else { "" }
+            );
+            if let Some(m) = c["message"].as_str() {
+                println!("message: {m}");
+            }
+            println!(
+                "{:<18} {:<12} {:>9}  {:<20} note / last error",
+                "member", "status", "answer s", "answered by"
+            );
+            for m in c["members"].as_array().into_iter().flatten() {
+                let extra = m["note"]
+                    .as_str()
+                    .or_else(|| m["last_error"].as_str())
+                    .unwrap_or("");
+                println!(
+                    "{:<18} {:<12} {:>9}  {:<20} {}",
+                    m["node"].as_str().unwrap_or("?"),
+                    m["status"].as_str().unwrap_or("?"),
+                    seconds(&m["answer_ms"]),
+                    m["answered_by"].as_str().unwrap_or("-"),
+                    extra
+                );
+            }
+            println!("totals: {}", c["totals"]);
+            Ok(())
+        }
+        CheckCommand::Pending { config } => {
+            let r = client(&config)?.get("/api/v1/checks/pending").await?;
+            let checks = r["checks"].as_array().cloned().unwrap_or_default();
+            if checks.is_empty() {
+                println!("no check waiting for an answer");
+            }
+            for c in checks {
+                println!(
+                    "{}  from {}  answer by {}{}  {}",
+                    c["id"].as_str().unwrap_or("?"),
+                    c["from"].as_str().unwrap_or("?"),
+                    c["answer_by"].as_str().unwrap_or("?"),
+                    if c["overdue"] == true {
+                        " (OVERDUE)"
+                    } else {
+                        ""
+                    },
+                    c["message"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        CheckCommand::Answer {
+            config,
+            id,
+            by,
+            note,
+        } => {
+            let mut body = serde_json::json!({"by": by});
+            if let Some(n) = note {
+                body["note"] = Value::String(n);
+            }
+            client(&config)?
+                .post(&format!("/api/v1/checks/{id}/answer"), &body)
+                .await?;
+            println!("check {id} answered by {by}");
+            Ok(())
+        }
+        CheckCommand::Trend { config, last } => {
+            let r = client(&config)?
+                .get(&format!("/api/v1/checks/trend?last={last}"))
+                .await?;
+            println!(
+                "{:<18} {:>8} {:>9}  answer s, oldest first",
+                "member", "answered", "median s"
+            );
+            for m in r["trend"]["members"].as_array().into_iter().flatten() {
+                let points: Vec<String> = m["points"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| seconds(&p["answer_ms"]))
+                    .collect();
+                println!(
+                    "{:<18} {:>4}/{:<3} {:>9}  {}",
+                    m["node"].as_str().unwrap_or("?"),
+                    m["answered"],
+                    points.len(),
+                    seconds(&m["median_answer_ms"]),
+                    points.join(" ")
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -112,6 +112,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::OnCallCommand,
     },
+    /// Communication checks: start one, read its report and the history, answer one received.
+    Check {
+        #[command(subcommand)]
+        command: cli::CheckCommand,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -291,6 +296,7 @@ async fn run(args: Args) -> Result<()> {
         Command::Audit { command } => cli::audit(command).await,
         Command::Oncall { command } => cli::oncall(command).await,
         Command::Agreement { command } => cli::agreement(command).await,
+        Command::Check { command } => cli::check(command).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);

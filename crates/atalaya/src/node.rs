@@ -251,6 +251,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clock.clone(),
         notifier,
         std::time::Duration::from_millis(config.notify.escalation_tick_ms.max(100)),
+        fed.escalation_wake(),
         cancel.child_token(),
     ));
     let sync = tokio::spawn(atalaya_federation::sync::run(

@@ -149,6 +149,19 @@ impl TestNode {
         (status, r.json().unwrap_or(Value::Null))
     }
 
+    /// POST a raw body (for malformed JSON).
+    pub fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = http()
+            .post(format!("{}{path}", self.url()))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
     /// PUT a raw JSON body.
     pub fn put_raw(&self, path: &str, body: &str) -> (u16, Value) {
         let r = http()
@@ -380,4 +393,58 @@ impl TestNet {
             .json()
             .unwrap()
     }
+}
+
+/// The current time as the nodes write it (RFC 3339 UTC, milliseconds), `offset_ms` from now.
+pub fn now_rfc3339(offset_ms: i64) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    atalaya_core::Timestamp::from_unix_millis(ms + offset_ms)
+        .unwrap()
+        .to_string()
+}
+
+/// A webhook receiver on loopback: answers 200 and keeps each request body.
+pub fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let n = s.read(&mut buf).unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len || n == 0 {
+                        keep.lock()
+                            .unwrap()
+                            .push(serde_json::from_str(body).unwrap_or(Value::Null));
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
 }

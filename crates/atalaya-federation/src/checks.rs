@@ -1,0 +1,242 @@
+//! Communication checks as they travel: a node starts a check for some or all of its peers (a
+//! signed `comm-check` envelope addressed to them), a person at each target answers once (a
+//! signed `comm-check-answer` back to the initiator), and each side refuses what does not fit
+//! what it holds. The report itself is computed in `atalaya_core::comm_check`.
+//!
+//! Both kinds travel as TLP:CLEAR: they carry nothing confidential, and a check must reach
+//! every member, also one that has not accepted the sharing agreement (which receives only
+//! CLEAR) — reaching it is the point of the check.
+
+use atalaya_core::comm_check::{self, CommCheck, CommCheckAnswer};
+use atalaya_core::{Audience, Envelope, EnvelopeKind, NodeId, Tlp};
+use atalaya_store::StoreError;
+use uuid::Uuid;
+
+use crate::{Checked, Federation, FederationError, Refusal};
+
+/// Why a check could not be started or answered.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// A target that is not a current member (or not a node id at all).
+    #[error("{0:?} is not a member of the roster")]
+    UnknownNode(String),
+    /// This node among the targets.
+    #[error("a node does not check itself: name its peers")]
+    OwnNode,
+    /// Nobody to check.
+    #[error("no member to check")]
+    NoTargets,
+    /// A message, deadline, name or note out of bounds.
+    #[error("{0}")]
+    Invalid(String),
+    /// An answer to a check this node never received.
+    #[error("this node never received check {0}")]
+    NeverReceived(Uuid),
+    /// An answer to a check this node started.
+    #[error("check {0} was started by this node: its targets answer it")]
+    OwnCheck(Uuid),
+    /// A second answer.
+    #[error("check {0} has been answered already")]
+    AlreadyAnswered(Uuid),
+    /// Publishing failed.
+    #[error(transparent)]
+    Federation(#[from] FederationError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A check just started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedCheck {
+    /// The check as sent.
+    pub check: CommCheck,
+    /// The members it is addressed to.
+    pub targets: Vec<NodeId>,
+    /// Those it was queued for (this node's own sharing policy may refuse some).
+    pub sent: Vec<NodeId>,
+}
+
+impl Federation {
+    /// Start a communication check for `targets` (default: every peer in the roster). The
+    /// check and its targets are stored before the signed envelope goes out, so no answer can
+    /// arrive for a check this node does not know.
+    pub async fn start_check(
+        &self,
+        targets: Option<&[String]>,
+        message: Option<String>,
+        answer_within_minutes: u32,
+        started_by: &str,
+    ) -> Result<StartedCheck, CheckError> {
+        let view = self.roster();
+        if view.member(&self.me).is_none() {
+            return Err(FederationError::NotInRoster(self.me.clone()).into());
+        }
+        if !(1..=comm_check::MAX_ANSWER_WITHIN_MINUTES).contains(&answer_within_minutes) {
+            return Err(CheckError::Invalid(format!(
+                "`answer_within_minutes` is between 1 and {}",
+                comm_check::MAX_ANSWER_WITHIN_MINUTES
+            )));
+        }
+        let peers: Vec<NodeId> = view
+            .roster
+            .peers_of(&self.me)
+            .map(|m| m.node_id.clone())
+            .collect();
+        let targets = match targets {
+            None => peers,
+            Some(list) => {
+                let mut out: Vec<NodeId> = Vec::with_capacity(list.len());
+                for s in list {
+                    let id =
+                        NodeId::new(s.trim()).map_err(|_| CheckError::UnknownNode(s.clone()))?;
+                    if id == self.me {
+                        return Err(CheckError::OwnNode);
+                    }
+                    if !peers.contains(&id) {
+                        return Err(CheckError::UnknownNode(s.clone()));
+                    }
+                    if !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+                out
+            }
+        };
+        if targets.is_empty() {
+            return Err(CheckError::NoTargets);
+        }
+        let message = message.filter(|m| !m.trim().is_empty());
+        let mut envelope = self.envelope_from_me(
+            EnvelopeKind::CommCheck,
+            Tlp::Clear,
+            Audience::Nodes {
+                nodes: targets.clone(),
+            },
+            Vec::new(),
+            serde_json::Value::Null,
+        );
+        let check = CommCheck {
+            id: envelope.id,
+            started_at: envelope.created,
+            answer_by: envelope
+                .created
+                .plus_millis(i64::from(answer_within_minutes) * 60_000),
+            message,
+        };
+        check.check().map_err(CheckError::Invalid)?;
+        envelope.body = Some(to_body(&check)?);
+        // The same checks a target makes.
+        Envelope::from_object(envelope.to_object())
+            .map_err(|e| CheckError::Invalid(e.to_string()))?;
+        self.store
+            .save_comm_check(&check, started_by, &targets)
+            .await?;
+        let sent = self.publish_envelope(&envelope, None).await?;
+        tracing::info!(check = %check.id, targets = targets.len(), sent = sent.len(), "communication check started");
+        Ok(StartedCheck {
+            check,
+            targets,
+            sent,
+        })
+    }
+
+    /// A person here answers a check this node received: once; the signed answer goes back to
+    /// the node that started it. Returns the answer's envelope id.
+    pub async fn answer_check(
+        &self,
+        id: Uuid,
+        answered_by: &str,
+        note: Option<String>,
+    ) -> Result<Uuid, CheckError> {
+        let note = note.filter(|n| !n.trim().is_empty());
+        comm_check::check_answer_fields(answered_by, note.as_deref())
+            .map_err(CheckError::Invalid)?;
+        let Some(received) = self.store.received_check(id).await? else {
+            if self.store.comm_check(id).await?.is_some() {
+                return Err(CheckError::OwnCheck(id));
+            }
+            return Err(CheckError::NeverReceived(id));
+        };
+        if received.answer.is_some() {
+            return Err(CheckError::AlreadyAnswered(id));
+        }
+        let mut envelope = self.envelope_from_me(
+            EnvelopeKind::CommCheckAnswer,
+            Tlp::Clear,
+            Audience::Nodes {
+                nodes: vec![received.from.clone()],
+            },
+            vec![id],
+            serde_json::Value::Null,
+        );
+        let answer = CommCheckAnswer {
+            check: id,
+            answered_by: answered_by.to_owned(),
+            answered_at: envelope.created,
+            note,
+        };
+        envelope.body = Some(to_body(&answer)?);
+        Envelope::from_object(envelope.to_object())
+            .map_err(|e| CheckError::Invalid(e.to_string()))?;
+        // Recorded first and only once: of two people answering at the same moment, one wins.
+        if !self
+            .store
+            .answer_received_check(&answer, envelope.id)
+            .await?
+        {
+            return Err(CheckError::AlreadyAnswered(id));
+        }
+        self.publish_envelope(&envelope, None).await?;
+        tracing::info!(check = %id, by = answered_by, "communication check answered");
+        Ok(envelope.id)
+    }
+
+    /// Refuse an answer that does not fit the checks this node started: an unknown check, one
+    /// this node did not start, a sender it was not addressed to, a second answer. A repeat of
+    /// an envelope already held passes (it is a duplicate, not a refusal).
+    pub(crate) async fn refuse_check_answer(
+        &self,
+        c: &Checked,
+    ) -> Result<Option<Refusal>, StoreError> {
+        let Some(a) = &c.check_answer else {
+            return Ok(None);
+        };
+        if self.store.has_envelope(c.new.id).await? {
+            return Ok(None);
+        }
+        let Some(facts) = self.store.comm_check(a.check).await? else {
+            return Ok(Some(
+                if self.store.received_check(a.check).await?.is_some() {
+                    Refusal::new(
+                        "not_our_check",
+                        format!("check {} was not started by this node", a.check),
+                    )
+                } else {
+                    Refusal::new(
+                        "unknown_check",
+                        format!("this node started no check {}", a.check),
+                    )
+                },
+            ));
+        };
+        Ok(
+            match facts.targets.iter().find(|t| t.node == c.new.origin) {
+                None => Some(Refusal::new(
+                    "not_a_target",
+                    format!("check {} was not sent to {}", a.check, c.new.origin),
+                )),
+                Some(t) if t.answer.is_some() => Some(Refusal::new(
+                    "already_answered",
+                    format!("{} has answered check {} already", c.new.origin, a.check),
+                )),
+                Some(_) => None,
+            },
+        )
+    }
+}
+
+fn to_body(value: &impl serde::Serialize) -> Result<serde_json::Value, CheckError> {
+    serde_json::to_value(value)
+        .map_err(|e| CheckError::Federation(FederationError::Signing(e.to_string())))
+}
