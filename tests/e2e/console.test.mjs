@@ -64,7 +64,8 @@ test('duty officers on two nodes: TOTP, publish, live arrival, acknowledgement, 
   const errors = [];
   for (const p of [a, b]) {
     p.on('pageerror', (e) => errors.push(String(e)));
-    p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    p.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+    p.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
   }
 
   const title = `Phishing wave against ministries ${Date.now()}`;
@@ -139,7 +140,29 @@ test('duty officers on two nodes: TOTP, publish, live arrival, acknowledgement, 
     await a.waitForSelector('svg.americas g[data-country="US"].ack-acknowledged', { timeout: 20_000 });
   });
 
+  await t.test('a communication check: started on one node, answered by a person on the other', async () => {
+    await b.goto(`${receiver.url}/console`);
+    await b.evaluate(() => { window.__notReloaded = true; });
+    await a.goto(`${origin.url}/console/checks`);
+    await a.fill('#check-message', 'Monthly check: please answer');
+    await Promise.all([a.waitForNavigation(), a.click('#start-check')]);
+    assert.match(a.url(), /\/console\/checks\/[0-9a-f-]{36}$/);
+    const card = b.locator('#pending-checks li.card', { hasText: 'cl-csirt' });
+    await card.waitFor({ timeout: 20_000 });
+    assert.equal(await b.evaluate(() => window.__notReloaded), true, 'the check arrived live');
+    await screenshot(b, 'watch-floor-check-en');
+    await card.locator('input[name=note]').fill('All good here');
+    await Promise.all([b.waitForNavigation(), card.locator('button[type=submit]').click()]);
+    await a.waitForSelector('tr[data-node="coordinator"][data-state="answered"]', { timeout: 20_000 });
+    assert.match(await a.textContent('tr[data-node="coordinator"]'), /Olivia Reyes — All good here/);
+    assert.match(await a.textContent('#check-totals'), /1 of 1 answered/);
+    await screenshot(a, 'check-report-en');
+    await a.goto(`${origin.url}/console/checks`);
+    assert.equal(await a.locator('#checks-trend tr[data-node="coordinator"] polyline').count(), 1, 'the trend has a point');
+  });
+
   const pages = [
+    ['checks', '/console/checks'],
     ['watch-floor', '/console'],
     ['compose', '/console/compose'],
     ['peers', '/console/peers'],

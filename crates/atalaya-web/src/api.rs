@@ -625,6 +625,35 @@ pub async fn set_oncall(
     Ok(Json(json!({"oncall": roster})).into_response())
 }
 
+/// A refused re-notification, with its code.
+pub(crate) fn renotify_error(e: atalaya_federation::FederationError) -> ApiError {
+    use atalaya_federation::FederationError as E;
+    match e {
+        E::NoSuchBulletin(_) => ApiError::not_found("bulletin"),
+        e @ E::NotOurBulletin(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "not_our_bulletin", e.to_string())
+        }
+        e @ E::NotARecipient(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_recipient",
+            e.to_string(),
+        ),
+        e @ E::AlreadyAcknowledged(_) => {
+            ApiError::new(StatusCode::CONFLICT, "already_acknowledged", e.to_string())
+        }
+        e @ E::NothingOverdue(_) => {
+            ApiError::new(StatusCode::CONFLICT, "nothing_overdue", e.to_string())
+        }
+        e @ E::AlreadyRetracted(_) => {
+            ApiError::new(StatusCode::CONFLICT, "retracted", e.to_string())
+        }
+        E::InvalidBulletin(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_renotify", m)
+        }
+        other => ApiError::internal(other),
+    }
+}
+
 /// Body of `POST /api/v1/bulletins/{id}/renotify`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -644,35 +673,11 @@ pub async fn renotify(
     auth.require(Permission::Renotify)?;
     let id = bulletin_id(&id)?;
     let req: RenotifyRequest = json_body(body).await?;
-    use atalaya_federation::FederationError as E;
     let done = state
         .fed
         .renotify(id, req.nodes.as_deref(), &auth.name)
         .await
-        .map_err(|e| match e {
-            E::NoSuchBulletin(_) => ApiError::not_found("bulletin"),
-            e @ E::NotOurBulletin(_) => {
-                ApiError::new(StatusCode::FORBIDDEN, "not_our_bulletin", e.to_string())
-            }
-            e @ E::NotARecipient(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not_a_recipient",
-                e.to_string(),
-            ),
-            e @ E::AlreadyAcknowledged(_) => {
-                ApiError::new(StatusCode::CONFLICT, "already_acknowledged", e.to_string())
-            }
-            e @ E::NothingOverdue(_) => {
-                ApiError::new(StatusCode::CONFLICT, "nothing_overdue", e.to_string())
-            }
-            e @ E::AlreadyRetracted(_) => {
-                ApiError::new(StatusCode::CONFLICT, "retracted", e.to_string())
-            }
-            E::InvalidBulletin(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_renotify", m)
-            }
-            other => ApiError::internal(other),
-        })?;
+        .map_err(renotify_error)?;
     Ok(Json(json!({
         "bulletin": id,
         "renotify": done.envelope,

@@ -26,7 +26,7 @@ fn check_id(id: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::bad_request("invalid_id", "check ids are UUIDs"))
 }
 
-fn check_error(e: CheckError) -> ApiError {
+pub(crate) fn check_error(e: CheckError) -> ApiError {
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match e {
         e @ CheckError::UnknownNode(_) => {

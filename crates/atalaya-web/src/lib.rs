@@ -35,6 +35,8 @@ pub struct AppState {
     pub fed: Arc<Federation>,
     /// People, sessions and tokens.
     pub accounts: Arc<Accounts>,
+    /// Fires when the node shuts down: endless responses (event streams) end with it.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -46,7 +48,11 @@ impl AppState {
             fed.entropy.clone(),
             console,
         ));
-        Self { fed, accounts }
+        Self {
+            fed,
+            accounts,
+            shutdown: CancellationToken::new(),
+        }
     }
 }
 
@@ -132,6 +138,12 @@ pub async fn serve(
     state: AppState,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
+    let streams = state.shutdown.clone();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        streams.cancel();
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })

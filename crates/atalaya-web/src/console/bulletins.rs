@@ -349,6 +349,8 @@ pub struct MatrixRow {
     pub state_text: String,
     /// Last delivery error, if any.
     pub error: String,
+    /// When this node last re-notified it, if it did.
+    pub renotified: String,
 }
 
 /// The matrix of a bulletin this node issued.
@@ -361,6 +363,7 @@ pub async fn matrix_rows(
     let now = fed.now();
     let roster = fed.roster();
     let acks = fed.store.acks(b.id).await?;
+    let renotified = fed.store.renotifies_sent(b.id).await?;
     let mut rows = Vec::new();
     for d in fed.store.deliveries(b.id).await? {
         let Some(m) = roster.member(&d.peer) else {
@@ -388,6 +391,13 @@ pub async fn matrix_rows(
             state: st,
             state_text: c.tr.t(&format!("ack-{st}")),
             error: d.last_error.unwrap_or_default(),
+            renotified: renotified
+                .iter()
+                .filter(|r| r.node == d.peer)
+                .map(|r| r.at)
+                .max()
+                .map(|at| c.tr.when(at))
+                .unwrap_or_default(),
         });
     }
     // Overdue first, then pending, then done: what needs attention on top.
@@ -409,6 +419,7 @@ pub async fn matrix_rows(
 #[template(path = "console/bulletin.html")]
 struct BulletinPage {
     c: Chrome,
+    bulletin: String,
     b: atalaya_core::Bulletin,
     ours: bool,
     tlp: (&'static str, &'static str),
@@ -430,6 +441,7 @@ struct BulletinPage {
 #[template(path = "console/matrix.html")]
 struct MatrixFragment {
     c: Chrome,
+    bulletin: String,
     matrix: Vec<MatrixRow>,
     totals: (usize, usize, usize),
 }
@@ -573,6 +585,7 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
             ours,
             audience,
             indicators,
+            bulletin: b.id.to_string(),
             b,
             c: o.c.clone(),
         })
@@ -595,11 +608,15 @@ pub async fn matrix_fragment(
     }
     let result = async {
         let r = load(&state, &o, &id).await?;
-        matrix_rows(&state, &o.c, &r.bulletin).await
+        Ok::<_, ApiError>((
+            r.bulletin.id.to_string(),
+            matrix_rows(&state, &o.c, &r.bulletin).await?,
+        ))
     }
     .await;
     match result {
-        Ok(matrix) => render(&MatrixFragment {
+        Ok((bulletin, matrix)) => render(&MatrixFragment {
+            bulletin,
             totals: totals(&matrix),
             matrix,
             c: o.c,

@@ -18,6 +18,7 @@ use crate::{ApiError, AppState};
 
 mod admin;
 mod bulletins;
+mod checks;
 pub mod i18n;
 mod login;
 pub mod map;
@@ -59,6 +60,10 @@ pub fn routes() -> Router<AppState> {
             get(bulletins::matrix_fragment),
         )
         .route("/console/bulletins/{id}/ack", post(bulletins::acknowledge))
+        .route("/console/bulletins/{id}/renotify", post(checks::renotify))
+        .route("/console/checks", get(checks::page).post(checks::start))
+        .route("/console/checks/{id}", get(checks::report))
+        .route("/console/checks/{id}/answer", post(checks::answer))
         .route("/console/peers", get(admin::peers))
         .route("/console/users", get(admin::users).post(admin::create_user))
         .route("/console/users/{id}/role", post(admin::change_role))

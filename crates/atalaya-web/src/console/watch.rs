@@ -435,6 +435,7 @@ pub fn ack_word(a: AckState) -> &'static str {
 struct FloorPage {
     c: Chrome,
     awaiting: Vec<AwaitingRow>,
+    pending: Vec<super::checks::PendingRow>,
     feed: Vec<FeedRow>,
     map: MapView,
 }
@@ -451,6 +452,7 @@ struct FeedFragment {
 struct AwaitingFragment {
     c: Chrome,
     awaiting: Vec<AwaitingRow>,
+    pending: Vec<super::checks::PendingRow>,
 }
 
 #[derive(Template)]
@@ -471,6 +473,7 @@ pub async fn floor(State(state): State<AppState>, o: Officer) -> Response {
     let result = async {
         Ok::<_, ApiError>(FloorPage {
             awaiting: awaiting_rows(&state, &o.c).await?,
+            pending: super::checks::pending_rows(&state, &o.c).await?,
             feed: feed_rows(&state, &o.c, FEED_LEN).await?,
             map: map_view(&state, &o.c, None).await?,
             c: o.c.clone(),
@@ -499,8 +502,19 @@ pub async fn awaiting_fragment(State(state): State<AppState>, o: Officer) -> Res
     if let Err(r) = o.require(Permission::ReadBulletins) {
         return r;
     }
-    match awaiting_rows(&state, &o.c).await {
-        Ok(awaiting) => render(&AwaitingFragment { c: o.c, awaiting }),
+    let rows = async {
+        Ok::<_, ApiError>((
+            awaiting_rows(&state, &o.c).await?,
+            super::checks::pending_rows(&state, &o.c).await?,
+        ))
+    }
+    .await;
+    match rows {
+        Ok((awaiting, pending)) => render(&AwaitingFragment {
+            c: o.c,
+            awaiting,
+            pending,
+        }),
         Err(e) => e.into_response(),
     }
 }
@@ -553,5 +567,7 @@ pub async fn events(
         };
         Some((Ok(Event::default().event(name).data("changed")), rx))
     });
+    // The stream ends when the node shuts down, so shutdown never waits on a viewer.
+    let stream = futures::StreamExt::take_until(stream, state.shutdown.clone().cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
