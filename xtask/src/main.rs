@@ -42,6 +42,8 @@ const STAMP_FILE: &str = ".requirements-fnv1a64";
 
 /// The browser end-to-end tests (Node's test runner + playwright-core).
 const E2E_DIR: &str = "tests/e2e";
+/// The generator of the console's map.
+const MAP_DIR: &str = "tools/americas-map";
 /// Where Debian's `chromium` package puts the browser the e2e tests drive.
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Inside `tests/e2e/node_modules`: the hash of the package.json + package-lock.json it was
@@ -191,8 +193,22 @@ fn e2e() -> Result<()> {
     Ok(())
 }
 
+/// The map of the Americas the console embeds is generated from Natural Earth data by
+/// `tools/americas-map/gen.mjs`; regenerate it and compare with the committed file.
+fn map_drift_check() -> Result<()> {
+    ensure_node_modules(MAP_DIR, "world-atlas")?;
+    run(
+        "crates/atalaya-web/assets/americas-map.json differs from what tools/americas-map/gen.mjs \
+         makes: run `node gen.mjs` there and commit the result",
+        Command::new("node")
+            .args(["gen.mjs", "--check"])
+            .current_dir(root().join(MAP_DIR)),
+    )
+}
+
 /// Chromium, node_modules, the `atalaya` binary, then `node --test` over `tests/e2e/`.
 fn e2e_steps() -> Result<()> {
+    step("Americas map: generated file up to date", map_drift_check)?;
     step(&format!("Chromium ({CHROMIUM})"), ensure_chromium)?;
     step(
         &format!("node_modules in {E2E_DIR}"),
@@ -273,10 +289,16 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// Runs `npm ci` in `tests/e2e` unless its `node_modules` was installed from the same
-/// package.json and package-lock.json (a stamp with their hash, written after a good install).
+/// `npm ci` in `tests/e2e` when needed.
 fn ensure_e2e_node_modules() -> Result<()> {
-    let dir = root().join(E2E_DIR);
+    ensure_node_modules(E2E_DIR, "playwright-core")
+}
+
+/// Runs `npm ci` in `rel_dir` unless its `node_modules` was installed from the same
+/// package.json and package-lock.json (a stamp with their hash, written after a good install)
+/// and holds `marker` (a package it needs).
+fn ensure_node_modules(rel_dir: &str, marker: &str) -> Result<()> {
+    let dir = root().join(rel_dir);
     let node_version = Command::new("node")
         .arg("--version")
         .output()
@@ -294,12 +316,7 @@ fn ensure_e2e_node_modules() -> Result<()> {
     let modules = dir.join("node_modules");
     let stamp = modules.join(NPM_STAMP_FILE);
     let current = fs::read_to_string(&stamp).unwrap_or_default();
-    if current.trim() == wanted
-        && modules
-            .join("playwright-core")
-            .join("package.json")
-            .is_file()
-    {
+    if current.trim() == wanted && modules.join(marker).join("package.json").is_file() {
         println!(
             "{} is up to date with package-lock.json ({wanted})",
             modules.display()

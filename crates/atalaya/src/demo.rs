@@ -659,7 +659,53 @@ async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Re
     }
     if !args.once {
         show_acknowledgements(net, origin, &id).await?;
+        run_communication_check(net).await?;
     }
+    Ok(())
+}
+
+/// A communication check from the coordinator: most teams answer within seconds, the last
+/// one does not, so the console's Checks page has a report and a trend to show.
+async fn run_communication_check(net: &Network) -> Result<()> {
+    let coordinator = net.api(0)?;
+    let started = coordinator
+        .post(
+            "/api/v1/checks",
+            &json!({"message": "Monthly communication check: please answer", "answer_within_minutes": 30}),
+        )
+        .await?;
+    let id = started["id"].as_str().unwrap_or_default().to_owned();
+    let last = net.nodes.len() - 1;
+    for (i, node) in net
+        .nodes
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, _)| *i != last)
+    {
+        let api = net.api(i)?;
+        let path = format!("/api/v1/checks/{id}/answer");
+        let by = format!("Duty officer, {}", node.team);
+        let delay = Duration::from_millis(500 + (i as u64 * 211) % 6_000);
+        tokio::spawn(async move {
+            // The check may still be on its way: try for a while.
+            tokio::time::sleep(delay).await;
+            for _ in 0..20 {
+                if api
+                    .post(&path, &json!({"by": by, "note": "all quiet"}))
+                    .await
+                    .is_ok()
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+    println!(
+        "\nA communication check from the coordinator: every team but {} answers within seconds.\nIts report: {}/console/checks/{id}",
+        net.nodes[last].node_id, net.nodes[0].url
+    );
     Ok(())
 }
 
