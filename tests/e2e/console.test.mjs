@@ -203,6 +203,23 @@ test('duty officers on two nodes: TOTP, publish, live arrival, acknowledgement, 
     await setLanguage(a, 'en');
   });
 
+  await t.test('login, second-factor enrolment and code pages follow the browser\'s language', async () => {
+    receiver.cli(['user', 'add', '--username', 'carla', '--name', 'Carla Souza', '--role', 'analyst', '--timezone', 'America/Sao_Paulo', '--password-stdin'], { input: `${PASSWORD}\n` });
+    for (const [locale, lang, word] of [['es-CL', 'es', 'Iniciar sesión'], ['pt-BR', 'pt', 'Entrar']]) {
+      const page = await (await browser.newContext({ locale, viewport: { width: 1366, height: 900 } })).newPage();
+      await page.goto(`${receiver.url}/console/login`);
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      assert.ok((await page.textContent('h2')).includes(word), `${lang}: ${await page.textContent('h2')}`);
+      await screenshot(page, `login-${lang}`);
+      if (lang === 'es') {
+        const secret = await login(page, receiver, 'carla', { shots: lang });
+        assert.equal(await page.getAttribute('html', 'lang'), lang);
+        await Promise.all([page.waitForNavigation(), page.click('form.logout button')]);
+        await login(page, receiver, 'carla', { secret, shots: lang });
+      }
+    }
+  });
+
   await t.test('a phone-sized screen gets the same watch floor', async () => {
     const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
     await login(phone, receiver, 'olivia', { secret: oliviaSecret });
