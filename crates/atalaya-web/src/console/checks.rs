@@ -88,6 +88,8 @@ pub struct TrendRow {
     pub median: String,
     /// SVG polyline points of the answer times (oldest left).
     pub line: String,
+    /// The same points, each drawn as a dot (a single check still shows).
+    pub dots: Vec<(f64, f64)>,
     /// Checks not answered: x positions for a mark.
     pub missed: Vec<f64>,
     /// Text for screen readers and tooltips.
@@ -126,19 +128,18 @@ fn trend_rows(c: &Chrome, t: &comm_check::Trend) -> Vec<TrendRow> {
                 .max()
                 .unwrap_or(1)
                 .max(1) as f64;
-            let line = m
+            let dots: Vec<(f64, f64)> = m
                 .points
                 .iter()
                 .enumerate()
                 .filter_map(|(i, p)| {
-                    p.answer_ms.map(|ms| {
-                        format!(
-                            "{:.1},{:.1}",
-                            x(i),
-                            SPARK_H - 2.0 - (ms as f64 / max) * (SPARK_H - 4.0)
-                        )
-                    })
+                    p.answer_ms
+                        .map(|ms| (x(i), SPARK_H - 2.0 - (ms as f64 / max) * (SPARK_H - 4.0)))
                 })
+                .collect();
+            let line = dots
+                .iter()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
                 .collect::<Vec<_>>()
                 .join(" ");
             let missed = m
@@ -165,6 +166,7 @@ fn trend_rows(c: &Chrome, t: &comm_check::Trend) -> Vec<TrendRow> {
                     .median_answer_ms
                     .map_or_else(|| "—".into(), |ms| c.tr.duration(ms)),
                 line,
+                dots,
                 missed,
                 text,
             }
