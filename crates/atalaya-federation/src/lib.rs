@@ -559,11 +559,8 @@ impl Federation {
         let _ = self.events.send(event);
     }
 
-    /// The members a draft would reach if published now, after the same label checks and
-    /// sharing policy as [`Federation::publish`], without publishing or auditing anything
-    /// (the compose form's confirmation).
-    pub fn preview_recipients(&self, draft: BulletinDraft) -> Result<Vec<NodeId>, FederationError> {
-        let now = self.now();
+    /// The labels of a draft, checked against each other and the roster (DESIGN §6).
+    fn check_labels(&self, draft: &BulletinDraft, now: Timestamp) -> Result<(), FederationError> {
         policy::check_labels(
             &policy::Labels {
                 tlp: draft.tlp,
@@ -575,6 +572,15 @@ impl Federation {
             &self.roster().roster,
             now,
         )?;
+        Ok(())
+    }
+
+    /// The members a draft would reach if published now, after the same label checks and
+    /// sharing policy as [`Federation::publish`], without publishing or auditing anything
+    /// (the compose form's confirmation).
+    pub fn preview_recipients(&self, draft: BulletinDraft) -> Result<Vec<NodeId>, FederationError> {
+        let now = self.now();
+        self.check_labels(&draft, now)?;
         let bulletin = Bulletin::new(draft, uuid::Uuid::nil(), self.me.clone(), now)
             .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
         let envelope = bulletin.to_envelope();
@@ -601,17 +607,7 @@ impl Federation {
             return Err(FederationError::NotInRoster(self.me.clone()));
         }
         let now = self.now();
-        policy::check_labels(
-            &policy::Labels {
-                tlp: draft.tlp,
-                audience: &draft.audience,
-                embargo_until: draft.embargo_until,
-                people: &draft.people,
-                constituents: &draft.constituents,
-            },
-            &self.roster().roster,
-            now,
-        )?;
+        self.check_labels(&draft, now)?;
         let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
         let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
             .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;

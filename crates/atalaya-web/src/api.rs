@@ -569,29 +569,11 @@ pub async fn acknowledge(
     auth.require(Permission::Acknowledge)?;
     let id = bulletin_id(&id)?;
     let req: AckRequest = json_body(body).await?;
-    use atalaya_federation::FederationError as E;
     let envelope = state
         .fed
         .acknowledge(id, &auth.display_name, req.note, req.comment)
         .await
-        .map_err(|e| match e {
-            E::NoSuchBulletin(_) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "never_received",
-                "this node never received that bulletin",
-            ),
-            e @ E::OwnBulletin(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "own_bulletin",
-                e.to_string(),
-            ),
-            E::InvalidBulletin(m) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_acknowledgement",
-                m,
-            ),
-            other => ApiError::internal(other),
-        })?;
+        .map_err(ack_error)?;
     Ok(Json(json!({"acknowledgement": envelope, "bulletin": id})).into_response())
 }
 
@@ -623,6 +605,29 @@ pub async fn set_oncall(
     let text = serde_json::to_string(&roster).map_err(ApiError::internal)?;
     state.fed.store.set_oncall(&text, state.fed.now()).await?;
     Ok(Json(json!({"oncall": roster})).into_response())
+}
+
+/// A refused acknowledgement, with its code.
+pub(crate) fn ack_error(e: atalaya_federation::FederationError) -> ApiError {
+    use atalaya_federation::FederationError as E;
+    match e {
+        E::NoSuchBulletin(_) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "never_received",
+            "this node never received that bulletin",
+        ),
+        e @ E::OwnBulletin(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "own_bulletin",
+            e.to_string(),
+        ),
+        E::InvalidBulletin(m) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_acknowledgement",
+            m,
+        ),
+        other => ApiError::internal(other),
+    }
 }
 
 /// A refused re-notification, with its code.

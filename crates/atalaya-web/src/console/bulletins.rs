@@ -6,8 +6,8 @@ use askama::Template;
 use atalaya_core::access::Permission;
 use atalaya_core::{BulletinDraft, Tlp};
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::watch::{ack_word, tlp_class, tlp_label, visible};
@@ -308,14 +308,7 @@ pub async fn publish(State(state): State<AppState>, p: Posted) -> Response {
         Err(e) => Err(e),
     };
     match result {
-        Ok((bulletin, _)) => {
-            let to = format!("/console/bulletins/{}", bulletin.id);
-            let mut r = Redirect::to(&to).into_response();
-            if let Ok(v) = HeaderValue::from_str(&to) {
-                r.headers_mut().insert("hx-redirect", v);
-            }
-            r
-        }
+        Ok((bulletin, _)) => super::go(&format!("/console/bulletins/{}", bulletin.id)),
         Err(e) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &compose_page(
@@ -650,41 +643,16 @@ pub async fn acknowledge(
     let comment = p.get("comment").map(str::to_owned);
     let result = async {
         let r = load(&state, o, &id).await?;
-        use atalaya_federation::FederationError as E;
         state
             .fed
             .acknowledge(r.bulletin.id, &o.principal.display_name, note, comment)
             .await
-            .map_err(|e| match e {
-                E::NoSuchBulletin(_) => ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "never_received",
-                    "this node never received that bulletin",
-                ),
-                e @ E::OwnBulletin(_) => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "own_bulletin",
-                    e.to_string(),
-                ),
-                E::InvalidBulletin(m) => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_acknowledgement",
-                    m,
-                ),
-                other => ApiError::internal(other),
-            })?;
+            .map_err(crate::api::ack_error)?;
         Ok::<_, ApiError>(r.bulletin.id)
     }
     .await;
     match result {
-        Ok(id) => {
-            let to = format!("/console/bulletins/{id}");
-            let mut r = Redirect::to(&to).into_response();
-            if let Ok(v) = HeaderValue::from_str(&to) {
-                r.headers_mut().insert("hx-redirect", v);
-            }
-            r
-        }
+        Ok(id) => super::go(&format!("/console/bulletins/{id}")),
         Err(e) => super::error_page(&o.c.tr, &e),
     }
 }

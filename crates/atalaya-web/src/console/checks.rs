@@ -6,10 +6,9 @@ use askama::Template;
 use atalaya_core::access::Permission;
 use atalaya_core::comm_check::{self, MemberStatus};
 use axum::extract::{Path, State};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
-use super::{Chrome, Officer, Posted, render};
+use super::{Chrome, Officer, Posted, go, render};
 use crate::{ApiError, AppState};
 
 fn status_word(s: MemberStatus) -> &'static str {
@@ -218,14 +217,6 @@ pub async fn page(State(state): State<AppState>, o: Officer) -> Response {
         Ok(p) => render(&p),
         Err(e) => super::error_page(&o.c.tr, &e),
     }
-}
-
-fn go(to: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert("hx-redirect", v);
-    }
-    r
 }
 
 /// `POST /console/checks`: start a check of every peer.

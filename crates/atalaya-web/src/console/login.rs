@@ -211,6 +211,22 @@ async fn half_session(state: &AppState, headers: &HeaderMap) -> Result<(Session,
     }
 }
 
+/// A form posted by a half session, after its CSRF check.
+async fn half_session_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Session, Tr, Vec<(String, String)>), Response> {
+    let (session, tr) = half_session(state, headers).await?;
+    let fields = read_form(body)
+        .await
+        .map_err(|e| super::error_page(&tr, &e))?;
+    if !form_csrf_ok(&fields, &session, headers) {
+        return Err(super::error_page(&tr, &auth::csrf_refused()));
+    }
+    Ok((session, tr, fields))
+}
+
 /// `GET /console/login/totp`
 pub async fn totp_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match half_session(&state, &headers).await {
@@ -234,17 +250,10 @@ pub async fn totp_submit(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (session, tr) = match half_session(&state, &headers).await {
+    let (session, tr, fields) = match half_session_form(&state, &headers, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let fields = match read_form(body).await {
-        Ok(f) => f,
-        Err(e) => return super::error_page(&tr, &e),
-    };
-    if !form_csrf_ok(&fields, &session, &headers) {
-        return super::error_page(&tr, &auth::csrf_refused());
-    }
     match state
         .accounts
         .second_factor(&session, field(&fields, "code"), &addr.ip().to_string())
@@ -319,17 +328,10 @@ pub async fn enrol_submit(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (session, tr) = match half_session(&state, &headers).await {
+    let (session, tr, fields) = match half_session_form(&state, &headers, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let fields = match read_form(body).await {
-        Ok(f) => f,
-        Err(e) => return super::error_page(&tr, &e),
-    };
-    if !form_csrf_ok(&fields, &session, &headers) {
-        return super::error_page(&tr, &auth::csrf_refused());
-    }
     match state
         .accounts
         .confirm_enrolment(&session, field(&fields, "code"))

@@ -192,6 +192,16 @@ impl Officer {
     }
 }
 
+/// After a successful form: the page to show next (a plain redirect, and `HX-Redirect` so an
+/// htmx-submitted form moves the whole page too).
+pub fn go(to: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert("hx-redirect", v);
+    }
+    r
+}
+
 /// Send the browser to `to` (for htmx requests, with `HX-Redirect` so the whole page moves).
 pub fn redirect(headers: &HeaderMap, to: &str) -> Response {
     if headers.contains_key("hx-request") {
