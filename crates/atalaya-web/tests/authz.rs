@@ -253,7 +253,7 @@ async fn every_route_times_every_role() {
         for (method, template, gate) in routes() {
             let path = template
                 .replace("{id}", ID)
-                .replace("{file}", "console-1.css");
+                .replace("{file}", "console-2.css");
             let allowed = match gate {
                 Gate::Public => continue,
                 Gate::Person => true,

@@ -94,7 +94,7 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
             include_bytes!("../../static/htmx-ext-sse-2.2.4.js"),
             "text/javascript",
         ),
-        "console-1.css" => (include_bytes!("../../static/console-1.css"), "text/css"),
+        "console-2.css" => (include_bytes!("../../static/console-2.css"), "text/css"),
         "console-1.js" => (
             include_bytes!("../../static/console-1.js"),
             "text/javascript",
