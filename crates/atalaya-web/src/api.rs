@@ -30,13 +30,9 @@ pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Res
     body::parse(&bytes)
 }
 
-/// The policy's verdict on `who` reading `b`, recorded in the audit trail.
-fn may_view(
-    state: &AppState,
-    who: &Principal,
-    b: &atalaya_core::Bulletin,
-) -> atalaya_core::policy::Decision {
-    let item = atalaya_core::policy::Item {
+/// A bulletin as the sharing policy sees it.
+pub(crate) fn bulletin_item(b: &atalaya_core::Bulletin) -> atalaya_core::policy::Item<'_> {
+    atalaya_core::policy::Item {
         origin: &b.origin,
         kind: atalaya_core::EnvelopeKind::Bulletin,
         tlp: b.tlp,
@@ -44,11 +40,19 @@ fn may_view(
         embargo_until: b.embargo_until,
         people: &b.people,
         retracted: false,
-    };
+    }
+}
+
+/// The policy's verdict on person `user` reading `b`, recorded in the audit trail.
+pub(crate) fn may_view(
+    state: &AppState,
+    user: &str,
+    b: &atalaya_core::Bulletin,
+) -> atalaya_core::policy::Decision {
     state.fed.decide_audited(
-        &item,
+        &bulletin_item(b),
         &b.id.to_string(),
-        &atalaya_core::policy::Actor::Person { user: &who.name },
+        &atalaya_core::policy::Actor::Person { user },
         atalaya_core::policy::Action::View,
     )
 }
@@ -172,7 +176,7 @@ pub async fn list(
         .await?;
     let items: Vec<BulletinView<'_>> = records
         .iter()
-        .filter(|r| may_view(&state, &auth, &r.bulletin).is_allowed())
+        .filter(|r| may_view(&state, &auth.name, &r.bulletin).is_allowed())
         .map(view)
         .collect();
     Ok(Json(json!({"bulletins": items})).into_response())
@@ -260,7 +264,8 @@ pub async fn show(
         .bulletin(id)
         .await?
         .ok_or_else(|| ApiError::not_found("bulletin"))?;
-    if let atalaya_core::policy::Decision::Deny(d) = may_view(&state, &auth, &record.bulletin) {
+    if let atalaya_core::policy::Decision::Deny(d) = may_view(&state, &auth.name, &record.bulletin)
+    {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             d.code(),

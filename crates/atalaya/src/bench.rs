@@ -362,6 +362,18 @@ async fn catchup(args: &BenchArgs, data: &Path) -> Result<Value> {
     }))
 }
 
+/// `name=value` of the cookie `name` a response sets, if it sets one.
+fn cookie_set(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|c| c.starts_with(&prefix))
+        .map(str::to_owned)
+}
+
 /// A console session of the demo duty officer at `url`: the `Cookie` header value.
 async fn console_session(url: &str, data: &Path) -> Result<String> {
     let password = crate::config::read_secret(&data.join("demo-duty-password"))?;
@@ -369,17 +381,7 @@ async fn console_session(url: &str, data: &Path) -> Result<String> {
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let page = http.get(format!("{url}/console/login")).send().await?;
-    let login_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("atalaya_login="))
-        })
-        .map(str::to_owned)
+    let login_cookie = cookie_set(page.headers(), "atalaya_login")
         .ok_or_else(|| anyhow::anyhow!("no login cookie"))?;
     let html = page.text().await?;
     let token = html
@@ -398,16 +400,7 @@ async fn console_session(url: &str, data: &Path) -> Result<String> {
         .body(form)
         .send()
         .await?;
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("atalaya_session="))
-        })
-        .map(str::to_owned)
+    cookie_set(r.headers(), "atalaya_session")
         .ok_or_else(|| anyhow::anyhow!("login failed: {}", r.status()))
 }
 

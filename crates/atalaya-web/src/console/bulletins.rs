@@ -480,23 +480,7 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
         let r = load(&state, &o, &id).await?;
         let b = r.bulletin;
         // Reading the full bulletin is recorded in the audit trail (who saw what).
-        let item = atalaya_core::policy::Item {
-            origin: &b.origin,
-            kind: atalaya_core::EnvelopeKind::Bulletin,
-            tlp: b.tlp,
-            audience: &b.audience,
-            embargo_until: b.embargo_until,
-            people: &b.people,
-            retracted: false,
-        };
-        state.fed.decide_audited(
-            &item,
-            &b.id.to_string(),
-            &atalaya_core::policy::Actor::Person {
-                user: &o.c.username,
-            },
-            atalaya_core::policy::Action::View,
-        );
+        crate::api::may_view(&state, &o.c.username, &b);
         let me = state.fed.node_id();
         let ours = &b.origin == me;
         let matrix = if ours {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use askama::Template;
 use atalaya_core::access::Permission;
 use atalaya_core::ack::AckState;
-use atalaya_core::policy::{Action, Actor, Item};
-use atalaya_core::{Bulletin, EnvelopeKind, NodeId, Timestamp, Tlp};
+use atalaya_core::policy::{Action, Actor};
+use atalaya_core::{Bulletin, NodeId, Timestamp, Tlp};
 use atalaya_federation::NodeEvent;
 use atalaya_store::BulletinQuery;
 use axum::extract::{Query, State};
@@ -47,18 +47,13 @@ pub fn tlp_class(t: Tlp) -> &'static str {
 
 /// Whether the person may see this bulletin at all (the sharing policy's View decision).
 pub fn visible(state: &AppState, who: &str, b: &Bulletin) -> bool {
-    let item = Item {
-        origin: &b.origin,
-        kind: EnvelopeKind::Bulletin,
-        tlp: b.tlp,
-        audience: &b.audience,
-        embargo_until: b.embargo_until,
-        people: &b.people,
-        retracted: false,
-    };
     state
         .fed
-        .decide(&item, &Actor::Person { user: who }, Action::View)
+        .decide(
+            &crate::api::bulletin_item(b),
+            &Actor::Person { user: who },
+            Action::View,
+        )
         .is_allowed()
 }
 
