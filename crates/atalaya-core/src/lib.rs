@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bulletin;
 pub mod clock;
 pub mod comm_check;
+pub mod directory;
 pub mod entropy;
 pub mod envelope;
 pub mod escalation;
