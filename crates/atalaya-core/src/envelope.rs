@@ -41,6 +41,13 @@ pub enum EnvelopeKind {
     /// A bulletin's origin asks a recipient that has not acknowledged it to call its on-call
     /// roster now.
     Renotify,
+    /// A directory entry (a team record, a country's cybercrime contacts, the standards
+    /// registry...), published by its authority; every node holds the whole directory.
+    DirectoryRecord,
+    /// The coordinator opens (or closes) a census round.
+    CensusRound,
+    /// A team's answers to a census round (sent to the coordinator).
+    CensusResponse,
 }
 
 impl EnvelopeKind {
@@ -57,6 +64,9 @@ impl EnvelopeKind {
             EnvelopeKind::CommCheck => "comm-check",
             EnvelopeKind::CommCheckAnswer => "comm-check-answer",
             EnvelopeKind::Renotify => "renotify",
+            EnvelopeKind::DirectoryRecord => "directory-record",
+            EnvelopeKind::CensusRound => "census-round",
+            EnvelopeKind::CensusResponse => "census-response",
         }
     }
 
@@ -73,6 +83,9 @@ impl EnvelopeKind {
             "comm-check" => Some(EnvelopeKind::CommCheck),
             "comm-check-answer" => Some(EnvelopeKind::CommCheckAnswer),
             "renotify" => Some(EnvelopeKind::Renotify),
+            "directory-record" => Some(EnvelopeKind::DirectoryRecord),
+            "census-round" => Some(EnvelopeKind::CensusRound),
+            "census-response" => Some(EnvelopeKind::CensusResponse),
             _ => None,
         }
     }
@@ -204,6 +217,12 @@ pub enum Payload {
     CommCheckAnswer(crate::comm_check::CommCheckAnswer),
     /// A bulletin's origin asks a recipient to call its on-call roster.
     Renotify(crate::ack::Renotify),
+    /// A directory entry.
+    Directory(Box<crate::directory::DirectoryEntry>),
+    /// A census round (body checked by the census module at the receiver).
+    CensusRound(Value),
+    /// A census response (body checked by the census module at the receiver).
+    CensusResponse(Value),
     /// The body is sealed; only the named recipients can read it.
     Sealed(Sealed),
 }
@@ -474,6 +493,37 @@ impl Envelope {
                     ));
                 }
                 Ok(Payload::Renotify(r))
+            }
+            EnvelopeKind::DirectoryRecord => {
+                let entry: crate::directory::DirectoryEntry =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                if !matches!(self.tlp, Tlp::Clear | Tlp::Green) {
+                    return Err(invalid(
+                        "directory entries travel as TLP:CLEAR or TLP:GREEN".into(),
+                    ));
+                }
+                if self.audience != Audience::Network {
+                    return Err(invalid(
+                        "directory entries are addressed to the whole network".into(),
+                    ));
+                }
+                Ok(Payload::Directory(Box::new(entry)))
+            }
+            EnvelopeKind::CensusRound => {
+                if self.audience != Audience::Network {
+                    return Err(invalid(
+                        "a census round is addressed to the whole network".into(),
+                    ));
+                }
+                Ok(Payload::CensusRound(body.clone()))
+            }
+            EnvelopeKind::CensusResponse => {
+                if !matches!(self.audience, Audience::Nodes { .. }) {
+                    return Err(invalid(
+                        "a census response is addressed to the coordinator".into(),
+                    ));
+                }
+                Ok(Payload::CensusResponse(body.clone()))
             }
             EnvelopeKind::AuditCheckpoint => {
                 let c: AuditCheckpoint =

@@ -26,6 +26,7 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 pub mod audit;
 pub mod checks;
 pub mod client;
+pub mod directory;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
@@ -162,6 +163,8 @@ pub enum NodeEvent {
     Acknowledgements,
     /// A peer's reachability changed (a delivery succeeded or failed).
     Peers,
+    /// A directory entry or census round or response was published here or arrived.
+    Directory,
 }
 
 /// Wake-ups for one peer's outbox worker.
@@ -185,6 +188,9 @@ struct Checked {
     comm_check: Option<atalaya_core::comm_check::CommCheck>,
     check_answer: Option<atalaya_core::comm_check::CommCheckAnswer>,
     renotify: Option<atalaya_core::ack::Renotify>,
+    directory: Option<atalaya_core::directory::DirectoryEntry>,
+    census_round: Option<serde_json::Value>,
+    census_response: Option<serde_json::Value>,
 }
 
 impl Federation {
@@ -1111,6 +1117,18 @@ impl Federation {
             Payload::Renotify(r) => Some(r.clone()),
             _ => None,
         };
+        let directory = match &parsed.payload {
+            Payload::Directory(entry) => {
+                self.refuse_directory_entry(env, entry, view)?;
+                Some((**entry).clone())
+            }
+            _ => None,
+        };
+        let (census_round, census_response) = match &parsed.payload {
+            Payload::CensusRound(v) => (Some(v.clone()), None),
+            Payload::CensusResponse(v) => (None, Some(v.clone())),
+            _ => (None, None),
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
@@ -1122,6 +1140,9 @@ impl Federation {
             comm_check,
             check_answer,
             renotify,
+            directory,
+            census_round,
+            census_response,
         })
     }
 
@@ -1257,6 +1278,7 @@ impl Federation {
         let mut checks_in = Vec::new();
         let mut answers_in = Vec::new();
         let mut renotifies_in = Vec::new();
+        let mut entries_in = Vec::new();
         let checked = self.check_all(envelopes, &view);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
@@ -1295,6 +1317,14 @@ impl Federation {
                     }
                     if let Some(a) = &c.agreement {
                         agreements.push((a.clone(), c.new.raw.clone()));
+                    }
+                    if let Some(entry) = directory::entry_of(&c) {
+                        entries_in.push((
+                            entry.clone(),
+                            c.new.origin.clone(),
+                            c.new.created,
+                            c.new.id,
+                        ));
                     }
                     if let Some(r) = &c.retraction {
                         retractions.push((
@@ -1394,6 +1424,7 @@ impl Federation {
                 tracing::info!(check = %answer.check, %node, "communication check answered");
             }
         }
+        self.keep_received_entries(entries_in).await?;
         if !renotifies_in.is_empty() {
             for r in &renotifies_in {
                 self.store.save_renotify_received(r).await?;

@@ -278,6 +278,55 @@ pub struct SessionRecord {
     pub expires: Timestamp,
 }
 
+/// A directory entry as kept: the newest per (record, key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryRow {
+    /// `team`, `cybercrime`, `standards-registry`, `standards-adoption`, `minimum-services`.
+    pub record: String,
+    /// Team id, country code or `network`.
+    pub key: String,
+    /// The node that signed it.
+    pub authority: NodeId,
+    /// When its envelope was created.
+    pub created: Timestamp,
+    /// The envelope.
+    pub envelope: Uuid,
+    /// The entry's JSON (the envelope body).
+    pub body: String,
+}
+
+/// A census round as kept (its JSON body is the `atalaya_core::census::CensusRound`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CensusRoundRow {
+    /// Round id.
+    pub id: Uuid,
+    /// Opened.
+    pub opened: Timestamp,
+    /// Closed, if it was.
+    pub closed: Option<Timestamp>,
+    /// The version held (the envelope creation time of the newest version).
+    pub version: Timestamp,
+    /// The round's JSON.
+    pub body: String,
+}
+
+/// A team's response to a census round as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CensusResponseRow {
+    /// Round id.
+    pub round: Uuid,
+    /// Team id.
+    pub team: String,
+    /// The node that signed it.
+    pub origin: NodeId,
+    /// Submitted.
+    pub submitted: Timestamp,
+    /// Its envelope.
+    pub envelope: Uuid,
+    /// The response's JSON.
+    pub body: String,
+}
+
 /// Everything a node keeps. Object-safe: callers hold an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -595,4 +644,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// The on-call roster was called for this re-notification.
     async fn mark_renotify_handled(&self, envelope: Uuid, now: Timestamp) -> Result<()>;
+
+    /// Keep a directory entry if it is newer (by creation time, then envelope id) than the one
+    /// held for its (record, key). Returns whether it is now the current entry.
+    async fn save_directory_entry(&self, row: &DirectoryRow) -> Result<bool>;
+
+    /// The current entries of one record kind, by key.
+    async fn directory_entries(&self, record: &str) -> Result<Vec<DirectoryRow>>;
+
+    /// The current entry for (record, key).
+    async fn directory_entry(&self, record: &str, key: &str) -> Result<Option<DirectoryRow>>;
+
+    /// Keep a census round (or a newer version of it). Returns whether it is now current.
+    async fn save_census_round(&self, row: &CensusRoundRow) -> Result<bool>;
+
+    /// Every census round, newest first.
+    async fn census_rounds(&self) -> Result<Vec<CensusRoundRow>>;
+
+    /// One census round.
+    async fn census_round(&self, id: Uuid) -> Result<Option<CensusRoundRow>>;
+
+    /// Keep a team's response if it is newer than the one held. Returns whether it is current.
+    async fn save_census_response(&self, row: &CensusResponseRow) -> Result<bool>;
+
+    /// The current responses to a round, by team.
+    async fn census_responses(&self, round: Uuid) -> Result<Vec<CensusResponseRow>>;
 }

@@ -16,9 +16,9 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::{
-    AckRecord, ApiToken, BulletinQuery, BulletinRecord, Delivery, EscalationRecord, Ingested,
-    NewEnvelope, PeerState, ReceivedRenotify, RenotifySent, Result, SessionRecord, Store,
-    StoreError, StoredEnvelope, UserRecord,
+    AckRecord, ApiToken, BulletinQuery, BulletinRecord, CensusResponseRow, CensusRoundRow,
+    Delivery, DirectoryRow, EscalationRecord, Ingested, NewEnvelope, PeerState, ReceivedRenotify,
+    RenotifySent, Result, SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
 };
 use atalaya_core::comm_check::{
     AnswerFacts, CheckFacts, CommCheck, CommCheckAnswer, ReceivedCheck, TargetFacts,
@@ -1622,4 +1622,158 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+
+    async fn save_directory_entry(&self, row: &DirectoryRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO directory_entries (record, key, authority, created_ms, envelope_id, body)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (record, key) DO UPDATE SET
+                 authority = excluded.authority, created_ms = excluded.created_ms,
+                 envelope_id = excluded.envelope_id, body = excluded.body
+             WHERE (excluded.created_ms, excluded.envelope_id)
+                 > (directory_entries.created_ms, directory_entries.envelope_id)",
+        )
+        .bind(&row.record)
+        .bind(&row.key)
+        .bind(row.authority.as_str())
+        .bind(row.created.unix_millis())
+        .bind(row.envelope.to_string())
+        .bind(&row.body)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn directory_entries(&self, record: &str) -> Result<Vec<DirectoryRow>> {
+        let rows = sqlx::query(
+            "SELECT record, key, authority, created_ms, envelope_id, body FROM directory_entries
+             WHERE record = ? ORDER BY key",
+        )
+        .bind(record)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(directory_row).collect()
+    }
+
+    async fn directory_entry(&self, record: &str, key: &str) -> Result<Option<DirectoryRow>> {
+        sqlx::query(
+            "SELECT record, key, authority, created_ms, envelope_id, body FROM directory_entries
+             WHERE record = ? AND key = ?",
+        )
+        .bind(record)
+        .bind(key)
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(directory_row)
+        .transpose()
+    }
+
+    async fn save_census_round(&self, row: &CensusRoundRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO census_rounds (id, opened_ms, closed_ms, version_ms, body)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET
+                 closed_ms = excluded.closed_ms, version_ms = excluded.version_ms,
+                 body = excluded.body
+             WHERE excluded.version_ms > census_rounds.version_ms",
+        )
+        .bind(row.id.to_string())
+        .bind(row.opened.unix_millis())
+        .bind(row.closed.map(Timestamp::unix_millis))
+        .bind(row.version.unix_millis())
+        .bind(&row.body)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn census_rounds(&self) -> Result<Vec<CensusRoundRow>> {
+        let rows = sqlx::query(
+            "SELECT id, opened_ms, closed_ms, version_ms, body FROM census_rounds
+             ORDER BY opened_ms DESC, id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(census_round_row).collect()
+    }
+
+    async fn census_round(&self, id: Uuid) -> Result<Option<CensusRoundRow>> {
+        sqlx::query(
+            "SELECT id, opened_ms, closed_ms, version_ms, body FROM census_rounds WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(census_round_row)
+        .transpose()
+    }
+
+    async fn save_census_response(&self, row: &CensusResponseRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO census_responses (round, team, origin, submitted_ms, envelope_id, body)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (round, team) DO UPDATE SET
+                 origin = excluded.origin, submitted_ms = excluded.submitted_ms,
+                 envelope_id = excluded.envelope_id, body = excluded.body
+             WHERE (excluded.submitted_ms, excluded.envelope_id)
+                 > (census_responses.submitted_ms, census_responses.envelope_id)",
+        )
+        .bind(row.round.to_string())
+        .bind(&row.team)
+        .bind(row.origin.as_str())
+        .bind(row.submitted.unix_millis())
+        .bind(row.envelope.to_string())
+        .bind(&row.body)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn census_responses(&self, round: Uuid) -> Result<Vec<CensusResponseRow>> {
+        let rows = sqlx::query(
+            "SELECT round, team, origin, submitted_ms, envelope_id, body FROM census_responses
+             WHERE round = ? ORDER BY team",
+        )
+        .bind(round.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CensusResponseRow {
+                    round: uuid(r.try_get("round")?)?,
+                    team: r.try_get("team")?,
+                    origin: node(r.try_get("origin")?)?,
+                    submitted: ts(r.try_get("submitted_ms")?)?,
+                    envelope: uuid(r.try_get("envelope_id")?)?,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn directory_row(r: &SqliteRow) -> Result<DirectoryRow> {
+    Ok(DirectoryRow {
+        record: r.try_get("record")?,
+        key: r.try_get("key")?,
+        authority: node(r.try_get("authority")?)?,
+        created: ts(r.try_get("created_ms")?)?,
+        envelope: uuid(r.try_get("envelope_id")?)?,
+        body: r.try_get("body")?,
+    })
+}
+
+fn census_round_row(r: &SqliteRow) -> Result<CensusRoundRow> {
+    Ok(CensusRoundRow {
+        id: uuid(r.try_get("id")?)?,
+        opened: ts(r.try_get("opened_ms")?)?,
+        closed: r
+            .try_get::<Option<i64>, _>("closed_ms")?
+            .map(ts)
+            .transpose()?,
+        version: ts(r.try_get("version_ms")?)?,
+        body: r.try_get("body")?,
+    })
 }

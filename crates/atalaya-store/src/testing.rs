@@ -45,6 +45,8 @@ pub async fn conformance(store: &dyn Store) {
     accounts_sessions_and_scoped_tokens(store).await;
     comm_checks_at_both_ends(store).await;
     renotifies_and_escalation_causes(store).await;
+    directory_keeps_the_newest_entry(store).await;
+    census_keeps_the_newest_round_and_response(store).await;
 }
 
 async fn log_is_ordered_and_idempotent(store: &dyn Store) {
@@ -658,4 +660,119 @@ async fn renotifies_and_escalation_causes(store: &dyn Store) {
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(calls.contains(&call(0, None, "sent")));
     assert!(calls.contains(&call(0, Some(first), "smtp: refused")));
+}
+
+async fn directory_keeps_the_newest_entry(store: &dyn Store) {
+    use crate::DirectoryRow;
+    let row = |created: i64, id: u128, body: &str| DirectoryRow {
+        record: "team".into(),
+        key: "cl-csirt".into(),
+        authority: NodeId::new("cl-csirt").unwrap(),
+        created: t(created),
+        envelope: Uuid::from_u128(id),
+        body: body.into(),
+    };
+    assert!(
+        store
+            .save_directory_entry(&row(100, 1, "v1"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .save_directory_entry(&row(200, 2, "v2"))
+            .await
+            .unwrap()
+    );
+    // An older version arriving late does not replace the newer one.
+    assert!(
+        !store
+            .save_directory_entry(&row(150, 3, "old"))
+            .await
+            .unwrap()
+    );
+    // Nor does a repeat.
+    assert!(
+        !store
+            .save_directory_entry(&row(200, 2, "v2"))
+            .await
+            .unwrap()
+    );
+    let held = store
+        .directory_entry("team", "cl-csirt")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.body, "v2");
+    assert_eq!(store.directory_entries("team").await.unwrap().len(), 1);
+    assert!(
+        store
+            .directory_entries("cybercrime")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .directory_entry("team", "pe-csirt")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn census_keeps_the_newest_round_and_response(store: &dyn Store) {
+    use crate::{CensusResponseRow, CensusRoundRow};
+    let round = Uuid::from_u128(77);
+    let open = CensusRoundRow {
+        id: round,
+        opened: t(10),
+        closed: None,
+        version: t(10),
+        body: "open".into(),
+    };
+    assert!(store.save_census_round(&open).await.unwrap());
+    let closed = CensusRoundRow {
+        closed: Some(t(50)),
+        version: t(50),
+        body: "closed".into(),
+        ..open.clone()
+    };
+    assert!(store.save_census_round(&closed).await.unwrap());
+    assert!(
+        !store.save_census_round(&open).await.unwrap(),
+        "an older version is ignored"
+    );
+    let held = store.census_round(round).await.unwrap().unwrap();
+    assert_eq!((held.closed, held.body.as_str()), (Some(t(50)), "closed"));
+    assert_eq!(store.census_rounds().await.unwrap().len(), 1);
+    let response = |at: i64, id: u128, body: &str| CensusResponseRow {
+        round,
+        team: "cl-csirt".into(),
+        origin: NodeId::new("cl-csirt").unwrap(),
+        submitted: t(at),
+        envelope: Uuid::from_u128(id),
+        body: body.into(),
+    };
+    assert!(
+        store
+            .save_census_response(&response(20, 5, "first"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .save_census_response(&response(30, 6, "second"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_census_response(&response(25, 7, "late"))
+            .await
+            .unwrap()
+    );
+    let rows = store.census_responses(round).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].body, "second");
 }
