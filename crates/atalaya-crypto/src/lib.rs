@@ -36,11 +36,15 @@
 //!   sealing key, so any age implementation opens them. Sealing keys as age strings: `age1...`
 //!   (Bech32, HRP `age`) for the public key and `AGE-SECRET-KEY-1...` for the secret. Sealed
 //!   files are limited to 16 MiB.
+//! * **OpenPGP public keys** ([`openpgp`]): a strict reader of a team's transferable public key
+//!   (armoured or binary, at most 64 KiB) giving its fingerprint, expiry, user ids and
+//!   revocation; Ed25519 self-signatures are verified.
 
 pub mod canonical;
 pub mod envelope;
 pub mod httpsig;
 pub mod keys;
+pub mod openpgp;
 pub mod password;
 pub mod seal;
 pub mod totp;
@@ -54,4 +58,5 @@ pub use httpsig::{
 pub use keys::{
     KeyError, NodeKeys, PublicSealingKey, PublicSigningKey, check_secret_file_permissions,
 };
+pub use openpgp::{OpenPgpError, OpenPgpKey, parse_public_key};
 pub use seal::{MAX_SEALED_LEN, SealError, age_identity_string, open, seal};

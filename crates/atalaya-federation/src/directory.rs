@@ -73,8 +73,8 @@ impl Federation {
         }
         entry.check_authority(&self.me, &view.roster)?;
         check_entry(&entry, self.now())?;
-        let body = serde_json::to_value(&entry)
-            .map_err(|e| FederationError::Signing(e.to_string()))?;
+        let body =
+            serde_json::to_value(&entry).map_err(|e| FederationError::Signing(e.to_string()))?;
         let envelope = self.envelope_from_me(
             EnvelopeKind::DirectoryRecord,
             Tlp::Green,
@@ -135,10 +135,9 @@ impl Federation {
             .check_authority(&env.origin, &view.roster)
             .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
         check_entry(entry, env.created).map_err(|e| match e {
-            DirectoryError::Invalid { code, message } => Refusal::new(
-                "invalid_directory_entry",
-                format!("{code}: {message}"),
-            ),
+            DirectoryError::Invalid { code, message } => {
+                Refusal::new("invalid_directory_entry", format!("{code}: {message}"))
+            }
             other => Refusal::new("invalid_directory_entry", other.to_string()),
         })
     }

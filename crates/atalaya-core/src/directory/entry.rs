@@ -455,10 +455,10 @@ impl DirectoryEntry {
     /// receiver checks again.
     pub fn check_content(&self, today: Day) -> Result<(), Vec<Problem>> {
         let problems = match self {
-            DirectoryEntry::Team(t) => {
-                let _ = (t, today); // MERGE: directory::validate
-                Vec::new()
-            }
+            DirectoryEntry::Team(t) => match super::validate::validate(t, today) {
+                Ok(()) => Vec::new(),
+                Err(p) => p,
+            },
             DirectoryEntry::Cybercrime(c) => c.check(),
             DirectoryEntry::StandardsRegistry(r) => r.check(),
             DirectoryEntry::StandardsAdoption(a) => a.check(),

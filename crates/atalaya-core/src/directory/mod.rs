@@ -1,8 +1,10 @@
 //! The hemisphere's CSIRT directory: team records, their vocabularies and rules.
 
 pub mod entry;
+pub mod hygiene;
 pub mod problem;
 pub mod team;
+pub mod validate;
 pub mod vocab;
 
 pub use entry::{
@@ -10,8 +12,10 @@ pub use entry::{
     CybercrimeAuthority, CybercrimeLaw, DirectoryEntry, EntryKey, LawKind, SecurityStandard,
     StandardsAdoption, StandardsRegistry,
 };
+pub use hygiene::{KeyWarning, StaleContacts, expiring_keys, stale_contacts};
 pub use problem::Problem;
 pub use team::{
     BusinessHours, Constituency, Day, Designation, Email, FirstMembership, Mandate, PgpKey, Phone,
     PhoneUsage, Sim3Assessment, TeamId, TeamRecord, TeamType, TiClassification, TiStatus,
 };
+pub use validate::{normalise, validate};
