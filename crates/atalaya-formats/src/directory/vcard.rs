@@ -117,7 +117,7 @@ pub fn tel_uri(number: &str) -> String {
             _ => {}
         }
     }
-    s
+    s.trim_end_matches('-').to_owned()
 }
 
 /// `2026-11-22T22:00:00.000Z` → `20261122T220000Z`.
@@ -322,4 +322,41 @@ fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
     }
     out.push(&s[start..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_fold_never_cuts_a_character_in_two() {
+        // `FN:` + 71 ASCII letters puts the two octets of `á` at octets 75 and 76.
+        let line = format!("FN:{}áé{}", "a".repeat(71), "ñ".repeat(80));
+        let mut out = String::new();
+        fold_into(&mut out, &line);
+        let lines: Vec<&str> = out.trim_end_matches("\r\n").split("\r\n").collect();
+        assert_eq!(lines[0].len(), 74, "the cut moves back before `á`");
+        assert!(lines.iter().all(|l| l.len() <= LINE_OCTETS));
+        assert!(lines[1..].iter().all(|l| l.starts_with(' ')));
+        let unfolded: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if i == 0 { *l } else { &l[1..] })
+            .collect();
+        assert_eq!(unfolded, line);
+    }
+
+    #[test]
+    fn escaping_round_trips() {
+        let s = "a,b;c\\d\ne";
+        assert_eq!(escape(s), "a\\,b\\;c\\\\d\\ne");
+        assert_eq!(unescape(&escape(s)), s);
+    }
+
+    #[test]
+    fn tel_uris_are_global_numbers() {
+        assert_eq!(tel_uri("+56 2 2486 3850"), "tel:+56-2-2486-3850");
+        assert_eq!(tel_uri(" +1 (555) 010  0000 ext"), "tel:+1-(555)-010-0000");
+    }
 }
