@@ -1,0 +1,21 @@
+//! Interchange formats (DESIGN §3): what Atalaya reads from and writes for the tools teams
+//! already use, so that nobody re-types a record.
+//!
+//! Everything here is pure: bytes or values in, values or text out; no I/O, and time comes in
+//! as a parameter.
+//!
+//! - [`directory`] — the CSIRT directory:
+//!   - [`directory::ti`]: the Trusted Introducer team records (`teams.json`), import and export;
+//!   - [`directory::first`]: the FIRST teams API document (`api.first.org/data/v1/teams`),
+//!     import and export;
+//!   - [`directory::json`]: the directory as Atalaya's own versioned JSON document;
+//!   - [`directory::csv`]: one spreadsheet row per team, guarded against formula injection;
+//!   - [`directory::rfc2350`]: a team's RFC 2350 (BCP 21) description as plain text;
+//!   - [`directory::vcard`]: vCard 4.0 (RFC 6350) cards of a team's public contacts, and a small
+//!     vCard reader.
+//!
+//! CSAF 2.0, STIX 2.1, CAP 1.2 and MISP join as their own modules.
+
+#![deny(missing_docs)]
+
+pub mod directory;
