@@ -1,8 +1,10 @@
 //! Who may do what at a node: the roles of a team's people, the rights each role holds, and the
 //! scopes of API tokens (a token never holds more than the person who made it).
 //!
-//! Least privilege: a read-only observer sees bulletins and nothing else; a liaison officer also
-//! acknowledges and answers communication checks; an analyst also publishes; a duty officer also
+//! Least privilege: a read-only observer sees bulletins and the directory and nothing else; a
+//! liaison officer (the team lead who keeps the team's directory record and answers the census)
+//! also acknowledges, answers communication checks, edits the team's directory entries and answers
+//! census rounds; an analyst also publishes; a duty officer also
 //! retracts, re-notifies, starts checks and keeps the on-call roster; only an admin manages
 //! people, tokens of others, the sharing policy, the agreement and the roster.
 
@@ -47,11 +49,26 @@ pub enum Permission {
     /// Create, change and disable accounts; see and revoke everybody's tokens.
     #[serde(rename = "users:manage")]
     ManageUsers,
+    /// See the member directory (every field), coverage reports, cybercrime contacts and the
+    /// standards registry.
+    #[serde(rename = "directory:read")]
+    ReadDirectory,
+    /// Keep the directory entries this node is the authority for: its team's record, the teams
+    /// it hosts, its country's cybercrime and standards entries; import team records.
+    #[serde(rename = "directory:write")]
+    EditDirectory,
+    /// Answer a census round on behalf of the team.
+    #[serde(rename = "census:answer")]
+    AnswerCensus,
+    /// Open and close census rounds, and edit the minimum service set and the standards
+    /// registry (the coordinator's acts).
+    #[serde(rename = "census:manage")]
+    ManageCensus,
 }
 
 impl Permission {
     /// Every right, in a stable order.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ReadBulletins,
         Permission::Publish,
         Permission::Retract,
@@ -63,6 +80,10 @@ impl Permission {
         Permission::EditPolicy,
         Permission::EditRoster,
         Permission::ManageUsers,
+        Permission::ReadDirectory,
+        Permission::EditDirectory,
+        Permission::AnswerCensus,
+        Permission::ManageCensus,
     ];
 
     /// The scope string (`bulletins:read`).
@@ -79,6 +100,10 @@ impl Permission {
             Permission::EditPolicy => "policy:write",
             Permission::EditRoster => "roster:write",
             Permission::ManageUsers => "users:manage",
+            Permission::ReadDirectory => "directory:read",
+            Permission::EditDirectory => "directory:write",
+            Permission::AnswerCensus => "census:answer",
+            Permission::ManageCensus => "census:manage",
         }
     }
 
@@ -223,10 +248,18 @@ impl Role {
                 RunChecks,
                 AnswerChecks,
                 EditOnCall,
+                ReadDirectory,
             ]),
-            Role::Analyst => Permissions::of(&[ReadBulletins, Publish, Acknowledge]),
-            Role::Liaison => Permissions::of(&[ReadBulletins, Acknowledge, AnswerChecks]),
-            Role::ReadOnly => Permissions::of(&[ReadBulletins]),
+            Role::Analyst => Permissions::of(&[ReadBulletins, Publish, Acknowledge, ReadDirectory]),
+            Role::Liaison => Permissions::of(&[
+                ReadBulletins,
+                Acknowledge,
+                AnswerChecks,
+                ReadDirectory,
+                EditDirectory,
+                AnswerCensus,
+            ]),
+            Role::ReadOnly => Permissions::of(&[ReadBulletins, ReadDirectory]),
         }
     }
 
@@ -302,15 +335,21 @@ mod tests {
         let p = |r: Role| r.permissions();
         assert!(p(Role::Admin).includes(p(Role::DutyOfficer)));
         assert!(p(Role::DutyOfficer).includes(p(Role::Analyst)));
-        assert!(p(Role::DutyOfficer).includes(p(Role::Liaison)));
+        // The watch rights nest; keeping the directory and answering the census is the
+        // liaison's (and the admin's) job, not the duty officer's.
+        let directory = Permissions::of(&[Permission::EditDirectory, Permission::AnswerCensus]);
+        assert!(p(Role::Liaison).includes(directory));
+        assert!(!p(Role::DutyOfficer).contains(Permission::EditDirectory));
+        assert!(p(Role::DutyOfficer).includes(Permissions(p(Role::Liaison).0 & !directory.0)));
         assert!(p(Role::Liaison).includes(p(Role::ReadOnly)));
+        assert!(!p(Role::Liaison).contains(Permission::ManageCensus));
         assert!(!p(Role::Analyst).contains(Permission::AnswerChecks));
         assert!(!p(Role::Liaison).contains(Permission::Publish));
         assert!(!p(Role::DutyOfficer).contains(Permission::EditPolicy));
         assert!(!p(Role::DutyOfficer).contains(Permission::ManageUsers));
         assert_eq!(
             p(Role::ReadOnly),
-            Permissions::of(&[Permission::ReadBulletins])
+            Permissions::of(&[Permission::ReadBulletins, Permission::ReadDirectory])
         );
     }
 
