@@ -20,6 +20,7 @@ pub mod auth;
 mod body;
 mod checks;
 pub mod console;
+mod directory_api;
 pub mod error;
 mod fed;
 mod ops;
@@ -85,6 +86,40 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/checks/trend", get(checks::trend))
         .route("/api/v1/checks/{id}", get(checks::report))
         .route("/api/v1/checks/{id}/answer", post(checks::answer))
+        .route("/api/v1/teams", get(directory_api::list_teams))
+        .route(
+            "/api/v1/teams/{id}",
+            get(directory_api::show_team).put(directory_api::put_team),
+        )
+        .route(
+            "/api/v1/teams/{id}/confirm-contacts",
+            post(directory_api::confirm_contacts),
+        )
+        .route(
+            "/api/v1/teams/{id}/rfc2350",
+            get(directory_api::team_rfc2350),
+        )
+        .route("/api/v1/teams/{id}/vcard", get(directory_api::team_vcard))
+        .route("/api/v1/directory/export", get(directory_api::export))
+        .route("/api/v1/directory/import", post(directory_api::import))
+        .route("/api/v1/directory/hygiene", get(directory_api::hygiene))
+        .route("/api/v1/cybercrime", get(directory_api::list_cybercrime))
+        .route(
+            "/api/v1/cybercrime/{country}",
+            get(directory_api::show_cybercrime).put(directory_api::put_cybercrime),
+        )
+        .route(
+            "/api/v1/standards",
+            get(directory_api::show_standards).put(directory_api::put_standards),
+        )
+        .route(
+            "/api/v1/standards/adoption",
+            get(directory_api::list_adoption),
+        )
+        .route(
+            "/api/v1/standards/adoption/{country}",
+            put(directory_api::put_adoption),
+        )
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
