@@ -1,5 +1,6 @@
 //! The hemisphere's CSIRT directory: team records, their vocabularies and rules.
 
+pub mod coverage;
 pub mod problem;
 pub mod team;
 pub mod vocab;
