@@ -20,6 +20,7 @@ pub mod auth;
 mod body;
 mod checks;
 pub mod console;
+mod census_api;
 mod directory_api;
 pub mod error;
 mod fed;
@@ -119,6 +120,34 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/standards/adoption/{country}",
             put(directory_api::put_adoption),
+        )
+        .route(
+            "/api/v1/census/questionnaire",
+            get(census_api::questionnaire),
+        )
+        .route(
+            "/api/v1/census/rounds",
+            get(census_api::rounds).post(census_api::open_round),
+        )
+        .route("/api/v1/census/rounds/{id}", get(census_api::show_round))
+        .route(
+            "/api/v1/census/rounds/{id}/close",
+            post(census_api::close_round),
+        )
+        .route(
+            "/api/v1/census/rounds/{id}/prefill",
+            get(census_api::prefill),
+        )
+        .route(
+            "/api/v1/census/rounds/{id}/responses",
+            get(census_api::responses).post(census_api::answer),
+        )
+        .route("/api/v1/census/rounds/{id}/report", get(census_api::report))
+        .route("/api/v1/census/compare", get(census_api::compare))
+        .route("/api/v1/coverage", get(census_api::coverage))
+        .route(
+            "/api/v1/coverage/minimum-services",
+            get(census_api::show_minimum).put(census_api::put_minimum),
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/healthz", get(ops::healthz))
