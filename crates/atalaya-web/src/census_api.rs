@@ -171,8 +171,10 @@ pub async fn prefill(
             None => Answers::new(),
         },
     };
-    Ok(Json(json!({"team": team, "answers": answers, "answered": answered.map(|r| r.submitted)}))
-        .into_response())
+    Ok(
+        Json(json!({"team": team, "answers": answers, "answered": answered.map(|r| r.submitted)}))
+            .into_response(),
+    )
 }
 
 /// Body of `POST /api/v1/census/rounds/{id}/responses`.
