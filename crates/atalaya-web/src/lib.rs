@@ -18,6 +18,7 @@ pub mod accounts;
 mod api;
 pub mod auth;
 mod body;
+pub mod charts;
 mod checks;
 pub mod console;
 pub mod error;
