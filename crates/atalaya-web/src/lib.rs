@@ -19,6 +19,7 @@ mod api;
 pub mod auth;
 mod body;
 mod census_api;
+pub mod charts;
 mod checks;
 pub mod console;
 mod directory_api;
