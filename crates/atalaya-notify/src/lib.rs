@@ -2,6 +2,10 @@
 //! on-call roster when a bulletin's acknowledgement deadline passes unanswered, or at once when
 //! the bulletin's origin re-notifies.
 
+pub mod directory;
+
+pub use directory::directory_warnings_once;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -407,3 +407,155 @@ async fn a_renotify_calls_the_whole_roster_at_once_and_only_once() {
     );
     assert_eq!(hooks.lock().unwrap().len(), 3, "no new call");
 }
+
+/// A team record as the directory holds it (the JSON of a `directory-record` body).
+fn team_entry(
+    id: &str,
+    country: &str,
+    key_expires: &str,
+    confirmed: Option<&str>,
+) -> atalaya_store::DirectoryRow {
+    let team = serde_json::json!({
+        "record": "team",
+        "data": {
+            "id": id, "official_name": id, "short_name": id.to_uppercase(), "country": country,
+            "team_type": "national",
+            "emails": [
+                {"address": format!("{id}@example.org"), "usage": ["contact"], "public": true},
+                {"address": format!("abuse-{id}@example.org"), "usage": ["abuse"], "public": true}
+            ],
+            "pgp_keys": [{"fingerprint": "0123456789ABCDEF0123456789ABCDEF01234567", "expires": key_expires}],
+            "contacts_confirmed": confirmed,
+            "updated": "2026-11-01T00:00:00Z"
+        }
+    });
+    atalaya_store::DirectoryRow {
+        record: "team".into(),
+        key: id.into(),
+        authority: NodeId::new(id.split('/').next().unwrap()).unwrap(),
+        created: t(-1000),
+        envelope: Uuid::from_u128(id.len() as u128),
+        body: team.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_about_to_expire_warns_the_team_and_the_coordinator_once() {
+    use atalaya_core::directory::DirectorySettings;
+    use atalaya_notify::directory_warnings_once;
+    let smtp = SmtpSink::start();
+    let notifier = Notifier::new(NotifySettings {
+        smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+        mail_from: "atalaya@example.org".into(),
+        escalation_tick_ms: 1000,
+    })
+    .unwrap();
+    let settings = DirectorySettings::default();
+    let open = |name: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{name}.db"));
+        (dir, path)
+    };
+    let (_d1, member_db) = open("member");
+    let (_d2, coordinator_db) = open("coordinator");
+    let member = SqliteStore::open(&member_db, &SqliteOptions::default())
+        .await
+        .unwrap();
+    let coordinator = SqliteStore::open(&coordinator_db, &SqliteOptions::default())
+        .await
+        .unwrap();
+    // The test clock is 2026-11-22: one key expires in 20 days, the other in 200; the first
+    // team's contacts were confirmed last week, the second's never.
+    for store in [&member, &coordinator] {
+        store
+            .save_directory_entry(&team_entry(
+                "mx-csirt",
+                "MX",
+                "2026-12-12",
+                Some("2026-11-15T00:00:00Z"),
+            ))
+            .await
+            .unwrap();
+        store
+            .save_directory_entry(&team_entry("pe-csirt", "PE", "2027-06-10", None))
+            .await
+            .unwrap();
+    }
+    coordinator
+        .set_oncall(
+            &serde_json::json!({"entries": [{"role": "primary", "name": "Secretariat", "email": "duty@oas.example.org", "timezone": "America/New_York"}]}).to_string(),
+            t(0),
+        )
+        .await
+        .unwrap();
+    let clock = FixedClock::new(t(0));
+    let mx = NodeId::new("mx-csirt").unwrap();
+    let sent = directory_warnings_once(&member, &mx, false, &clock, &notifier, &settings)
+        .await
+        .unwrap();
+    // The member warns about its own team only: its key (contact address, not the abuse one).
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        (sent[0].team.as_str(), sent[0].stage.as_str()),
+        ("mx-csirt", "expiring")
+    );
+    assert_eq!(sent[0].recipients, "MX-CSIRT <mx-csirt@example.org>: sent");
+    // Once: a second pass sends nothing.
+    assert!(
+        directory_warnings_once(&member, &mx, false, &clock, &notifier, &settings)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The coordinator warns its on-call officer about every team: the key, and the contacts
+    // nobody ever confirmed.
+    let oas = NodeId::new("oas-coord").unwrap();
+    let sent = directory_warnings_once(&coordinator, &oas, true, &clock, &notifier, &settings)
+        .await
+        .unwrap();
+    let what: Vec<(&str, &str)> = sent
+        .iter()
+        .map(|w| (w.team.as_str(), w.subject.as_str()))
+        .collect();
+    assert_eq!(
+        what,
+        [
+            ("mx-csirt", "0123456789ABCDEF0123456789ABCDEF01234567"),
+            ("pe-csirt", "contacts")
+        ]
+    );
+    assert!(
+        sent.iter()
+            .all(|w| w.recipients == "Secretariat <duty@oas.example.org>: sent"),
+        "{sent:?}"
+    );
+    // The mail arrived, saying which key and when.
+    let start = Instant::now();
+    while !smtp.text().contains("duty@oas.example.org") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no mail: {}",
+            smtp.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Quoted-printable: undo the soft line breaks.
+    let mail = smtp.text().replace("=\n", "");
+    assert!(
+        mail.contains("Subject: [Atalaya] directory: mx-csirt (expiring)"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("expires on 2026-12-12 (in 20 days)"),
+        "{mail}"
+    );
+    assert!(mail.contains("mx-csirt@example.org"), "{mail}");
+    // After the key has expired, a new warning.
+    clock.set(t(60 * 24 * 30));
+    let sent = directory_warnings_once(&member, &mx, false, &clock, &notifier, &settings)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].stage, "expired");
+    assert_eq!(member.directory_warnings(10).await.unwrap().len(), 2);
+}

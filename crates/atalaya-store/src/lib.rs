@@ -327,6 +327,23 @@ pub struct CensusResponseRow {
     pub body: String,
 }
 
+/// A warning sent about a directory record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryWarningRow {
+    /// Team id.
+    pub team: String,
+    /// Key fingerprint, or `contacts`.
+    pub subject: String,
+    /// `expiring`, `expired`, `stale-...`.
+    pub stage: String,
+    /// The sentence sent.
+    pub text: String,
+    /// When.
+    pub sent: Timestamp,
+    /// To whom, and how it went (`name <address>: sent`), one per line.
+    pub recipients: String,
+}
+
 /// Everything a node keeps. Object-safe: callers hold an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -670,4 +687,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The current responses to a round, by team.
     async fn census_responses(&self, round: Uuid) -> Result<Vec<CensusResponseRow>>;
+
+    /// Claim a directory warning: true if it was not sent before (then the caller sends it and
+    /// fills in the recipients).
+    async fn claim_directory_warning(&self, w: &DirectoryWarningRow) -> Result<bool>;
+
+    /// Record who a claimed warning went to.
+    async fn set_directory_warning_recipients(
+        &self,
+        team: &str,
+        subject: &str,
+        stage: &str,
+        recipients: &str,
+    ) -> Result<()>;
+
+    /// The most recent warnings, newest first.
+    async fn directory_warnings(&self, limit: u32) -> Result<Vec<DirectoryWarningRow>>;
 }

@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use crate::{
     AckRecord, ApiToken, BulletinQuery, BulletinRecord, CensusResponseRow, CensusRoundRow,
-    Delivery, DirectoryRow, EscalationRecord, Ingested, NewEnvelope, PeerState, ReceivedRenotify,
-    RenotifySent, Result, SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
+    Delivery, DirectoryRow, DirectoryWarningRow, EscalationRecord, Ingested, NewEnvelope,
+    PeerState, ReceivedRenotify, RenotifySent, Result, SessionRecord, Store, StoreError,
+    StoredEnvelope, UserRecord,
 };
 use atalaya_core::comm_check::{
     AnswerFacts, CheckFacts, CommCheck, CommCheckAnswer, ReceivedCheck, TargetFacts,
@@ -1749,6 +1750,63 @@ impl Store for SqliteStore {
                     submitted: ts(r.try_get("submitted_ms")?)?,
                     envelope: uuid(r.try_get("envelope_id")?)?,
                     body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_directory_warning(&self, w: &DirectoryWarningRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO directory_warnings (team, subject, stage, text, sent_ms, recipients)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&w.team)
+        .bind(&w.subject)
+        .bind(&w.stage)
+        .bind(&w.text)
+        .bind(w.sent.unix_millis())
+        .bind(&w.recipients)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_directory_warning_recipients(
+        &self,
+        team: &str,
+        subject: &str,
+        stage: &str,
+        recipients: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE directory_warnings SET recipients = ? WHERE team = ? AND subject = ? AND stage = ?",
+        )
+        .bind(recipients)
+        .bind(team)
+        .bind(subject)
+        .bind(stage)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn directory_warnings(&self, limit: u32) -> Result<Vec<DirectoryWarningRow>> {
+        let rows = sqlx::query(
+            "SELECT team, subject, stage, text, sent_ms, recipients FROM directory_warnings
+             ORDER BY sent_ms DESC, team LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DirectoryWarningRow {
+                    team: r.try_get("team")?,
+                    subject: r.try_get("subject")?,
+                    stage: r.try_get("stage")?,
+                    text: r.try_get("text")?,
+                    sent: ts(r.try_get("sent_ms")?)?,
+                    recipients: r.try_get("recipients")?,
                 })
             })
             .collect()

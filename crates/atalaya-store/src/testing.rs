@@ -47,6 +47,7 @@ pub async fn conformance(store: &dyn Store) {
     renotifies_and_escalation_causes(store).await;
     directory_keeps_the_newest_entry(store).await;
     census_keeps_the_newest_round_and_response(store).await;
+    directory_warnings_are_sent_once(store).await;
 }
 
 async fn log_is_ordered_and_idempotent(store: &dyn Store) {
@@ -791,4 +792,40 @@ async fn census_keeps_the_newest_round_and_response(store: &dyn Store) {
     let rows = store.census_responses(round).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].body, "second");
+}
+
+async fn directory_warnings_are_sent_once(store: &dyn Store) {
+    use crate::DirectoryWarningRow;
+    let w = DirectoryWarningRow {
+        team: "cl-csirt".into(),
+        subject: "AABB".into(),
+        stage: "expiring".into(),
+        text: "expires soon".into(),
+        sent: t(100),
+        recipients: String::new(),
+    };
+    assert!(store.claim_directory_warning(&w).await.unwrap());
+    assert!(!store.claim_directory_warning(&w).await.unwrap(), "once");
+    let expired = DirectoryWarningRow {
+        stage: "expired".into(),
+        sent: t(200),
+        ..w.clone()
+    };
+    assert!(
+        store.claim_directory_warning(&expired).await.unwrap(),
+        "a new stage warns again"
+    );
+    store
+        .set_directory_warning_recipients(
+            "cl-csirt",
+            "AABB",
+            "expiring",
+            "duty <d@example.org>: sent",
+        )
+        .await
+        .unwrap();
+    let held = store.directory_warnings(10).await.unwrap();
+    assert_eq!(held.len(), 2);
+    assert_eq!(held[0].stage, "expired", "newest first");
+    assert_eq!(held[1].recipients, "duty <d@example.org>: sent");
 }

@@ -474,21 +474,19 @@ pub struct HygieneQuery {
     max_age_days: Option<i64>,
 }
 
-/// Default warning window for expiring keys, in days.
-pub const KEY_WARNING_DAYS: i64 = 30;
-/// Default age after which unconfirmed contacts are flagged, in days.
-pub const CONTACTS_MAX_AGE_DAYS: i64 = 180;
-
 /// `GET /api/v1/directory/hygiene`: keys that expire soon (or have), and contacts nobody
-/// confirmed recently.
+/// confirmed recently (windows from the node's `[directory]` settings unless given), with the
+/// warnings this node sent.
 pub async fn hygiene(
     State(state): State<AppState>,
     auth: Principal,
     Query(q): Query<HygieneQuery>,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadDirectory)?;
-    let within = q.within_days.unwrap_or(KEY_WARNING_DAYS);
-    let max_age = q.max_age_days.unwrap_or(CONTACTS_MAX_AGE_DAYS);
+    let within = q.within_days.unwrap_or(state.directory.key_warning_days);
+    let max_age = q
+        .max_age_days
+        .unwrap_or(state.directory.contacts_max_age_days);
     if !(0..=3650).contains(&within) || !(1..=3650).contains(&max_age) {
         return Err(ApiError::bad_request(
             "bad_window",
@@ -505,6 +503,10 @@ pub async fn hygiene(
         })).collect::<Vec<_>>(),
         "stale_contacts": stale.iter().map(|s| json!({
             "team": s.team, "last_confirmed": s.last_confirmed,
+        })).collect::<Vec<_>>(),
+        "warnings_sent": state.fed.store.directory_warnings(100).await?.iter().map(|w| json!({
+            "team": w.team, "subject": w.subject, "stage": w.stage, "text": w.text,
+            "sent": w.sent, "recipients": w.recipients,
         })).collect::<Vec<_>>(),
     }))
     .into_response())

@@ -40,6 +40,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
     pub shutdown: CancellationToken,
+    /// Key-expiry and stale-contact windows of the directory.
+    pub directory: atalaya_core::directory::DirectorySettings,
 }
 
 impl AppState {
@@ -55,7 +57,14 @@ impl AppState {
             fed,
             accounts,
             shutdown: CancellationToken::new(),
+            directory: Default::default(),
         }
+    }
+
+    /// With these directory settings (key-expiry and stale-contact windows).
+    pub fn with_directory(mut self, settings: atalaya_core::directory::DirectorySettings) -> Self {
+        self.directory = settings;
+        self
     }
 }
 

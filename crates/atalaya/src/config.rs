@@ -33,6 +33,9 @@ pub struct Config {
     /// The duty console: sessions, cookies, login limits.
     #[serde(default)]
     pub console: atalaya_web::ConsoleSettings,
+    /// Keeping the directory current: key-expiry warnings, stale contacts.
+    #[serde(default)]
+    pub directory: atalaya_core::directory::DirectorySettings,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -167,6 +170,7 @@ impl Config {
                 ..Default::default()
             },
             console: atalaya_web::ConsoleSettings::default(),
+            directory: atalaya_core::directory::DirectorySettings::default(),
             log: LogSection::default(),
         }
     }
@@ -245,6 +249,14 @@ fn doc_for(line: &str) -> Option<&'static str> {
             "Failed logins per client address in the window before a hold."
         }
         "failure_window_minutes" => "The window of failed logins, in minutes.",
+        "[directory]" => "Keeping the directory current: key-expiry warnings, stale contacts.",
+        "key_warning_days" => {
+            "Warn the team (and the coordinator) this many days before a listed OpenPGP key expires."
+        }
+        "contacts_max_age_days" => {
+            "Flag a team whose contacts nobody confirmed for this many days."
+        }
+        "hygiene_tick_ms" => "Milliseconds between looks for keys and contacts to warn about.",
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
         _ => return None,

@@ -117,6 +117,7 @@ pub async fn init(
             secure_cookie: opts.endpoint.starts_with("https://"),
             ..Default::default()
         },
+        directory: Default::default(),
         log: Default::default(),
     };
     std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -249,24 +250,62 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.store.clone(),
         config.node.id.clone(),
         fed.clock.clone(),
-        notifier,
+        notifier.clone(),
         std::time::Duration::from_millis(config.notify.escalation_tick_ms.max(100)),
         fed.escalation_wake(),
+        cancel.child_token(),
+    ));
+    let hygiene = tokio::spawn(directory_hygiene(
+        fed.clone(),
+        notifier.clone(),
+        config.directory,
         cancel.child_token(),
     ));
     let sync = tokio::spawn(atalaya_federation::sync::run(
         fed.clone(),
         cancel.child_token(),
     ));
-    let state = atalaya_web::AppState::new(fed.clone(), config.console.clone());
+    let state = atalaya_web::AppState::new(fed.clone(), config.console.clone())
+        .with_directory(config.directory);
     atalaya_web::serve(listener, state, cancel.clone()).await?;
     cancel.cancel();
     let _ = outbox.await;
     let _ = sync.await;
     let _ = checkpoints.await;
     let _ = escalation.await;
+    let _ = hygiene.await;
     let _ = audit.await;
     store.close().await;
     tracing::info!("node stopped");
     Ok(())
+}
+
+/// Warn about expiring keys and stale contacts every `hygiene_tick_ms`, until cancelled (the
+/// coordinator warns about every team, a member about its own).
+async fn directory_hygiene(
+    fed: Arc<atalaya_federation::Federation>,
+    notifier: Arc<atalaya_notify::Notifier>,
+    settings: atalaya_core::directory::DirectorySettings,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let tick = std::time::Duration::from_millis(settings.hygiene_tick_ms.max(1000));
+    loop {
+        let coordinator = fed.roster().roster.coordinator == *fed.node_id();
+        if let Err(e) = atalaya_notify::directory_warnings_once(
+            fed.store.as_ref(),
+            fed.node_id(),
+            coordinator,
+            fed.clock.as_ref(),
+            &notifier,
+            &settings,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "directory hygiene pass failed");
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
 }

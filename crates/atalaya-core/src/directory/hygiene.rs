@@ -74,6 +74,96 @@ pub fn stale_contacts(
     stale
 }
 
+/// How the directory keeps itself current (the node's `[directory]` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectorySettings {
+    /// Warn this many days before a listed OpenPGP key expires.
+    pub key_warning_days: i64,
+    /// Flag a team whose contacts nobody confirmed for this many days.
+    pub contacts_max_age_days: i64,
+    /// Milliseconds between looks for keys and contacts to warn about.
+    pub hygiene_tick_ms: u64,
+}
+
+impl Default for DirectorySettings {
+    fn default() -> Self {
+        Self {
+            key_warning_days: 30,
+            contacts_max_age_days: 180,
+            hygiene_tick_ms: 3_600_000,
+        }
+    }
+}
+
+/// A warning to send about a team: once per (team, subject, stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueWarning {
+    /// The team.
+    pub team: TeamId,
+    /// A key fingerprint, or `contacts`.
+    pub subject: String,
+    /// `expiring`, `expired`, or `stale-<last confirmation>`: a new stage warns again.
+    pub stage: String,
+    /// The sentence for people.
+    pub text: String,
+}
+
+/// The warnings due for `teams` under `settings`: keys expiring within the window (one
+/// warning), keys that expired (another), contacts not confirmed for too long (one per
+/// confirmation that went stale).
+pub fn due_warnings(
+    teams: &[TeamRecord],
+    now: Timestamp,
+    settings: &DirectorySettings,
+) -> Vec<DueWarning> {
+    let today = Day::of(now);
+    let mut out: Vec<DueWarning> =
+        expiring_keys(teams, today, settings.key_warning_days)
+            .into_iter()
+            .map(|k| {
+                let (stage, text) = if k.days_left < 0 {
+                    (
+                        "expired",
+                        format!(
+                            "The OpenPGP key {} of team {} expired on {}. Publish a new key in the directory.",
+                            k.fingerprint, k.team, k.expires
+                        ),
+                    )
+                } else {
+                    (
+                        "expiring",
+                        format!(
+                            "The OpenPGP key {} of team {} expires on {} (in {} days). Extend it or publish a new key in the directory.",
+                            k.fingerprint, k.team, k.expires, k.days_left
+                        ),
+                    )
+                };
+                DueWarning {
+                    team: k.team,
+                    subject: k.fingerprint,
+                    stage: stage.into(),
+                    text,
+                }
+            })
+            .collect();
+    for s in stale_contacts(teams, now, settings.contacts_max_age_days) {
+        let last = s
+            .last_confirmed
+            .map_or_else(|| "never".to_owned(), |t| t.to_string());
+        out.push(DueWarning {
+            text: format!(
+                "Nobody has confirmed the contacts of team {} for more than {} days (last: {last}). Check them and press \"Confirm contacts\".",
+                s.team, settings.contacts_max_age_days
+            ),
+            team: s.team,
+            subject: "contacts".into(),
+            stage: format!("stale-{last}"),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 mod tests {
@@ -178,5 +268,54 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn due_warnings_name_each_stage_once() {
+        let settings = DirectorySettings {
+            key_warning_days: 30,
+            contacts_max_age_days: 180,
+            hygiene_tick_ms: 1000,
+        };
+        let teams = [
+            team(
+                "cl-csirt",
+                &[("AA", Some("2026-07-01"))],
+                Some("2026-05-01T00:00:00Z"),
+            ),
+            team("pe-csirt", &[("BB", Some("2026-05-01"))], None),
+            team(
+                "uy-cert",
+                &[("CC", Some("2027-01-01"))],
+                Some("2025-01-01T00:00:00Z"),
+            ),
+        ];
+        let due = due_warnings(&teams, ts("2026-06-10T12:00:00Z"), &settings);
+        let keys: Vec<(&str, &str, &str)> = due
+            .iter()
+            .map(|w| (w.team.as_str(), w.subject.as_str(), w.stage.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("pe-csirt", "BB", "expired"),
+                ("cl-csirt", "AA", "expiring"),
+                ("pe-csirt", "contacts", "stale-never"),
+                ("uy-cert", "contacts", "stale-2025-01-01T00:00:00.000Z"),
+            ]
+        );
+        assert!(due[1].text.contains("in 21 days"), "{}", due[1].text);
+        assert!(
+            due[0].text.contains("expired on 2026-05-01"),
+            "{}",
+            due[0].text
+        );
+        // Nothing due when every key is far from expiry and contacts are fresh.
+        let fresh = [team(
+            "cl-csirt",
+            &[("AA", Some("2027-07-01"))],
+            Some("2026-06-01T00:00:00Z"),
+        )];
+        assert!(due_warnings(&fresh, ts("2026-06-10T12:00:00Z"), &settings).is_empty());
     }
 }

@@ -13,7 +13,10 @@ pub use entry::{
     CybercrimeAuthority, CybercrimeLaw, DirectoryEntry, EntryKey, LawKind, SecurityStandard,
     StandardsAdoption, StandardsRegistry,
 };
-pub use hygiene::{KeyWarning, StaleContacts, expiring_keys, stale_contacts};
+pub use hygiene::{
+    DirectorySettings, DueWarning, KeyWarning, StaleContacts, due_warnings, expiring_keys,
+    stale_contacts,
+};
 pub use problem::Problem;
 pub use team::{
     BusinessHours, Constituency, Day, Designation, Email, FirstMembership, Mandate, PgpKey, Phone,
