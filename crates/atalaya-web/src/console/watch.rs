@@ -541,11 +541,12 @@ fn event_name(e: NodeEvent) -> &'static str {
         NodeEvent::Bulletins => "bulletins",
         NodeEvent::Acknowledgements => "acks",
         NodeEvent::Peers => "peers",
+        NodeEvent::Directory => "directory",
     }
 }
 
 /// `GET /console/events`: server-sent events naming what changed (`bulletins`, `acks`,
-/// `peers`); pages re-fetch their fragments, each rendered for its viewer.
+/// `peers`, `directory`); pages re-fetch their fragments, each rendered for its viewer.
 pub async fn events(
     State(state): State<AppState>,
     o: Officer,
