@@ -29,6 +29,7 @@ fn team(id: &str, cc: &str, name: &str) -> Value {
         "team_type": "national",
         "website": format!("https://csirt.{lc}.example.org"),
         "designation": {"reference": "Decree 1/2020 (test)", "date": "2020-01-01"},
+        "constituency": {"types": ["National"], "countries": [cc]},
         "services": ["incident-report-acceptance", "incident-coordination"],
         "available_24x7": true,
         "emails": [{"address": format!("cert@{lc}.example.org"), "usage": ["incident-report"], "public": true}],
@@ -193,15 +194,19 @@ fn a_census_round_is_answered_while_open_and_refused_once_closed() {
     let (st, prefill) = net.node("cl-csirt").get(&format!("{path}/prefill"));
     assert_eq!(st, 200, "{prefill}");
     assert_eq!(prefill["answers"]["official_name"], "CSIRT of CL (test)");
+    let mut cl_answers = prefill["answers"].clone();
+    cl_answers["full_time_staff"] = 12.into();
     let (st, body) = net.node("cl-csirt").post(
         &format!("{path}/responses"),
-        &json!({"answers": prefill["answers"]}),
+        &json!({ "answers": cl_answers }),
     );
     assert_eq!(st, 201, "{body}");
 
     // mx-csirt first picks an answer that is not a choice: refused, nothing stored.
     let (_, prefill) = net.node("mx-csirt").get(&format!("{path}/prefill"));
-    let mut answers = prefill["answers"].clone();
+    let mut good = prefill["answers"].clone();
+    good["full_time_staff"] = 4.into();
+    let mut answers = good.clone();
     answers["team_type"] = "spaceship".into();
     let (st, body) = net
         .node("mx-csirt")
@@ -212,7 +217,7 @@ fn a_census_round_is_answered_while_open_and_refused_once_closed() {
     assert_eq!(held["responses"].as_array().unwrap().len(), 0, "{held}");
     // Then answers properly, through the CLI.
     let file = net.path().join("answers.json");
-    std::fs::write(&file, json!({"answers": prefill["answers"]}).to_string()).unwrap();
+    std::fs::write(&file, json!({ "answers": good }).to_string()).unwrap();
     let out = atalaya(&[
         "census",
         "answer",
@@ -243,7 +248,7 @@ fn a_census_round_is_answered_while_open_and_refused_once_closed() {
     });
     let (st, body) = net.node("cl-csirt").post(
         &format!("{path}/responses"),
-        &json!({"answers": prefill["answers"]}),
+        &json!({ "answers": cl_answers }),
     );
     assert!(matches!(st, 409 | 422), "{st} {body}");
     assert_eq!(code(&body), "round-closed", "{body}");
