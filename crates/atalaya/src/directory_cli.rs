@@ -480,57 +480,61 @@ pub async fn coverage(config: &Path, csv: bool, json: bool) -> Result<()> {
     if json {
         return pretty(&r);
     }
-    let rows = r["countries"]
-        .as_array()
-        .or_else(|| r["states"].as_array())
-        .cloned()
-        .unwrap_or_default();
-    if rows.is_empty() {
-        return pretty(&r);
+    let states = r["states"].as_array().cloned().unwrap_or_default();
+    println!(
+        "{:<2} {:<32} {:<12} {:<22} {:<5} {:>4} {:>5}  missing requirements",
+        "cc", "member state", "status", "national team", "24/7", "SIM3", "teams"
+    );
+    for st in &states {
+        let missing: Vec<&str> = st["missing_requirements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "{:<2} {:<32} {:<12} {:<22} {:<5} {:>4} {:>5}  {}",
+            s(st, "country"),
+            s(st, "name_en"),
+            s(st, "status"),
+            st["national_team"]
+                .as_str()
+                .or_else(|| st["point_of_contact"]["team"].as_str())
+                .unwrap_or("-"),
+            yes(&st["available_24x7"]),
+            st["sim3_band"]
+                .as_u64()
+                .map_or_else(|| "-".to_owned(), |b| b.to_string()),
+            st["teams"],
+            missing.join(", ")
+        );
     }
-    // Each row is printed with the scalar fields the report gives, in its order.
-    let columns: Vec<String> = rows[0]
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(_, v)| !v.is_array() && !v.is_object())
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let cell = |v: &Value| match v {
-        Value::String(x) => x.clone(),
-        Value::Null => "-".into(),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
-        other => other.to_string(),
-    };
-    let widths: Vec<usize> = columns
-        .iter()
-        .map(|c| {
-            rows.iter()
-                .map(|r| cell(&r[c]).chars().count())
-                .chain([c.len()])
-                .max()
-                .unwrap_or(0)
-                .min(40)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}", w = *w))
+    let totals = &r["totals"];
+    if let Some(t) = totals.as_object() {
+        let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("\ntotals: {}", parts.join(", "));
+    }
+    let list = |key: &str| -> String {
+        r[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
             .collect::<Vec<_>>()
-            .join("  ")
+            .join(" ")
     };
-    println!("{}", line(columns.clone()));
-    for row in &rows {
-        println!("{}", line(columns.iter().map(|c| cell(&row[c])).collect()));
-    }
-    for (k, v) in r.as_object().into_iter().flatten() {
-        if k != "countries" && k != "states" && !v.is_array() {
-            println!("{k}: {}", cell(v));
-        }
+    println!(
+        "without a national CSIRT: {}",
+        list("without_national_csirt")
+    );
+    println!("not reachable 24/7: {}", list("gaps_24x7"));
+    if let Some(bands) = r["maturity"]["bands"].as_array() {
+        let b: Vec<String> = bands.iter().map(Value::to_string).collect();
+        println!(
+            "SIM3 bands 0-4: {} (unassessed {})",
+            b.join(" / "),
+            r["maturity"]["unassessed"]
+        );
     }
     Ok(())
 }
@@ -703,44 +707,43 @@ pub async fn census(cmd: CensusCommand) -> Result<()> {
     }
 }
 
-/// A census report: its totals, then each question's tally.
+/// A census report: who responded, then each question's tally.
 fn print_report(r: &Value) {
-    let report = if r["report"].is_object() {
-        &r["report"]
-    } else {
-        r
-    };
-    for (k, v) in report.as_object().into_iter().flatten() {
-        if !v.is_array() && !v.is_object() {
-            println!(
-                "{k}: {}",
-                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-            );
+    println!("{} (round {})", s(r, "title"), s(r, "round"));
+    println!(
+        "responses: {}/{} teams ({:.0}%), {}/{} countries",
+        r["responded_teams"],
+        r["expected_teams"],
+        r["response_rate"].as_f64().unwrap_or(0.0) * 100.0,
+        r["responded_countries"],
+        r["expected_countries"]
+    );
+    for q in r["questions"].as_array().into_iter().flatten() {
+        let sm = &q["summary"];
+        let mut line = format!("  {:<32} answered {:>3}", s(q, "question"), sm["answered"]);
+        if sm["median"].is_number() {
+            line.push_str(&format!(
+                "  min {} median {} max {}",
+                sm["min"], sm["median"], sm["max"]
+            ));
         }
-    }
-    for q in report["questions"].as_array().into_iter().flatten() {
-        println!(
-            "\n{} {}",
-            s(q, "id"),
-            q["text"]
-                .as_str()
-                .or_else(|| q["question"].as_str())
-                .unwrap_or("")
-        );
-        for (k, v) in q.as_object().into_iter().flatten() {
-            if k == "id" || k == "text" || k == "question" {
-                continue;
-            }
-            match v {
-                Value::Object(o) => {
-                    for (choice, n) in o {
-                        println!("  {choice:<40} {n}");
-                    }
-                }
-                Value::Array(_) => println!("  {k}: {v}"),
-                _ => println!("  {k}: {v}"),
-            }
+        if let Some(counts) = sm["counts"].as_array() {
+            let parts: Vec<String> = counts
+                .iter()
+                .filter(|c| c["count"].as_u64().unwrap_or(0) > 0)
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        c["value"]
+                            .as_str()
+                            .map_or_else(|| c["value"].to_string(), str::to_owned),
+                        c["count"]
+                    )
+                })
+                .collect();
+            line.push_str(&format!("  {}", parts.join(", ")));
         }
+        println!("{line}");
     }
 }
 
