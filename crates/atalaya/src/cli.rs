@@ -49,13 +49,67 @@ impl ApiClient {
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            let code = body["error"]["code"].as_str().unwrap_or("error");
-            let msg = body["error"]["message"].as_str().unwrap_or("");
-            bail!("the node refused ({status}): {code}: {msg}");
+            bail!("{}", refusal(status, &body));
         }
         Ok(body)
     }
 
+    /// GET a path whose answer is text (an export, an RFC 2350 document, a vCard).
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the node at {} (is it running?)", self.base))?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        if !status.is_success() {
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            bail!("{}", refusal(status, &body));
+        }
+        Ok(text)
+    }
+
+    /// PUT JSON.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    /// POST a raw body of `content_type`.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<Value> {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+}
+
+/// What the node said when it refused: its code and message, then each problem it listed.
+pub fn refusal(status: reqwest::StatusCode, body: &Value) -> String {
+    let code = body["error"]["code"].as_str().unwrap_or("error");
+    let msg = body["error"]["message"].as_str().unwrap_or("");
+    let mut text = format!("the node refused ({status}): {code}: {msg}");
+    for p in body["error"]["problems"].as_array().into_iter().flatten() {
+        let at = p["field"]
+            .as_str()
+            .or_else(|| p["team"].as_str())
+            .unwrap_or("");
+        text.push_str(&format!(
+            "\n  {at}: {} ({})",
+            p["message"].as_str().unwrap_or(""),
+            p["code"].as_str().unwrap_or("")
+        ));
+    }
+    text
+}
+
+impl ApiClient {
     /// GET a path.
     pub async fn get(&self, path: &str) -> Result<Value> {
         self.send(self.http.get(format!("{}{path}", self.base)))

@@ -657,9 +657,278 @@ async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Re
             missing.join(", ")
         );
     }
-    if !args.once {
+    let directory = publish_directory(net, !args.once).await?;
+    if args.once {
+        println!("{}", directory.line());
+    } else {
         show_acknowledgements(net, origin, &id).await?;
         run_communication_check(net).await?;
+        let c = &net.nodes[0].url;
+        println!("\n{}", directory.line());
+        println!("The directory, on the coordinator's console: {c}/console/directory");
+        println!("Coverage of the member states:              {c}/console/coverage");
+        println!("The census:                                 {c}/console/census");
+        println!("The public directory (no login):            {c}/directory");
+    }
+    Ok(())
+}
+
+/// What the demo put in the directory.
+#[derive(Debug, Default)]
+struct DirectorySummary {
+    teams: usize,
+    entries: usize,
+    census_answers: usize,
+    census_asked: usize,
+    failures: Vec<String>,
+}
+
+impl DirectorySummary {
+    fn line(&self) -> String {
+        let mut line = format!(
+            "directory: {} team records and {} cybercrime/standards entries published; census: {}/{} teams answered",
+            self.teams, self.entries, self.census_answers, self.census_asked
+        );
+        if !self.failures.is_empty() {
+            line.push_str(&format!(
+                "; {} failed (first: {})",
+                self.failures.len(),
+                self.failures[0]
+            ));
+        }
+        line
+    }
+}
+
+/// Retry `f` until it succeeds or `within` has passed (entries may still be on their way).
+async fn retry<T, F, Fut>(within: Duration, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let start = Instant::now();
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if start.elapsed() > within => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Each node publishes its team record (and the teams it hosts), its country's cybercrime
+/// entry and standards adoption; the coordinator the standards registry and a few hosted
+/// academic teams. All in parallel. Then (the full demo only) the coordinator issues the
+/// sharing agreement, which the members accept, and opens a census round that about two thirds
+/// of the teams answer.
+async fn publish_directory(net: &Network, full: bool) -> Result<DirectorySummary> {
+    use crate::demo_directory as dd;
+    use crate::directory_cli::team_path;
+    let now = atalaya_core::Clock::now(&SystemClock);
+    let today = atalaya_core::directory::Day::of(now);
+    let mut summary = DirectorySummary::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let states: Vec<MemberState> = net
+        .nodes
+        .iter()
+        .skip(1)
+        .filter_map(|n| member_states::by_code(n.country.as_str()).cloned())
+        .collect();
+    for (i, node) in net.nodes.iter().enumerate() {
+        let api = net.api(i)?;
+        let mut puts: Vec<(String, Value, bool)> = Vec::new();
+        if i == 0 {
+            puts.push((
+                "/api/v1/standards".into(),
+                serde_json::to_value(dd::demo_standards_registry(now))?,
+                false,
+            ));
+            for t in dd::demo_coordinator_teams(&states, &node.node_id, today, now) {
+                puts.push((team_path(t.id.as_str()), serde_json::to_value(&t)?, true));
+            }
+        } else if let Some(state) = member_states::by_code(node.country.as_str()) {
+            let team = dd::demo_team(state, &node.node_id, today, now);
+            puts.push((
+                team_path(team.id.as_str()),
+                serde_json::to_value(&team)?,
+                true,
+            ));
+            for t in dd::demo_hosted_teams(state, &node.node_id, today, now) {
+                puts.push((team_path(t.id.as_str()), serde_json::to_value(&t)?, true));
+            }
+            let cc = state.iso2.as_str();
+            puts.push((
+                format!("/api/v1/cybercrime/{cc}"),
+                serde_json::to_value(dd::demo_cybercrime(state, now))?,
+                false,
+            ));
+            puts.push((
+                format!("/api/v1/standards/adoption/{cc}"),
+                serde_json::to_value(dd::demo_standards_adoption(state, now))?,
+                false,
+            ));
+        }
+        let who = node.node_id.to_string();
+        tasks.spawn(async move {
+            let mut done = Vec::new();
+            for (path, body, is_team) in puts {
+                let r = api.put(&path, &body).await;
+                done.push((
+                    is_team,
+                    r.map(|_| ()).map_err(|e| format!("{who} {path}: {e}")),
+                ));
+            }
+            done
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        for (is_team, result) in r.unwrap_or_default() {
+            match result {
+                Ok(()) if is_team => summary.teams += 1,
+                Ok(()) => summary.entries += 1,
+                Err(e) => summary.failures.push(e),
+            }
+        }
+    }
+    if full && let Err(e) = accept_agreement(net).await {
+        summary.failures.push(format!("sharing agreement: {e}"));
+    }
+    if let Err(e) = run_census(net, &mut summary).await {
+        summary.failures.push(format!("census: {e}"));
+    }
+    Ok(summary)
+}
+
+/// The coordinator issues the network's sharing agreement (unless there is one) and every
+/// member accepts it, so that the coverage report measures the other requirements.
+async fn accept_agreement(net: &Network) -> Result<()> {
+    let coordinator = net.api(0)?;
+    if coordinator.get("/api/v1/agreement").await?["version"].is_null() {
+        coordinator
+            .post(
+                "/api/v1/agreement",
+                &json!({"text": "Demo sharing agreement of the Inter-American CSIRT Watch and Warning Network (fictitious): members handle shared information according to its TLP label and use it only to protect their constituencies."}),
+            )
+            .await?;
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 1..net.nodes.len() {
+        let api = net.api(i)?;
+        tasks.spawn(async move {
+            let body = json!({});
+            retry(Duration::from_secs(20), || {
+                api.post("/api/v1/agreement/accept", &body)
+            })
+            .await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+/// Answers for the census: the node's prefilled answers plus a few varied ones.
+fn varied_answers(mut answers: Value, i: usize) -> Value {
+    let pick = |choices: &[&str], salt: usize| -> Value {
+        json!(choices[(i * 7 + salt * 3) % choices.len()])
+    };
+    let extra = [
+        ("organisations_served", json!(20 + (i * 37) % 400)),
+        ("incidents_handled", json!(100 + (i * 211) % 5000)),
+        ("full_time_staff", json!(3 + (i * 5) % 40)),
+        ("part_time_staff", json!((i * 3) % 7)),
+        (
+            "incident_taxonomy",
+            pick(&["rsit", "national", "own", "none"], 1),
+        ),
+        (
+            "coverage_model",
+            pick(&["shifts", "on-call", "outsourced", "mixed"], 2),
+        ),
+        (
+            "ticketing_system",
+            pick(&["rtir", "thehive", "otrs-znuny", "misp", "in-house"], 3),
+        ),
+        ("tlp_version", pick(&["tlp-2.0", "tlp-2.0", "tlp-1.0"], 4)),
+        (
+            "sharing_frequency",
+            pick(&["daily", "weekly", "monthly", "rarely"], 5),
+        ),
+        ("budget_secured", pick(&["yes", "partly", "no"], 6)),
+        (
+            "assistance_areas",
+            json!(
+                [
+                    &["tools", "staffing"][..],
+                    &["accreditation"],
+                    &["legal-framework", "availability"],
+                    &["incident-support"]
+                ][i % 4]
+            ),
+        ),
+        (
+            "training_topics",
+            json!(
+                [
+                    &["incident-handling", "forensics"][..],
+                    &["threat-intelligence"],
+                    &["malware-analysis", "industrial-control-systems"]
+                ][i % 3]
+            ),
+        ),
+        ("can_host_training", json!(i.is_multiple_of(4))),
+    ];
+    if let Some(map) = answers.as_object_mut() {
+        for (k, v) in extra {
+            map.entry(k.to_owned()).or_insert(v);
+        }
+    }
+    answers
+}
+
+/// The coordinator opens a census round (or reuses the open demo one); about two thirds of
+/// the member teams answer it.
+async fn run_census(net: &Network, summary: &mut DirectorySummary) -> Result<()> {
+    const TITLE: &str = "Census 2026 (demo)";
+    let coordinator = net.api(0)?;
+    let rounds = coordinator.get("/api/v1/census/rounds").await?;
+    let existing = rounds["rounds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["open"] == true && r["round"]["title"] == TITLE)
+        .and_then(|r| r["round"]["id"].as_str().map(str::to_owned));
+    let round = match existing {
+        Some(id) => id,
+        None => coordinator
+            .post("/api/v1/census/rounds", &json!({"title": TITLE}))
+            .await?["round"]["id"]
+            .as_str()
+            .context("no round id in the reply")?
+            .to_owned(),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in (1..net.nodes.len()).filter(|i| i % 3 != 0) {
+        summary.census_asked += 1;
+        let api = net.api(i)?;
+        let round = round.clone();
+        tasks.spawn(async move {
+            let path = format!("/api/v1/census/rounds/{round}");
+            retry(Duration::from_secs(30), || api.get(&path)).await?;
+            let prefill = api.get(&format!("{path}/prefill")).await?;
+            let answers = varied_answers(prefill["answers"].clone(), i);
+            let responses = format!("{path}/responses");
+            let body = json!({ "answers": answers });
+            retry(Duration::from_secs(10), || api.post(&responses, &body)).await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(Ok(_)) => summary.census_answers += 1,
+            Ok(Err(e)) => summary.failures.push(format!("census answer: {e}")),
+            Err(e) => summary.failures.push(format!("census answer: {e}")),
+        }
     }
     Ok(())
 }

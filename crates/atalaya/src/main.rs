@@ -11,6 +11,8 @@ mod bench;
 mod cli;
 mod config;
 mod demo;
+mod demo_directory;
+mod directory_cli;
 mod node;
 
 use config::Config;
@@ -116,6 +118,28 @@ enum Command {
     Check {
         #[command(subcommand)]
         command: cli::CheckCommand,
+    },
+    /// The CSIRT directory: list, show, publish, import, export, key and contact hygiene.
+    Directory {
+        #[command(subcommand)]
+        command: directory_cli::DirectoryCommand,
+    },
+    /// The coverage report: each member state's national team against the minimum service set.
+    Coverage {
+        /// Configuration file of the node.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Print CSV.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The census: open a round (coordinator), list, answer, report, close.
+    Census {
+        #[command(subcommand)]
+        command: directory_cli::CensusCommand,
     },
     /// The tamper-evident audit trail.
     Audit {
@@ -297,6 +321,11 @@ async fn run(args: Args) -> Result<()> {
         Command::Oncall { command } => cli::oncall(command).await,
         Command::Agreement { command } => cli::agreement(command).await,
         Command::Check { command } => cli::check(command).await,
+        Command::Directory { command } => directory_cli::directory(command).await,
+        Command::Coverage { config, csv, json } => {
+            directory_cli::coverage(&config, csv, json).await
+        }
+        Command::Census { command } => directory_cli::census(command).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);
