@@ -9,6 +9,7 @@ pub mod ack;
 pub mod audience;
 pub mod audit;
 pub mod bulletin;
+pub mod census;
 pub mod clock;
 pub mod comm_check;
 pub mod directory;

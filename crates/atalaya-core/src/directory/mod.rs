@@ -1,5 +1,6 @@
 //! The hemisphere's CSIRT directory: team records, their vocabularies and rules.
 
+pub mod coverage;
 pub mod entry;
 pub mod hygiene;
 pub mod problem;
