@@ -541,6 +541,7 @@ fn event_name(e: NodeEvent) -> &'static str {
         NodeEvent::Bulletins => "bulletins",
         NodeEvent::Acknowledgements => "acks",
         NodeEvent::Peers => "peers",
+        NodeEvent::Directory => "directory",
     }
 }
 
