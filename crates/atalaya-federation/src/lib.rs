@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 pub mod audit;
+pub mod census;
 pub mod checks;
 pub mod client;
 pub mod directory;
@@ -189,7 +190,7 @@ struct Checked {
     check_answer: Option<atalaya_core::comm_check::CommCheckAnswer>,
     renotify: Option<atalaya_core::ack::Renotify>,
     directory: Option<atalaya_core::directory::DirectoryEntry>,
-    census_round: Option<serde_json::Value>,
+    census_round: Option<atalaya_core::census::CensusRound>,
     census_response: Option<serde_json::Value>,
 }
 
@@ -1125,7 +1126,7 @@ impl Federation {
             _ => None,
         };
         let (census_round, census_response) = match &parsed.payload {
-            Payload::CensusRound(v) => (Some(v.clone()), None),
+            Payload::CensusRound(v) => (Some(self.check_received_round(env, v, view)?), None),
             Payload::CensusResponse(v) => (None, Some(v.clone())),
             _ => (None, None),
         };
@@ -1238,6 +1239,13 @@ impl Federation {
         if let Some(r) = self.refuse_renotify(c).await? {
             return Ok(Some(r));
         }
+        if let Some(body) = &c.census_response {
+            let env = Envelope::parse(c.new.raw.as_bytes())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if let Err(r) = self.check_received_response(&env.envelope, body).await? {
+                return Ok(Some(r));
+            }
+        }
         if let Some(a) = &c.acceptance {
             let known = match batch_agreements
                 .iter()
@@ -1279,6 +1287,8 @@ impl Federation {
         let mut answers_in = Vec::new();
         let mut renotifies_in = Vec::new();
         let mut entries_in = Vec::new();
+        let mut rounds_in = Vec::new();
+        let mut responses_in = Vec::new();
         let checked = self.check_all(envelopes, &view);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
@@ -1317,6 +1327,16 @@ impl Federation {
                     }
                     if let Some(a) = &c.agreement {
                         agreements.push((a.clone(), c.new.raw.clone()));
+                    }
+                    if let Some(round) = &c.census_round {
+                        rounds_in.push((round.clone(), c.new.created));
+                    }
+                    if let Some(body) = &c.census_response
+                        && let Ok(r) = serde_json::from_value::<atalaya_core::census::CensusResponse>(
+                            body.clone(),
+                        )
+                    {
+                        responses_in.push((r, c.new.origin.clone(), c.new.id));
                     }
                     if let Some(entry) = directory::entry_of(&c) {
                         entries_in.push((
@@ -1425,6 +1445,7 @@ impl Federation {
             }
         }
         self.keep_received_entries(entries_in).await?;
+        self.keep_received_census(rounds_in, responses_in).await?;
         if !renotifies_in.is_empty() {
             for r in &renotifies_in {
                 self.store.save_renotify_received(r).await?;

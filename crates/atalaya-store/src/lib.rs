@@ -655,7 +655,8 @@ pub trait Store: Send + Sync + 'static {
     /// The current entry for (record, key).
     async fn directory_entry(&self, record: &str, key: &str) -> Result<Option<DirectoryRow>>;
 
-    /// Keep a census round (or a newer version of it). Returns whether it is now current.
+    /// Keep a census round (or a newer version of it; a closed version always replaces an open
+    /// one, closing is final). Returns whether it is now current.
     async fn save_census_round(&self, row: &CensusRoundRow) -> Result<bool>;
 
     /// Every census round, newest first.

@@ -1676,7 +1676,8 @@ impl Store for SqliteStore {
              ON CONFLICT (id) DO UPDATE SET
                  closed_ms = excluded.closed_ms, version_ms = excluded.version_ms,
                  body = excluded.body
-             WHERE excluded.version_ms > census_rounds.version_ms",
+             WHERE excluded.version_ms > census_rounds.version_ms
+                OR (census_rounds.closed_ms IS NULL AND excluded.closed_ms IS NOT NULL)",
         )
         .bind(row.id.to_string())
         .bind(row.opened.unix_millis())

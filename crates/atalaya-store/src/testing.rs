@@ -745,7 +745,23 @@ async fn census_keeps_the_newest_round_and_response(store: &dyn Store) {
     );
     let held = store.census_round(round).await.unwrap().unwrap();
     assert_eq!((held.closed, held.body.as_str()), (Some(t(50)), "closed"));
-    assert_eq!(store.census_rounds().await.unwrap().len(), 1);
+    // Closing in the same millisecond as opening still closes it.
+    let other = Uuid::from_u128(78);
+    let same_ms = CensusRoundRow {
+        id: other,
+        ..open.clone()
+    };
+    assert!(store.save_census_round(&same_ms).await.unwrap());
+    let closed_same_ms = CensusRoundRow {
+        closed: Some(t(10)),
+        ..same_ms.clone()
+    };
+    assert!(store.save_census_round(&closed_same_ms).await.unwrap());
+    assert!(
+        !store.save_census_round(&same_ms).await.unwrap(),
+        "closing is final"
+    );
+    assert_eq!(store.census_rounds().await.unwrap().len(), 2);
     let response = |at: i64, id: u128, body: &str| CensusResponseRow {
         round,
         team: "cl-csirt".into(),

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human message.
     pub message: String,
+    /// Every problem found in the input, when there were several (`{code, field, message}`).
+    pub problems: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -23,6 +25,25 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            problems: None,
+        }
+    }
+
+    /// 422 naming every problem of the input; the code is the first problem's.
+    pub fn problems<P: serde::Serialize + std::fmt::Display>(
+        problems: &[P],
+        code: &'static str,
+    ) -> Self {
+        let message = problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message,
+            problems: serde_json::to_value(problems).ok(),
         }
     }
 
@@ -58,7 +79,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(p) = self.problems {
+            body["error"]["problems"] = p;
+        }
         (self.status, Json(body)).into_response()
     }
 }

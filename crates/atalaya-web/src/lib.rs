@@ -18,8 +18,11 @@ pub mod accounts;
 mod api;
 pub mod auth;
 mod body;
+mod census_api;
+pub mod charts;
 mod checks;
 pub mod console;
+mod directory_api;
 pub mod error;
 mod fed;
 mod ops;
@@ -85,6 +88,68 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/checks/trend", get(checks::trend))
         .route("/api/v1/checks/{id}", get(checks::report))
         .route("/api/v1/checks/{id}/answer", post(checks::answer))
+        .route("/api/v1/teams", get(directory_api::list_teams))
+        .route(
+            "/api/v1/teams/{id}",
+            get(directory_api::show_team).put(directory_api::put_team),
+        )
+        .route(
+            "/api/v1/teams/{id}/confirm-contacts",
+            post(directory_api::confirm_contacts),
+        )
+        .route(
+            "/api/v1/teams/{id}/rfc2350",
+            get(directory_api::team_rfc2350),
+        )
+        .route("/api/v1/teams/{id}/vcard", get(directory_api::team_vcard))
+        .route("/api/v1/directory/export", get(directory_api::export))
+        .route("/api/v1/directory/import", post(directory_api::import))
+        .route("/api/v1/directory/hygiene", get(directory_api::hygiene))
+        .route("/api/v1/cybercrime", get(directory_api::list_cybercrime))
+        .route(
+            "/api/v1/cybercrime/{country}",
+            get(directory_api::show_cybercrime).put(directory_api::put_cybercrime),
+        )
+        .route(
+            "/api/v1/standards",
+            get(directory_api::show_standards).put(directory_api::put_standards),
+        )
+        .route(
+            "/api/v1/standards/adoption",
+            get(directory_api::list_adoption),
+        )
+        .route(
+            "/api/v1/standards/adoption/{country}",
+            put(directory_api::put_adoption),
+        )
+        .route(
+            "/api/v1/census/questionnaire",
+            get(census_api::questionnaire),
+        )
+        .route(
+            "/api/v1/census/rounds",
+            get(census_api::rounds).post(census_api::open_round),
+        )
+        .route("/api/v1/census/rounds/{id}", get(census_api::show_round))
+        .route(
+            "/api/v1/census/rounds/{id}/close",
+            post(census_api::close_round),
+        )
+        .route(
+            "/api/v1/census/rounds/{id}/prefill",
+            get(census_api::prefill),
+        )
+        .route(
+            "/api/v1/census/rounds/{id}/responses",
+            get(census_api::responses).post(census_api::answer),
+        )
+        .route("/api/v1/census/rounds/{id}/report", get(census_api::report))
+        .route("/api/v1/census/compare", get(census_api::compare))
+        .route("/api/v1/coverage", get(census_api::coverage))
+        .route(
+            "/api/v1/coverage/minimum-services",
+            get(census_api::show_minimum).put(census_api::put_minimum),
+        )
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))

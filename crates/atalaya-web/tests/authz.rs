@@ -60,6 +60,95 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         (g.clone(), "/api/v1/checks/trend", Right(ReadBulletins)),
         (g.clone(), "/api/v1/checks/{id}", Right(ReadBulletins)),
         (p.clone(), "/api/v1/checks/{id}/answer", Right(AnswerChecks)),
+        (g.clone(), "/api/v1/teams", Right(ReadDirectory)),
+        (g.clone(), "/api/v1/teams/{id}", Right(ReadDirectory)),
+        (u.clone(), "/api/v1/teams/{id}", Right(EditDirectory)),
+        (
+            p.clone(),
+            "/api/v1/teams/{id}/confirm-contacts",
+            Right(EditDirectory),
+        ),
+        (
+            g.clone(),
+            "/api/v1/teams/{id}/rfc2350",
+            Right(ReadDirectory),
+        ),
+        (g.clone(), "/api/v1/teams/{id}/vcard", Right(ReadDirectory)),
+        (g.clone(), "/api/v1/directory/export", Right(ReadDirectory)),
+        (p.clone(), "/api/v1/directory/import", Right(EditDirectory)),
+        (g.clone(), "/api/v1/directory/hygiene", Right(ReadDirectory)),
+        (g.clone(), "/api/v1/cybercrime", Right(ReadDirectory)),
+        (
+            g.clone(),
+            "/api/v1/cybercrime/{country}",
+            Right(ReadDirectory),
+        ),
+        (
+            u.clone(),
+            "/api/v1/cybercrime/{country}",
+            Right(EditDirectory),
+        ),
+        (g.clone(), "/api/v1/standards", Right(ReadDirectory)),
+        (u.clone(), "/api/v1/standards", Right(ManageCensus)),
+        (
+            g.clone(),
+            "/api/v1/standards/adoption",
+            Right(ReadDirectory),
+        ),
+        (
+            u.clone(),
+            "/api/v1/standards/adoption/{country}",
+            Right(EditDirectory),
+        ),
+        (
+            g.clone(),
+            "/api/v1/census/questionnaire",
+            Right(ReadDirectory),
+        ),
+        (g.clone(), "/api/v1/census/rounds", Right(ReadDirectory)),
+        (p.clone(), "/api/v1/census/rounds", Right(ManageCensus)),
+        (
+            g.clone(),
+            "/api/v1/census/rounds/{id}",
+            Right(ReadDirectory),
+        ),
+        (
+            p.clone(),
+            "/api/v1/census/rounds/{id}/close",
+            Right(ManageCensus),
+        ),
+        (
+            g.clone(),
+            "/api/v1/census/rounds/{id}/prefill",
+            Right(ReadDirectory),
+        ),
+        (
+            g.clone(),
+            "/api/v1/census/rounds/{id}/responses",
+            Right(ReadDirectory),
+        ),
+        (
+            p.clone(),
+            "/api/v1/census/rounds/{id}/responses",
+            Right(AnswerCensus),
+        ),
+        (
+            g.clone(),
+            "/api/v1/census/rounds/{id}/report",
+            Right(ReadDirectory),
+        ),
+        (g.clone(), "/api/v1/census/compare", Right(ReadDirectory)),
+        (g.clone(), "/api/v1/coverage", Right(ReadDirectory)),
+        (
+            g.clone(),
+            "/api/v1/coverage/minimum-services",
+            Right(ReadDirectory),
+        ),
+        (
+            u.clone(),
+            "/api/v1/coverage/minimum-services",
+            Right(ManageCensus),
+        ),
         (g.clone(), "/public/v1/bulletins", Public),
         (g.clone(), "/healthz", Public),
         (g.clone(), "/readyz", Public),
@@ -253,6 +342,7 @@ async fn every_route_times_every_role() {
         for (method, template, gate) in routes() {
             let path = template
                 .replace("{id}", ID)
+                .replace("{country}", "CL")
                 .replace("{file}", "console-2.css");
             let allowed = match gate {
                 Gate::Public => continue,
@@ -288,7 +378,7 @@ async fn every_route_times_every_role() {
         if matches!(gate, Gate::Public) {
             continue;
         }
-        let path = template.replace("{id}", ID);
+        let path = template.replace("{id}", ID).replace("{country}", "CL");
         let (status, _) = send(&node, method.clone(), &path, None, "", None).await;
         assert!(
             status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER,

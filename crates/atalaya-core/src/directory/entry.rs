@@ -463,8 +463,13 @@ impl DirectoryEntry {
             DirectoryEntry::StandardsRegistry(r) => r.check(),
             DirectoryEntry::StandardsAdoption(a) => a.check(),
             DirectoryEntry::MinimumServices(m) => {
-                let _ = m; // MERGE: directory::coverage
-                Vec::new()
+                match serde_json::from_value::<super::coverage::MinimumServiceSet>((**m).clone()) {
+                    Ok(set) => match set.check() {
+                        Ok(()) => Vec::new(),
+                        Err(p) => p,
+                    },
+                    Err(e) => vec![Problem::new("bad-field", "minimum-services", e.to_string())],
+                }
             }
         };
         if problems.is_empty() {

@@ -546,7 +546,7 @@ fn event_name(e: NodeEvent) -> &'static str {
 }
 
 /// `GET /console/events`: server-sent events naming what changed (`bulletins`, `acks`,
-/// `peers`); pages re-fetch their fragments, each rendered for its viewer.
+/// `peers`, `directory`); pages re-fetch their fragments, each rendered for its viewer.
 pub async fn events(
     State(state): State<AppState>,
     o: Officer,

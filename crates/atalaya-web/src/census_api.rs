@@ -1,0 +1,376 @@
+//! `/api/v1/census/*` and `/api/v1/coverage*`: census rounds (open, answer, report, compare)
+//! and the coverage report of the network's member states.
+
+use std::collections::BTreeSet;
+
+use atalaya_core::access::Permission;
+use atalaya_core::census::{self, Answers, Questionnaire};
+use atalaya_core::directory::coverage::{self, CoverageInput, CoverageReport, MinimumServiceSet};
+use atalaya_core::directory::{DirectoryEntry, TeamId};
+use atalaya_core::{Timestamp, member_states};
+use atalaya_federation::census::CensusError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::api::json_body;
+use crate::auth::Principal;
+use crate::directory_api::directory_error;
+use crate::{ApiError, AppState};
+
+fn census_error(e: CensusError) -> ApiError {
+    match e {
+        CensusError::Invalid(problems) => {
+            let code = problems.first().map_or("invalid", |p| p.code);
+            ApiError::problems(&problems, code)
+        }
+        e @ CensusError::NoSuchRound(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+        e @ (CensusError::NotTheCoordinator(_) | CensusError::NotAuthoritative(_)) => {
+            ApiError::new(StatusCode::FORBIDDEN, e.code(), e.to_string())
+        }
+        e @ CensusError::AlreadyClosed(_) => {
+            ApiError::new(StatusCode::CONFLICT, "round-closed", e.to_string())
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+fn round_id(s: &str) -> Result<Uuid, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad_request("invalid_id", "census round ids are UUIDs"))
+}
+
+async fn round_or_404(state: &AppState, id: Uuid) -> Result<census::CensusRound, ApiError> {
+    state
+        .fed
+        .census_round(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("census round"))
+}
+
+/// `GET /api/v1/census/questionnaire`: the network's default questionnaire.
+pub async fn questionnaire(auth: Principal) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    Ok(Json(census::default_questionnaire()).into_response())
+}
+
+/// `GET /api/v1/census/rounds`: every round this node knows, newest first.
+pub async fn rounds(State(state): State<AppState>, auth: Principal) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let now = state.fed.now();
+    let mut out = Vec::new();
+    for round in state.fed.census_rounds().await? {
+        let responses = state.fed.census_responses(round.id).await?.len();
+        out.push(json!({
+            "round": {"id": round.id, "title": round.title, "opened": round.opened,
+                      "closes": round.closes, "closed": round.closed, "opened_by": round.opened_by,
+                      "questionnaire": {"id": round.questionnaire.id, "version": round.questionnaire.version}},
+            "open": round.is_open(now),
+            "responses": responses,
+        }));
+    }
+    Ok(Json(json!({"rounds": out})).into_response())
+}
+
+/// Body of `POST /api/v1/census/rounds`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRound {
+    title: String,
+    #[serde(default)]
+    closes: Option<Timestamp>,
+    #[serde(default)]
+    questionnaire: Option<Questionnaire>,
+}
+
+/// `POST /api/v1/census/rounds`: the coordinator opens a round.
+pub async fn open_round(
+    State(state): State<AppState>,
+    auth: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ManageCensus)?;
+    let req: OpenRound = json_body(body).await?;
+    let round = state
+        .fed
+        .open_census_round(&req.title, req.closes, req.questionnaire, &auth.name)
+        .await
+        .map_err(census_error)?;
+    Ok((StatusCode::CREATED, Json(json!({"round": round}))).into_response())
+}
+
+/// `GET /api/v1/census/rounds/{id}`: the round with its questionnaire.
+pub async fn show_round(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let round = round_or_404(&state, round_id(&id)?).await?;
+    let open = round.is_open(state.fed.now());
+    Ok(Json(json!({"round": round, "open": open})).into_response())
+}
+
+/// `POST /api/v1/census/rounds/{id}/close`: the coordinator closes a round.
+pub async fn close_round(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ManageCensus)?;
+    let round = state
+        .fed
+        .close_census_round(round_id(&id)?)
+        .await
+        .map_err(census_error)?;
+    Ok(Json(json!({"round": round})).into_response())
+}
+
+/// Which team: `?team=`, default this node's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamQuery {
+    team: Option<String>,
+}
+
+fn team_or_own(state: &AppState, team: Option<&str>) -> Result<TeamId, ApiError> {
+    match team {
+        None | Some("") => Ok(TeamId::of_node(state.fed.node_id())),
+        Some(t) => TeamId::new(t).map_err(|m| ApiError::bad_request("bad-field", m)),
+    }
+}
+
+/// `GET /api/v1/census/rounds/{id}/prefill?team=`: answers pre-filled from the team's record
+/// (and its latest response to this round, if it answered already).
+pub async fn prefill(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<TeamQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let round = round_or_404(&state, round_id(&id)?).await?;
+    let team = team_or_own(&state, q.team.as_deref())?;
+    let answered = state
+        .fed
+        .census_responses(round.id)
+        .await?
+        .into_iter()
+        .find(|r| r.team == team);
+    let answers = match &answered {
+        Some(r) => r.answers.clone(),
+        None => match state.fed.team(team.as_str()).await? {
+            Some(record) => census::prefill(&round.questionnaire, &record),
+            None => Answers::new(),
+        },
+    };
+    Ok(
+        Json(json!({"team": team, "answers": answers, "answered": answered.map(|r| r.submitted)}))
+            .into_response(),
+    )
+}
+
+/// Body of `POST /api/v1/census/rounds/{id}/responses`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    #[serde(default)]
+    team: Option<String>,
+    answers: Answers,
+}
+
+/// `POST /api/v1/census/rounds/{id}/responses`: answer for a team this node is the authority
+/// for (default its own).
+pub async fn answer(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::AnswerCensus)?;
+    let id = round_id(&id)?;
+    let req: Answer = json_body(body).await?;
+    let team = team_or_own(&state, req.team.as_deref())?;
+    let response = state
+        .fed
+        .answer_census(id, team, req.answers, &auth.name)
+        .await
+        .map_err(census_error)?;
+    Ok((StatusCode::CREATED, Json(json!({"response": response}))).into_response())
+}
+
+/// `GET /api/v1/census/rounds/{id}/responses`: the responses held here (the coordinator holds
+/// everyone's, a member its own).
+pub async fn responses(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let round = round_or_404(&state, round_id(&id)?).await?;
+    let responses = state.fed.census_responses(round.id).await?;
+    Ok(Json(json!({"responses": responses})).into_response())
+}
+
+/// `GET /api/v1/census/rounds/{id}/report`: response rates and answers per question.
+pub async fn report(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let round = round_or_404(&state, round_id(&id)?).await?;
+    let responses = state.fed.census_responses(round.id).await?;
+    let teams = state.fed.teams().await?;
+    Ok(Json(census::report(&round, &responses, &teams)).into_response())
+}
+
+/// Which question to compare.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    question: Option<String>,
+}
+
+/// `GET /api/v1/census/compare?question=`: one question's answers across rounds, oldest first.
+pub async fn compare(
+    State(state): State<AppState>,
+    auth: Principal,
+    Query(q): Query<CompareQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let question = q
+        .question
+        .filter(|q| !q.is_empty())
+        .ok_or_else(|| ApiError::bad_request("missing_question", "name a question: ?question="))?;
+    let mut rounds = Vec::new();
+    for round in state.fed.census_rounds().await? {
+        let responses = state.fed.census_responses(round.id).await?;
+        rounds.push((round, responses));
+    }
+    if !rounds
+        .iter()
+        .any(|(r, _)| r.questionnaire.question(&question).is_some())
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-question",
+            format!("no round asks question `{question}`"),
+        ));
+    }
+    let series: Vec<Value> = census::compare(&rounds, &question)
+        .into_iter()
+        .map(|(id, title, summary)| json!({"round": id, "title": title, "summary": summary}))
+        .collect();
+    Ok(Json(json!({"question": question, "rounds": series})).into_response())
+}
+
+/// The network's minimum service set: the coordinator's newest entry, or the default.
+pub async fn minimum_set(state: &AppState) -> Result<MinimumServiceSet, ApiError> {
+    let held = state
+        .fed
+        .directory_entries("minimum-services")
+        .await?
+        .into_iter()
+        .find_map(|e| match e {
+            DirectoryEntry::MinimumServices(v) => serde_json::from_value(*v).ok(),
+            _ => None,
+        });
+    Ok(held.unwrap_or_else(coverage::default_minimum_set))
+}
+
+/// The coverage report over what this node holds.
+pub async fn coverage_report(state: &AppState) -> Result<CoverageReport, ApiError> {
+    let states = member_states::all();
+    let teams = state.fed.teams().await?;
+    let accepted: BTreeSet<_> = state.fed.agreement().accepted.iter().cloned().collect();
+    let roster_countries: BTreeSet<_> = state
+        .fed
+        .roster()
+        .roster
+        .members
+        .iter()
+        .map(|m| m.country)
+        .collect();
+    let minimum = minimum_set(state).await?;
+    Ok(coverage::coverage(&CoverageInput {
+        states: &states,
+        teams: &teams,
+        accepted_agreement: &accepted,
+        roster_countries: &roster_countries,
+        minimum: &minimum,
+    }))
+}
+
+/// `?format=csv|json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+/// `GET /api/v1/coverage`: which member states have a national CSIRT that meets the minimum
+/// service set, with sector, 24/7 and maturity gaps (`?format=csv` for one row per state).
+pub async fn coverage(
+    State(state): State<AppState>,
+    auth: Principal,
+    Query(q): Query<FormatQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let report = coverage_report(&state).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(report).into_response()),
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"coverage.csv\"",
+                ),
+            ],
+            coverage::to_csv(&report),
+        )
+            .into_response()),
+        other => Err(ApiError::bad_request(
+            "bad_format",
+            format!("format `{other}` is not json or csv"),
+        )),
+    }
+}
+
+/// `GET /api/v1/coverage/minimum-services`.
+pub async fn show_minimum(
+    State(state): State<AppState>,
+    auth: Principal,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    Ok(Json(minimum_set(&state).await?).into_response())
+}
+
+/// `PUT /api/v1/coverage/minimum-services`: the coordinator changes the minimum service set.
+pub async fn put_minimum(
+    State(state): State<AppState>,
+    auth: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ManageCensus)?;
+    let set: MinimumServiceSet = json_body(body).await?;
+    if let Err(problems) = set.check() {
+        let code = problems.first().map_or("invalid", |p| p.code);
+        return Err(ApiError::problems(&problems, code));
+    }
+    let value = serde_json::to_value(&set).map_err(ApiError::internal)?;
+    let published = state
+        .fed
+        .publish_directory_entry(DirectoryEntry::MinimumServices(Box::new(value)))
+        .await
+        .map_err(directory_error)?;
+    Ok(Json(json!({"minimum_services": set, "envelope": published.envelope})).into_response())
+}

@@ -1,0 +1,696 @@
+//! `/api/v1/teams`, `/api/v1/directory/*`, `/api/v1/cybercrime*`, `/api/v1/standards*`: the
+//! member directory as JSON (and its exports), for officers and scripts.
+//!
+//! Reading needs `directory:read`; publishing needs `directory:write`, and the federation layer
+//! refuses an entry this node is not the authority for (403 `not_authoritative`). Every entry
+//! is checked (`DirectoryEntry::check_content`) before it is signed: a refused entry names every
+//! problem and nothing is stored.
+
+use atalaya_core::CountryCode;
+use atalaya_core::access::Permission;
+use atalaya_core::directory::{
+    self, CountryCybercrime, DirectoryEntry, StandardsAdoption, StandardsRegistry, TeamRecord,
+};
+use atalaya_federation::directory::DirectoryError;
+use atalaya_formats::directory as formats;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::json_body;
+use crate::auth::Principal;
+use crate::{ApiError, AppState, body};
+
+/// Largest directory import.
+const MAX_IMPORT: usize = formats::MAX_INPUT_BYTES;
+
+/// Map a refused publication to the API's error.
+pub(crate) fn directory_error(e: DirectoryError) -> ApiError {
+    match e {
+        e @ DirectoryError::NotAuthoritative(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "not_authoritative", e.to_string())
+        }
+        DirectoryError::Invalid { code, message } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+        DirectoryError::Federation(atalaya_federation::FederationError::NotInRoster(n)) => {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "removed_member",
+                format!("this node ({n}) is not a member of the roster"),
+            )
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+/// Check an entry, naming every problem (422), before handing it to the federation.
+fn checked(state: &AppState, entry: DirectoryEntry) -> Result<DirectoryEntry, ApiError> {
+    let today = directory::Day::of(state.fed.now());
+    match entry.check_content(today) {
+        Ok(()) => Ok(entry),
+        Err(problems) => {
+            let code = problems.first().map_or("invalid", |p| p.code);
+            Err(ApiError::problems(&problems, code))
+        }
+    }
+}
+
+/// Publish an entry and reply with what was published.
+async fn publish(state: &AppState, entry: DirectoryEntry) -> Result<Value, ApiError> {
+    let entry = checked(state, entry)?;
+    // The authority is checked first, so that a record for someone else's team is refused as
+    // such whatever its content.
+    let published = state
+        .fed
+        .publish_directory_entry(entry.clone())
+        .await
+        .map_err(directory_error)?;
+    Ok(json!({
+        "entry": entry,
+        "envelope": published.envelope,
+        "recipients": published.recipients,
+    }))
+}
+
+/// Parse a JSON body as `T`, filling `updated` with the node's clock when it is missing.
+async fn entry_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    body: Body,
+) -> Result<T, ApiError> {
+    let mut value: Value = json_body(body).await?;
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "updated".into(),
+            serde_json::to_value(state.fed.now()).unwrap_or(Value::Null),
+        );
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "malformed_entry",
+            e.to_string(),
+        )
+    })
+}
+
+/// Filters of `GET /api/v1/teams`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamFilter {
+    country: Option<String>,
+    #[serde(rename = "type")]
+    team_type: Option<String>,
+    service: Option<String>,
+}
+
+/// `GET /api/v1/teams`: every team record this node holds, optionally filtered.
+pub async fn list_teams(
+    State(state): State<AppState>,
+    auth: Principal,
+    Query(filter): Query<TeamFilter>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let country = match filter.country.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(CountryCode::new(c).map_err(|_| {
+            ApiError::bad_request("unknown-country", format!("`{c}` is not a country code"))
+        })?),
+    };
+    let team_type = match filter.team_type.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(directory::TeamType::parse(t).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad-field",
+                format!(
+                    "`{t}` is not a team type (national, government, sectoral, academic, private)"
+                ),
+            )
+        })?),
+    };
+    if let Some(s) = filter.service.as_deref().filter(|s| !s.is_empty())
+        && directory::vocab::service(s).is_none()
+    {
+        return Err(ApiError::bad_request(
+            "unknown-service",
+            format!("`{s}` is not a service of the FIRST CSIRT Services Framework v2.1"),
+        ));
+    }
+    let teams: Vec<TeamRecord> = state
+        .fed
+        .teams()
+        .await?
+        .into_iter()
+        .filter(|t| country.is_none_or(|c| t.country == c))
+        .filter(|t| team_type.is_none_or(|ty| t.team_type == ty))
+        .filter(|t| {
+            filter
+                .service
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .is_none_or(|s| t.offers(s))
+        })
+        .collect();
+    Ok(Json(json!({"teams": teams})).into_response())
+}
+
+async fn team_or_404(state: &AppState, id: &str) -> Result<TeamRecord, ApiError> {
+    state
+        .fed
+        .team(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("team"))
+}
+
+/// `GET /api/v1/teams/{id}`.
+pub async fn show_team(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    Ok(Json(team_or_404(&state, &id).await?).into_response())
+}
+
+/// `PUT /api/v1/teams/{id}`: publish this node's record for a team it is the authority for.
+pub async fn put_team(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::EditDirectory)?;
+    let team: TeamRecord = entry_body(&state, body).await?;
+    if team.id.as_str() != id {
+        return Err(ApiError::bad_request(
+            "id_mismatch",
+            format!("the record's id `{}` is not the path's `{id}`", team.id),
+        ));
+    }
+    let team = with_armored_keys(directory::normalise(team), state.fed.now())?;
+    let reply = publish(&state, DirectoryEntry::Team(Box::new(team))).await?;
+    Ok(Json(team_reply(reply)).into_response())
+}
+
+/// The reply to a team publication: `{team, envelope, recipients}`.
+fn team_reply(mut reply: Value) -> Value {
+    let team = reply["entry"]["data"].take();
+    json!({"team": team, "envelope": reply["envelope"], "recipients": reply["recipients"]})
+}
+
+/// Fill each armoured key's fingerprint and expiry from the key itself, refusing a key that is
+/// malformed, revoked or expired, or whose fingerprint is not the one given.
+pub(crate) fn with_armored_keys(
+    mut team: TeamRecord,
+    now: atalaya_core::Timestamp,
+) -> Result<TeamRecord, ApiError> {
+    for (i, key) in team.pgp_keys.iter_mut().enumerate() {
+        let Some(armored) = &key.armored else {
+            continue;
+        };
+        let field = format!("pgp_keys[{i}]");
+        let parsed =
+            atalaya_crypto::openpgp::parse_public_key(armored.as_bytes()).map_err(|e| {
+                ApiError::problems(
+                    &[directory::Problem::new("bad-key", &field, e.to_string())],
+                    "bad-key",
+                )
+            })?;
+        if parsed.revoked {
+            return Err(ApiError::problems(
+                &[directory::Problem::new(
+                    "bad-key",
+                    &field,
+                    "the key has been revoked",
+                )],
+                "bad-key",
+            ));
+        }
+        if parsed.expired_at(now.unix_seconds()) {
+            return Err(ApiError::problems(
+                &[directory::Problem::new(
+                    "expired-key",
+                    &field,
+                    "the key has expired",
+                )],
+                "expired-key",
+            ));
+        }
+        if !key.fingerprint.is_empty() && key.fingerprint != parsed.fingerprint {
+            return Err(ApiError::problems(
+                &[directory::Problem::new(
+                    "bad-key",
+                    &field,
+                    format!(
+                        "the fingerprint given ({}) is not the key's ({})",
+                        key.fingerprint, parsed.fingerprint
+                    ),
+                )],
+                "bad-key",
+            ));
+        }
+        key.fingerprint = parsed.fingerprint;
+        key.expires = parsed.expires.and_then(|unix| {
+            atalaya_core::Timestamp::from_unix_millis(unix.saturating_mul(1000))
+                .map(directory::Day::of)
+        });
+    }
+    Ok(team)
+}
+
+/// `POST /api/v1/teams/{id}/confirm-contacts`: a person confirms the team's contacts are right.
+pub async fn confirm_contacts(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::EditDirectory)?;
+    let mut team = team_or_404(&state, &id).await?;
+    let now = state.fed.now();
+    team.contacts_confirmed = Some(now);
+    team.updated = now;
+    let reply = publish(&state, DirectoryEntry::Team(Box::new(team))).await?;
+    Ok(Json(team_reply(reply)).into_response())
+}
+
+fn text(content_type: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// `GET /api/v1/teams/{id}/rfc2350`: the team's RFC 2350 description (public fields).
+pub async fn team_rfc2350(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let team = team_or_404(&state, &id).await?;
+    let today = directory::Day::of(state.fed.now());
+    Ok(text(
+        "text/plain; charset=utf-8",
+        formats::rfc2350::rfc2350(&team, today),
+    ))
+}
+
+/// `GET /api/v1/teams/{id}/vcard`: the team's public contacts as a vCard 4.0.
+pub async fn team_vcard(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let team = team_or_404(&state, &id).await?;
+    Ok(text(
+        "text/vcard; charset=utf-8",
+        formats::vcard::vcard(&team),
+    ))
+}
+
+/// Query of the export.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: Option<String>,
+    view: Option<String>,
+}
+
+fn view_of(s: Option<&str>) -> Result<formats::View, ApiError> {
+    match s {
+        None | Some("members") => Ok(formats::View::Members),
+        Some("public") => Ok(formats::View::Public),
+        Some(other) => Err(ApiError::bad_request(
+            "bad_view",
+            format!("view `{other}` is not `members` or `public`"),
+        )),
+    }
+}
+
+/// `GET /api/v1/directory/export?format=json|csv|ti|first|vcard&view=members|public`.
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Principal,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let view = view_of(q.view.as_deref())?;
+    let teams = state.fed.teams().await?;
+    let now = state.fed.now();
+    let attachment = |name: &str| format!("attachment; filename=\"{name}\"");
+    Ok(match q.format.as_deref().unwrap_or("json") {
+        "json" => (
+            [(header::CONTENT_DISPOSITION, attachment("directory.json"))],
+            Json(formats::json::export_directory(&teams, now, view)),
+        )
+            .into_response(),
+        "csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, attachment("directory.csv")),
+            ],
+            formats::csv::export_csv(&teams, view),
+        )
+            .into_response(),
+        "ti" => Json(formats::ti::export_ti(&teams)).into_response(),
+        "first" => Json(formats::first::export_first(&teams)).into_response(),
+        "vcard" => text("text/vcard; charset=utf-8", formats::vcard::vcards(&teams)),
+        other => {
+            return Err(ApiError::bad_request(
+                "bad_format",
+                format!("format `{other}` is not json, csv, ti, first or vcard"),
+            ));
+        }
+    })
+}
+
+/// Query of the import.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    format: Option<String>,
+}
+
+/// `POST /api/v1/directory/import?format=ti|first|json`: import team records as teams this
+/// node hosts. All or nothing: if any team is refused, none is published.
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Principal,
+    Query(q): Query<ImportQuery>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::EditDirectory)?;
+    let bytes = body::read(body, MAX_IMPORT).await?;
+    let me = state.fed.node_id().clone();
+    let now = state.fed.now();
+    let format_error = |e: formats::FormatError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+    };
+    let results: Vec<Result<TeamRecord, formats::ImportProblem>> =
+        match q.format.as_deref().unwrap_or("") {
+            "ti" => formats::ti::import_ti(&bytes, &me, now).map_err(format_error)?,
+            "first" => formats::first::import_first(&bytes, &me, now).map_err(format_error)?,
+            "json" => formats::json::import_directory(&bytes)
+                .map_err(format_error)?
+                .teams
+                .into_iter()
+                .map(Ok)
+                .collect(),
+            other => {
+                return Err(ApiError::bad_request(
+                    "bad_format",
+                    format!("format `{other}` is not ti, first or json (give ?format=)"),
+                ));
+            }
+        };
+    let today = directory::Day::of(now);
+    let roster = state.fed.roster();
+    let mut problems = Vec::new();
+    let mut teams = Vec::new();
+    for result in results {
+        match result {
+            Err(p) => problems
+                .push(json!({"team": p.team, "code": p.code, "field": "", "message": p.message})),
+            Ok(team) => {
+                let mut team = directory::normalise(team);
+                team.updated = now;
+                let entry = DirectoryEntry::Team(Box::new(team.clone()));
+                if let Err(e) = entry.check_authority(&me, &roster.roster) {
+                    problems.push(json!({"team": team.id, "code": e.code(), "field": "id", "message": e.to_string()}));
+                    continue;
+                }
+                match entry.check_content(today) {
+                    Ok(()) => teams.push(team),
+                    Err(ps) => problems.extend(ps.into_iter().map(|p| {
+                        json!({"team": team.id, "code": p.code, "field": p.field, "message": p.message})
+                    })),
+                }
+            }
+        }
+    }
+    if teams.is_empty() && problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_import",
+            "the file holds no team",
+        ));
+    }
+    if !problems.is_empty() {
+        let code = match problems[0]["code"].as_str() {
+            Some("not_authoritative") => "not_authoritative",
+            _ => "import_refused",
+        };
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!(
+                "{} problem(s) in the file; nothing was imported",
+                problems.len()
+            ),
+        );
+        e.problems = Some(Value::Array(problems));
+        return Err(e);
+    }
+    let mut imported = Vec::with_capacity(teams.len());
+    for team in teams {
+        let id = team.id.clone();
+        state
+            .fed
+            .publish_directory_entry(DirectoryEntry::Team(Box::new(team)))
+            .await
+            .map_err(directory_error)?;
+        imported.push(id);
+    }
+    Ok(Json(json!({"imported": imported})).into_response())
+}
+
+/// Query of the key-hygiene report.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HygieneQuery {
+    within_days: Option<i64>,
+    max_age_days: Option<i64>,
+}
+
+/// Default warning window for expiring keys, in days.
+pub const KEY_WARNING_DAYS: i64 = 30;
+/// Default age after which unconfirmed contacts are flagged, in days.
+pub const CONTACTS_MAX_AGE_DAYS: i64 = 180;
+
+/// `GET /api/v1/directory/hygiene`: keys that expire soon (or have), and contacts nobody
+/// confirmed recently.
+pub async fn hygiene(
+    State(state): State<AppState>,
+    auth: Principal,
+    Query(q): Query<HygieneQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let within = q.within_days.unwrap_or(KEY_WARNING_DAYS);
+    let max_age = q.max_age_days.unwrap_or(CONTACTS_MAX_AGE_DAYS);
+    if !(0..=3650).contains(&within) || !(1..=3650).contains(&max_age) {
+        return Err(ApiError::bad_request(
+            "bad_window",
+            "within_days is 0–3650 and max_age_days 1–3650",
+        ));
+    }
+    let teams = state.fed.teams().await?;
+    let now = state.fed.now();
+    let keys = directory::expiring_keys(&teams, directory::Day::of(now), within);
+    let stale = directory::stale_contacts(&teams, now, max_age);
+    Ok(Json(json!({
+        "expiring_keys": keys.iter().map(|k| json!({
+            "team": k.team, "fingerprint": k.fingerprint, "expires": k.expires, "days_left": k.days_left,
+        })).collect::<Vec<_>>(),
+        "stale_contacts": stale.iter().map(|s| json!({
+            "team": s.team, "last_confirmed": s.last_confirmed,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+fn country_of(s: &str) -> Result<CountryCode, ApiError> {
+    CountryCode::new(s)
+        .ok()
+        .filter(|c| atalaya_core::member_states::is_member_state(*c))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "unknown-country",
+                format!("`{s}` is not an OAS member state"),
+            )
+        })
+}
+
+/// `GET /api/v1/cybercrime`: every member state's cybercrime entry (members only).
+pub async fn list_cybercrime(
+    State(state): State<AppState>,
+    auth: Principal,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let countries: Vec<CountryCybercrime> = state
+        .fed
+        .directory_entries("cybercrime")
+        .await?
+        .into_iter()
+        .filter_map(|e| match e {
+            DirectoryEntry::Cybercrime(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    Ok(Json(json!({"countries": countries})).into_response())
+}
+
+/// `GET /api/v1/cybercrime/{country}`.
+pub async fn show_cybercrime(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(country): Path<String>,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let country = country_of(&country)?;
+    let entry = state
+        .fed
+        .directory_entries("cybercrime")
+        .await?
+        .into_iter()
+        .find_map(|e| match e {
+            DirectoryEntry::Cybercrime(c) if c.country == country => Some(c),
+            _ => None,
+        })
+        .ok_or_else(|| ApiError::not_found("cybercrime entry"))?;
+    Ok(Json(entry).into_response())
+}
+
+/// `PUT /api/v1/cybercrime/{country}`: this node's country's authorities and laws.
+pub async fn put_cybercrime(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(country): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::EditDirectory)?;
+    let country = country_of(&country)?;
+    let entry: CountryCybercrime = entry_body(&state, body).await?;
+    if entry.country != country {
+        return Err(ApiError::bad_request(
+            "id_mismatch",
+            format!("the entry is for {}, the path for {country}", entry.country),
+        ));
+    }
+    let reply = publish(&state, DirectoryEntry::Cybercrime(Box::new(entry))).await?;
+    Ok(Json(reply).into_response())
+}
+
+/// `GET /api/v1/standards`: the registry of recommended standards.
+pub async fn show_standards(
+    State(state): State<AppState>,
+    auth: Principal,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let registry = state
+        .fed
+        .directory_entries("standards-registry")
+        .await?
+        .into_iter()
+        .find_map(|e| match e {
+            DirectoryEntry::StandardsRegistry(r) => Some(r),
+            _ => None,
+        });
+    Ok(match registry {
+        Some(r) => Json(json!(r)).into_response(),
+        None => Json(json!({"standards": [], "updated": null})).into_response(),
+    })
+}
+
+/// `PUT /api/v1/standards`: the coordinator keeps the registry.
+pub async fn put_standards(
+    State(state): State<AppState>,
+    auth: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ManageCensus)?;
+    let registry: StandardsRegistry = entry_body(&state, body).await?;
+    let reply = publish(
+        &state,
+        DirectoryEntry::StandardsRegistry(Box::new(registry)),
+    )
+    .await?;
+    Ok(Json(reply).into_response())
+}
+
+/// `GET /api/v1/standards/adoption`: every state's adoption of the recommended standards.
+pub async fn list_adoption(
+    State(state): State<AppState>,
+    auth: Principal,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::ReadDirectory)?;
+    let countries: Vec<StandardsAdoption> = state
+        .fed
+        .directory_entries("standards-adoption")
+        .await?
+        .into_iter()
+        .filter_map(|e| match e {
+            DirectoryEntry::StandardsAdoption(a) => Some(*a),
+            _ => None,
+        })
+        .collect();
+    Ok(Json(json!({"countries": countries})).into_response())
+}
+
+/// `PUT /api/v1/standards/adoption/{country}`: this node's country's adoption. Standards not in
+/// the registry are refused.
+pub async fn put_adoption(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(country): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::EditDirectory)?;
+    let country = country_of(&country)?;
+    let adoption: StandardsAdoption = entry_body(&state, body).await?;
+    if adoption.country != country {
+        return Err(ApiError::bad_request(
+            "id_mismatch",
+            format!(
+                "the entry is for {}, the path for {country}",
+                adoption.country
+            ),
+        ));
+    }
+    let known: Vec<String> = state
+        .fed
+        .directory_entries("standards-registry")
+        .await?
+        .into_iter()
+        .flat_map(|e| match e {
+            DirectoryEntry::StandardsRegistry(r) => r.standards.into_iter().map(|s| s.id).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let unknown: Vec<directory::Problem> = adoption
+        .adoptions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !known.contains(&a.standard))
+        .map(|(i, a)| {
+            directory::Problem::new(
+                "unknown-standard",
+                format!("adoptions[{i}].standard"),
+                format!(
+                    "`{}` is not in the network's standards registry",
+                    a.standard
+                ),
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::problems(&unknown, "unknown-standard"));
+    }
+    let reply = publish(
+        &state,
+        DirectoryEntry::StandardsAdoption(Box::new(adoption)),
+    )
+    .await?;
+    Ok(Json(reply).into_response())
+}
