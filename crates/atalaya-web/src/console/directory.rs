@@ -1162,20 +1162,11 @@ pub struct CoverageCountry {
     pub status: &'static str,
 }
 
-/// A bar of a chart: (label, value, bar width in the chart's units, y).
-pub type Bar = (String, usize, u32, u32);
-
-fn bars(items: Vec<(String, usize)>) -> Vec<Bar> {
-    let max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, (l, v))| {
-            let w = u32::try_from(v * 300 / max).unwrap_or(300);
-            let y = u32::try_from(i).unwrap_or(0) * 26;
-            (l, v, w, y)
-        })
-        .collect()
+/// A chart from `charts.rs`: (title, escaped SVG).
+fn bars(title: String, items: Vec<(String, usize)>) -> (String, String) {
+    let rows: Vec<(String, f64)> = items.into_iter().map(|(l, v)| (l, v as f64)).collect();
+    let svg = crate::charts::bar_chart(&title, &rows, "");
+    (title, svg)
 }
 
 #[derive(Template)]
@@ -1185,7 +1176,7 @@ struct CoveragePage {
     report: CoverageReport,
     view_box: String,
     countries: Vec<CoverageCountry>,
-    charts: Vec<(String, Vec<Bar>)>,
+    charts: Vec<(String, String)>,
     no_national: Vec<String>,
     no_contact: Vec<String>,
     gaps: Vec<(String, String, String, Vec<String>)>,
@@ -1263,12 +1254,15 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         })
         .collect();
     let t = &report.totals;
-    let by_status = bars(vec![
-        (tr.t("cov-full"), t.full),
-        (tr.t("cov-partial"), t.partial),
-        (tr.t("cov-contact-only"), t.contact_only),
-        (tr.t("cov-none"), t.none),
-    ]);
+    let by_status = bars(
+        tr.t("cov-chart-status"),
+        vec![
+            (tr.t("cov-full"), t.full),
+            (tr.t("cov-partial"), t.partial),
+            (tr.t("cov-contact-only"), t.contact_only),
+            (tr.t("cov-none"), t.none),
+        ],
+    );
     let mut mat: Vec<(String, usize)> = report
         .maturity
         .bands
@@ -1277,8 +1271,9 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         .map(|(i, n)| (format!("SIM3 {i}"), *n))
         .collect();
     mat.push((tr.t("cov-unassessed"), report.maturity.unassessed));
-    let maturity = bars(mat);
+    let maturity = bars(tr.t("cov-chart-maturity"), mat);
     let by_type = bars(
+        tr.t("cov-chart-types"),
         TeamType::ALL
             .iter()
             .map(|ty| {
@@ -1341,11 +1336,7 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
     render(&CoveragePage {
         view_box: format!("0 0 {} {}", MAP.view_box[0], MAP.view_box[1]),
         countries,
-        charts: vec![
-            (tr.t("cov-chart-status"), by_status),
-            (tr.t("cov-chart-maturity"), maturity),
-            (tr.t("cov-chart-types"), by_type),
-        ],
+        charts: vec![by_status, maturity, by_type],
         no_national: report.without_national_csirt.iter().map(name).collect(),
         no_contact: report.without_contact.iter().map(name).collect(),
         gaps,
