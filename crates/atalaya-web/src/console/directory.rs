@@ -24,6 +24,18 @@ use super::map::MAP;
 use super::{Chrome, Lang, Officer, Posted, Tr, go, render, render_status};
 use crate::{ApiError, AppState};
 
+/// SIM3 rows of one category: (category, [(id, name, level)]).
+type Sim3Group = (String, Vec<(String, String, String)>);
+/// SIM3 selects of one category: (category, [(id, name, [(level, selected)])]).
+type Sim3EditGroup = (String, Vec<(String, String, Vec<(String, bool)>)>);
+/// Service checkboxes of one area: (area, [(id, name, checked)]).
+type ServiceGroup = (String, Vec<(String, String, bool)>);
+/// This country's adoption form: (country, [(standard id, code, [(status, selected)], obstacles)]).
+type OwnAdoption = (
+    String,
+    Vec<(String, String, Vec<(&'static str, bool)>, String)>,
+);
+
 /// Keys expiring within this many days are flagged.
 const KEY_WARNING_DAYS: i64 = 30;
 /// Contacts not confirmed for this many days are flagged.
@@ -276,7 +288,7 @@ struct TeamPage {
     sectors: Vec<String>,
     keys: Vec<(String, String, &'static str)>,
     phones: Vec<(String, Vec<&'static str>, bool)>,
-    sim3: Vec<(String, Vec<(String, String, String)>)>,
+    sim3: Vec<Sim3Group>,
     sim3_assessed: String,
     stale: bool,
     confirmed: String,
@@ -302,11 +314,11 @@ fn services_by_area(t: &TeamRecord) -> Vec<(String, Vec<String>)> {
 }
 
 /// SIM3 levels grouped by category: (category, [(id, name, level)]).
-fn sim3_table(t: &TeamRecord) -> Vec<(String, Vec<(String, String, String)>)> {
+fn sim3_table(t: &TeamRecord) -> Vec<Sim3Group> {
     let Some(sim3) = &t.sim3 else {
         return Vec::new();
     };
-    let mut out: Vec<(String, Vec<(String, String, String)>)> = Vec::new();
+    let mut out: Vec<Sim3Group> = Vec::new();
     for p in vocab::sim3_parameters() {
         let level = sim3
             .levels
@@ -836,8 +848,8 @@ struct EditPage {
     problems: Vec<Problem>,
     types: Vec<(&'static str, bool)>,
     sectors: Vec<(String, String, bool)>,
-    services: Vec<(String, Vec<(String, String, bool)>)>,
-    sim3: Vec<(String, Vec<(String, String, Vec<(String, bool)>)>)>,
+    services: Vec<ServiceGroup>,
+    sim3: Vec<Sim3EditGroup>,
 }
 
 fn edit_page(
@@ -870,7 +882,7 @@ fn edit_page(
             )
         })
         .collect();
-    let mut sim3: Vec<(String, Vec<(String, String, Vec<(String, bool)>)>)> = Vec::new();
+    let mut sim3: Vec<Sim3EditGroup> = Vec::new();
     for p in vocab::sim3_parameters() {
         let cur = f.sim3.get(&p.id).cloned().unwrap_or_default();
         let opts = ["", "0", "1", "2", "3", "4"]
@@ -1511,10 +1523,7 @@ struct StandardsPage {
     c: Chrome,
     standards: Vec<(String, String, String, Option<String>)>,
     matrix: Vec<(String, Vec<&'static str>, Vec<String>)>,
-    own: Option<(
-        String,
-        Vec<(String, String, Vec<(&'static str, bool)>, String)>,
-    )>,
+    own: Option<OwnAdoption>,
     problems: Vec<Problem>,
     saved: bool,
 }
