@@ -160,6 +160,8 @@ pub fn router(state: AppState) -> Router {
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        .route("/directory", get(console::directory::public_directory))
+        .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -172,7 +174,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
-    let console = req.uri().path().starts_with("/console");
+    // The public directory is a page too: it uses the console's own stylesheet.
+    let console = req.uri().path().starts_with("/console") || req.uri().path() == "/directory";
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {

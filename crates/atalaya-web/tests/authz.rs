@@ -208,6 +208,36 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         (g.clone(), "/console/account", Person),
         (p.clone(), "/console/account", Person),
         (g.clone(), "/console/static/{file}", Public),
+        (g.clone(), "/console/directory", Right(ReadDirectory)),
+        (g.clone(), "/console/directory/new", Right(EditDirectory)),
+        (p.clone(), "/console/directory/new", Right(EditDirectory)),
+        (
+            g.clone(),
+            "/console/directory/team/{id}",
+            Right(ReadDirectory),
+        ),
+        (
+            g.clone(),
+            "/console/directory/team/{id}/edit",
+            Right(EditDirectory),
+        ),
+        (
+            p.clone(),
+            "/console/directory/team/{id}/edit",
+            Right(EditDirectory),
+        ),
+        (
+            p.clone(),
+            "/console/directory/team/{id}/confirm",
+            Right(EditDirectory),
+        ),
+        (g.clone(), "/console/coverage", Right(ReadDirectory)),
+        (g.clone(), "/console/cybercrime", Right(ReadDirectory)),
+        (p.clone(), "/console/cybercrime", Right(EditDirectory)),
+        (g.clone(), "/console/standards", Right(ReadDirectory)),
+        (p.clone(), "/console/standards", Right(EditDirectory)),
+        (g.clone(), "/directory", Public),
+        (g.clone(), "/directory/{file}", Public),
     ]
 }
 

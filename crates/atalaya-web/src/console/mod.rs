@@ -19,6 +19,7 @@ use crate::{ApiError, AppState};
 mod admin;
 mod bulletins;
 mod checks;
+pub mod directory;
 pub mod i18n;
 mod login;
 pub mod map;
@@ -79,6 +80,29 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/account",
             get(admin::account).post(admin::save_account),
+        )
+        .route("/console/directory", get(directory::list))
+        .route(
+            "/console/directory/new",
+            get(directory::new_form).post(directory::new_submit),
+        )
+        .route("/console/directory/team/{id}", get(directory::team))
+        .route(
+            "/console/directory/team/{id}/edit",
+            get(directory::edit_form).post(directory::edit_submit),
+        )
+        .route(
+            "/console/directory/team/{id}/confirm",
+            post(directory::confirm),
+        )
+        .route("/console/coverage", get(directory::coverage_page))
+        .route(
+            "/console/cybercrime",
+            get(directory::cybercrime).post(directory::save_cybercrime),
+        )
+        .route(
+            "/console/standards",
+            get(directory::standards).post(directory::save_standards),
         )
         .route("/console/static/{file}", get(static_file))
 }
@@ -270,6 +294,10 @@ fn nav_of(path: &str) -> &'static str {
         "settings" => "settings",
         "account" => "account",
         "checks" => "checks",
+        "directory" => "directory",
+        "coverage" => "coverage",
+        "cybercrime" => "cybercrime",
+        "standards" => "standards",
         _ => "watch",
     }
 }
