@@ -23,7 +23,7 @@ use crate::auth::Principal;
 use crate::directory_api::directory_error;
 use crate::{ApiError, AppState};
 
-fn census_error(e: CensusError) -> ApiError {
+pub(crate) fn census_error(e: CensusError) -> ApiError {
     match e {
         CensusError::Invalid(problems) => {
             let code = problems.first().map_or("invalid", |p| p.code);

@@ -169,6 +169,31 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// Every `.ftl` file of a language (`console.ftl`, `census.ftl`, ...), as the loader reads
+    /// them all.
+    fn catalogue(lang: &str) -> String {
+        let dir = format!("{}/locales/{lang}", env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "ftl"))
+            .collect();
+        files.sort();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.contains(&"console.ftl".to_owned()) && names.contains(&"census.ftl".to_owned()),
+            "{lang}: {names:?}"
+        );
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
     fn accept_language_is_negotiated_by_quality() {
         assert_eq!(Lang::negotiate("es-CL,es;q=0.9,en;q=0.8"), Lang::Es);
@@ -193,9 +218,7 @@ mod tests {
     #[test]
     fn every_language_has_every_message() {
         let keys = |lang: &str| -> std::collections::BTreeSet<String> {
-            let path = format!("{}/locales/{lang}/console.ftl", env!("CARGO_MANIFEST_DIR"));
-            std::fs::read_to_string(path)
-                .unwrap()
+            catalogue(lang)
                 .lines()
                 .filter(|l| !l.starts_with(['#', ' ', '.']) && l.contains(" ="))
                 .map(|l| l.split(" =").next().unwrap().trim().to_owned())
@@ -216,15 +239,17 @@ mod tests {
         let tr = |l| Tr::new(l, "UTC");
         assert_ne!(tr(Lang::Es).t("nav-watch"), tr(Lang::En).t("nav-watch"));
         assert_ne!(tr(Lang::Pt).t("nav-watch"), "nav-watch");
+        // The census messages, in their own file, are loaded in every language too.
+        for l in Lang::ALL {
+            assert_ne!(tr(l).t("census-send"), "census-send", "{l:?}");
+        }
+        assert_eq!(tr(Lang::Es).t("nav-census"), "Censo");
+        assert_eq!(tr(Lang::Fr).t("census-yes"), "Oui");
     }
 
     #[test]
     fn templates_use_only_known_messages() {
-        let en = std::fs::read_to_string(format!(
-            "{}/locales/en/console.ftl",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let en = catalogue("en");
         let dir = format!("{}/templates/console", env!("CARGO_MANIFEST_DIR"));
         let mut unknown = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {

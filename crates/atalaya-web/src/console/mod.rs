@@ -18,6 +18,7 @@ use crate::{ApiError, AppState};
 
 mod admin;
 mod bulletins;
+mod census;
 mod checks;
 pub mod directory;
 pub mod i18n;
@@ -104,6 +105,13 @@ pub fn routes() -> Router<AppState> {
             "/console/standards",
             get(directory::standards).post(directory::save_standards),
         )
+        // The census: rounds, the census form, reports and comparisons.
+        .route("/console/census", get(census::list).post(census::open))
+        .route("/console/census/compare", get(census::compare))
+        .route("/console/census/{id}", get(census::page))
+        .route("/console/census/{id}/answer", post(census::answer))
+        .route("/console/census/{id}/close", post(census::close))
+        .route("/console/census/{id}/report", get(census::report))
         .route("/console/static/{file}", get(static_file))
 }
 
