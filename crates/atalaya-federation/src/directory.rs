@@ -191,6 +191,52 @@ impl Federation {
     }
 }
 
+impl Federation {
+    /// Every member state's cybercrime entry held here.
+    pub async fn cybercrime_entries(
+        &self,
+    ) -> Result<Vec<directory::CountryCybercrime>, StoreError> {
+        Ok(self
+            .directory_entries("cybercrime")
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                DirectoryEntry::Cybercrime(c) => Some(*c),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every member state's adoption of the recommended standards held here.
+    pub async fn standards_adoptions(
+        &self,
+    ) -> Result<Vec<directory::StandardsAdoption>, StoreError> {
+        Ok(self
+            .directory_entries("standards-adoption")
+            .await?
+            .into_iter()
+            .filter_map(|e| match e {
+                DirectoryEntry::StandardsAdoption(a) => Some(*a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The coordinator's registry of recommended standards, if it published one.
+    pub async fn standards_registry(
+        &self,
+    ) -> Result<Option<directory::StandardsRegistry>, StoreError> {
+        Ok(self
+            .directory_entries("standards-registry")
+            .await?
+            .into_iter()
+            .find_map(|e| match e {
+                DirectoryEntry::StandardsRegistry(r) => Some(*r),
+                _ => None,
+            }))
+    }
+}
+
 /// The directory entry of a checked envelope, if it carries one.
 pub(crate) fn entry_of(c: &Checked) -> Option<&DirectoryEntry> {
     c.directory.as_ref()

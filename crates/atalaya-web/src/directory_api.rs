@@ -524,22 +524,25 @@ fn country_of(s: &str) -> Result<CountryCode, ApiError> {
         })
 }
 
+/// Refuse an entry whose country is not the path's.
+fn same_country(entry: CountryCode, path: CountryCode) -> Result<(), ApiError> {
+    if entry == path {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "id_mismatch",
+            format!("the entry is for {entry}, the path for {path}"),
+        ))
+    }
+}
+
 /// `GET /api/v1/cybercrime`: every member state's cybercrime entry (members only).
 pub async fn list_cybercrime(
     State(state): State<AppState>,
     auth: Principal,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadDirectory)?;
-    let countries: Vec<CountryCybercrime> = state
-        .fed
-        .directory_entries("cybercrime")
-        .await?
-        .into_iter()
-        .filter_map(|e| match e {
-            DirectoryEntry::Cybercrime(c) => Some(*c),
-            _ => None,
-        })
-        .collect();
+    let countries = state.fed.cybercrime_entries().await?;
     Ok(Json(json!({"countries": countries})).into_response())
 }
 
@@ -553,13 +556,10 @@ pub async fn show_cybercrime(
     let country = country_of(&country)?;
     let entry = state
         .fed
-        .directory_entries("cybercrime")
+        .cybercrime_entries()
         .await?
         .into_iter()
-        .find_map(|e| match e {
-            DirectoryEntry::Cybercrime(c) if c.country == country => Some(c),
-            _ => None,
-        })
+        .find(|c| c.country == country)
         .ok_or_else(|| ApiError::not_found("cybercrime entry"))?;
     Ok(Json(entry).into_response())
 }
@@ -574,12 +574,7 @@ pub async fn put_cybercrime(
     auth.require(Permission::EditDirectory)?;
     let country = country_of(&country)?;
     let entry: CountryCybercrime = entry_body(&state, body).await?;
-    if entry.country != country {
-        return Err(ApiError::bad_request(
-            "id_mismatch",
-            format!("the entry is for {}, the path for {country}", entry.country),
-        ));
-    }
+    same_country(entry.country, country)?;
     let reply = publish(&state, DirectoryEntry::Cybercrime(Box::new(entry))).await?;
     Ok(Json(reply).into_response())
 }
@@ -590,16 +585,7 @@ pub async fn show_standards(
     auth: Principal,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadDirectory)?;
-    let registry = state
-        .fed
-        .directory_entries("standards-registry")
-        .await?
-        .into_iter()
-        .find_map(|e| match e {
-            DirectoryEntry::StandardsRegistry(r) => Some(r),
-            _ => None,
-        });
-    Ok(match registry {
+    Ok(match state.fed.standards_registry().await? {
         Some(r) => Json(json!(r)).into_response(),
         None => Json(json!({"standards": [], "updated": null})).into_response(),
     })
@@ -627,16 +613,7 @@ pub async fn list_adoption(
     auth: Principal,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadDirectory)?;
-    let countries: Vec<StandardsAdoption> = state
-        .fed
-        .directory_entries("standards-adoption")
-        .await?
-        .into_iter()
-        .filter_map(|e| match e {
-            DirectoryEntry::StandardsAdoption(a) => Some(*a),
-            _ => None,
-        })
-        .collect();
+    let countries = state.fed.standards_adoptions().await?;
     Ok(Json(json!({"countries": countries})).into_response())
 }
 
@@ -651,25 +628,13 @@ pub async fn put_adoption(
     auth.require(Permission::EditDirectory)?;
     let country = country_of(&country)?;
     let adoption: StandardsAdoption = entry_body(&state, body).await?;
-    if adoption.country != country {
-        return Err(ApiError::bad_request(
-            "id_mismatch",
-            format!(
-                "the entry is for {}, the path for {country}",
-                adoption.country
-            ),
-        ));
-    }
+    same_country(adoption.country, country)?;
     let known: Vec<String> = state
         .fed
-        .directory_entries("standards-registry")
+        .standards_registry()
         .await?
-        .into_iter()
-        .flat_map(|e| match e {
-            DirectoryEntry::StandardsRegistry(r) => r.standards.into_iter().map(|s| s.id).collect(),
-            _ => Vec::new(),
-        })
-        .collect();
+        .map(|r| r.standards.into_iter().map(|s| s.id).collect())
+        .unwrap_or_default();
     let unknown: Vec<directory::Problem> = adoption
         .adoptions
         .iter()
