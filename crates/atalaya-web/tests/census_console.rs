@@ -9,28 +9,16 @@ mod common;
 use atalaya_core::access::Role;
 use atalaya_core::directory::{DirectoryEntry, TeamRecord};
 use axum::http::StatusCode;
-use common::{Browser, TestNode, t0};
+use common::{Browser, TestNode, t0, team_record};
 use serde_json::json;
 
+/// The shared team record of the test node's own team, as stored here: it does not assist
+/// other teams (a boolean the form fills in as "no").
 fn record() -> TeamRecord {
-    serde_json::from_value(json!({
-        "id": "cl-csirt",
-        "official_name": "Equipo de Respuesta de Prueba (test)",
-        "short_name": "ERP-TEST",
-        "country": "CL",
-        "team_type": "national",
-        "host_organisation": "Ministerio Ficticio",
-        "website": "https://csirt.example.org/",
-        "established": "2015-03-01",
-        "designation": {"reference": "Decreto Ficticio 1/2015", "date": "2015-02-01"},
-        "constituency": {"types": ["National"], "sectors": ["energy", "financial-services"]},
-        "services": ["incident-coordination", "incident-report-acceptance", "communication"],
-        "available_24x7": true,
-        "emails": [{"address": "incidentes@csirt.example.org", "usage": ["incident-report"], "public": true}],
-        "mandate": {"disseminates_nationally": true, "authorised_to_share": true, "assists_other_teams": false},
-        "updated": t0().to_string(),
-    }))
-    .unwrap()
+    let mut v = team_record("cl-csirt");
+    v["mandate"]["assists_other_teams"] = json!(false);
+    v["updated"] = json!(t0().to_string());
+    serde_json::from_value(v).unwrap()
 }
 
 async fn node_with_record() -> TestNode {
@@ -44,10 +32,7 @@ async fn node_with_record() -> TestNode {
 }
 
 async fn admin(node: &TestNode) -> Browser {
-    node.user("olivia", Role::Admin, true).await;
-    let mut b = node.browser();
-    b.login("olivia").await;
-    b
+    node.signed_in("olivia", Role::Admin).await
 }
 
 /// Opens a round through the form; returns its id.
@@ -91,6 +76,12 @@ fn good_answer() -> Vec<(&'static str, &'static str)> {
             "<script>alert('census')</script> more analysts",
         ),
     ]
+}
+
+/// Sends [`good_answer`] to a round's form.
+async fn send_good_answer(b: &mut Browser, round: &str) -> common::Reply {
+    b.submit(&format!("/console/census/{round}/answer"), &good_answer())
+        .await
 }
 
 async fn responses(node: &TestNode, round: &str) -> usize {
@@ -228,9 +219,7 @@ async fn the_coordinator_opens_a_round_and_the_team_answers_it_in_the_form() {
     assert_eq!(responses(&node, &id).await, 0, "nothing stored");
 
     // A good answer is sent.
-    let r = b
-        .submit(&format!("/console/census/{id}/answer"), &good_answer())
-        .await;
+    let r = send_good_answer(&mut b, &id).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), format!("/console/census/{id}?sent=1"));
     assert_eq!(responses(&node, &id).await, 1);
@@ -305,9 +294,7 @@ async fn the_coordinator_opens_a_round_and_the_team_answers_it_in_the_form() {
     let page = b.get(&format!("/console/census/{id}")).await;
     assert!(page.body.contains("id=\"census-closed\""));
     assert!(!page.body.contains("id=\"census-form\""));
-    let r = b
-        .submit(&format!("/console/census/{id}/answer"), &good_answer())
-        .await;
+    let r = send_good_answer(&mut b, &id).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.code(), "round-closed");
     assert_eq!(responses(&node, &id).await, 1);
@@ -379,9 +366,7 @@ async fn forms_need_the_csrf_token_and_the_right() {
     assert_eq!(responses(&node, &id).await, 0);
 
     // A read-only person sees the round but cannot answer, open or close.
-    node.user("rita", Role::ReadOnly, true).await;
-    let mut ro = node.browser();
-    ro.login("rita").await;
+    let mut ro = node.signed_in("rita", Role::ReadOnly).await;
     let list = ro.get("/console/census").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(!list.body.contains("id=\"open-round\""));
@@ -389,9 +374,7 @@ async fn forms_need_the_csrf_token_and_the_right() {
     let page = ro.get(&format!("/console/census/{id}")).await;
     assert!(page.body.contains("id=\"census-cannot-answer\""));
     assert!(!page.body.contains("id=\"census-form\""));
-    let r = ro
-        .submit(&format!("/console/census/{id}/answer"), &good_answer())
-        .await;
+    let r = send_good_answer(&mut ro, &id).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "forbidden");
     let r = ro.submit("/console/census", &[("title", "Mine")]).await;
@@ -406,9 +389,7 @@ async fn forms_need_the_csrf_token_and_the_right() {
     );
 
     // A liaison officer answers, but does not run rounds.
-    node.user("luis", Role::Liaison, true).await;
-    let mut li = node.browser();
-    li.login("luis").await;
+    let mut li = node.signed_in("luis", Role::Liaison).await;
     assert!(
         !li.get("/console/census")
             .await
@@ -416,9 +397,7 @@ async fn forms_need_the_csrf_token_and_the_right() {
             .contains("id=\"open-round\"")
     );
     li.get(&format!("/console/census/{id}")).await;
-    let r = li
-        .submit(&format!("/console/census/{id}/answer"), &good_answer())
-        .await;
+    let r = send_good_answer(&mut li, &id).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(responses(&node, &id).await, 1);
 }

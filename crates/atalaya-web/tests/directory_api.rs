@@ -9,7 +9,7 @@ use atalaya_core::access::Role;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use common::TestNode;
+use common::{TestNode, team_record};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -84,44 +84,6 @@ impl Api {
     }
 }
 
-/// A full record for the test node's own team (cl-csirt, Chile).
-fn record(id: &str) -> Value {
-    json!({
-        "id": id,
-        "official_name": "Equipo de Respuesta de Prueba (test)",
-        "short_name": "ERP-TEST",
-        "country": "CL",
-        "team_type": "national",
-        "host_organisation": "Ministerio Ficticio",
-        "website": "https://csirt.example.org/",
-        "established": "2015-03-01",
-        "designation": {"reference": "Decreto Ficticio 1/2015", "date": "2015-02-01"},
-        "constituency": {
-            "types": ["National"],
-            "sectors": ["energy", "financial-services"],
-            "asns": [64512],
-            "domains": ["*.example.org"],
-            "ip_ranges": ["192.0.2.0/24", "2001:db8:10::/48"],
-            "countries": ["CL"]
-        },
-        "services": ["incident-coordination", "incident-report-acceptance", "communication"],
-        "business_hours": {"hours": "09:00-18:00 Monday to Friday", "timezone": "America/Santiago"},
-        "available_24x7": true,
-        "emails": [
-            {"address": "incidentes@csirt.example.org", "usage": ["incident-report"], "public": true},
-            {"address": "guardia@csirt.example.org", "usage": ["emergency"], "public": false}
-        ],
-        "phones": [
-            {"number": "+56 2 555 0100", "usage": ["voice"], "timezone": "America/Santiago", "public": true},
-            {"number": "+56 9 555 0199", "usage": ["emergency"], "timezone": "America/Santiago", "public": false}
-        ],
-        "pgp_keys": [{"fingerprint": "0123456789ABCDEF0123456789ABCDEF01234567", "expires": "2027-06-30"}],
-        "mandate": {"disseminates_nationally": true, "authorised_to_share": true, "assists_other_teams": true},
-        "sim3": {"assessed": "2026-01-10", "levels": {"O-1": 3, "H-1": 2}},
-        "member_notes": "members only",
-    })
-}
-
 async fn assert_refused(api: &Api, body: Value, status: StatusCode, code: &str) {
     let before = api.teams().await;
     let id = body["id"].as_str().unwrap().replace('/', "%2F");
@@ -139,7 +101,9 @@ async fn assert_refused(api: &Api, body: Value, status: StatusCode, code: &str) 
 #[tokio::test]
 async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
     let api = Api::start(Role::Liaison).await;
-    let (s, v) = api.put("/api/v1/teams/cl-csirt", &record("cl-csirt")).await;
+    let (s, v) = api
+        .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["team"]["short_name"], "ERP-TEST");
     let (s, one, _) = api.get("/api/v1/teams/cl-csirt").await;
@@ -184,7 +148,7 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
     );
 
     let bad = |f: &dyn Fn(&mut Value)| {
-        let mut r = record("cl-csirt");
+        let mut r = team_record("cl-csirt");
         f(&mut r);
         r
     };
@@ -271,7 +235,7 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
     // A record for a team another node is the authority for.
     assert_refused(
         &api,
-        record("pe-csirt"),
+        team_record("pe-csirt"),
         StatusCode::FORBIDDEN,
         "not_authoritative",
     )
@@ -297,7 +261,7 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
     )
     .await;
     let (s, v) = api
-        .put("/api/v1/teams/cl-csirt", &record("cl-csirt/other"))
+        .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt/other"))
         .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
@@ -306,7 +270,7 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
 
     // A real armoured key that is valid fills its fingerprint and expiry from the key.
     let cert = include_str!("../../atalaya-crypto/tests/fixtures/openpgp/forever.asc");
-    let mut r = record("cl-csirt");
+    let mut r = team_record("cl-csirt");
     r["pgp_keys"] = json!([{"fingerprint": "", "expires": null, "armored": cert}]);
     let (s, v) = api.put("/api/v1/teams/cl-csirt", &r).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -319,7 +283,9 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
 #[tokio::test]
 async fn a_read_only_person_reads_but_cannot_publish() {
     let api = Api::start(Role::ReadOnly).await;
-    let (s, v) = api.put("/api/v1/teams/cl-csirt", &record("cl-csirt")).await;
+    let (s, v) = api
+        .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
+        .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("forbidden"))
@@ -330,7 +296,9 @@ async fn a_read_only_person_reads_but_cannot_publish() {
 #[tokio::test]
 async fn exports_hygiene_and_import_all_or_nothing() {
     let api = Api::start(Role::Admin).await;
-    let (s, v) = api.put("/api/v1/teams/cl-csirt", &record("cl-csirt")).await;
+    let (s, v) = api
+        .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // Exports carry the record; the public view drops member-only contacts.
     let (s, _, csv) = api.get("/api/v1/directory/export?format=csv").await;
@@ -440,7 +408,8 @@ async fn exports_hygiene_and_import_all_or_nothing() {
 #[tokio::test]
 async fn a_census_round_from_opening_to_report_and_closing() {
     let api = Api::start(Role::Admin).await;
-    api.put("/api/v1/teams/cl-csirt", &record("cl-csirt")).await;
+    api.put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
+        .await;
     let (s, v) = api
         .post("/api/v1/census/rounds", &json!({"title": "Census 2026"}))
         .await;
@@ -546,7 +515,8 @@ async fn a_census_round_from_opening_to_report_and_closing() {
 #[tokio::test]
 async fn coverage_as_json_and_csv_and_the_minimum_set() {
     let api = Api::start(Role::Admin).await;
-    api.put("/api/v1/teams/cl-csirt", &record("cl-csirt")).await;
+    api.put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
+        .await;
     let (s, cov, _) = api.get("/api/v1/coverage").await;
     assert_eq!(s, StatusCode::OK);
     let text = cov.to_string();

@@ -9,36 +9,17 @@ mod common;
 use atalaya_core::access::Role;
 use atalaya_core::directory::{DirectoryEntry, TeamRecord};
 use axum::http::StatusCode;
-use common::{Browser, TestNode, t0};
+use common::{Browser, TestNode, t0, team_record};
 use serde_json::{Value, json};
 
+/// The shared team record as stored here: a key that expires soon after the clock, and a
+/// member note to look for.
 fn record(id: &str) -> Value {
-    json!({
-        "id": id,
-        "official_name": "Equipo de Respuesta de Prueba",
-        "short_name": "ERP-TEST",
-        "country": "CL",
-        "team_type": "national",
-        "website": "https://csirt.example.org/",
-        "constituency": {"types": ["National"], "sectors": ["energy"], "asns": [64512],
-            "domains": ["*.example.org"], "ip_ranges": ["192.0.2.0/24"], "countries": ["CL"]},
-        "services": ["incident-coordination", "communication"],
-        "business_hours": {"hours": "09:00-18:00 Monday to Friday", "timezone": "America/Santiago"},
-        "available_24x7": true,
-        "emails": [
-            {"address": "incidentes@csirt.example.org", "usage": ["incident-report"], "public": true},
-            {"address": "guardia@csirt.example.org", "usage": ["emergency"], "public": false}
-        ],
-        "phones": [
-            {"number": "+56 2 555 0100", "usage": ["voice"], "timezone": "America/Santiago", "public": true},
-            {"number": "+56 9 555 0199", "usage": ["emergency"], "timezone": "America/Santiago", "public": false}
-        ],
-        "pgp_keys": [{"fingerprint": "0123456789ABCDEF0123456789ABCDEF01234567", "expires": "2026-12-10"}],
-        "mandate": {"disseminates_nationally": true, "authorised_to_share": true, "assists_other_teams": true},
-        "sim3": {"assessed": "2026-01-10", "levels": {"O-1": 3, "H-1": 2}},
-        "member_notes": "Secret member note 4711",
-        "updated": "2026-11-22T12:00:00Z",
-    })
+    let mut v = team_record(id);
+    v["pgp_keys"][0]["expires"] = json!("2026-12-10");
+    v["member_notes"] = json!("Secret member note 4711");
+    v["updated"] = json!(t0().to_string());
+    v
 }
 
 async fn put(node: &TestNode, v: Value) {
@@ -57,9 +38,7 @@ async fn setup(role: Role) -> (TestNode, Browser) {
     banca["team_type"] = json!("sectoral");
     banca["services"] = json!(["vulnerability-report-intake"]);
     put(&node, banca).await;
-    node.user("lia", role, true).await;
-    let mut b = node.browser();
-    b.login("lia").await;
+    let b = node.signed_in("lia", role).await;
     (node, b)
 }
 
@@ -326,9 +305,7 @@ async fn teams_of_other_nodes_and_read_only_people_cannot_be_edited() {
         "no edit link for another node's team"
     );
 
-    node.user("rosa", Role::ReadOnly, true).await;
-    let mut ro = node.browser();
-    ro.login("rosa").await;
+    let mut ro = node.signed_in("rosa", Role::ReadOnly).await;
     ro.get("/console/directory").await;
     let r = submit(
         &mut ro,

@@ -568,10 +568,7 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => super::error_page(&o.c.tr, &e),
-    }
+    super::render_or_error(&o.c.tr, result)
 }
 
 /// `GET /console/bulletins/{id}/matrix`

@@ -18,7 +18,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Chrome, Officer, Posted, error_page, go, render, render_status};
+use super::{Chrome, Officer, Posted, error_page, go, render_or_error, render_status};
 use crate::census_api::census_error;
 use crate::charts;
 use crate::{ApiError, AppState};
@@ -31,12 +31,22 @@ fn round_id(s: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::bad_request("invalid_id", "census round ids are UUIDs"))
 }
 
-async fn round_or_404(state: &AppState, id: Uuid) -> Result<CensusRound, ApiError> {
+/// The round a path names (`{id}`): a bad id is a 400, an unknown round a 404.
+async fn round_of_path(state: &AppState, id: &str) -> Result<CensusRound, ApiError> {
     state
         .fed
-        .census_round(id)
+        .census_round(round_id(id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("census round"))
+}
+
+/// The refusal of an answer to a round that takes none now.
+fn round_closed(round: &CensusRound) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "round-closed",
+        format!("round `{}` is not open for responses", round.title),
+    )
 }
 
 /// Whether this person runs rounds here: the right, at the roster's coordinator.
@@ -131,10 +141,10 @@ pub async fn list(State(state): State<AppState>, o: Officer) -> Response {
         return r;
     }
     let c = with_nav(o.c.clone());
-    match list_page(&state, c, None, String::new(), String::new()).await {
-        Ok(p) => render(&p),
-        Err(e) => error_page(&o.c.tr, &e),
-    }
+    render_or_error(
+        &o.c.tr,
+        list_page(&state, c, None, String::new(), String::new()).await,
+    )
 }
 
 /// `POST /console/census`: the coordinator opens a round with the network's questionnaire.
@@ -493,7 +503,7 @@ pub async fn page(
         return r;
     }
     let result = async {
-        let round = round_or_404(&state, round_id(&id)?).await?;
+        let round = round_of_path(&state, &id).await?;
         let (answers, source) = match own_response(&state, round.id).await? {
             Some(r) => (r.answers, "response"),
             None => {
@@ -516,10 +526,7 @@ pub async fn page(
         round_page(&state, with_nav(o.c.clone()), &round, form).await
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => error_page(&o.c.tr, &e),
-    }
+    render_or_error(&o.c.tr, result)
 }
 
 /// The form's fields as answers, typed by question kind; empty fields are left out. Fields that
@@ -595,23 +602,12 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
     if let Err(r) = o.require(Permission::AnswerCensus) {
         return r;
     }
-    let round = match round_id(&id) {
-        Ok(id) => round_or_404(&state, id).await,
-        Err(e) => Err(e),
-    };
-    let round = match round {
+    let round = match round_of_path(&state, &id).await {
         Ok(r) => r,
         Err(e) => return error_page(&o.c.tr, &e),
     };
     if !round.is_open(state.fed.now()) {
-        return error_page(
-            &o.c.tr,
-            &ApiError::new(
-                StatusCode::CONFLICT,
-                "round-closed",
-                format!("round `{}` is not open for responses", round.title),
-            ),
-        );
+        return error_page(&o.c.tr, &round_closed(&round));
     }
     let (answers, entered, mut problems) = answers_of(&round, &p);
     if problems.is_empty() {
@@ -624,14 +620,7 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
             Ok(_) => return go(&format!("/console/census/{}?sent=1", round.id)),
             Err(atalaya_federation::census::CensusError::Invalid(found)) => {
                 if found.iter().any(|p| p.code == "round-closed") {
-                    return error_page(
-                        &o.c.tr,
-                        &ApiError::new(
-                            StatusCode::CONFLICT,
-                            "round-closed",
-                            format!("round `{}` is not open for responses", round.title),
-                        ),
-                    );
+                    return error_page(&o.c.tr, &round_closed(&round));
                 }
                 problems = found;
             }
@@ -754,7 +743,7 @@ pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<St
         return r;
     }
     let result = async {
-        let round = round_or_404(&state, round_id(&id)?).await?;
+        let round = round_of_path(&state, &id).await?;
         let responses = state.fed.census_responses(round.id).await?;
         let teams = state.fed.teams().await?;
         let rep = census::report(&round, &responses, &teams);
@@ -832,10 +821,7 @@ pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<St
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => error_page(&o.c.tr, &e),
-    }
+    render_or_error(&o.c.tr, result)
 }
 
 // ---- one question across rounds ----
@@ -934,8 +920,5 @@ pub async fn compare(
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => error_page(&o.c.tr, &e),
-    }
+    render_or_error(&o.c.tr, result)
 }

@@ -8,7 +8,7 @@ use atalaya_core::comm_check::{self, MemberStatus};
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{Chrome, Officer, Posted, go, render};
+use super::{Chrome, Officer, Posted, go, render_or_error};
 use crate::{ApiError, AppState};
 
 fn status_word(s: MemberStatus) -> &'static str {
@@ -213,10 +213,7 @@ pub async fn page(State(state): State<AppState>, o: Officer) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => super::error_page(&o.c.tr, &e),
-    }
+    render_or_error(&o.c.tr, result)
 }
 
 /// `POST /console/checks`: start a check of every peer.
@@ -333,10 +330,7 @@ pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<St
         })
     }
     .await;
-    match result {
-        Ok(p) => render(&p),
-        Err(e) => super::error_page(&o.c.tr, &e),
-    }
+    render_or_error(&o.c.tr, result)
 }
 
 /// `POST /console/checks/{id}/answer`: a person here answers, in their own name.

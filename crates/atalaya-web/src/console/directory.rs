@@ -128,6 +128,28 @@ fn today(state: &AppState) -> Day {
     Day::of(state.fed.now())
 }
 
+/// The directory entries of one kind (`cybercrime`, `standards-adoption`, ...) this node
+/// holds, oldest first, as what `pick` takes from each.
+async fn entries_of<T>(
+    state: &AppState,
+    kind: &str,
+    pick: impl FnMut(DirectoryEntry) -> Option<T>,
+) -> Vec<T> {
+    state
+        .fed
+        .directory_entries(kind)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(pick)
+        .collect()
+}
+
+/// A key's expiry day, or a dash.
+fn expiry_text(k: &PgpKey) -> String {
+    k.expires.map_or_else(|| "—".to_owned(), |d| d.to_string())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The member directory.
 
@@ -373,11 +395,7 @@ pub async fn team(
                 Some(d) if today.days_until(d) <= KEY_WARNING_DAYS => "expiring",
                 _ => "",
             };
-            (
-                k.fingerprint.clone(),
-                k.expires.map_or_else(|| "—".to_owned(), |d| d.to_string()),
-                state,
-            )
+            (k.fingerprint.clone(), expiry_text(k), state)
         })
         .collect();
     let sectors = t
@@ -935,22 +953,25 @@ fn check_edit(state: &AppState, o: &Officer, id: &TeamId) -> Result<(), Response
     Ok(())
 }
 
+/// The team a path names, if the person may edit it here (see [`check_edit`]).
+#[allow(clippy::result_large_err)]
+async fn editable_team(state: &AppState, o: &Officer, id: &str) -> Result<TeamRecord, Response> {
+    o.require(Permission::EditDirectory)?;
+    let t = find_team(state, &o.c.tr, id).await?;
+    check_edit(state, o, &t.id)?;
+    Ok(t)
+}
+
 /// `GET /console/directory/team/{id}/edit`
 pub async fn edit_form(
     State(state): State<AppState>,
     o: Officer,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::EditDirectory) {
-        return r;
-    }
-    let t = match find_team(&state, &o.c.tr, &id).await {
+    let t = match editable_team(&state, &o, &id).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Err(r) = check_edit(&state, &o, &t.id) {
-        return r;
-    }
     let action = format!("/console/directory/team/{}/edit", id_segment(t.id.as_str()));
     edit_page(
         o.c,
@@ -963,22 +984,24 @@ pub async fn edit_form(
     )
 }
 
-async fn publish(state: &AppState, c: &Chrome, t: TeamRecord) -> Result<TeamRecord, Response> {
+/// Publish a team's record and go to its page (`?saved=1`), or the error page.
+async fn publish_team(state: &AppState, c: &Chrome, t: TeamRecord) -> Response {
+    let seg = id_segment(t.id.as_str());
     match state
         .fed
-        .publish_directory_entry(DirectoryEntry::Team(Box::new(t.clone())))
+        .publish_directory_entry(DirectoryEntry::Team(Box::new(t)))
         .await
     {
-        Ok(_) => Ok(t),
-        Err(DirectoryError::NotAuthoritative(e)) => Err(super::error_page(
+        Ok(_) => go(&format!("/console/directory/team/{seg}?saved=1")),
+        Err(DirectoryError::NotAuthoritative(e)) => super::error_page(
             &c.tr,
             &ApiError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()),
-        )),
-        Err(DirectoryError::Invalid { code, message }) => Err(super::error_page(
+        ),
+        Err(DirectoryError::Invalid { code, message }) => super::error_page(
             &c.tr,
             &ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
-        )),
-        Err(e) => Err(super::error_page(&c.tr, &ApiError::internal(e))),
+        ),
+        Err(e) => super::error_page(&c.tr, &ApiError::internal(e)),
     }
 }
 
@@ -988,16 +1011,10 @@ pub async fn edit_submit(
     Path(id): Path<String>,
     p: Posted,
 ) -> Response {
-    if let Err(r) = p.officer.require(Permission::EditDirectory) {
-        return r;
-    }
-    let t = match find_team(&state, &p.officer.c.tr, &id).await {
+    let t = match editable_team(&state, &p.officer, &id).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Err(r) = check_edit(&state, &p.officer, &t.id) {
-        return r;
-    }
     let f = TeamForm::posted(&p);
     let c = p.officer.c.clone();
     let seg = id_segment(t.id.as_str());
@@ -1012,33 +1029,20 @@ pub async fn edit_submit(
             problems,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Ok(rec) => match publish(&state, &c, rec).await {
-            Ok(_) => go(&format!("/console/directory/team/{seg}?saved=1")),
-            Err(r) => r,
-        },
+        Ok(rec) => publish_team(&state, &c, rec).await,
     }
 }
 
 /// `POST /console/directory/team/{id}/confirm`: the contacts are right as of now.
 pub async fn confirm(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::EditDirectory) {
-        return r;
-    }
-    let mut t = match find_team(&state, &p.officer.c.tr, &id).await {
+    let mut t = match editable_team(&state, &p.officer, &id).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    if let Err(r) = check_edit(&state, &p.officer, &t.id) {
-        return r;
-    }
     let now = state.fed.now();
     t.contacts_confirmed = Some(now);
     t.updated = now;
-    let seg = id_segment(t.id.as_str());
-    match publish(&state, &p.officer.c, directory::normalise(t)).await {
-        Ok(_) => go(&format!("/console/directory/team/{seg}?saved=1")),
-        Err(r) => r,
-    }
+    publish_team(&state, &p.officer.c, directory::normalise(t)).await
 }
 
 fn blank_record(state: &AppState, id: TeamId, country: CountryCode) -> TeamRecord {
@@ -1138,17 +1142,13 @@ pub async fn new_submit(State(state): State<AppState>, p: Posted) -> Response {
     let Some(country) = my_country(&state) else {
         return not_in_roster(&c.tr);
     };
-    let seg = id_segment(id.as_str());
     match f.to_record(
         blank_record(&state, id, country),
         today(&state),
         state.fed.now(),
     ) {
         Err(problems) => refuse(c, f, problems),
-        Ok(rec) => match publish(&state, &c, rec).await {
-            Ok(_) => go(&format!("/console/directory/team/{seg}?saved=1")),
-            Err(r) => r,
-        },
+        Ok(rec) => publish_team(&state, &c, rec).await,
     }
 }
 
@@ -1201,21 +1201,13 @@ struct CoveragePage {
 
 /// The minimum service set in force: the coordinator's newest, else the default.
 async fn minimum_set(state: &AppState) -> MinimumServiceSet {
-    let entries = state
-        .fed
-        .directory_entries("minimum-services")
-        .await
-        .unwrap_or_default();
-    entries
-        .into_iter()
-        .rev()
-        .find_map(|e| match e {
-            DirectoryEntry::MinimumServices(v) => {
-                serde_json::from_value::<MinimumServiceSet>(*v).ok()
-            }
-            _ => None,
-        })
-        .unwrap_or_else(coverage::default_minimum_set)
+    entries_of(state, "minimum-services", |e| match e {
+        DirectoryEntry::MinimumServices(v) => serde_json::from_value::<MinimumServiceSet>(*v).ok(),
+        _ => None,
+    })
+    .await
+    .pop()
+    .unwrap_or_else(coverage::default_minimum_set)
 }
 
 /// `GET /console/coverage`
@@ -1377,17 +1369,11 @@ struct CybercrimePage {
 }
 
 async fn cybercrime_entries(state: &AppState) -> Vec<CountryCybercrime> {
-    state
-        .fed
-        .directory_entries("cybercrime")
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| match e {
-            DirectoryEntry::Cybercrime(c) => Some(*c),
-            _ => None,
-        })
-        .collect()
+    entries_of(state, "cybercrime", |e| match e {
+        DirectoryEntry::Cybercrime(c) => Some(*c),
+        _ => None,
+    })
+    .await
 }
 
 async fn cybercrime_render(
@@ -1500,8 +1486,19 @@ pub async fn save_cybercrime(State(state): State<AppState>, p: Posted) -> Respon
     if let Err(problems) = entry.check_content(today(&state)) {
         return bad(problems).await;
     }
+    publish_country_entry(&state, &c, entry, "/console/cybercrime?saved=1").await
+}
+
+/// Publish this country's cybercrime or standards entry and go to `saved_page`, or the error
+/// page (403 when this node may not speak for the country, else 422).
+async fn publish_country_entry(
+    state: &AppState,
+    c: &Chrome,
+    entry: DirectoryEntry,
+    saved_page: &str,
+) -> Response {
     match state.fed.publish_directory_entry(entry).await {
-        Ok(_) => go("/console/cybercrime?saved=1"),
+        Ok(_) => go(saved_page),
         Err(DirectoryError::NotAuthoritative(e)) => super::error_page(
             &c.tr,
             &ApiError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()),
@@ -1535,29 +1532,19 @@ async fn standards_render(
     saved: bool,
     status: StatusCode,
 ) -> Response {
-    let registry: Option<StandardsRegistry> = state
-        .fed
-        .directory_entries("standards-registry")
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .rev()
-        .find_map(|e| match e {
+    let registry: Option<StandardsRegistry> =
+        entries_of(state, "standards-registry", |e| match e {
             DirectoryEntry::StandardsRegistry(r) => Some(*r),
             _ => None,
-        });
-    let stds = registry.map(|r| r.standards).unwrap_or_default();
-    let adoptions: Vec<StandardsAdoption> = state
-        .fed
-        .directory_entries("standards-adoption")
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| match e {
-            DirectoryEntry::StandardsAdoption(a) => Some(*a),
-            _ => None,
         })
-        .collect();
+        .await
+        .pop();
+    let stds = registry.map(|r| r.standards).unwrap_or_default();
+    let adoptions: Vec<StandardsAdoption> = entries_of(state, "standards-adoption", |e| match e {
+        DirectoryEntry::StandardsAdoption(a) => Some(*a),
+        _ => None,
+    })
+    .await;
     let lang = c.tr.lang;
     let status_of = |a: Option<&StandardsAdoption>, id: &str| {
         a.and_then(|a| a.adoptions.iter().find(|x| x.standard == id))
@@ -1677,21 +1664,7 @@ pub async fn save_standards(State(state): State<AppState>, p: Posted) -> Respons
         return standards_render(&state, c, problems, false, StatusCode::UNPROCESSABLE_ENTITY)
             .await;
     }
-    match state.fed.publish_directory_entry(entry).await {
-        Ok(_) => go("/console/standards?saved=1"),
-        Err(DirectoryError::NotAuthoritative(e)) => super::error_page(
-            &c.tr,
-            &ApiError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()),
-        ),
-        Err(e) => super::error_page(
-            &c.tr,
-            &ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_directory_entry",
-                e.to_string(),
-            ),
-        ),
-    }
+    publish_country_entry(&state, &c, entry, "/console/standards?saved=1").await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1741,14 +1714,7 @@ fn public_lang(headers: &HeaderMap, q: &LangQuery) -> Lang {
     q.lang
         .as_deref()
         .and_then(Lang::from_code)
-        .unwrap_or_else(|| {
-            Lang::negotiate(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or(""),
-            )
-        })
+        .unwrap_or_else(|| super::browser_lang(headers))
 }
 
 /// `GET /directory`: the public directory, no login.
@@ -1781,12 +1747,7 @@ pub async fn public_directory(
         let keys = t
             .pgp_keys
             .iter()
-            .map(|k| {
-                (
-                    k.fingerprint.clone(),
-                    k.expires.map_or_else(|| "—".to_owned(), |d| d.to_string()),
-                )
-            })
+            .map(|k| (k.fingerprint.clone(), expiry_text(k)))
             .collect();
         by_country
             .entry(t.country.to_string())

@@ -194,14 +194,17 @@ pub fn request_lang(headers: &HeaderMap, chosen: Option<&str>) -> Lang {
     chosen
         .and_then(Lang::from_code)
         .or_else(|| auth::cookie(headers, "atalaya_lang").and_then(Lang::from_code))
-        .unwrap_or_else(|| {
-            Lang::negotiate(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or(""),
-            )
-        })
+        .unwrap_or_else(|| browser_lang(headers))
+}
+
+/// The language the browser asks for (`Accept-Language`).
+pub fn browser_lang(headers: &HeaderMap) -> Lang {
+    Lang::negotiate(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    )
 }
 
 /// A person with a complete session, and the page chrome for them.
@@ -378,6 +381,14 @@ pub fn render(t: &impl askama::Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Render a page that was built, or the error page for why it could not be.
+pub fn render_or_error(tr: &Tr, page: Result<impl askama::Template, ApiError>) -> Response {
+    match page {
+        Ok(p) => render(&p),
+        Err(e) => error_page(tr, &e),
     }
 }
 

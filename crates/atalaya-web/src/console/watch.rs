@@ -475,10 +475,7 @@ pub async fn floor(State(state): State<AppState>, o: Officer) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => super::error_page(&o.c.tr, &e),
-    }
+    super::render_or_error(&o.c.tr, result)
 }
 
 /// `GET /console/fragments/feed`

@@ -24,6 +24,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -112,6 +113,14 @@ impl TestNode {
             .await
             .unwrap()
             .id
+    }
+
+    /// A browser signed in as a new person with `role` (no second factor asked).
+    pub async fn signed_in(&self, username: &str, role: Role) -> Browser {
+        self.user(username, role, true).await;
+        let mut b = self.browser();
+        b.login(username).await;
+        b
     }
 
     pub fn browser(&self) -> Browser {
@@ -283,4 +292,43 @@ pub fn code_now(secret: &str, node: &TestNode) -> String {
     use atalaya_core::Clock;
     let step = atalaya_crypto::totp::step_at(node.clock.now().unix_seconds());
     atalaya_crypto::totp::code_at(secret, step).unwrap()
+}
+
+/// A full, valid team record (a Chilean team: the test node's country) as the API takes it.
+/// Every field is there; it has no `updated` (the API stamps it).
+pub fn team_record(id: &str) -> Value {
+    json!({
+        "id": id,
+        "official_name": "Equipo de Respuesta de Prueba (test)",
+        "short_name": "ERP-TEST",
+        "country": "CL",
+        "team_type": "national",
+        "host_organisation": "Ministerio Ficticio",
+        "website": "https://csirt.example.org/",
+        "established": "2015-03-01",
+        "designation": {"reference": "Decreto Ficticio 1/2015", "date": "2015-02-01"},
+        "constituency": {
+            "types": ["National"],
+            "sectors": ["energy", "financial-services"],
+            "asns": [64512],
+            "domains": ["*.example.org"],
+            "ip_ranges": ["192.0.2.0/24", "2001:db8:10::/48"],
+            "countries": ["CL"]
+        },
+        "services": ["incident-coordination", "incident-report-acceptance", "communication"],
+        "business_hours": {"hours": "09:00-18:00 Monday to Friday", "timezone": "America/Santiago"},
+        "available_24x7": true,
+        "emails": [
+            {"address": "incidentes@csirt.example.org", "usage": ["incident-report"], "public": true},
+            {"address": "guardia@csirt.example.org", "usage": ["emergency"], "public": false}
+        ],
+        "phones": [
+            {"number": "+56 2 555 0100", "usage": ["voice"], "timezone": "America/Santiago", "public": true},
+            {"number": "+56 9 555 0199", "usage": ["emergency"], "timezone": "America/Santiago", "public": false}
+        ],
+        "pgp_keys": [{"fingerprint": "0123456789ABCDEF0123456789ABCDEF01234567", "expires": "2027-06-30"}],
+        "mandate": {"disseminates_nationally": true, "authorised_to_share": true, "assists_other_teams": true},
+        "sim3": {"assessed": "2026-01-10", "levels": {"O-1": 3, "H-1": 2}},
+        "member_notes": "members only",
+    })
 }
