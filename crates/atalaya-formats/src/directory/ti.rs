@@ -16,14 +16,14 @@
 //! state is the directory validation's question, not the importer's.
 
 use atalaya_core::directory::{
-    BusinessHours, Constituency, Day, Email, Mandate, PgpKey, Phone, PhoneUsage, TeamRecord,
+    BusinessHours, Constituency, Day, Email, PgpKey, Phone, PhoneUsage, TeamRecord,
     TiClassification, TiStatus,
 };
 use atalaya_core::{CountryCode, NodeId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{FormatError, ImportProblem};
+use super::{FormatError, ImportProblem, TeamLabel};
 
 /// A Trusted Introducer team record as published (unknown fields ignored).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -113,33 +113,19 @@ pub fn import_ti(
 ) -> Result<Vec<Result<TeamRecord, ImportProblem>>, FormatError> {
     super::check_size(json)?;
     let teams: Vec<Value> = serde_json::from_slice(json).map_err(|e| FormatError::from_json(&e))?;
-    let results = teams
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| import_one(v, i, host, now))
-        .collect();
-    Ok(super::refuse_duplicates(results))
+    Ok(super::import_each(teams, "short_name", |v, label| {
+        import_one(v, label, host, now)
+    }))
 }
 
 fn import_one(
     value: Value,
-    index: usize,
+    label: &TeamLabel,
     host: &NodeId,
     now: Timestamp,
 ) -> Result<TeamRecord, ImportProblem> {
-    let label = value
-        .get("short_name")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("#{}", index + 1));
-    let invalid = |msg: String| ImportProblem::new(&label, "invalid-field", msg);
-    let missing = |field: &str| {
-        ImportProblem::new(
-            &label,
-            "missing-field",
-            format!("the team has no `{field}`"),
-        )
-    };
+    let invalid = |msg: String| label.invalid(msg);
+    let missing = |field: &str| label.missing(field);
     let t: TiTeam = serde_json::from_value(value).map_err(|e| {
         invalid(format!(
             "the team record is not in the Trusted Introducer shape: {e}"
@@ -247,22 +233,15 @@ fn import_one(
             public: true,
         })
         .collect();
-    let id = super::hosted_id(host, &short_name)
-        .map_err(|e| invalid(format!("no team id can be made from the short name: {e}")))?;
-    let available_24x7 = phones
-        .iter()
-        .any(|p| p.usage.contains(&PhoneUsage::Emergency));
-    Ok(TeamRecord {
-        id,
-        official_name,
+    super::ImportedTeam {
         short_name,
+        official_name,
         country,
         team_type,
         host_organisation: t.host_organisation.filter(|s| !s.is_empty()),
         postal_address: t.postal_address.filter(|s| !s.is_empty()),
         website: None,
         established,
-        designation: None,
         constituency: Constituency {
             types: t.constituency.types,
             sectors: Vec::new(),
@@ -271,21 +250,14 @@ fn import_one(
             ip_ranges: t.constituency.ipranges,
             countries,
         },
-        services: Vec::new(),
         business_hours,
-        available_24x7,
         emails,
         phones,
         pgp_keys,
         first: None,
         trusted_introducer,
-        mandate: Mandate::default(),
-        sim3: None,
-        member_notes: None,
-        contacts_confirmed: None,
-        updated: now,
-        demo: false,
-    })
+    }
+    .into_record(host, now, label)
 }
 
 /// Write teams in the Trusted Introducer shape (an array), from their public view: the
