@@ -107,18 +107,16 @@ fn import_one(
     host: &NodeId,
     now: Timestamp,
 ) -> Result<TeamRecord, ImportProblem> {
-    let invalid = |msg: String| label.invalid(msg);
-    let missing = |field: &str| label.missing(field);
     let t: FirstTeam = serde_json::from_value(value)
-        .map_err(|e| invalid(format!("the team is not in the FIRST API shape: {e}")))?;
-    let short_name = nonempty(t.team).ok_or_else(|| missing("team"))?;
-    let official_name = nonempty(t.team_full).ok_or_else(|| missing("team-full"))?;
-    let country = nonempty(t.country).ok_or_else(|| missing("country"))?;
-    let country = CountryCode::new(&country).map_err(|e| invalid(format!("country: {e}")))?;
+        .map_err(|e| label.invalid(format!("the team is not in the FIRST API shape: {e}")))?;
+    let short_name = nonempty(t.team).ok_or_else(|| label.missing("team"))?;
+    let official_name = nonempty(t.team_full).ok_or_else(|| label.missing("team-full"))?;
+    let country = nonempty(t.country).ok_or_else(|| label.missing("country"))?;
+    let country = CountryCode::new(&country).map_err(|e| label.invalid(format!("country: {e}")))?;
     let day = |field: &str, s: Option<String>| match nonempty(s) {
         Some(s) => Day::parse(&s)
             .map(Some)
-            .map_err(|e| invalid(format!("{field}: {e}"))),
+            .map_err(|e| label.invalid(format!("{field}: {e}"))),
         None => Ok(None),
     };
     let established = day("establishment", t.establishment)?;

@@ -124,24 +124,24 @@ fn import_one(
     host: &NodeId,
     now: Timestamp,
 ) -> Result<TeamRecord, ImportProblem> {
-    let invalid = |msg: String| label.invalid(msg);
-    let missing = |field: &str| label.missing(field);
     let t: TiTeam = serde_json::from_value(value).map_err(|e| {
-        invalid(format!(
+        label.invalid(format!(
             "the team record is not in the Trusted Introducer shape: {e}"
         ))
     })?;
     let short_name = t
         .short_name
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| missing("short_name"))?;
+        .ok_or_else(|| label.missing("short_name"))?;
     let official_name = t
         .official_name
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| missing("official_name"))?;
-    let country = t.country.ok_or_else(|| missing("country"))?;
-    let country = CountryCode::new(&country.code).map_err(|e| invalid(format!("country: {e}")))?;
-    let day = |field: &str, s: &str| Day::parse(s).map_err(|e| invalid(format!("{field}: {e}")));
+        .ok_or_else(|| label.missing("official_name"))?;
+    let country = t.country.ok_or_else(|| label.missing("country"))?;
+    let country =
+        CountryCode::new(&country.code).map_err(|e| label.invalid(format!("country: {e}")))?;
+    let day =
+        |field: &str, s: &str| Day::parse(s).map_err(|e| label.invalid(format!("{field}: {e}")));
     let established = match t.established.as_deref() {
         Some(s) if !s.is_empty() => Some(day("established", s)?),
         _ => None,
@@ -153,9 +153,9 @@ fn import_one(
                 "a" => TiStatus::Accredited,
                 "c" => TiStatus::Certified,
                 other => {
-                    return Err(invalid(format!(
-                        "classification code {other:?} is not l, a or c"
-                    )));
+                    return Err(
+                        label.invalid(format!("classification code {other:?} is not l, a or c"))
+                    );
                 }
             };
             let since = match c.since.as_deref() {
@@ -171,7 +171,8 @@ fn import_one(
         .countries
         .iter()
         .map(|c| {
-            CountryCode::new(&c.code).map_err(|e| invalid(format!("constituency country: {e}")))
+            CountryCode::new(&c.code)
+                .map_err(|e| label.invalid(format!("constituency country: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let team_type = super::infer_team_type(&t.constituency.types);
