@@ -264,6 +264,32 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// Check the id of one item of a questionnaire's list (a section, a question; `what` names it)
+/// at `field`: a valid id (`bad-id`), and not one that an earlier item of the list has
+/// (`duplicate-id`; `seen` holds the ids so far).
+fn check_listed_id<'a>(
+    id: &'a str,
+    what: &str,
+    field: &str,
+    seen: &mut BTreeSet<&'a str>,
+    problems: &mut Vec<Problem>,
+) {
+    if !valid_id(id) {
+        problems.push(Problem::new(
+            "bad-id",
+            format!("{field}.id"),
+            format!("`{id}` is not a valid {what} id"),
+        ));
+    }
+    if !seen.insert(id) {
+        problems.push(Problem::new(
+            "duplicate-id",
+            format!("{field}.id"),
+            format!("{what} `{id}` appears twice"),
+        ));
+    }
+}
+
 fn check_text(text: &Text, field: &str, problems: &mut Vec<Problem>) {
     if text.0.get("en").is_none_or(|s| s.trim().is_empty()) {
         problems.push(Problem::new(
@@ -337,20 +363,7 @@ impl Questionnaire {
         let mut question_ids = BTreeSet::new();
         for (si, section) in self.sections.iter().enumerate() {
             let sf = format!("sections.{si}");
-            if !valid_id(&section.id) {
-                problems.push(Problem::new(
-                    "bad-id",
-                    format!("{sf}.id"),
-                    format!("`{}` is not a valid section id", section.id),
-                ));
-            }
-            if !section_ids.insert(section.id.as_str()) {
-                problems.push(Problem::new(
-                    "duplicate-id",
-                    format!("{sf}.id"),
-                    format!("section `{}` appears twice", section.id),
-                ));
-            }
+            check_listed_id(&section.id, "section", &sf, &mut section_ids, &mut problems);
             check_text(&section.title, &format!("{sf}.title"), &mut problems);
             if section.questions.is_empty() {
                 problems.push(Problem::new(
@@ -361,20 +374,7 @@ impl Questionnaire {
             }
             for (qi, q) in section.questions.iter().enumerate() {
                 let qf = format!("{sf}.questions.{qi}");
-                if !valid_id(&q.id) {
-                    problems.push(Problem::new(
-                        "bad-id",
-                        format!("{qf}.id"),
-                        format!("`{}` is not a valid question id", q.id),
-                    ));
-                }
-                if !question_ids.insert(q.id.as_str()) {
-                    problems.push(Problem::new(
-                        "duplicate-id",
-                        format!("{qf}.id"),
-                        format!("question `{}` appears twice", q.id),
-                    ));
-                }
+                check_listed_id(&q.id, "question", &qf, &mut question_ids, &mut problems);
                 check_question(q, &qf, &mut problems);
             }
         }

@@ -91,12 +91,7 @@ fn fingerprint(text: &str) -> String {
 }
 
 fn days_before(today: Day, days: i64) -> Day {
-    Day::from_date(
-        today
-            .date()
-            .checked_sub(time::Duration::days(days))
-            .unwrap_or(today.date()),
-    )
+    days_after(today, -days)
 }
 
 fn days_after(today: Day, days: i64) -> Day {

@@ -42,6 +42,15 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("-")
 }
 
+/// The strings of a JSON array (none when it is not one).
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 fn yes(v: &Value) -> &'static str {
     if v.as_bool() == Some(true) {
         "yes"
@@ -256,12 +265,7 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
                 b.finish_and_clear();
             }
             let r = result?;
-            let ids: Vec<&str> = r["imported"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let ids: Vec<&str> = strings(&r["imported"]);
             println!("{} team(s) imported", ids.len());
             for id in ids {
                 println!("  {id}");
@@ -404,21 +408,11 @@ fn print_team(t: &Value) {
         );
     }
     for e in t["emails"].as_array().into_iter().flatten() {
-        let usage: Vec<&str> = e["usage"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let usage: Vec<&str> = strings(&e["usage"]);
         println!("  e-mail       {} [{}]", s(e, "address"), usage.join(", "));
     }
     for p in t["phones"].as_array().into_iter().flatten() {
-        let usage: Vec<&str> = p["usage"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let usage: Vec<&str> = strings(&p["usage"]);
         println!("  phone        {} [{}]", s(p, "number"), usage.join(", "));
     }
     for k in t["pgp_keys"].as_array().into_iter().flatten() {
@@ -428,15 +422,7 @@ fn print_team(t: &Value) {
             k["expires"].as_str().unwrap_or("never")
         );
     }
-    let list = |key: &str| -> String {
-        t[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |key: &str| -> String { strings(&t[key]).join(", ") };
     println!("  services     {}", list("services"));
     let c = &t["constituency"];
     let sub = |key: &str| -> String {
@@ -486,12 +472,7 @@ pub async fn coverage(config: &Path, csv: bool, json: bool) -> Result<()> {
         "cc", "member state", "status", "national team", "24/7", "SIM3", "teams"
     );
     for st in &states {
-        let missing: Vec<&str> = st["missing_requirements"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let missing: Vec<&str> = strings(&st["missing_requirements"]);
         println!(
             "{:<2} {:<32} {:<12} {:<22} {:<5} {:>4} {:>5}  {}",
             s(st, "country"),
@@ -514,15 +495,7 @@ pub async fn coverage(config: &Path, csv: bool, json: bool) -> Result<()> {
         let parts: Vec<String> = t.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("\ntotals: {}", parts.join(", "));
     }
-    let list = |key: &str| -> String {
-        r[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let list = |key: &str| -> String { strings(&r[key]).join(" ") };
     println!(
         "without a national CSIRT: {}",
         list("without_national_csirt")

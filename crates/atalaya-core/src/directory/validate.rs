@@ -110,6 +110,36 @@ impl Report {
         }
     }
 
+    /// Check a list that names each thing once, entry by entry (`field[i]`), when within its
+    /// bound: `check` gives an entry's identity or its problem (code and message), and an entry
+    /// whose identity an earlier one has is a `duplicate` (`` `shown` is listed twice``).
+    fn distinct_entries<'a, T, K: Ord>(
+        &mut self,
+        field: &str,
+        list: &'a [T],
+        max: usize,
+        check: impl Fn(&'a T) -> Result<K, (&'static str, String)>,
+        shown: impl Fn(&T) -> &str,
+    ) {
+        let mut seen = BTreeSet::new();
+        for (i, entry) in self.bounded(field, list, max).iter().enumerate() {
+            let entry_field = format!("{field}[{i}]");
+            match check(entry) {
+                Err((code, why)) => self.push(code, entry_field, why),
+                Ok(identity) => {
+                    if !seen.insert(identity) {
+                        let shown = shown(entry);
+                        self.push(
+                            "duplicate",
+                            entry_field,
+                            format!("`{shown}` is listed twice"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     fn url(&mut self, field: &str, url: &str) {
         self.text(field, url, MAX_URL_CHARS, false);
         let host = url
@@ -260,45 +290,36 @@ fn check_constituency(r: &mut Report, record: &TeamRecord) {
         r.text(&field, t, MAX_NAME_CHARS, false);
     }
 
-    let mut seen = BTreeSet::new();
-    for (i, country) in r
-        .bounded("constituency.countries", &c.countries, MAX_LIST_LEN)
-        .iter()
-        .enumerate()
-    {
-        let field = format!("constituency.countries[{i}]");
-        if !is_member_state(*country) {
-            r.push(
-                "unknown-country",
-                field,
-                format!("`{}` is not an OAS member state", country.as_str()),
-            );
-        } else if !seen.insert(*country) {
-            r.push(
-                "duplicate",
-                field,
-                format!("`{}` is listed twice", country.as_str()),
-            );
-        }
-    }
+    r.distinct_entries(
+        "constituency.countries",
+        &c.countries,
+        MAX_LIST_LEN,
+        |country| {
+            if is_member_state(*country) {
+                Ok(*country)
+            } else {
+                Err((
+                    "unknown-country",
+                    format!("`{}` is not an OAS member state", country.as_str()),
+                ))
+            }
+        },
+        |country| country.as_str(),
+    );
 
-    let mut seen = BTreeSet::new();
-    for (i, sector) in r
-        .bounded("constituency.sectors", &c.sectors, MAX_LIST_LEN)
-        .iter()
-        .enumerate()
-    {
-        let field = format!("constituency.sectors[{i}]");
-        if vocab::sector(sector).is_none() {
-            r.push(
+    r.distinct_entries(
+        "constituency.sectors",
+        &c.sectors,
+        MAX_LIST_LEN,
+        |sector| match vocab::sector(sector) {
+            Some(_) => Ok(sector.as_str()),
+            None => Err((
                 "unknown-sector",
-                field,
                 format!("`{sector}` is not a sector of the directory"),
-            );
-        } else if !seen.insert(sector.as_str()) {
-            r.push("duplicate", field, format!("`{sector}` is listed twice"));
-        }
-    }
+            )),
+        },
+        String::as_str,
+    );
 
     let mut seen = BTreeSet::new();
     for (i, &asn) in r
@@ -318,36 +339,25 @@ fn check_constituency(r: &mut Report, record: &TeamRecord) {
         }
     }
 
-    let mut seen = BTreeSet::new();
-    for (i, domain) in r
-        .bounded("constituency.domains", &c.domains, MAX_CONSTITUENCY_LEN)
-        .iter()
-        .enumerate()
-    {
-        let field = format!("constituency.domains[{i}]");
-        if let Err(why) = check_domain(domain, true) {
-            r.push("bad-domain", field, why);
-        } else if !seen.insert(domain.as_str()) {
-            r.push("duplicate", field, format!("`{domain}` is listed twice"));
-        }
-    }
+    r.distinct_entries(
+        "constituency.domains",
+        &c.domains,
+        MAX_CONSTITUENCY_LEN,
+        |domain| {
+            check_domain(domain, true)
+                .map(|()| domain.as_str())
+                .map_err(|why| ("bad-domain", why))
+        },
+        String::as_str,
+    );
 
-    let mut seen = BTreeSet::new();
-    for (i, range) in r
-        .bounded("constituency.ip_ranges", &c.ip_ranges, MAX_CONSTITUENCY_LEN)
-        .iter()
-        .enumerate()
-    {
-        let field = format!("constituency.ip_ranges[{i}]");
-        match check_cidr(range) {
-            Err(why) => r.push("bad-cidr", field, why),
-            Ok(network) => {
-                if !seen.insert(network) {
-                    r.push("duplicate", field, format!("`{range}` is listed twice"));
-                }
-            }
-        }
-    }
+    r.distinct_entries(
+        "constituency.ip_ranges",
+        &c.ip_ranges,
+        MAX_CONSTITUENCY_LEN,
+        |range| check_cidr(range).map_err(|why| ("bad-cidr", why)),
+        String::as_str,
+    );
 }
 
 fn check_emails(r: &mut Report, record: &TeamRecord) {

@@ -17,14 +17,13 @@
 //! Every team of a FIRST document is a FIRST member (`first: member, since member-since`).
 
 use atalaya_core::directory::{
-    BusinessHours, Constituency, Day, Email, FirstMembership, Mandate, Phone, PhoneUsage,
-    TeamRecord,
+    BusinessHours, Constituency, Day, Email, FirstMembership, Phone, PhoneUsage, TeamRecord,
 };
 use atalaya_core::{CountryCode, NodeId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{FormatError, ImportProblem};
+use super::{FormatError, ImportProblem, TeamLabel};
 
 /// One team of the FIRST API's `data` array.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -97,43 +96,27 @@ pub fn import_first(
             "a FIRST teams document has a `data` array of teams",
         ));
     };
-    let results = data
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| import_one(v, i, host, now))
-        .collect();
-    Ok(super::refuse_duplicates(results))
+    Ok(super::import_each(data, "team", |v, label| {
+        import_one(v, label, host, now)
+    }))
 }
 
 fn import_one(
     value: Value,
-    index: usize,
+    label: &TeamLabel,
     host: &NodeId,
     now: Timestamp,
 ) -> Result<TeamRecord, ImportProblem> {
-    let label = value
-        .get("team")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("#{}", index + 1));
-    let invalid = |msg: String| ImportProblem::new(&label, "invalid-field", msg);
-    let missing = |field: &str| {
-        ImportProblem::new(
-            &label,
-            "missing-field",
-            format!("the team has no `{field}`"),
-        )
-    };
     let t: FirstTeam = serde_json::from_value(value)
-        .map_err(|e| invalid(format!("the team is not in the FIRST API shape: {e}")))?;
-    let short_name = nonempty(t.team).ok_or_else(|| missing("team"))?;
-    let official_name = nonempty(t.team_full).ok_or_else(|| missing("team-full"))?;
-    let country = nonempty(t.country).ok_or_else(|| missing("country"))?;
-    let country = CountryCode::new(&country).map_err(|e| invalid(format!("country: {e}")))?;
+        .map_err(|e| label.invalid(format!("the team is not in the FIRST API shape: {e}")))?;
+    let short_name = nonempty(t.team).ok_or_else(|| label.missing("team"))?;
+    let official_name = nonempty(t.team_full).ok_or_else(|| label.missing("team-full"))?;
+    let country = nonempty(t.country).ok_or_else(|| label.missing("country"))?;
+    let country = CountryCode::new(&country).map_err(|e| label.invalid(format!("country: {e}")))?;
     let day = |field: &str, s: Option<String>| match nonempty(s) {
         Some(s) => Day::parse(&s)
             .map(Some)
-            .map_err(|e| invalid(format!("{field}: {e}"))),
+            .map_err(|e| label.invalid(format!("{field}: {e}"))),
         None => Ok(None),
     };
     let established = day("establishment", t.establishment)?;
@@ -177,29 +160,21 @@ fn import_one(
         hours,
         timezone: timezone.clone().unwrap_or_else(|| "UTC".to_owned()),
     });
-    let id = super::hosted_id(host, &short_name)
-        .map_err(|e| invalid(format!("no team id can be made from the short name: {e}")))?;
-    Ok(TeamRecord {
-        id,
-        official_name,
+    super::ImportedTeam {
         short_name,
+        official_name,
         country,
         team_type: super::infer_team_type(&types),
         host_organisation: nonempty(t.host),
         postal_address: nonempty(t.address),
         website: nonempty(t.website),
         established,
-        designation: None,
         constituency: Constituency {
             types,
             countries: vec![country],
             ..Constituency::default()
         },
-        services: Vec::new(),
         business_hours,
-        available_24x7: phones
-            .iter()
-            .any(|p| p.usage.contains(&PhoneUsage::Emergency)),
         emails,
         phones,
         pgp_keys: Vec::new(),
@@ -208,13 +183,8 @@ fn import_one(
             since: member_since,
         }),
         trusted_introducer: None,
-        mandate: Mandate::default(),
-        sim3: None,
-        member_notes: None,
-        contacts_confirmed: None,
-        updated: now,
-        demo: false,
-    })
+    }
+    .into_record(host, now, label)
 }
 
 /// Write a FIRST teams API document (public access) of the teams' public views. FIRST's record

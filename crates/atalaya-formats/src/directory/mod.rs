@@ -13,8 +13,12 @@ pub mod rfc2350;
 pub mod ti;
 pub mod vcard;
 
-use atalaya_core::NodeId;
-use atalaya_core::directory::{TeamId, TeamRecord};
+use atalaya_core::directory::{
+    BusinessHours, Constituency, Day, Email, FirstMembership, Mandate, PgpKey, Phone, PhoneUsage,
+    TeamId, TeamRecord, TeamType, TiClassification,
+};
+use atalaya_core::{CountryCode, NodeId, Timestamp};
+use serde_json::Value;
 
 /// The largest document an importer reads: 16 MiB (the whole Trusted Introducer directory is
 /// well under 2 MiB).
@@ -110,6 +114,123 @@ impl ImportProblem {
             code,
             message: message.into(),
         }
+    }
+}
+
+/// One team of an imported list, as its problems name it: its short name (read from the
+/// field `name_field` of the raw team), or `#<n>` (1-based position) when it has none.
+pub(crate) struct TeamLabel(String);
+
+impl TeamLabel {
+    fn of(value: &Value, name_field: &str, index: usize) -> Self {
+        TeamLabel(
+            value
+                .get(name_field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("#{}", index + 1)),
+        )
+    }
+
+    /// The team has a field of the wrong shape or an unreadable value (`invalid-field`).
+    pub(crate) fn invalid(&self, message: impl Into<String>) -> ImportProblem {
+        ImportProblem::new(&self.0, "invalid-field", message)
+    }
+
+    /// The team lacks a field it must have (`missing-field`).
+    pub(crate) fn missing(&self, field: &str) -> ImportProblem {
+        ImportProblem::new(
+            &self.0,
+            "missing-field",
+            format!("the team has no `{field}`"),
+        )
+    }
+}
+
+/// Import each team of a JSON list with `import_one`, in the list's order, naming each by its
+/// `name_field` ([`TeamLabel`]); a later team that repeats an earlier one's id is refused
+/// ([`refuse_duplicates`]).
+pub(crate) fn import_each(
+    teams: Vec<Value>,
+    name_field: &str,
+    import_one: impl Fn(Value, &TeamLabel) -> Result<TeamRecord, ImportProblem>,
+) -> Vec<Result<TeamRecord, ImportProblem>> {
+    let results = teams
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let label = TeamLabel::of(&v, name_field, i);
+            import_one(v, &label)
+        })
+        .collect();
+    refuse_duplicates(results)
+}
+
+/// What a directory format (Trusted Introducer, FIRST) says of one team: the fields such a
+/// directory carries. The rest of the record is the importing node's: see [`Self::into_record`].
+pub(crate) struct ImportedTeam {
+    pub(crate) short_name: String,
+    pub(crate) official_name: String,
+    pub(crate) country: CountryCode,
+    pub(crate) team_type: TeamType,
+    pub(crate) host_organisation: Option<String>,
+    pub(crate) postal_address: Option<String>,
+    pub(crate) website: Option<String>,
+    pub(crate) established: Option<Day>,
+    pub(crate) constituency: Constituency,
+    pub(crate) business_hours: Option<BusinessHours>,
+    pub(crate) emails: Vec<Email>,
+    pub(crate) phones: Vec<Phone>,
+    pub(crate) pgp_keys: Vec<PgpKey>,
+    pub(crate) first: Option<FirstMembership>,
+    pub(crate) trusted_introducer: Option<TiClassification>,
+}
+
+impl ImportedTeam {
+    /// The team's record in `host`'s directory as of `now`: its id is hosted by `host`
+    /// ([`hosted_id`] of the short name), it is available 24x7 when it has an emergency number,
+    /// and what no such directory carries (designation, services, mandate, SIM3, notes,
+    /// confirmation) is left empty.
+    pub(crate) fn into_record(
+        self,
+        host: &NodeId,
+        now: Timestamp,
+        label: &TeamLabel,
+    ) -> Result<TeamRecord, ImportProblem> {
+        let id = hosted_id(host, &self.short_name).map_err(|e| {
+            label.invalid(format!("no team id can be made from the short name: {e}"))
+        })?;
+        let available_24x7 = self
+            .phones
+            .iter()
+            .any(|p| p.usage.contains(&PhoneUsage::Emergency));
+        Ok(TeamRecord {
+            id,
+            official_name: self.official_name,
+            short_name: self.short_name,
+            country: self.country,
+            team_type: self.team_type,
+            host_organisation: self.host_organisation,
+            postal_address: self.postal_address,
+            website: self.website,
+            established: self.established,
+            designation: None,
+            constituency: self.constituency,
+            services: Vec::new(),
+            business_hours: self.business_hours,
+            available_24x7,
+            emails: self.emails,
+            phones: self.phones,
+            pgp_keys: self.pgp_keys,
+            first: self.first,
+            trusted_introducer: self.trusted_introducer,
+            mandate: Mandate::default(),
+            sim3: None,
+            member_notes: None,
+            contacts_confirmed: None,
+            updated: now,
+            demo: false,
+        })
     }
 }
 

@@ -217,35 +217,23 @@ pub fn rfc2350(team: &TeamRecord, today: Day) -> String {
     d.heading("3.2. Constituency");
     let c = &t.constituency;
     let mut lines = Vec::new();
-    if !c.types.is_empty() {
-        lines.push(format!("Types: {}", c.types.join(", ")));
-    }
-    if !c.sectors.is_empty() {
-        let sectors: Vec<String> = c
-            .sectors
-            .iter()
-            .map(|s| vocab::sector(s).map_or_else(|| s.clone(), |x| x.name.clone()))
-            .collect();
-        lines.push(format!("Sectors: {}", sectors.join(", ")));
-    }
-    if !c.domains.is_empty() {
-        lines.push(format!("Domains: {}", c.domains.join(", ")));
-    }
-    if !c.asns.is_empty() {
-        let asns: Vec<String> = c.asns.iter().map(|a| format!("AS{a}")).collect();
-        lines.push(format!("Autonomous systems: {}", asns.join(", ")));
-    }
-    if !c.ip_ranges.is_empty() {
-        lines.push(format!("IP ranges: {}", c.ip_ranges.join(", ")));
-    }
-    if !c.countries.is_empty() {
-        let names: Vec<String> = c
-            .countries
-            .iter()
-            .map(|k| super::country_name(k.as_str()))
-            .collect();
-        lines.push(format!("Countries: {}", names.join(", ")));
-    }
+    push_listed(&mut lines, "Types", &c.types);
+    let sectors: Vec<String> = c
+        .sectors
+        .iter()
+        .map(|s| vocab::sector(s).map_or_else(|| s.clone(), |x| x.name.clone()))
+        .collect();
+    push_listed(&mut lines, "Sectors", &sectors);
+    push_listed(&mut lines, "Domains", &c.domains);
+    let asns: Vec<String> = c.asns.iter().map(|a| format!("AS{a}")).collect();
+    push_listed(&mut lines, "Autonomous systems", &asns);
+    push_listed(&mut lines, "IP ranges", &c.ip_ranges);
+    let names: Vec<String> = c
+        .countries
+        .iter()
+        .map(|k| super::country_name(k.as_str()))
+        .collect();
+    push_listed(&mut lines, "Countries", &names);
     d.list_or(&lines, "The constituency is not published.");
     d.heading("3.3. Sponsorship and/or Affiliation");
     let mut aff = Vec::new();
@@ -454,5 +442,12 @@ impl Doc {
             self.out.pop();
         }
         self.out
+    }
+}
+
+/// A `Label: a, b, c` line of a list, when the list has anything.
+fn push_listed(lines: &mut Vec<String>, label: &str, items: &[String]) {
+    if !items.is_empty() {
+        lines.push(format!("{label}: {}", items.join(", ")));
     }
 }

@@ -16,14 +16,14 @@
 //! state is the directory validation's question, not the importer's.
 
 use atalaya_core::directory::{
-    BusinessHours, Constituency, Day, Email, Mandate, PgpKey, Phone, PhoneUsage, TeamRecord,
+    BusinessHours, Constituency, Day, Email, PgpKey, Phone, PhoneUsage, TeamRecord,
     TiClassification, TiStatus,
 };
 use atalaya_core::{CountryCode, NodeId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{FormatError, ImportProblem};
+use super::{FormatError, ImportProblem, TeamLabel};
 
 /// A Trusted Introducer team record as published (unknown fields ignored).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -113,49 +113,35 @@ pub fn import_ti(
 ) -> Result<Vec<Result<TeamRecord, ImportProblem>>, FormatError> {
     super::check_size(json)?;
     let teams: Vec<Value> = serde_json::from_slice(json).map_err(|e| FormatError::from_json(&e))?;
-    let results = teams
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| import_one(v, i, host, now))
-        .collect();
-    Ok(super::refuse_duplicates(results))
+    Ok(super::import_each(teams, "short_name", |v, label| {
+        import_one(v, label, host, now)
+    }))
 }
 
 fn import_one(
     value: Value,
-    index: usize,
+    label: &TeamLabel,
     host: &NodeId,
     now: Timestamp,
 ) -> Result<TeamRecord, ImportProblem> {
-    let label = value
-        .get("short_name")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("#{}", index + 1));
-    let invalid = |msg: String| ImportProblem::new(&label, "invalid-field", msg);
-    let missing = |field: &str| {
-        ImportProblem::new(
-            &label,
-            "missing-field",
-            format!("the team has no `{field}`"),
-        )
-    };
     let t: TiTeam = serde_json::from_value(value).map_err(|e| {
-        invalid(format!(
+        label.invalid(format!(
             "the team record is not in the Trusted Introducer shape: {e}"
         ))
     })?;
     let short_name = t
         .short_name
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| missing("short_name"))?;
+        .ok_or_else(|| label.missing("short_name"))?;
     let official_name = t
         .official_name
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| missing("official_name"))?;
-    let country = t.country.ok_or_else(|| missing("country"))?;
-    let country = CountryCode::new(&country.code).map_err(|e| invalid(format!("country: {e}")))?;
-    let day = |field: &str, s: &str| Day::parse(s).map_err(|e| invalid(format!("{field}: {e}")));
+        .ok_or_else(|| label.missing("official_name"))?;
+    let country = t.country.ok_or_else(|| label.missing("country"))?;
+    let country =
+        CountryCode::new(&country.code).map_err(|e| label.invalid(format!("country: {e}")))?;
+    let day =
+        |field: &str, s: &str| Day::parse(s).map_err(|e| label.invalid(format!("{field}: {e}")));
     let established = match t.established.as_deref() {
         Some(s) if !s.is_empty() => Some(day("established", s)?),
         _ => None,
@@ -167,9 +153,9 @@ fn import_one(
                 "a" => TiStatus::Accredited,
                 "c" => TiStatus::Certified,
                 other => {
-                    return Err(invalid(format!(
-                        "classification code {other:?} is not l, a or c"
-                    )));
+                    return Err(
+                        label.invalid(format!("classification code {other:?} is not l, a or c"))
+                    );
                 }
             };
             let since = match c.since.as_deref() {
@@ -185,7 +171,8 @@ fn import_one(
         .countries
         .iter()
         .map(|c| {
-            CountryCode::new(&c.code).map_err(|e| invalid(format!("constituency country: {e}")))
+            CountryCode::new(&c.code)
+                .map_err(|e| label.invalid(format!("constituency country: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let team_type = super::infer_team_type(&t.constituency.types);
@@ -247,22 +234,15 @@ fn import_one(
             public: true,
         })
         .collect();
-    let id = super::hosted_id(host, &short_name)
-        .map_err(|e| invalid(format!("no team id can be made from the short name: {e}")))?;
-    let available_24x7 = phones
-        .iter()
-        .any(|p| p.usage.contains(&PhoneUsage::Emergency));
-    Ok(TeamRecord {
-        id,
-        official_name,
+    super::ImportedTeam {
         short_name,
+        official_name,
         country,
         team_type,
         host_organisation: t.host_organisation.filter(|s| !s.is_empty()),
         postal_address: t.postal_address.filter(|s| !s.is_empty()),
         website: None,
         established,
-        designation: None,
         constituency: Constituency {
             types: t.constituency.types,
             sectors: Vec::new(),
@@ -271,21 +251,14 @@ fn import_one(
             ip_ranges: t.constituency.ipranges,
             countries,
         },
-        services: Vec::new(),
         business_hours,
-        available_24x7,
         emails,
         phones,
         pgp_keys,
         first: None,
         trusted_introducer,
-        mandate: Mandate::default(),
-        sim3: None,
-        member_notes: None,
-        contacts_confirmed: None,
-        updated: now,
-        demo: false,
-    })
+    }
+    .into_record(host, now, label)
 }
 
 /// Write teams in the Trusted Introducer shape (an array), from their public view: the
