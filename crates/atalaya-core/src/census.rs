@@ -84,6 +84,19 @@ pub enum QuestionKind {
 }
 
 impl QuestionKind {
+    /// The wire name (`long-text`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionKind::Text => "text",
+            QuestionKind::LongText => "long-text",
+            QuestionKind::Boolean => "boolean",
+            QuestionKind::Number => "number",
+            QuestionKind::Date => "date",
+            QuestionKind::Single => "single",
+            QuestionKind::Multi => "multi",
+        }
+    }
+
     /// Whether questions of this kind offer choices.
     pub fn has_choices(self) -> bool {
         matches!(self, QuestionKind::Single | QuestionKind::Multi)
@@ -598,24 +611,8 @@ fn check_answer(question: &Question, value: &AnswerValue, today: Day, out: &mut 
         (kind, _) => out.push(Problem::new(
             "wrong-type",
             id,
-            format!(
-                "a {} question takes {}",
-                kind_name(kind),
-                kind_expects(kind)
-            ),
+            format!("a {} question takes {}", kind.as_str(), kind_expects(kind)),
         )),
-    }
-}
-
-fn kind_name(kind: QuestionKind) -> &'static str {
-    match kind {
-        QuestionKind::Text => "text",
-        QuestionKind::LongText => "long-text",
-        QuestionKind::Boolean => "boolean",
-        QuestionKind::Number => "number",
-        QuestionKind::Date => "date",
-        QuestionKind::Single => "single",
-        QuestionKind::Multi => "multi",
     }
 }
 

@@ -286,18 +286,6 @@ struct Entered {
     picked: Vec<String>,
 }
 
-fn kind_word(kind: QuestionKind) -> &'static str {
-    match kind {
-        QuestionKind::Text => "text",
-        QuestionKind::LongText => "long-text",
-        QuestionKind::Boolean => "boolean",
-        QuestionKind::Number => "number",
-        QuestionKind::Date => "date",
-        QuestionKind::Single => "single",
-        QuestionKind::Multi => "multi",
-    }
-}
-
 fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{n:.0}")
@@ -339,7 +327,7 @@ fn question_view(
     let e = entered.unwrap_or(&empty);
     QuestionView {
         id: q.id.clone(),
-        kind: kind_word(q.kind),
+        kind: q.kind.as_str(),
         label: q.label.get(lang).to_owned(),
         help: q
             .help
