@@ -21,6 +21,8 @@ pub struct MemberState {
     pub name_pt: String,
     /// French name.
     pub name_fr: String,
+    /// Main languages (ISO 639-1), most used first.
+    pub languages: Vec<String>,
     /// IANA time zone of the capital.
     pub timezone: String,
     /// OAS sub-region.
@@ -37,6 +39,7 @@ struct Row {
     name_es: String,
     name_pt: String,
     name_fr: String,
+    languages: String,
     timezone: String,
     oas_subregion: String,
     status: String,
@@ -56,6 +59,12 @@ pub fn all() -> Vec<MemberState> {
                 name_es: r.name_es,
                 name_pt: r.name_pt,
                 name_fr: r.name_fr,
+                languages: r
+                    .languages
+                    .split([';', ',', ' ', '|'])
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 timezone: r.timezone,
                 subregion: r.oas_subregion,
                 status: r.status,

@@ -14,8 +14,11 @@
 //!   - [`directory::vcard`]: vCard 4.0 (RFC 6350) cards of a team's public contacts, and a small
 //!     vCard reader.
 //!
+//! - [`security_txt`] — a node's `/.well-known/security.txt` (RFC 9116) from its team's record.
+//!
 //! CSAF 2.0, STIX 2.1, CAP 1.2 and MISP join as their own modules.
 
 #![deny(missing_docs)]
 
 pub mod directory;
+pub mod security_txt;

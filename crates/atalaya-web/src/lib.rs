@@ -26,6 +26,7 @@ mod directory_api;
 pub mod error;
 mod fed;
 mod ops;
+mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
 pub use accounts::{Accounts, ConsoleSettings};
@@ -160,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        .route("/.well-known/security.txt", get(wellknown::security_txt))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))

@@ -150,6 +150,7 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             Right(ManageCensus),
         ),
         (g.clone(), "/public/v1/bulletins", Public),
+        (g.clone(), "/.well-known/security.txt", Public),
         (g.clone(), "/healthz", Public),
         (g.clone(), "/readyz", Public),
         (g.clone(), "/metrics", Public),

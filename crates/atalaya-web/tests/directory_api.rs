@@ -595,3 +595,54 @@ async fn cybercrime_and_standards_entries() {
         "in-progress"
     );
 }
+
+#[tokio::test]
+async fn security_txt_follows_the_team_record() {
+    let api = Api::start(Role::Admin).await;
+    let get = |api: &Api| {
+        let req = Request::builder()
+            .uri("/.well-known/security.txt")
+            .body(Body::empty())
+            .unwrap();
+        let app = api.node.app.clone();
+        async move {
+            let mut req = req;
+            req.extensions_mut().insert(ConnectInfo(
+                "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
+            ));
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    // No record yet: nothing to say, and no invented contact.
+    let (s, body) = get(&api).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    let (s, v) = api
+        .put("/api/v1/teams/cl-csirt", &common::team_record("cl-csirt"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, body) = get(&api).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("Contact: mailto:incidentes@csirt.example.org\n"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("guardia@"),
+        "member-only contacts stay out: {body}"
+    );
+    assert!(body.contains("Expires: 2026-11-29T12:00:00Z\n"), "{body}");
+    assert!(
+        body.contains("Encryption: openpgp4fpr:0123456789abcdef"),
+        "{body}"
+    );
+    assert!(body.contains("Preferred-Languages: es\n"), "{body}");
+    assert!(
+        body.contains("Canonical: https://atalaya.example.cl/.well-known/security.txt\n"),
+        "{body}"
+    );
+}
