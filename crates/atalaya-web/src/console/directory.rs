@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use atalaya_core::access::Permission;
-use atalaya_core::directory::coverage::{self, CoverageInput, CoverageReport, MinimumServiceSet};
+use atalaya_core::directory::coverage::CoverageReport;
 use atalaya_core::directory::{
     self, Adoption, AdoptionStatus, BusinessHours, CountryCybercrime, Day, Designation,
     DirectoryEntry, Email, Mandate, PgpKey, Phone, PhoneUsage, Problem, Sim3Assessment,
@@ -36,11 +36,6 @@ type OwnAdoption = (
     Vec<(String, String, Vec<(&'static str, bool)>, String)>,
 );
 
-/// Keys expiring within this many days are flagged.
-const KEY_WARNING_DAYS: i64 = 30;
-/// Contacts not confirmed for this many days are flagged.
-const STALE_CONTACT_DAYS: i64 = 180;
-
 /// A team id as one path segment (`cl-csirt%2Fbanca`).
 pub fn id_segment(id: &str) -> String {
     id.replace('%', "%25").replace('/', "%2F")
@@ -68,7 +63,7 @@ fn states_sorted(lang: Lang) -> Vec<(String, String)> {
 }
 
 /// The state of a team's keys: `expired`, `expiring` or empty, and the soonest expiry.
-fn key_state(t: &TeamRecord, today: Day) -> (&'static str, String) {
+fn key_state(t: &TeamRecord, today: Day, warn_days: i64) -> (&'static str, String) {
     let soonest = t.pgp_keys.iter().filter_map(|k| k.expires).min();
     match soonest {
         None => ("", String::new()),
@@ -76,7 +71,7 @@ fn key_state(t: &TeamRecord, today: Day) -> (&'static str, String) {
             let left = today.days_until(d);
             let state = if left < 0 {
                 "expired"
-            } else if left <= KEY_WARNING_DAYS {
+            } else if left <= warn_days {
                 "expiring"
             } else {
                 ""
@@ -86,9 +81,9 @@ fn key_state(t: &TeamRecord, today: Day) -> (&'static str, String) {
     }
 }
 
-fn stale(t: &TeamRecord, now: Timestamp) -> bool {
+fn stale(t: &TeamRecord, now: Timestamp, max_age_days: i64) -> bool {
     t.contacts_confirmed
-        .is_none_or(|at| now.millis_since(at) > STALE_CONTACT_DAYS * 86_400_000)
+        .is_none_or(|at| now.millis_since(at) > max_age_days * 86_400_000)
 }
 
 fn ti_word(t: &TeamRecord) -> String {
@@ -126,23 +121,6 @@ fn not_in_roster(tr: &Tr) -> Response {
 
 fn today(state: &AppState) -> Day {
     Day::of(state.fed.now())
-}
-
-/// The directory entries of one kind (`cybercrime`, `standards-adoption`, ...) this node
-/// holds, oldest first, as what `pick` takes from each.
-async fn entries_of<T>(
-    state: &AppState,
-    kind: &str,
-    pick: impl FnMut(DirectoryEntry) -> Option<T>,
-) -> Vec<T> {
-    state
-        .fed
-        .directory_entries(kind)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(pick)
-        .collect()
 }
 
 /// A key's expiry day, or a dash.
@@ -234,7 +212,7 @@ pub async fn list(
         .filter(|t| ft.as_deref().is_none_or(|x| t.team_type.as_str() == x))
         .filter(|t| fs.as_deref().is_none_or(|s| t.offers(s)))
         .map(|t| {
-            let (ks, ke) = key_state(t, today);
+            let (ks, ke) = key_state(t, today, state.directory.key_warning_days);
             TeamRow {
                 seg: id_segment(t.id.as_str()),
                 id: t.id.to_string(),
@@ -248,7 +226,7 @@ pub async fn list(
                 ti: ti_word(t),
                 key_state: ks,
                 key_expires: ke,
-                stale: stale(t, now),
+                stale: stale(t, now, state.directory.contacts_max_age_days),
             }
         })
         .collect();
@@ -392,7 +370,7 @@ pub async fn team(
         .map(|k| {
             let state = match k.expires {
                 Some(d) if today.days_until(d) < 0 => "expired",
-                Some(d) if today.days_until(d) <= KEY_WARNING_DAYS => "expiring",
+                Some(d) if today.days_until(d) <= state.directory.key_warning_days => "expiring",
                 _ => "",
             };
             (k.fingerprint.clone(), expiry_text(k), state)
@@ -427,7 +405,7 @@ pub async fn team(
             .as_ref()
             .map(|s| s.assessed.to_string())
             .unwrap_or_default(),
-        stale: stale(&t, state.fed.now()),
+        stale: stale(&t, state.fed.now(), state.directory.contacts_max_age_days),
         confirmed: o.c.tr.when_opt(t.contacts_confirmed),
         updated: o.c.tr.when(t.updated),
         editable: may_edit(&state, &o.c, &t.id),
@@ -1199,17 +1177,6 @@ struct CoveragePage {
     stale: Vec<(String, String, String)>,
 }
 
-/// The minimum service set in force: the coordinator's newest, else the default.
-async fn minimum_set(state: &AppState) -> MinimumServiceSet {
-    entries_of(state, "minimum-services", |e| match e {
-        DirectoryEntry::MinimumServices(v) => serde_json::from_value::<MinimumServiceSet>(*v).ok(),
-        _ => None,
-    })
-    .await
-    .pop()
-    .unwrap_or_else(coverage::default_minimum_set)
-}
-
 /// `GET /console/coverage`
 pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Response {
     if let Err(r) = o.require(Permission::ReadDirectory) {
@@ -1219,24 +1186,14 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         Ok(t) => t,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
     };
-    let states = member_states::all();
-    let accepted = state.fed.agreement().accepted.clone();
-    let roster_countries: BTreeSet<CountryCode> = state
-        .fed
-        .roster()
-        .roster
-        .members
-        .iter()
-        .map(|m| m.country)
-        .collect();
-    let minimum = minimum_set(&state).await;
-    let report = coverage::coverage(&CoverageInput {
-        states: &states,
-        teams: &teams,
-        accepted_agreement: &accepted,
-        roster_countries: &roster_countries,
-        minimum: &minimum,
-    });
+    let report = match crate::census_api::coverage_report(&state).await {
+        Ok(r) => r,
+        Err(e) => return super::error_page(&o.c.tr, &e),
+    };
+    let minimum = match crate::census_api::minimum_set(&state).await {
+        Ok(m) => m,
+        Err(e) => return super::error_page(&o.c.tr, &e),
+    };
     let tr = &o.c.tr;
     let lang = tr.lang;
     let name = |c: &CountryCode| country_name(c.as_str(), lang);
@@ -1316,7 +1273,7 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         .map(|r| (r.id.clone(), r.name.get(lang.code()).to_owned()))
         .collect();
     let today = today(&state);
-    let expiring = directory::expiring_keys(&teams, today, KEY_WARNING_DAYS)
+    let expiring = directory::expiring_keys(&teams, today, state.directory.key_warning_days)
         .into_iter()
         .map(|w| {
             (
@@ -1327,16 +1284,20 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
             )
         })
         .collect();
-    let stale = directory::stale_contacts(&teams, state.fed.now(), STALE_CONTACT_DAYS)
-        .into_iter()
-        .map(|s| {
-            (
-                id_segment(s.team.as_str()),
-                s.team.to_string(),
-                tr.when_opt(s.last_confirmed),
-            )
-        })
-        .collect();
+    let stale = directory::stale_contacts(
+        &teams,
+        state.fed.now(),
+        state.directory.contacts_max_age_days,
+    )
+    .into_iter()
+    .map(|s| {
+        (
+            id_segment(s.team.as_str()),
+            s.team.to_string(),
+            tr.when_opt(s.last_confirmed),
+        )
+    })
+    .collect();
     render(&CoveragePage {
         view_box: format!("0 0 {} {}", MAP.view_box[0], MAP.view_box[1]),
         countries,
@@ -1369,11 +1330,10 @@ struct CybercrimePage {
 }
 
 async fn cybercrime_entries(state: &AppState) -> Vec<CountryCybercrime> {
-    entries_of(state, "cybercrime", |e| match e {
-        DirectoryEntry::Cybercrime(c) => Some(*c),
-        _ => None,
+    state.fed.cybercrime_entries().await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cybercrime entries unreadable");
+        Vec::new()
     })
-    .await
 }
 
 async fn cybercrime_render(
@@ -1533,18 +1493,16 @@ async fn standards_render(
     status: StatusCode,
 ) -> Response {
     let registry: Option<StandardsRegistry> =
-        entries_of(state, "standards-registry", |e| match e {
-            DirectoryEntry::StandardsRegistry(r) => Some(*r),
-            _ => None,
-        })
-        .await
-        .pop();
+        state.fed.standards_registry().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "standards registry unreadable");
+            None
+        });
     let stds = registry.map(|r| r.standards).unwrap_or_default();
-    let adoptions: Vec<StandardsAdoption> = entries_of(state, "standards-adoption", |e| match e {
-        DirectoryEntry::StandardsAdoption(a) => Some(*a),
-        _ => None,
-    })
-    .await;
+    let adoptions: Vec<StandardsAdoption> =
+        state.fed.standards_adoptions().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "standards adoptions unreadable");
+            Vec::new()
+        });
     let lang = c.tr.lang;
     let status_of = |a: Option<&StandardsAdoption>, id: &str| {
         a.and_then(|a| a.adoptions.iter().find(|x| x.standard == id))
