@@ -1136,18 +1136,10 @@ pub async fn new_submit(State(state): State<AppState>, p: Posted) -> Response {
 /// One member state on the coverage map.
 #[derive(Debug, Clone)]
 pub struct CoverageCountry {
-    /// Code.
-    pub code: String,
-    /// Name.
+    /// Its shape on the map.
+    pub shape: &'static super::map::Shape,
+    /// Name in the viewer's language.
     pub name: String,
-    /// Path.
-    pub d: String,
-    /// Label point.
-    pub x: f64,
-    /// Label point.
-    pub y: f64,
-    /// Tiny.
-    pub small: bool,
     /// `none`, `contact-only`, `partial`, `full`.
     pub status: &'static str,
 }
@@ -1201,12 +1193,8 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         .countries
         .iter()
         .map(|shape| CoverageCountry {
-            code: shape.code.clone(),
+            shape,
             name: country_name(&shape.code, lang),
-            d: shape.d.clone(),
-            x: shape.label[0],
-            y: shape.label[1],
-            small: shape.small,
             status: report
                 .states
                 .iter()

@@ -21,6 +21,18 @@ pub struct Shape {
     pub small: bool,
 }
 
+impl Shape {
+    /// Label point, x.
+    pub fn x(&self) -> f64 {
+        self.label[0]
+    }
+
+    /// Label point, y.
+    pub fn y(&self) -> f64 {
+        self.label[1]
+    }
+}
+
 /// The map data.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MapData {

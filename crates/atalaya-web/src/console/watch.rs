@@ -239,18 +239,10 @@ pub async fn awaiting_rows(state: &AppState, c: &Chrome) -> Result<Vec<AwaitingR
 /// One member state on the map.
 #[derive(Debug, Clone)]
 pub struct MapCountry {
-    /// ISO code.
-    pub code: String,
-    /// Name.
+    /// Its shape on the map.
+    pub shape: &'static super::map::Shape,
+    /// Name in the viewer's language.
     pub name: String,
-    /// Path.
-    pub d: String,
-    /// Label point.
-    pub x: f64,
-    /// Label point.
-    pub y: f64,
-    /// Tiny: draw a marker.
-    pub small: bool,
     /// `self`, `reachable`, `lagging`, `unreachable`, `unknown` or `none` (no node).
     pub node_state: &'static str,
     /// Translated node state.
@@ -385,12 +377,8 @@ pub async fn map_view(
                 .map(|s| s.name_in(c.tr.lang.code()).to_owned())
                 .unwrap_or_else(|| shape.name.clone());
             MapCountry {
-                code: shape.code.clone(),
+                shape,
                 name,
-                d: shape.d.clone(),
-                x: shape.label[0],
-                y: shape.label[1],
-                small: shape.small,
                 node_state,
                 node_state_text: c.tr.t(&format!("node-{node_state}")),
                 ack,
