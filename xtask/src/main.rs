@@ -11,6 +11,8 @@
 //! * `interop-venv`: only set up that venv and print its interpreter, for running the interop
 //!   tests alone: `ATALAYA_INTEROP_PYTHON=$(cargo xtask interop-venv) cargo test -p
 //!   atalaya-crypto --test interop`.
+//! * `fuzz [SECONDS]`: every fuzz target in `fuzz/` (`cargo +nightly fuzz`), each for SECONDS
+//!   (60 by default); `test` runs them for 10 s each after the doc tests.
 //! * `bench`: the release-build benchmark (`atalaya bench --out target/bench`).
 
 use std::ffi::OsStr;
@@ -26,17 +28,21 @@ usage: cargo xtask <task>
 
 tasks:
   test [--no-fmt] [--no-clippy] [--no-e2e]
-                                  fmt check, clippy, interop venv, nextest, doc tests, then e2e
+                                  fmt check, clippy, interop venv, nextest, doc tests, fuzz,
+                                  then e2e
   e2e                             browser tests (tests/e2e/, Debian's Chromium + playwright-core):
                                   installs chromium (apt) and node_modules (npm ci) if needed,
                                   builds atalaya, runs node --test; screenshots in
                                   target/screenshots/
   interop-venv                    set up target/interop-venv, print its python
+  fuzz [SECONDS]                  run every fuzz target in fuzz/ for SECONDS (default 60)
   bench                           cargo run --release -p atalaya -- bench --out target/bench";
 
 /// The Python venv with the independent RFC 8785 / Ed25519 / RFC 9421 implementations.
 const VENV_DIR: &str = "target/interop-venv";
 const REQUIREMENTS: &str = "tests/interop/requirements.txt";
+/// The npm project holding BSI's `@secvisogram/csaf-validator-lib`.
+const CSAF_VALIDATOR_DIR: &str = "tests/interop/csaf";
 /// Inside the venv: the hash of the requirements it was built from.
 const STAMP_FILE: &str = ".requirements-fnv1a64";
 
@@ -54,6 +60,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => TestOptions::parse(&args[1..]).and_then(|o| test(&o)),
+        Some("fuzz") if args.len() <= 2 => args
+            .get(1)
+            .map_or(Ok(60), |s| {
+                s.parse::<u32>()
+                    .map_err(|_| anyhow::anyhow!("`cargo xtask fuzz [SECONDS]`: not a number: {s}"))
+            })
+            .and_then(fuzz),
         Some("interop-venv") if args.len() == 1 => ensure_interop_venv().map(|python| {
             println!("{}", python.display());
         }),
@@ -162,13 +175,20 @@ fn test(options: &TestOptions) -> Result<()> {
         })?;
     }
     let python = step("interop Python venv", ensure_interop_venv)?;
+    step("BSI CSAF validator (npm)", || {
+        ensure_node_modules(CSAF_VALIDATOR_DIR, "@secvisogram/csaf-validator-lib")
+    })?;
     step("cargo nextest available", ensure_nextest)?;
     step("cargo nextest run --workspace", || {
         run(
             "tests failed",
             cargo()
                 .args(["nextest", "run", "--workspace", "--no-fail-fast"])
-                .env("ATALAYA_INTEROP_PYTHON", &python),
+                .env("ATALAYA_INTEROP_PYTHON", &python)
+                .env(
+                    "ATALAYA_CSAF_VALIDATOR_DIR",
+                    root().join(CSAF_VALIDATOR_DIR),
+                ),
         )
     })?;
     step("cargo test --workspace --doc", || {
@@ -177,12 +197,83 @@ fn test(options: &TestOptions) -> Result<()> {
             cargo().args(["test", "--workspace", "--doc"]),
         )
     })?;
+    step("cargo fuzz: every parser's fuzz target, briefly", || {
+        fuzz(FUZZ_SECONDS_IN_TEST)
+    })?;
     if options.no_e2e {
         step_header("browser end-to-end tests: skipped (--no-e2e)");
     } else {
         e2e_steps()?;
     }
     println!("\nxtask: all test steps passed");
+    Ok(())
+}
+
+/// How long `cargo xtask test` runs each fuzz target.
+const FUZZ_SECONDS_IN_TEST: u32 = 10;
+
+/// Builds the fuzz targets of `fuzz/` with `cargo +nightly fuzz` (installing cargo-fuzz when
+/// missing) and runs each for `seconds`, seeded from `fuzz/seeds/<target>/` when that exists.
+/// A crash fails the step and leaves the input in `fuzz/artifacts/<target>/`.
+fn fuzz(seconds: u32) -> Result<()> {
+    let fuzz_dir = root().join("fuzz");
+    let has_cargo_fuzz = Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        run(
+            "cargo install cargo-fuzz failed",
+            cargo().args(["install", "cargo-fuzz", "--locked"]),
+        )?;
+    }
+    let listed = Command::new("cargo")
+        .args(["+nightly", "fuzz", "list"])
+        .current_dir(&fuzz_dir)
+        .output()
+        .context("cannot run `cargo +nightly fuzz list` (is the nightly toolchain installed?)")?;
+    if !listed.status.success() {
+        bail!(
+            "`cargo +nightly fuzz list` failed: {}",
+            String::from_utf8_lossy(&listed.stderr)
+        );
+    }
+    let targets: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if targets.is_empty() {
+        bail!("`cargo fuzz list` found no fuzz target in fuzz/");
+    }
+    run(
+        "cargo fuzz build failed",
+        Command::new("cargo")
+            .args(["+nightly", "fuzz", "build", "-O"])
+            .current_dir(&fuzz_dir),
+    )?;
+    for target in &targets {
+        let corpus = fuzz_dir.join("corpus").join(target);
+        fs::create_dir_all(&corpus)
+            .with_context(|| format!("cannot create {}", corpus.display()))?;
+        let mut command = Command::new("cargo");
+        command
+            .args(["+nightly", "fuzz", "run", "-O", target])
+            .arg(&corpus);
+        let seeds = fuzz_dir.join("seeds").join(target);
+        if seeds.is_dir() {
+            command.arg(&seeds);
+        }
+        command
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-rss_limit_mb=2048")
+            .arg("-max_len=65536")
+            .current_dir(&fuzz_dir);
+        run(&format!("fuzz target {target} found a crash"), &mut command)?;
+    }
+    println!("fuzzed {} targets for {seconds} s each", targets.len());
     Ok(())
 }
 

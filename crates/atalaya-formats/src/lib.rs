@@ -16,9 +16,13 @@
 //!
 //! - [`security_txt`] — a node's `/.well-known/security.txt` (RFC 9116) from its team's record.
 //!
-//! CSAF 2.0, STIX 2.1, CAP 1.2 and MISP join as their own modules.
+//! - [`exchange`] — what the importers and exporters of CSAF 2.0, STIX 2.1, MISP and CAP 1.2
+//!   share: the imported drafts, the refusal codes, the limits.
+//! - [`stix`] — STIX 2.1: TLP 2.0 marking definitions, bundles out and in.
 
 #![deny(missing_docs)]
 
 pub mod directory;
+pub mod exchange;
 pub mod security_txt;
+pub mod stix;

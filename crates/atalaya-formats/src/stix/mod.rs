@@ -1,0 +1,7 @@
+//! STIX 2.1 (OASIS Standard, June 2021): bundles out of bulletins, and bulletins out of
+//! bundles.
+//!
+//! - [`markings`]: the TLP 2.0 marking definitions (and the TLP 1.0 ones still found in the
+//!   wild), both ways.
+
+pub mod markings;
