@@ -3,5 +3,8 @@
 //!
 //! - [`markings`]: the TLP 2.0 marking definitions (and the TLP 1.0 ones still found in the
 //!   wild), both ways.
+//! - [`export`]: bulletins as STIX objects (report, identity, indicators, vulnerabilities) and
+//!   bundles.
 
+pub mod export;
 pub mod markings;
