@@ -19,6 +19,7 @@
 //! - [`exchange`] — what the importers and exporters of CSAF 2.0, STIX 2.1, MISP and CAP 1.2
 //!   share: the imported drafts, the refusal codes, the limits.
 //! - [`stix`] — STIX 2.1: TLP 2.0 marking definitions, bundles out and in.
+//! - [`taxii`] — TAXII 2.1: the queries, cursors, media types and envelopes a server reads.
 
 #![deny(missing_docs)]
 
@@ -26,3 +27,4 @@ pub mod directory;
 pub mod exchange;
 pub mod security_txt;
 pub mod stix;
+pub mod taxii;
