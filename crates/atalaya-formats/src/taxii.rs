@@ -197,9 +197,8 @@ pub fn format_timestamp(micros: i64) -> String {
 
 /// Whether `s` is a STIX identifier, `<type>--<UUID>`.
 pub fn is_stix_id(s: &str) -> bool {
-    s.split_once("--").is_some_and(|(t, u)| {
-        is_stix_type(t) && u.len() == 36 && uuid::Uuid::try_parse(u).is_ok()
-    })
+    s.split_once("--")
+        .is_some_and(|(t, u)| is_stix_type(t) && u.len() == 36 && uuid::Uuid::try_parse(u).is_ok())
 }
 
 /// Whether `s` is a STIX type name: 3 to 250 of `a-z`, `0-9` and `-`.
@@ -401,7 +400,10 @@ pub fn read_envelope(bytes: &[u8]) -> Result<(Vec<Value>, Vec<PostedObject>), Ta
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| err("bad_envelope", format!("the body is not JSON: {e}")))?;
     let Value::Object(mut map) = v else {
-        return Err(err("bad_envelope", "the body must be a TAXII envelope object"));
+        return Err(err(
+            "bad_envelope",
+            "the body must be a TAXII envelope object",
+        ));
     };
     if let Some(k) = map
         .keys()
@@ -581,7 +583,13 @@ mod tests {
             Some("2026-11-22T12:00:00.000Z")
         );
         assert!(verdicts[1..].iter().all(|v| v.problem.is_some()));
-        for bad in [&b"not json"[..], b"[]", b"{}", br#"{"objects": 3}"#, br#"{"objects": [], "x": 1}"#] {
+        for bad in [
+            &b"not json"[..],
+            b"[]",
+            b"{}",
+            br#"{"objects": 3}"#,
+            br#"{"objects": [], "x": 1}"#,
+        ] {
             assert_eq!(read_envelope(bad).unwrap_err().code, "bad_envelope");
         }
     }
