@@ -26,6 +26,7 @@ mod directory_api;
 pub mod error;
 mod fed;
 mod ops;
+pub mod taxii;
 mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Key-expiry and stale-contact windows of the directory.
     pub directory: atalaya_core::directory::DirectorySettings,
+    /// The TAXII server's status resources, its STIX importer, and its store sync.
+    pub taxii: Arc<taxii::TaxiiState>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             accounts,
             shutdown: CancellationToken::new(),
             directory: Default::default(),
+            taxii: Default::default(),
         }
     }
 
@@ -161,6 +165,27 @@ pub fn router(state: AppState) -> Router {
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        .route("/taxii2/", get(taxii::discovery))
+        .route("/taxii2/api/", get(taxii::api_root))
+        .route("/taxii2/api/status/{id}/", get(taxii::status))
+        .route("/taxii2/api/collections/", get(taxii::list_collections))
+        .route("/taxii2/api/collections/{id}/", get(taxii::show_collection))
+        .route(
+            "/taxii2/api/collections/{id}/manifest/",
+            get(taxii::manifest),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/",
+            get(taxii::objects).post(taxii::add_objects),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/",
+            get(taxii::object),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/versions/",
+            get(taxii::versions),
+        )
         .route("/.well-known/security.txt", get(wellknown::security_txt))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
