@@ -357,9 +357,13 @@ pub struct NewStixObject {
     pub version_us: i64,
     /// `spec_version` (2.1).
     pub spec_version: String,
+    /// The TLP wire name it is filed under: its bulletin's, or for a shared object the label
+    /// it stands for (a TLP marking definition), `CLEAR` otherwise. Only `CLEAR` rows are
+    /// candidates for the public collection.
+    pub tlp: String,
     /// The labels of the bulletin it came from (`retracted` is not kept: it is read from the
     /// bulletin); `None` for objects shared by many bulletins (a node's identity, the TLP
-    /// markings), which are public.
+    /// markings), which every reader of a collection they are filed for may see.
     pub labels: Option<StixLabels>,
     /// The object, as JSON.
     pub json: String,

@@ -1624,7 +1624,7 @@ impl Store for SqliteStore {
                     .push_bind(o.spec_version.clone())
                     .push_bind(l.map(|l| l.bulletin.to_string()))
                     .push_bind(l.map(|l| l.origin.as_str().to_owned()))
-                    .push_bind(l.map_or_else(|| "CLEAR".to_owned(), |l| l.tlp.clone()))
+                    .push_bind(o.tlp.clone())
                     .push_bind(l.map(|l| l.audience.clone()))
                     .push_bind(l.and_then(|l| l.embargo_until).map(Timestamp::unix_millis))
                     .push_bind(l.map(|l| l.people.clone()))

@@ -843,6 +843,9 @@ fn stix_object(
         version: format!("v{version_us}"),
         version_us,
         spec_version: "2.1".into(),
+        tlp: labels
+            .as_ref()
+            .map_or_else(|| "CLEAR".to_owned(), |l| l.tlp.clone()),
         labels,
     }
 }

@@ -23,7 +23,7 @@ use atalaya_core::policy::{Action, Actor, Item};
 use atalaya_core::{Audience, CountryCode, EntropyRng, EnvelopeKind, Tlp, ids};
 use atalaya_federation::Federation;
 use atalaya_formats::exchange::{ImportError, ImportOptions, Imported};
-use atalaya_formats::stix::export;
+use atalaya_formats::stix::{export, markings};
 use atalaya_formats::taxii::{self as proto, Cursor, Query};
 use atalaya_store::{NewStixObject, StixLabels, StixQuery, StixRow, StoreError};
 use axum::body::Body;
@@ -127,7 +127,15 @@ pub fn stix_rows(b: &atalaya_core::Bulletin) -> Vec<NewStixObject> {
             let kind = o["type"].as_str().unwrap_or("").to_owned();
             let version = export::version_of(&o).unwrap_or("").to_owned();
             let shared = matches!(kind.as_str(), "identity" | "marking-definition");
+            // A marking definition is filed under the label it stands for: the GREEN marking
+            // never shows in the public collection, which would tell that GREEN items exist.
+            let tlp = match kind.as_str() {
+                "marking-definition" => markings::tlp_of_marking(&o).unwrap_or(Tlp::Red),
+                "identity" => Tlp::Clear,
+                _ => b.tlp,
+            };
             NewStixObject {
+                tlp: tlp_wire(tlp).to_owned(),
                 object_id: o["id"].as_str().unwrap_or("").to_owned(),
                 version_us: proto::parse_timestamp(&version).unwrap_or(0),
                 version,
