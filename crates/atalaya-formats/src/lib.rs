@@ -26,3 +26,4 @@ pub mod directory;
 pub mod exchange;
 pub mod security_txt;
 pub mod stix;
+mod text;

@@ -3,5 +3,8 @@
 //!
 //! - [`markings`]: the TLP 2.0 marking definitions (and the TLP 1.0 ones still found in the
 //!   wild), both ways.
+//! - [`import`]: bundles in (streaming, bounded memory): reports, indicators, vulnerabilities
+//!   and sightings become bulletin drafts.
 
+pub mod import;
 pub mod markings;
