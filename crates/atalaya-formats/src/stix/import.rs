@@ -57,9 +57,9 @@
 //!   the end (or when too many wait, the oldest first);
 //! - the marking definitions seen (at most [`MAX_MARKING_DEFINITIONS`]).
 //!
-//! Objects whose markings the bundle has not defined yet are held until the definition
-//! arrives; if more than [`WINDOW`] such objects wait, the import is refused (put the
-//! marking definitions first). Bulletins go to the sink while the bundle is being read: when
+//! Objects whose markings the bundle has not defined yet when they leave the window are held
+//! to the end of the bundle (the definition may come last); if more than [`WINDOW`] such
+//! objects wait, the import is refused (put the marking definitions first). Bulletins go to the sink while the bundle is being read: when
 //! a document must be imported all or nothing, run [`import_stream`] once with a sink that
 //! only counts (a dry run that validates everything), then again to publish; or use
 //! [`import`], which returns everything or nothing. Two-pass reading of a file is left to the
@@ -837,7 +837,7 @@ impl<'s, E> State<'s, E> {
         let summary = format!("{n} indicators imported from STIX 2.1 bundle {bundle}.");
         self.emit(
             key,
-            &title,
+            &format!("the indicators of {bundle} that no report lists"),
             Draft {
                 kind: BulletinKind::SuspiciousActivity,
                 title: title.clone(),
@@ -880,7 +880,7 @@ impl<'s, E> State<'s, E> {
             });
         self.emit(
             tlp,
-            &id,
+            &format!("vulnerability {id}"),
             Draft {
                 kind: BulletinKind::VulnerabilityAdvisory,
                 title: text::one_line(&title, limits::TITLE_CHARS).unwrap_or(id.clone()),
@@ -1105,7 +1105,7 @@ impl<'s, E> State<'s, E> {
         };
         self.emit(
             tlp,
-            &r.id,
+            &format!("report {}", r.id),
             Draft {
                 kind,
                 title: r.name,
@@ -1162,7 +1162,7 @@ impl<'s, E> State<'s, E> {
                 return Err(refuse(
                     codes::NO_LABEL,
                     format!(
-                        "{what} and the objects it lists carry no TLP marking, and no default label was given"
+                        "{what}: neither it nor the objects it lists carry a TLP marking, and no default label was given"
                     ),
                 ));
             }
