@@ -19,11 +19,13 @@
 //! - [`exchange`] — what the importers and exporters of CSAF 2.0, STIX 2.1, MISP and CAP 1.2
 //!   share: the imported drafts, the refusal codes, the limits.
 //! - [`stix`] — STIX 2.1: TLP 2.0 marking definitions, bundles out and in.
+//! - [`misp`] — MISP events in and out, and a MISP feed.
 
 #![deny(missing_docs)]
 
 pub mod directory;
 pub mod exchange;
+pub mod misp;
 pub mod security_txt;
 pub mod stix;
 mod text;
