@@ -25,6 +25,7 @@ pub mod console;
 mod directory_api;
 pub mod error;
 mod fed;
+pub mod misp_feed;
 mod ops;
 mod wellknown;
 
@@ -162,6 +163,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
+        .route("/feeds/misp/manifest.json", get(misp_feed::manifest))
+        .route("/feeds/misp/hashes.csv", get(misp_feed::hashes))
+        .route("/feeds/misp/{file}", get(misp_feed::event))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
