@@ -21,7 +21,7 @@ pub struct BenchArgs {
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
-    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout).
+    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout, import).
     #[arg(long)]
     pub only: Option<String>,
     /// First port of the benchmark networks.
@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Concurrent server-sent-event subscribers.
     #[arg(long, default_value_t = 10_000)]
     pub sse_subscribers: usize,
+    /// Indicators in the STIX bundle of the import benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub import_indicators: usize,
 }
 
 /// Run the selected benchmarks.
@@ -68,6 +71,10 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if wanted("sse_fanout") {
         let r = sse_fanout(&args, &scratch.join("sse")).await?;
         write(&args.out, "sse_fanout", r)?;
+    }
+    if wanted("import") {
+        let r = crate::bench_import::import(args.import_indicators, &scratch.join("import")).await?;
+        write(&args.out, "import", r)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())

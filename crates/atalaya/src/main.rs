@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 mod bench;
+mod bench_import;
 mod cli;
 mod config;
 mod demo;
