@@ -73,7 +73,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         write(&args.out, "sse_fanout", r)?;
     }
     if wanted("import") {
-        let r = crate::bench_import::import(args.import_indicators, &scratch.join("import")).await?;
+        let r =
+            crate::bench_import::import(args.import_indicators, &scratch.join("import")).await?;
         write(&args.out, "import", r)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);

@@ -88,8 +88,10 @@ pub async fn import(n: usize, data: &Path) -> Result<Value> {
     let parsed = {
         let file = file.clone();
         tokio::task::spawn_blocking(move || {
-            import_stream(std::fs::File::open(file)?, &opts, |_| Ok::<(), Infallible>(()))
-                .map_err(|e| anyhow::anyhow!("{e}"))
+            import_stream(std::fs::File::open(file)?, &opts, |_| {
+                Ok::<(), Infallible>(())
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
         })
         .await??
     };
@@ -132,8 +134,11 @@ pub async fn import(n: usize, data: &Path) -> Result<Value> {
     let reader = {
         let file = file.clone();
         tokio::task::spawn_blocking(move || {
-            import_stream(std::fs::File::open(file)?, &opts, |d| tx.blocking_send(d))
-                .map_err(|e| anyhow::anyhow!("{e}"))
+            import_stream(std::fs::File::open(file)?, &opts, |d| {
+                tx.blocking_send(d)
+                    .map_err(|_| "the publishing side stopped")
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
         })
     };
     let mut published = 0usize;
