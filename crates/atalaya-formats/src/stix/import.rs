@@ -38,13 +38,16 @@
 //! Not JSON or trailing garbage ([`codes::MALFORMED`]); not a bundle, `objects` not an array,
 //! an object without `type` or `id`, a STIX 2.0 bundle or object (convert it to 2.1 first,
 //! e.g. with the OASIS stix2-elevator) ([`codes::SCHEMA_INVALID`]); an object larger than
-//! [`MAX_OBJECT_BYTES`] ([`codes::TOO_LARGE`]); nothing that becomes a bulletin
+//! [`MAX_OBJECT_BYTES`], or a member of the bundle other than `objects` that is
+//! ([`codes::TOO_LARGE`]); nothing that becomes a bulletin
 //! ([`codes::NOTHING_TO_IMPORT`]).
 //!
 //! # Streaming and memory
-//! [`import_stream`] reads the bundle one object at a time (a serde visitor over `objects`)
-//! and hands each bulletin to a sink as soon as it is complete, so memory does not grow with
-//! the bundle. What it holds, and its bounds:
+//! [`import_stream`] reads the bundle one object at a time (a small framer follows the
+//! bundle's members and cuts `objects` into its elements; serde_json parses each element on
+//! its own, from a buffer of at most [`MAX_OBJECT_BYTES`]) and hands each bulletin to a sink
+//! as soon as it is complete, so memory does not grow with the bundle. What it holds, and its
+//! bounds:
 //! - each object while it is read: at most [`MAX_OBJECT_BYTES`];
 //! - the last [`WINDOW`] indicator and vulnerability objects that no report has claimed yet
 //!   (compact: the typed indicators, not the JSON), so that a report that comes *after* its
@@ -65,17 +68,14 @@
 //! [`import`], which returns everything or nothing. Two-pass reading of a file is left to the
 //! caller, which knows whether its input can be rewound.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::fmt;
 use std::io::Read;
-use std::rc::Rc;
 
 use atalaya_core::bulletin::{IndicatorType, limits};
 use atalaya_core::{
     Audience, BulletinContent, BulletinDraft, BulletinKind, Indicator, Severity, Timestamp, Tlp,
 };
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::markings::{tlp_of_marking, tlp_of_marking_id};
@@ -164,84 +164,261 @@ fn run<R: Read, E>(
     window: usize,
     sink: &mut dyn FnMut(BulletinDraft) -> Result<(), E>,
 ) -> Result<ImportSummary, StreamError<E>> {
-    let meter = Rc::new(Meter {
-        pos: Cell::new(0),
-        limit: Cell::new(MAX_OBJECT_BYTES),
-        tripped: Cell::new(false),
-    });
-    let metered = Metered {
-        inner: std::io::BufReader::with_capacity(64 * 1024, reader),
-        meter: meter.clone(),
+    let mut framer = Framer {
+        inner: std::io::BufReader::with_capacity(256 * 1024, reader),
+        raw: Vec::with_capacity(4096),
     };
-    let mut de = serde_json::Deserializer::from_reader(metered);
-    let mut state = State::new(opts, window, sink, meter.clone());
-    let parsed = BundleSeed { state: &mut state }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    if let Err(e) = parsed {
-        return Err(state.failure.take().unwrap_or_else(|| {
-            StreamError::Refused(classify(&e, &meter, state.objects, state.context))
-        }));
-    }
+    let mut state = State::new(opts, window, sink);
+    bundle(&mut framer, &mut state)?;
     state.finish()
 }
 
-fn classify(e: &serde_json::Error, meter: &Meter, index: u64, context: &str) -> ImportError {
-    use serde_json::error::Category;
-    if meter.tripped.get() {
-        return ImportError::new(
-            codes::TOO_LARGE,
-            format!(
-                "{context} is larger than {MAX_OBJECT_BYTES} bytes (objects[{index}] or the bundle member being read)"
+/// Cuts the bundle into JSON values without parsing them: each object of `objects` is then
+/// parsed on its own, from a buffer of at most [`MAX_OBJECT_BYTES`].
+struct Framer<R> {
+    inner: std::io::BufReader<R>,
+    raw: Vec<u8>,
+}
+
+fn malformed<E>(reason: impl Into<String>) -> StreamError<E> {
+    refuse(codes::MALFORMED, reason)
+}
+
+impl<R: Read> Framer<R> {
+    fn io<E>(e: &std::io::Error) -> StreamError<E> {
+        malformed(format!("could not read the bundle: {e}"))
+    }
+
+    /// The next byte that is not white space, without consuming it; `None` at the end.
+    fn peek<E>(&mut self) -> Result<Option<u8>, StreamError<E>> {
+        loop {
+            let buf = self.inner.fill_buf().map_err(|e| Self::io(&e))?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            match buf
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                Some(i) => {
+                    let b = buf[i];
+                    self.inner.consume(i);
+                    return Ok(Some(b));
+                }
+                None => {
+                    let n = buf.len();
+                    self.inner.consume(n);
+                }
+            }
+        }
+    }
+
+    /// Consume `b` (after white space), or refuse with `what`.
+    fn expect<E>(&mut self, b: u8, what: &str) -> Result<(), StreamError<E>> {
+        match self.peek()? {
+            Some(x) if x == b => {
+                self.inner.consume(1);
+                Ok(())
+            }
+            Some(x) => Err(malformed(format!(
+                "not JSON: expected {what}, found {:?}",
+                char::from(x)
+            ))),
+            None => Err(malformed(format!(
+                "not JSON: the document ends where {what} was expected"
+            ))),
+        }
+    }
+
+    /// The bytes of the next JSON value (after white space), at most `max` of them. Only
+    /// the nesting and the strings are followed here; the value is parsed by its reader.
+    fn value<E>(&mut self, max: usize, what: &str) -> Result<&[u8], StreamError<E>> {
+        self.raw.clear();
+        let Some(first) = self.peek()? else {
+            return Err(malformed(format!(
+                "not JSON: the document ends where {what} was expected"
+            )));
+        };
+        let scalar = !matches!(first, b'{' | b'[' | b'"');
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut started = false;
+        loop {
+            let buf = self.inner.fill_buf().map_err(|e| Self::io(&e))?;
+            if buf.is_empty() {
+                if scalar && started {
+                    return Ok(&self.raw);
+                }
+                return Err(malformed(format!(
+                    "not JSON: the document ends inside {what}"
+                )));
+            }
+            let mut end = None;
+            for (i, &b) in buf.iter().enumerate() {
+                if scalar {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        end = Some((i, false));
+                        break;
+                    }
+                    started = true;
+                    continue;
+                }
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            end = Some((i, true));
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => {
+                        if started && depth == 0 {
+                            end = Some((i, false));
+                            break;
+                        }
+                        in_string = true;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            end = Some((i, true));
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                started = true;
+            }
+            let (take, done) = match end {
+                Some((i, inclusive)) => (i + usize::from(inclusive), true),
+                None => (buf.len(), false),
+            };
+            if self.raw.len() + take > max {
+                return Err(refuse(
+                    codes::TOO_LARGE,
+                    format!("{what} is larger than {max} bytes"),
+                ));
+            }
+            self.raw.extend_from_slice(&buf[..take]);
+            self.inner.consume(take);
+            if done {
+                return Ok(&self.raw);
+            }
+        }
+    }
+}
+
+use std::io::BufRead as _;
+
+/// The bundle's members, in any order; `objects` one object at a time.
+fn bundle<R: Read, E>(f: &mut Framer<R>, state: &mut State<'_, E>) -> Result<(), StreamError<E>> {
+    match f.peek()? {
+        Some(b'{') => f.inner.consume(1),
+        None => return Err(malformed("not JSON: the document is empty")),
+        Some(_) => {
+            // Valid JSON that is not an object is not a bundle; anything else is not JSON.
+            let raw = f.value(MAX_OBJECT_BYTES as usize, "the document")?;
+            return Err(match serde_json::from_slice::<IgnoredAny>(raw) {
+                Ok(_) => refuse(
+                    codes::SCHEMA_INVALID,
+                    "not a STIX bundle: the document is not a JSON object",
+                ),
+                Err(e) => malformed(format!("not JSON: {e}")),
+            });
+        }
+    }
+    let limit = MAX_OBJECT_BYTES as usize;
+    let mut first = true;
+    loop {
+        if first && f.peek()? == Some(b'}') {
+            f.inner.consume(1);
+            break;
+        }
+        first = false;
+        let raw = f.value(4096, "a member name of the bundle")?;
+        let key: String = serde_json::from_slice(raw)
+            .map_err(|e| malformed(format!("not JSON: a member name of the bundle: {e}")))?;
+        f.expect(b':', "`:` after a member name")?;
+        match key.as_str() {
+            "objects" => {
+                if state.seen_objects {
+                    return Err(refuse(
+                        codes::SCHEMA_INVALID,
+                        "the bundle has two `objects` members",
+                    ));
+                }
+                state.seen_objects = true;
+                objects(f, state)?;
+            }
+            _ => {
+                let raw = f.value(limit, &format!("the bundle's `{key}`"))?;
+                let v: Value = serde_json::from_slice(raw)
+                    .map_err(|e| malformed(format!("not JSON: the bundle's `{key}`: {e}")))?;
+                state.member(&key, v)?;
+            }
+        }
+        match f.peek()? {
+            Some(b',') => f.inner.consume(1),
+            Some(b'}') => {
+                f.inner.consume(1);
+                break;
+            }
+            _ => {
+                return Err(malformed(
+                    "not JSON: expected `,` or `}` after a member of the bundle",
+                ));
+            }
+        }
+    }
+    if f.peek()?.is_some() {
+        return Err(malformed("not JSON: trailing characters after the bundle"));
+    }
+    Ok(())
+}
+
+fn objects<R: Read, E>(f: &mut Framer<R>, state: &mut State<'_, E>) -> Result<(), StreamError<E>> {
+    if f.peek()? != Some(b'[') {
+        let raw = f.value(MAX_OBJECT_BYTES as usize, "`objects`")?;
+        return Err(match serde_json::from_slice::<IgnoredAny>(raw) {
+            Ok(_) => refuse(
+                codes::SCHEMA_INVALID,
+                "not a STIX 2.1 bundle: `objects` must be an array of STIX objects",
             ),
-        );
+            Err(e) => malformed(format!("not JSON: `objects`: {e}")),
+        });
     }
-    match e.classify() {
-        Category::Io => {
-            ImportError::new(codes::MALFORMED, format!("could not read the bundle: {e}"))
-        }
-        Category::Syntax | Category::Eof => {
-            ImportError::new(codes::MALFORMED, format!("not JSON: {e}"))
-        }
-        Category::Data => ImportError::new(
-            codes::SCHEMA_INVALID,
-            format!("not a STIX 2.1 bundle: {context}: {e}"),
-        ),
+    f.inner.consume(1);
+    if f.peek()? == Some(b']') {
+        f.inner.consume(1);
+        return Ok(());
     }
-}
-
-/// Counts the bytes the parser consumed and stops it past a limit.
-struct Meter {
-    pos: Cell<u64>,
-    limit: Cell<u64>,
-    tripped: Cell<bool>,
-}
-
-impl Meter {
-    fn allow(&self, bytes: u64) {
-        self.limit.set(self.pos.get().saturating_add(bytes));
-    }
-}
-
-struct Metered<R> {
-    inner: R,
-    meter: Rc<Meter>,
-}
-
-impl<R: Read> Read for Metered<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let pos = self.meter.pos.get();
-        let limit = self.meter.limit.get();
-        if pos >= limit && !buf.is_empty() {
-            self.meter.tripped.set(true);
-            return Err(std::io::Error::other("object too large"));
+    loop {
+        let what = format!("objects[{}]", state.objects);
+        let raw = f.value(MAX_OBJECT_BYTES as usize, &what)?;
+        let v: Value =
+            serde_json::from_slice(raw).map_err(|e| malformed(format!("not JSON: {what}: {e}")))?;
+        state.object(v)?;
+        match f.peek()? {
+            Some(b',') => f.inner.consume(1),
+            Some(b']') => {
+                f.inner.consume(1);
+                return Ok(());
+            }
+            _ => {
+                return Err(malformed(format!(
+                    "not JSON: expected `,` or `]` after {what}"
+                )));
+            }
         }
-        let room = usize::try_from(limit - pos)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
-        let n = self.inner.read(&mut buf[..room])?;
-        self.meter.pos.set(pos + n as u64);
-        Ok(n)
     }
 }
 
@@ -331,9 +508,7 @@ struct State<'s, E> {
     opts: ImportOptions,
     window: usize,
     sink: &'s mut dyn FnMut(BulletinDraft) -> Result<(), E>,
-    meter: Rc<Meter>,
     failure: Option<StreamError<E>>,
-    context: &'static str,
     bundle_type: Option<String>,
     bundle_id: Option<String>,
     seen_objects: bool,
@@ -368,15 +543,12 @@ impl<'s, E> State<'s, E> {
         opts: &ImportOptions,
         window: usize,
         sink: &'s mut dyn FnMut(BulletinDraft) -> Result<(), E>,
-        meter: Rc<Meter>,
     ) -> Self {
         Self {
             opts: *opts,
             window,
             sink,
-            meter,
             failure: None,
-            context: "the bundle",
             bundle_type: None,
             bundle_id: None,
             seen_objects: false,
@@ -405,6 +577,40 @@ impl<'s, E> State<'s, E> {
         self.bundle_id
             .clone()
             .unwrap_or_else(|| "the imported bundle".into())
+    }
+
+    /// A member of the bundle other than `objects`.
+    fn member(&mut self, key: &str, v: Value) -> Step<E> {
+        match key {
+            "type" => match v.as_str() {
+                Some("bundle") => self.bundle_type = Some("bundle".into()),
+                _ => {
+                    return Err(refuse(
+                        codes::SCHEMA_INVALID,
+                        format!("not a STIX bundle: its type is {v}"),
+                    ));
+                }
+            },
+            "id" => match v.as_str() {
+                Some(id) if id.starts_with("bundle--") => self.bundle_id = Some(id.to_owned()),
+                _ => {
+                    return Err(refuse(
+                        codes::SCHEMA_INVALID,
+                        format!("the bundle's id {v} is not a string starting with bundle--"),
+                    ));
+                }
+            },
+            "spec_version" if v.as_str() != Some("2.1") => {
+                return Err(refuse(
+                    codes::SCHEMA_INVALID,
+                    format!(
+                        "a STIX {v} bundle: only STIX 2.1 is imported (convert it with the OASIS stix2-elevator)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// One object of `objects`.
@@ -1323,146 +1529,6 @@ fn kind_of(types: &[&str]) -> BulletinKind {
         BulletinKind::SuspiciousActivity
     } else {
         BulletinKind::Informational
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The streaming parse: a visitor over the bundle's members, and one over `objects`.
-
-struct BundleSeed<'a, 's, E> {
-    state: &'a mut State<'s, E>,
-}
-
-impl<'de, E> DeserializeSeed<'de> for BundleSeed<'_, '_, E> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-fn stop<Err: de::Error, E>(state: &mut State<'_, E>, e: StreamError<E>) -> Err {
-    state.failure = Some(e);
-    Err::custom("import refused")
-}
-
-impl<'de, E> Visitor<'de> for BundleSeed<'_, '_, E> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a STIX bundle (a JSON object)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let state = self.state;
-        loop {
-            state.meter.allow(MAX_OBJECT_BYTES);
-            state.context = "a member name of the bundle";
-            let Some(key) = map.next_key::<String>()? else {
-                break;
-            };
-            match key.as_str() {
-                "type" => {
-                    state.context = "the bundle's `type`";
-                    let t: String = map.next_value()?;
-                    if t != "bundle" {
-                        return Err(stop(
-                            state,
-                            refuse(
-                                codes::SCHEMA_INVALID,
-                                format!("not a STIX bundle: its type is {t:?}"),
-                            ),
-                        ));
-                    }
-                    state.bundle_type = Some(t);
-                }
-                "id" => {
-                    state.context = "the bundle's `id`";
-                    let id: String = map.next_value()?;
-                    if !id.starts_with("bundle--") {
-                        return Err(stop(
-                            state,
-                            refuse(
-                                codes::SCHEMA_INVALID,
-                                format!("the bundle's id {id:?} does not start with bundle--"),
-                            ),
-                        ));
-                    }
-                    state.bundle_id = Some(id);
-                }
-                "spec_version" => {
-                    state.context = "the bundle's `spec_version`";
-                    let v: Value = map.next_value()?;
-                    if v != Value::String("2.1".into()) {
-                        return Err(stop(
-                            state,
-                            refuse(
-                                codes::SCHEMA_INVALID,
-                                format!(
-                                    "a STIX {v} bundle: only STIX 2.1 is imported (convert it with the OASIS stix2-elevator)"
-                                ),
-                            ),
-                        ));
-                    }
-                }
-                "objects" => {
-                    if state.seen_objects {
-                        return Err(stop(
-                            state,
-                            refuse(
-                                codes::SCHEMA_INVALID,
-                                "the bundle has two `objects` members",
-                            ),
-                        ));
-                    }
-                    state.seen_objects = true;
-                    state.context = "`objects` (it must be an array of STIX objects)";
-                    map.next_value_seed(ObjectsSeed { state: &mut *state })?;
-                }
-                _ => {
-                    state.context = "a member of the bundle";
-                    // Skipped without being held, whatever its size.
-                    state.meter.allow(u64::MAX);
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        state.context = "the end of the bundle";
-        state.meter.allow(MAX_OBJECT_BYTES);
-        Ok(())
-    }
-}
-
-struct ObjectsSeed<'a, 's, E> {
-    state: &'a mut State<'s, E>,
-}
-
-impl<'de, E> DeserializeSeed<'de> for ObjectsSeed<'_, '_, E> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, E> Visitor<'de> for ObjectsSeed<'_, '_, E> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of STIX objects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let state = self.state;
-        loop {
-            state.meter.allow(MAX_OBJECT_BYTES);
-            state.context = "an object of the bundle";
-            let Some(v) = seq.next_element::<Value>()? else {
-                break;
-            };
-            if let Err(e) = state.object(v) {
-                return Err(stop(state, e));
-            }
-        }
-        Ok(())
     }
 }
 
