@@ -18,10 +18,13 @@
 //!
 //! - [`exchange`] — what the importers and exporters of CSAF 2.0, STIX 2.1, MISP and CAP 1.2
 //!   share: the imported drafts, the refusal codes, the limits.
+//! - [`csaf`] — CSAF 2.0: advisories in and out (schema and mandatory tests), the provider's
+//!   and the aggregator's files.
 //! - [`stix`] — STIX 2.1: TLP 2.0 marking definitions, bundles out and in.
 
 #![deny(missing_docs)]
 
+pub mod csaf;
 pub mod directory;
 pub mod exchange;
 pub mod security_txt;
