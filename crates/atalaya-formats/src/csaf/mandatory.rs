@@ -1031,6 +1031,10 @@ fn t_6_1_26(doc: &Value, out: &mut Out) {
         "securityadvisory",
         "vex",
         "vulnerabilityexploitabilityexchange",
+        "csafsecurityincidentresponse",
+        "csafinformationaladvisory",
+        "csafsecurityadvisory",
+        "csafvex",
     ];
     if reserved || names.contains(&n.as_str()) {
         out.fail(
@@ -1246,9 +1250,7 @@ fn t_6_1_31(doc: &Value, out: &mut Out) {
             {
                 let lower = name.to_lowercase();
                 let has_op = ["<", ">", "≤", "≥"].iter().any(|o| lower.contains(o));
-                let has_word = lower
-                    .split(|c: char| !c.is_alphanumeric())
-                    .any(|w| WORDS.contains(&w));
+                let has_word = lower.split_whitespace().any(|w| WORDS.contains(&w));
                 if has_op || has_word {
                     out.fail(
                         "6.1.31 Version Range in Product Version",
@@ -1541,6 +1543,8 @@ mod tests {
         assert!(fails(&d, "6.1.26"));
         d["document"]["category"] = json!("csaf_something");
         assert!(fails(&d, "6.1.26"));
+        d["document"]["category"] = json!("csafsecurityadvisory");
+        assert!(fails(&d, "6.1.26"));
         d["document"]["category"] = json!("generic advisory");
         passes_all(&d);
     }
@@ -1627,8 +1631,10 @@ mod tests {
             {"category": "product_version", "name": "<= 4.2",
              "product": {"name": "V 4.2", "product_id": "V42"}}]}]);
         assert!(fails(&d, "6.1.31"));
-        d["product_tree"]["branches"][0]["branches"][0]["name"] = json!("4.2");
+        d["product_tree"]["branches"][0]["branches"][0]["name"] = json!("after-eight");
         passes_all(&d);
+        d["product_tree"]["branches"][0]["branches"][0]["name"] = json!("all versions");
+        assert!(fails(&d, "6.1.31"));
     }
 
     #[test]

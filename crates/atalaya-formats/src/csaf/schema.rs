@@ -2,8 +2,7 @@
 //! licences), compiled once and used to check documents.
 //!
 //! The CSAF schema references the FIRST CVSS 2.0, 3.0 and 3.1 schemas for `cvss_v2` and
-//! `cvss_v3`. Here those references resolve to a schema that only checks the object's
-//! `version`, and the CVSS objects are checked against the real CVSS schemas by the mandatory
+//! `cvss_v3`. Here those references resolve to schemas that only tell 3.0 from 3.1, and the CVSS objects are checked against the real CVSS schemas by the mandatory
 //! test 6.1.8 (Invalid CVSS) instead: a document passes both steps exactly when it passes the full schema, and a bad
 //! score is reported under the test the standard names for it.
 
@@ -89,14 +88,16 @@ fn compile() -> Result<Compiled, String> {
         .map_err(err)?;
     c.add_resource(AGGREGATOR_SCHEMA_URL, parse(AGGREGATOR_JSON)?)
         .map_err(err)?;
-    // Each CVSS reference only tells the versions apart (the CSAF schema's `oneOf` for
-    // `cvss_v3` needs that); 6.1.8 checks the rest.
-    for (url, version) in CVSS_REFS.iter().zip(["2.0", "3.0", "3.1"]) {
-        let stub = serde_json::json!({
-            "type": "object",
-            "required": ["version"],
-            "properties": {"version": {"const": version}},
-        });
+    // The CVSS references only tell the `cvss_v3` versions apart (the CSAF schema's `oneOf`
+    // needs exactly one to match); 6.1.8 checks the objects themselves.
+    let v31 =
+        serde_json::json!({"properties": {"version": {"const": "3.1"}}, "required": ["version"]});
+    let stubs = [
+        serde_json::json!({"type": "object"}),
+        serde_json::json!({"type": "object", "not": v31}),
+        serde_json::json!({"type": "object", "allOf": [v31]}),
+    ];
+    for (url, stub) in CVSS_REFS.iter().zip(stubs) {
         c.add_resource(url, stub).map_err(err)?;
     }
     // The real CVSS schemas, under their own (query-carrying) ids, for test 6.1.8.
