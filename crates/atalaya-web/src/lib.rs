@@ -22,6 +22,7 @@ mod census_api;
 pub mod charts;
 mod checks;
 pub mod console;
+mod csaf;
 mod directory_api;
 pub mod error;
 mod fed;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Key-expiry and stale-contact windows of the directory.
     pub directory: atalaya_core::directory::DirectorySettings,
+    /// The OpenPGP key that signs the CSAF provider's documents (`.asc`); without it the
+    /// provider serves hashes only.
+    pub csaf_signer: Option<Arc<atalaya_crypto::OpenPgpSigner>>,
 }
 
 impl AppState {
@@ -59,12 +63,19 @@ impl AppState {
             accounts,
             shutdown: CancellationToken::new(),
             directory: Default::default(),
+            csaf_signer: None,
         }
     }
 
     /// With these directory settings (key-expiry and stale-contact windows).
     pub fn with_directory(mut self, settings: atalaya_core::directory::DirectorySettings) -> Self {
         self.directory = settings;
+        self
+    }
+
+    /// With the OpenPGP key that signs the CSAF provider's documents.
+    pub fn with_csaf_signer(mut self, signer: Arc<atalaya_crypto::OpenPgpSigner>) -> Self {
+        self.csaf_signer = Some(signer);
         self
     }
 }
@@ -162,6 +173,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
+        .route(
+            "/.well-known/csaf/provider-metadata.json",
+            get(csaf::provider_metadata),
+        )
+        .route("/.well-known/csaf/clear/index.txt", get(csaf::index_txt))
+        .route(
+            "/.well-known/csaf/clear/changes.csv",
+            get(csaf::changes_csv),
+        )
+        .route("/.well-known/csaf/clear/{year}/{file}", get(csaf::document))
+        .route("/.well-known/csaf/feed-tlp-clear.json", get(csaf::feed))
+        .route("/.well-known/csaf/openpgp/{file}", get(csaf::openpgp_key))
+        .route(
+            "/.well-known/csaf-aggregator/aggregator.json",
+            get(csaf::aggregator),
+        )
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
