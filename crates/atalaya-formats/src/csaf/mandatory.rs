@@ -6,8 +6,8 @@
 //! number and name (`6.1.1 Missing Definition of Product ID: ...`), with the JSON pointer of
 //! the offending value.
 //!
-//! Implemented: [`IMPLEMENTED`]. Not implemented: 6.1.9 (CVSS computation), 6.1.10
-//! (inconsistent CVSS), 6.1.12 (language subtags against the IANA registry).
+//! Implemented: [`IMPLEMENTED`]. Not implemented: 6.1.12 (language subtags against the IANA
+//! registry; the schema's pattern checks the tags' syntax).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -15,6 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::cvss;
 use super::schema::{self, Which};
 use crate::exchange::ImportProblem;
 
@@ -66,10 +67,10 @@ type Test = fn(&Value, &mut Out);
 
 /// Every implemented test, in order.
 const TESTS: &[Test] = &[
-    t_6_1_1, t_6_1_2, t_6_1_3, t_6_1_4, t_6_1_5, t_6_1_6, t_6_1_7, t_6_1_8, t_6_1_11, t_6_1_13,
-    t_6_1_14, t_6_1_15, t_6_1_16, t_6_1_17, t_6_1_18, t_6_1_19, t_6_1_20, t_6_1_21, t_6_1_22,
-    t_6_1_23, t_6_1_24, t_6_1_25, t_6_1_26, t_6_1_27, t_6_1_28, t_6_1_29, t_6_1_30, t_6_1_31,
-    t_6_1_32, t_6_1_33,
+    t_6_1_1, t_6_1_2, t_6_1_3, t_6_1_4, t_6_1_5, t_6_1_6, t_6_1_7, t_6_1_8, t_6_1_9, t_6_1_10,
+    t_6_1_11, t_6_1_13, t_6_1_14, t_6_1_15, t_6_1_16, t_6_1_17, t_6_1_18, t_6_1_19, t_6_1_20,
+    t_6_1_21, t_6_1_22, t_6_1_23, t_6_1_24, t_6_1_25, t_6_1_26, t_6_1_27, t_6_1_28, t_6_1_29,
+    t_6_1_30, t_6_1_31, t_6_1_32, t_6_1_33,
 ];
 
 /// Run every implemented mandatory test over a schema-valid document.
@@ -607,6 +608,60 @@ fn t_6_1_8(doc: &Value, out: &mut Out) {
                     out.fail("6.1.8 Invalid CVSS", format!("{base}{}", p.path), p.message);
                 }
             }
+        }
+    }
+}
+
+/// Every CVSS object of the document: `(pointer, object, is v3)`.
+fn cvss_objects(doc: &Value) -> Vec<(String, &Value, bool)> {
+    let mut out = Vec::new();
+    for (v, vuln) in items(doc, "vulnerabilities") {
+        for (s, score) in items(vuln, "scores") {
+            for (key, v3) in [("cvss_v2", false), ("cvss_v3", true)] {
+                if let Some(c) = score.get(key) {
+                    out.push((format!("/vulnerabilities/{v}/scores/{s}/{key}"), c, v3));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// 6.1.9 Invalid CVSS computation: the scores (and v3 severities) given are the ones the
+/// vector yields.
+fn t_6_1_9(doc: &Value, out: &mut Out) {
+    for (path, cvss, v3) in cvss_objects(doc) {
+        let Some(expected) = cvss::computed(cvss, v3) else {
+            continue;
+        };
+        for (prop, want) in expected {
+            let Some(given) = cvss.get(prop) else {
+                continue;
+            };
+            let same = match (given.as_f64(), want.as_f64()) {
+                (Some(g), Some(w)) => (g - w).abs() < 1e-6,
+                _ => given == &want,
+            };
+            if !same {
+                out.fail(
+                    "6.1.9 Invalid CVSS computation",
+                    format!("{path}/{prop}"),
+                    format!("{prop} is {given}, the vector gives {want}"),
+                );
+            }
+        }
+    }
+}
+
+/// 6.1.10 Inconsistent CVSS: the metric properties say what the vector says.
+fn t_6_1_10(doc: &Value, out: &mut Out) {
+    for (path, cvss, v3) in cvss_objects(doc) {
+        for (prop, said, vector) in cvss::inconsistencies(cvss, v3) {
+            out.fail(
+                "6.1.10 Inconsistent CVSS",
+                format!("{path}/{prop}"),
+                format!("{prop} is {said} but the vector says {vector}"),
+            );
         }
     }
 }
@@ -1408,6 +1463,22 @@ mod tests {
         passes_all(&d);
         d["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseSeverity"] = json!("SEVERE");
         assert!(fails(&d, "6.1.8"));
+    }
+
+    #[test]
+    fn t_6_1_9_and_10_cvss_consistency() {
+        let mut d = base();
+        d["vulnerabilities"][0]["scores"] = json!([{"products": ["A"], "cvss_v3": {
+            "version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "baseScore": 9.8, "baseSeverity": "CRITICAL", "attackVector": "NETWORK"}}]);
+        passes_all(&d);
+        d["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = json!(9.9);
+        d["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseSeverity"] = json!("CRITICAL");
+        assert!(fails(&d, "6.1.9"));
+        d["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = json!(9.8);
+        d["vulnerabilities"][0]["scores"][0]["cvss_v3"]["attackVector"] = json!("LOCAL");
+        assert!(fails(&d, "6.1.10"));
+        assert!(!fails(&d, "6.1.9"));
     }
 
     #[test]
