@@ -254,6 +254,73 @@ pub async fn document(
     })
 }
 
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn listing(title: &str, names: &[String]) -> Response {
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of {t}</title></head>\n<body><h1>Index of {t}</h1>\n<ul>\n<li><a href=\"../\">../</a></li>\n",
+        t = escape(title)
+    );
+    for n in names {
+        let n = escape(n);
+        html.push_str(&format!("<li><a href=\"{n}\">{n}</a></li>\n"));
+    }
+    html.push_str("</ul></body></html>\n");
+    text("text/html; charset=utf-8", html)
+}
+
+/// `GET /.well-known/csaf/clear/`: the folder's listing (CSAF §7.1.14): the year folders,
+/// `index.txt` and `changes.csv`.
+pub async fn list_clear(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let docs = published(&state).await?;
+    let mut names: Vec<String> = docs
+        .iter()
+        .filter_map(|d| d.entry.path.split_once('/').map(|(y, _)| format!("{y}/")))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.push("changes.csv".into());
+    names.push("index.txt".into());
+    Ok(listing(
+        &format!("{}/{}/", provider::WELL_KNOWN, provider::CLEAR_DIR),
+        &names,
+    ))
+}
+
+/// `GET /.well-known/csaf/clear/{yyyy}/`: a year's documents with their hash and signature
+/// files.
+pub async fn list_year(
+    State(state): State<AppState>,
+    Path(year): Path<String>,
+) -> Result<Response, ApiError> {
+    let docs = published(&state).await?;
+    let mut names = Vec::new();
+    for d in &docs {
+        if let Some(file) = d.entry.path.strip_prefix(&format!("{year}/")) {
+            names.push(file.to_owned());
+            for suffix in [".asc", ".sha256", ".sha512"] {
+                if suffix != ".asc" || state.csaf_signer.is_some() {
+                    names.push(format!("{file}{suffix}"));
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(ApiError::not_found("CSAF folder"));
+    }
+    names.sort();
+    Ok(listing(
+        &format!("{}/{}/{year}/", provider::WELL_KNOWN, provider::CLEAR_DIR),
+        &names,
+    ))
+}
+
 /// `GET /.well-known/csaf/openpgp/{FINGERPRINT}.asc`: the key that signs the documents.
 pub async fn openpgp_key(
     State(state): State<AppState>,

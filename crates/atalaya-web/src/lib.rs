@@ -182,6 +182,8 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/csaf/clear/changes.csv",
             get(csaf::changes_csv),
         )
+        .route("/.well-known/csaf/clear/", get(csaf::list_clear))
+        .route("/.well-known/csaf/clear/{year}/", get(csaf::list_year))
         .route("/.well-known/csaf/clear/{year}/{file}", get(csaf::document))
         .route("/.well-known/csaf/feed-tlp-clear.json", get(csaf::feed))
         .route("/.well-known/csaf/openpgp/{file}", get(csaf::openpgp_key))

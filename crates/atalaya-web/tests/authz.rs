@@ -158,6 +158,8 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         ),
         (g.clone(), "/.well-known/csaf/clear/index.txt", Public),
         (g.clone(), "/.well-known/csaf/clear/changes.csv", Public),
+        (g.clone(), "/.well-known/csaf/clear/", Public),
+        (g.clone(), "/.well-known/csaf/clear/{year}/", Public),
         (g.clone(), "/.well-known/csaf/clear/{year}/{file}", Public),
         (g.clone(), "/.well-known/csaf/feed-tlp-clear.json", Public),
         (g.clone(), "/.well-known/csaf/openpgp/{file}", Public),

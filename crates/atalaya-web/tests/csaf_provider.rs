@@ -225,6 +225,31 @@ async fn a_csaf_downloader_walks_the_provider_and_verifies_everything() {
         "{changes}"
     );
 
+    // The folder listings (§7.1.14) name the year folders and the files.
+    let (status, listing, ct) = fetch(&app, dir).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let listing = String::from_utf8(listing).unwrap();
+    assert!(
+        listing.contains("href=\"2026/\"") && listing.contains("href=\"index.txt\""),
+        "{listing}"
+    );
+    let first = index.lines().next().unwrap();
+    let (year, file) = first.split_once('/').unwrap();
+    let (status, year_listing, _) = fetch(&app, &format!("{dir}{year}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    let year_listing = String::from_utf8(year_listing).unwrap();
+    assert!(
+        year_listing.contains(&format!("href=\"{file}.asc\"")),
+        "{year_listing}"
+    );
+    seen.push(listing);
+    seen.push(year_listing);
+    assert_eq!(
+        fetch(&app, &format!("{dir}1999/")).await.0,
+        StatusCode::NOT_FOUND
+    );
+
     // 5. Each document, its hashes and its signature.
     for e in entries {
         let links = e["link"].as_array().unwrap();
