@@ -128,3 +128,111 @@ fn bsi_validator_accepts_every_document_we_export() {
     let invalid: Vec<&String> = lines.iter().filter(|l| l.contains("INVALID")).collect();
     assert!(invalid.is_empty(), "{invalid:#?}");
 }
+
+/// Our import and BSI's validator over every CSAF document of the corpus: where they disagree
+/// is recorded in `tests/baselines/csaf-bsi-corpus.txt` (so a change on either side shows as
+/// a diff). Known, explained there: 6.1.12 (language registry) is not implemented here; the
+/// OASIS test cases call some files valid that BSI rejects, and the reverse; BSI's strict
+/// schema forbids members the OASIS schema allows.
+#[test]
+fn corpus_csaf_import_and_bsi_validator_disagree_only_where_recorded() {
+    let Some(dir) = std::env::var_os("ATALAYA_CSAF_VALIDATOR_DIR") else {
+        panic!("ATALAYA_CSAF_VALIDATOR_DIR is not set: run `cargo xtask test`");
+    };
+    let corpus = std::env::var_os("ATALAYA_CORPUS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/corpus"))
+        .join("csaf");
+    if !corpus.is_dir() {
+        eprintln!(
+            "CORPUS ABSENT: {} not found; CSAF corpus-vs-BSI test skipped",
+            corpus.display()
+        );
+        return;
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![corpus.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if [
+                    "examples",
+                    "csaf_vex",
+                    "validator-tests",
+                    "mandatory",
+                    "optional",
+                    "informative",
+                    "gocsaf-testdata",
+                    "csaf-documents",
+                    "valid",
+                ]
+                .contains(&name.as_str())
+                {
+                    stack.push(p);
+                }
+            } else if name.ends_with(".json") && name != "testcases.json" {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let out = Command::new("node")
+        .env("ATALAYA_CSAF_VALIDATOR_DIR", &dir)
+        .arg(workspace().join("tests/interop/csaf/validate.mjs"))
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): install Node.js 20"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let opts = atalaya_formats::exchange::ImportOptions {
+        default_tlp: Some(atalaya_core::Tlp::Green),
+        ..Default::default()
+    };
+    let mut lines = Vec::new();
+    for r in &results {
+        let file = Path::new(r["file"].as_str().unwrap());
+        let ours = csaf::import(&std::fs::read(file).unwrap(), &opts);
+        let bsi_valid = r["isValid"].as_bool().unwrap();
+        if ours.is_ok() != bsi_valid {
+            let bsi: Vec<&str> = r["failed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap())
+                .collect();
+            let ours = match ours {
+                Ok(_) => "accepted".to_owned(),
+                Err(e) => format!("refused {}", e.reason),
+            };
+            lines.push(format!(
+                "{}\tours: {ours}\tbsi: {}",
+                file.strip_prefix(&corpus).unwrap().display(),
+                if bsi.is_empty() {
+                    "valid".to_owned()
+                } else {
+                    bsi.join(",")
+                }
+            ));
+        }
+    }
+    assert!(results.len() > 200, "{} files", results.len());
+    lines.sort();
+    let fresh = lines.join("\n") + "\n";
+    let path = workspace().join("tests/baselines/csaf-bsi-corpus.txt");
+    if std::env::var_os("ATALAYA_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "our import and BSI's validator disagree differently from {} (ATALAYA_BLESS=1 to accept):\n--- committed\n{committed}\n+++ fresh\n{fresh}",
+        path.display()
+    );
+}
