@@ -25,6 +25,7 @@ pub mod console;
 mod directory_api;
 pub mod error;
 mod fed;
+mod feeds;
 mod ops;
 mod wellknown;
 
@@ -162,6 +163,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/public/v1/bulletins", get(api::public_bulletins))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
+        .route("/feeds/advisories.atom", get(feeds::advisories))
+        .route("/feeds/cap.atom", get(feeds::cap_index))
+        .route("/feeds/cap/{file}", get(feeds::cap_alert))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
