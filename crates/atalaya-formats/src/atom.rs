@@ -3,7 +3,7 @@
 //!
 //! Only what the caller already decided is public goes in: the web layer takes the bulletins
 //! from `Federation::public_bulletins` (TLP:CLEAR, embargo over, not retracted). These functions
-//! add nothing the bulletin does not say, and every string goes through [`crate::xml`]'s
+//! add nothing the bulletin does not say, and every string goes through the crate's XML
 //! escaping, so a title such as `</title><script>` stays text.
 //!
 //! One entry per bulletin: id `urn:uuid:<id>`, title, published (when it became public: its
