@@ -26,6 +26,7 @@ mod csaf;
 mod directory_api;
 pub mod error;
 mod fed;
+mod feeds;
 mod ops;
 mod wellknown;
 
@@ -191,6 +192,9 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/csaf-aggregator/aggregator.json",
             get(csaf::aggregator),
         )
+        .route("/feeds/advisories.atom", get(feeds::advisories))
+        .route("/feeds/cap.atom", get(feeds::cap_index))
+        .route("/feeds/cap/{file}", get(feeds::cap_alert))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
