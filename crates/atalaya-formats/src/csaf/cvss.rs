@@ -31,8 +31,15 @@ pub(crate) fn parse<'a>(vector: &'a str, v3: Option<&str>) -> Option<Vector<'a>>
     Some(out)
 }
 
-/// (JSON property, vector metric, [(value abbreviation, property value)]) of CVSS v3.
-const V3_PROPERTIES: &[(&str, &str, &[(&str, &str)])] = &[
+/// A JSON property, its vector metric, and its values: (abbreviation, property value).
+type Property = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The properties of CVSS v3.
+const V3_PROPERTIES: &[Property] = &[
     (
         "attackVector",
         "AV",
@@ -144,7 +151,7 @@ const REQ3: &[(&str, &str)] = &[
 ];
 
 /// The same for CVSS v2.
-const V2_PROPERTIES: &[(&str, &str, &[(&str, &str)])] = &[
+const V2_PROPERTIES: &[Property] = &[
     (
         "accessVector",
         "AV",
@@ -281,7 +288,7 @@ fn pick(vector: &Vector<'_>, metric: &str, default: &str, table: &[(&str, f64)])
 
 fn severity(score: f64) -> &'static str {
     match score {
-        s if s == 0.0 => "NONE",
+        s if s <= 0.0 => "NONE",
         s if s < 4.0 => "LOW",
         s if s < 7.0 => "MEDIUM",
         s if s < 9.0 => "HIGH",
