@@ -78,11 +78,12 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, ImportErro
     }
     let problems = mandatory::run(&doc);
     if !problems.is_empty() {
-        let mut tests: Vec<&str> = problems
-            .iter()
-            .filter_map(|p| p.message.split(':').next())
-            .collect();
-        tests.dedup();
+        let mut tests: Vec<&str> = Vec::new();
+        for t in problems.iter().filter_map(|p| p.message.split(':').next()) {
+            if !tests.contains(&t) {
+                tests.push(t);
+            }
+        }
         return Err(ImportError::with_problems(
             codes::MANDATORY_TEST_FAILED,
             format!("fails the CSAF mandatory tests {}", tests.join(", ")),
