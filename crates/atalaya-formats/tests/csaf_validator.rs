@@ -131,9 +131,9 @@ fn bsi_validator_accepts_every_document_we_export() {
 
 /// Our import and BSI's validator over every CSAF document of the corpus: where they disagree
 /// is recorded in `tests/baselines/csaf-bsi-corpus.txt` (so a change on either side shows as
-/// a diff). Known, explained there: 6.1.12 (language registry) is not implemented here; the
-/// OASIS test cases call some files valid that BSI rejects, and the reverse; BSI's strict
-/// schema forbids members the OASIS schema allows.
+/// a diff). Known: the OASIS test cases (which we follow) call some files valid that BSI
+/// rejects under 6.1.21, and one invalid (6.1.26) that BSI accepts; BSI's strict schema
+/// forbids members the OASIS schema allows.
 #[test]
 fn corpus_csaf_import_and_bsi_validator_disagree_only_where_recorded() {
     let Some(dir) = std::env::var_os("ATALAYA_CSAF_VALIDATOR_DIR") else {

@@ -6,8 +6,7 @@
 //! number and name (`6.1.1 Missing Definition of Product ID: ...`), with the JSON pointer of
 //! the offending value.
 //!
-//! Implemented: [`IMPLEMENTED`]. Not implemented: 6.1.12 (language subtags against the IANA
-//! registry; the schema's pattern checks the tags' syntax).
+//! Implemented: [`IMPLEMENTED`], that is every test of §6.1.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -15,8 +14,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::cvss;
 use super::schema::{self, Which};
+use super::{cvss, language};
 use crate::exchange::ImportProblem;
 
 /// The mandatory tests this module implements, by number.
@@ -68,9 +67,9 @@ type Test = fn(&Value, &mut Out);
 /// Every implemented test, in order.
 const TESTS: &[Test] = &[
     t_6_1_1, t_6_1_2, t_6_1_3, t_6_1_4, t_6_1_5, t_6_1_6, t_6_1_7, t_6_1_8, t_6_1_9, t_6_1_10,
-    t_6_1_11, t_6_1_13, t_6_1_14, t_6_1_15, t_6_1_16, t_6_1_17, t_6_1_18, t_6_1_19, t_6_1_20,
-    t_6_1_21, t_6_1_22, t_6_1_23, t_6_1_24, t_6_1_25, t_6_1_26, t_6_1_27, t_6_1_28, t_6_1_29,
-    t_6_1_30, t_6_1_31, t_6_1_32, t_6_1_33,
+    t_6_1_11, t_6_1_12, t_6_1_13, t_6_1_14, t_6_1_15, t_6_1_16, t_6_1_17, t_6_1_18, t_6_1_19,
+    t_6_1_20, t_6_1_21, t_6_1_22, t_6_1_23, t_6_1_24, t_6_1_25, t_6_1_26, t_6_1_27, t_6_1_28,
+    t_6_1_29, t_6_1_30, t_6_1_31, t_6_1_32, t_6_1_33,
 ];
 
 /// Run every implemented mandatory test over a schema-valid document.
@@ -694,6 +693,23 @@ fn t_6_1_11(doc: &Value, out: &mut Out) {
                 format!("the name of {id} is {n:?}, not {name:?}"),
             ),
             Some(_) => {}
+        }
+    }
+}
+
+/// 6.1.12 Language: `lang` and `source_lang` are registered BCP 47 tags.
+fn t_6_1_12(doc: &Value, out: &mut Out) {
+    for key in ["lang", "source_lang"] {
+        if let Some(tag) = doc
+            .pointer(&format!("/document/{key}"))
+            .and_then(Value::as_str)
+            && !language::is_valid(tag)
+        {
+            out.fail(
+                "6.1.12 Language",
+                format!("/document/{key}"),
+                format!("{tag:?} is not a valid, registered language tag"),
+            );
         }
     }
 }
@@ -1491,6 +1507,15 @@ mod tests {
             "Improper Neutralization of Input During Web Page Generation ('Cross-site Scripting')"
         );
         passes_all(&d);
+    }
+
+    #[test]
+    fn t_6_1_12_language() {
+        let mut d = base();
+        d["document"]["lang"] = json!("es-CL");
+        passes_all(&d);
+        d["document"]["lang"] = json!("EZ");
+        assert!(fails(&d, "6.1.12"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! - [`import`]: any CSAF 2.0 document (every profile) becomes one bulletin draft carrying the
 //!   document unchanged, after the bundled JSON schema ([`schema`]) and the mandatory tests
-//!   ([`mandatory`], all of §6.1 but 6.1.12) accepted it;
+//!   ([`mandatory`], all of §6.1) accepted it;
 //! - [`export`] / [`export_revisions`]: a bulletin as a CSAF document (its own document when it
 //!   carries one), and [`file_name`] for it (CSAF §5.1);
 //! - [`provider`]: `provider-metadata.json`, `index.txt`, `changes.csv`, the ROLIE feed and
@@ -21,6 +21,7 @@ use crate::exchange::{ImportError, ImportOptions, Imported, codes};
 
 mod cvss;
 mod export;
+mod language;
 pub mod mandatory;
 pub mod provider;
 pub mod schema;
