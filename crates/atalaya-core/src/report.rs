@@ -8,7 +8,8 @@
 //! [`IncidentReport`] that is filed or travels as an `incident-report` envelope.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+/// Report ids are UUIDs (the envelope's id when a report travels).
+pub use uuid::Uuid;
 
 use crate::directory::{Problem, vocab};
 use crate::{CountryCode, NodeId, Timestamp, member_states};
