@@ -860,9 +860,68 @@ impl Federation {
         &self,
         limit: u32,
     ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
+        self.scan_bulletins(limit, |r| self.is_public(r)).await
+    }
+
+    /// Bulletins the public saw and their origin retracted since, newest first: what the public
+    /// feeds announce as withdrawn (a CAP `Cancel`). Their content is not public any more.
+    pub async fn public_retractions(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
+        self.scan_bulletins(limit, |r| self.was_public(r)).await
+    }
+
+    /// Whether the policy lets the public see this bulletin now.
+    pub fn is_public(&self, r: &atalaya_store::BulletinRecord) -> bool {
+        self.decide(
+            &Self::public_item(r, r.retracted.is_some()),
+            &Actor::Public,
+            Action::PublishPublic,
+        )
+        .is_allowed()
+    }
+
+    /// Whether this bulletin is retracted and the policy let the public see it before: it was
+    /// TLP:CLEAR and its embargo (if any) ended before the retraction. Only that fact, and its
+    /// id and times, may be said in public about it.
+    pub fn was_public(&self, r: &atalaya_store::BulletinRecord) -> bool {
+        let Some((at, _)) = &r.retracted else {
+            return false;
+        };
+        let b = &r.bulletin;
+        b.embargo_until.is_none_or(|t| t <= *at)
+            && self
+                .decide(
+                    &Self::public_item(r, false),
+                    &Actor::Public,
+                    Action::PublishPublic,
+                )
+                .is_allowed()
+    }
+
+    fn public_item(r: &atalaya_store::BulletinRecord, retracted: bool) -> Item<'_> {
+        let b = &r.bulletin;
+        Item {
+            origin: &b.origin,
+            kind: EnvelopeKind::Bulletin,
+            tlp: b.tlp,
+            audience: &b.audience,
+            embargo_until: b.embargo_until,
+            people: &b.people,
+            retracted,
+        }
+    }
+
+    /// Up to `limit` stored bulletins that `keep` accepts, newest first.
+    async fn scan_bulletins(
+        &self,
+        limit: u32,
+        keep: impl Fn(&atalaya_store::BulletinRecord) -> bool,
+    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
         let mut out = Vec::new();
         let mut before = None;
-        // Page through until `limit` public ones are found (most traffic is not CLEAR).
+        // Page through until `limit` are found (most traffic is not CLEAR).
         for _ in 0..20 {
             let page = self
                 .store
@@ -875,20 +934,7 @@ impl Federation {
             let Some(last) = page.last() else { break };
             before = Some(last.bulletin.created);
             for r in page {
-                let b = &r.bulletin;
-                let item = Item {
-                    origin: &b.origin,
-                    kind: EnvelopeKind::Bulletin,
-                    tlp: b.tlp,
-                    audience: &b.audience,
-                    embargo_until: b.embargo_until,
-                    people: &b.people,
-                    retracted: r.retracted.is_some(),
-                };
-                if self
-                    .decide(&item, &Actor::Public, Action::PublishPublic)
-                    .is_allowed()
-                {
+                if keep(&r) {
                     out.push(r);
                     if out.len() >= limit as usize {
                         return Ok(out);

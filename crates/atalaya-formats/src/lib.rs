@@ -19,10 +19,15 @@
 //! - [`exchange`] — what the importers and exporters of CSAF 2.0, STIX 2.1, MISP and CAP 1.2
 //!   share: the imported drafts, the refusal codes, the limits.
 //! - [`stix`] — STIX 2.1: TLP 2.0 marking definitions, bundles out and in.
+//! - [`atom`] — the Atom 1.0 (RFC 4287) feed of a node's public advisories.
+//! - [`cap`] — CAP 1.2 alerts for public attack warnings, and their Atom index feed.
 
 #![deny(missing_docs)]
 
+pub mod atom;
+pub mod cap;
 pub mod directory;
 pub mod exchange;
 pub mod security_txt;
 pub mod stix;
+mod xml;

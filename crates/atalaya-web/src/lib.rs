@@ -25,6 +25,7 @@ pub mod console;
 mod directory_api;
 pub mod error;
 mod fed;
+mod feeds;
 mod ops;
 pub mod portal;
 mod wellknown;
@@ -185,6 +186,9 @@ pub fn router(state: AppState) -> Router {
         .route("/pages/{slug}", get(portal::page))
         .route("/portal/static/{file}", get(portal::static_file))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
+        .route("/feeds/advisories.atom", get(feeds::advisories))
+        .route("/feeds/cap.atom", get(feeds::cap_index))
+        .route("/feeds/cap/{file}", get(feeds::cap_alert))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
