@@ -31,6 +31,7 @@ pub mod directory;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
+pub mod reports;
 pub mod roster_view;
 pub mod settings;
 pub mod sync;
@@ -40,6 +41,7 @@ pub use checks::{CheckError, StartedCheck};
 pub use client::PeerClient;
 pub use metrics::Metrics;
 pub use renotify::Renotified;
+pub use reports::{ReportError, ReportRoute};
 pub use roster_view::{RosterView, RosterViewError, sign_roster};
 pub use settings::FederationSettings;
 pub use wire::{BatchReply, Rejected};
@@ -192,6 +194,7 @@ struct Checked {
     directory: Option<atalaya_core::directory::DirectoryEntry>,
     census_round: Option<atalaya_core::census::CensusRound>,
     census_response: Option<serde_json::Value>,
+    incident_report: Option<atalaya_core::report::IncidentReport>,
 }
 
 impl Federation {
@@ -1176,6 +1179,10 @@ impl Federation {
             Payload::CensusResponse(v) => (None, Some(v.clone())),
             _ => (None, None),
         };
+        let incident_report = match &parsed.payload {
+            Payload::IncidentReport(r) => Some((**r).clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
@@ -1190,6 +1197,7 @@ impl Federation {
             directory,
             census_round,
             census_response,
+            incident_report,
         })
     }
 
@@ -1335,6 +1343,7 @@ impl Federation {
         let mut entries_in = Vec::new();
         let mut rounds_in = Vec::new();
         let mut responses_in = Vec::new();
+        let mut reports_in = Vec::new();
         let checked = self.check_all(envelopes, &view);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
@@ -1383,6 +1392,11 @@ impl Federation {
                         )
                     {
                         responses_in.push((r, c.new.origin.clone(), c.new.id));
+                    }
+                    if let Some(r) = &c.incident_report
+                        && c.new.origin != self.me
+                    {
+                        reports_in.push(r.clone());
                     }
                     if let Some(entry) = directory::entry_of(&c) {
                         entries_in.push((
@@ -1492,6 +1506,7 @@ impl Federation {
         }
         self.keep_received_entries(entries_in).await?;
         self.keep_received_census(rounds_in, responses_in).await?;
+        self.keep_received_reports(reports_in).await?;
         if !renotifies_in.is_empty() {
             for r in &renotifies_in {
                 self.store.save_renotify_received(r).await?;

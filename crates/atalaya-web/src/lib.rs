@@ -28,6 +28,7 @@ pub mod error;
 mod fed;
 mod feeds;
 mod ops;
+pub mod portal;
 mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
@@ -48,6 +49,8 @@ pub struct AppState {
     /// The OpenPGP key that signs the CSAF provider's documents (`.asc`); without it the
     /// provider serves hashes only.
     pub csaf_signer: Option<Arc<atalaya_crypto::OpenPgpSigner>>,
+    /// The public portal: the report form's proof-of-work key, settings and rate limits.
+    pub portal: Arc<portal::Portal>,
 }
 
 impl AppState {
@@ -59,13 +62,21 @@ impl AppState {
             fed.entropy.clone(),
             console,
         ));
+        let portal = Arc::new(portal::Portal::new(&fed, Default::default()));
         Self {
             fed,
             accounts,
             shutdown: CancellationToken::new(),
             directory: Default::default(),
             csaf_signer: None,
+            portal,
         }
+    }
+
+    /// With these portal settings (proof-of-work difficulty, rate limits).
+    pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {
+        self.portal = Arc::new(portal::Portal::new(&self.fed, settings));
+        self
     }
 
     /// With these directory settings (key-expiry and stale-contact windows).
@@ -172,7 +183,19 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/coverage/minimum-services",
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
+        .route("/api/v1/reports", get(portal::api_reports))
+        .route("/api/v1/reports/{id}", get(portal::api_report))
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        // The public portal (no login).
+        .route("/", get(portal::home))
+        .route("/advisories/{id}", get(portal::advisory))
+        .route("/report", get(portal::report_index))
+        .route(
+            "/report/{country}",
+            get(portal::report_form).post(portal::report_submit),
+        )
+        .route("/pages/{slug}", get(portal::page))
+        .route("/portal/static/{file}", get(portal::static_file))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
         .route(
             "/.well-known/csaf/provider-metadata.json",
@@ -209,8 +232,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
-    // The public directory is a page too: it uses the console's own stylesheet.
-    let console = req.uri().path().starts_with("/console") || req.uri().path() == "/directory";
+    // The public directory and the portal are pages too: they use the console's stylesheet,
+    // and the portal's report form posts here (the same policy as the console's).
+    let path = req.uri().path();
+    let console =
+        path.starts_with("/console") || path == "/directory" || portal::is_portal_path(path);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
@@ -256,6 +282,11 @@ pub async fn serve(
         stop.cancelled().await;
         streams.cancel();
     });
+    match portal::seed_default_pages(&state.fed).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pages = n, "default awareness pages added to the portal"),
+        Err(e) => tracing::error!(error = %e, "could not seed the portal's awareness pages"),
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })

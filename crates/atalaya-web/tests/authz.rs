@@ -149,7 +149,21 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             "/api/v1/coverage/minimum-services",
             Right(ManageCensus),
         ),
+        (g.clone(), "/api/v1/reports", Right(ReadReports)),
+        (g.clone(), "/api/v1/reports/{id}", Right(ReadReports)),
         (g.clone(), "/public/v1/bulletins", Public),
+        (g.clone(), "/", Public),
+        (g.clone(), "/advisories/{id}", Public),
+        (g.clone(), "/report", Public),
+        (g.clone(), "/report/{country}", Public),
+        (p.clone(), "/report/{country}", Public),
+        (g.clone(), "/pages/{slug}", Public),
+        (g.clone(), "/portal/static/{file}", Public),
+        (g.clone(), "/console/reports", Right(ReadReports)),
+        (g.clone(), "/console/reports/{id}", Right(ReadReports)),
+        (g.clone(), "/console/pages", Right(EditPortal)),
+        (g.clone(), "/console/pages/{slug}", Right(EditPortal)),
+        (p.clone(), "/console/pages/{slug}", Right(EditPortal)),
         (g.clone(), "/.well-known/security.txt", Public),
         (
             g.clone(),
@@ -409,6 +423,7 @@ async fn every_route_times_every_role() {
             let path = template
                 .replace("{id}", ID)
                 .replace("{country}", "CL")
+                .replace("{slug}", "staying-safe-online")
                 .replace("{file}", "console-2.css");
             let allowed = match gate {
                 Gate::Public => continue,
@@ -444,7 +459,10 @@ async fn every_route_times_every_role() {
         if matches!(gate, Gate::Public) {
             continue;
         }
-        let path = template.replace("{id}", ID).replace("{country}", "CL");
+        let path = template
+            .replace("{id}", ID)
+            .replace("{country}", "CL")
+            .replace("{slug}", "staying-safe-online");
         let (status, _) = send(&node, method.clone(), &path, None, "", None).await;
         assert!(
             status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER,
