@@ -22,11 +22,14 @@ mod census_api;
 pub mod charts;
 mod checks;
 pub mod console;
+mod csaf;
 mod directory_api;
 pub mod error;
 mod fed;
+mod feeds;
 pub mod misp_feed;
 mod ops;
+pub mod portal;
 mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
@@ -44,6 +47,11 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Key-expiry and stale-contact windows of the directory.
     pub directory: atalaya_core::directory::DirectorySettings,
+    /// The OpenPGP key that signs the CSAF provider's documents (`.asc`); without it the
+    /// provider serves hashes only.
+    pub csaf_signer: Option<Arc<atalaya_crypto::OpenPgpSigner>>,
+    /// The public portal: the report form's proof-of-work key, settings and rate limits.
+    pub portal: Arc<portal::Portal>,
 }
 
 impl AppState {
@@ -55,17 +63,32 @@ impl AppState {
             fed.entropy.clone(),
             console,
         ));
+        let portal = Arc::new(portal::Portal::new(&fed, Default::default()));
         Self {
             fed,
             accounts,
             shutdown: CancellationToken::new(),
             directory: Default::default(),
+            csaf_signer: None,
+            portal,
         }
+    }
+
+    /// With these portal settings (proof-of-work difficulty, rate limits).
+    pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {
+        self.portal = Arc::new(portal::Portal::new(&self.fed, settings));
+        self
     }
 
     /// With these directory settings (key-expiry and stale-contact windows).
     pub fn with_directory(mut self, settings: atalaya_core::directory::DirectorySettings) -> Self {
         self.directory = settings;
+        self
+    }
+
+    /// With the OpenPGP key that signs the CSAF provider's documents.
+    pub fn with_csaf_signer(mut self, signer: Arc<atalaya_crypto::OpenPgpSigner>) -> Self {
+        self.csaf_signer = Some(signer);
         self
     }
 }
@@ -161,11 +184,44 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/coverage/minimum-services",
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
+        .route("/api/v1/reports", get(portal::api_reports))
+        .route("/api/v1/reports/{id}", get(portal::api_report))
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        // The public portal (no login).
+        .route("/", get(portal::home))
+        .route("/advisories/{id}", get(portal::advisory))
+        .route("/report", get(portal::report_index))
+        .route(
+            "/report/{country}",
+            get(portal::report_form).post(portal::report_submit),
+        )
+        .route("/pages/{slug}", get(portal::page))
+        .route("/portal/static/{file}", get(portal::static_file))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
         .route("/feeds/misp/manifest.json", get(misp_feed::manifest))
         .route("/feeds/misp/hashes.csv", get(misp_feed::hashes))
         .route("/feeds/misp/{file}", get(misp_feed::event))
+        .route(
+            "/.well-known/csaf/provider-metadata.json",
+            get(csaf::provider_metadata),
+        )
+        .route("/.well-known/csaf/clear/index.txt", get(csaf::index_txt))
+        .route(
+            "/.well-known/csaf/clear/changes.csv",
+            get(csaf::changes_csv),
+        )
+        .route("/.well-known/csaf/clear/", get(csaf::list_clear))
+        .route("/.well-known/csaf/clear/{year}/", get(csaf::list_year))
+        .route("/.well-known/csaf/clear/{year}/{file}", get(csaf::document))
+        .route("/.well-known/csaf/feed-tlp-clear.json", get(csaf::feed))
+        .route("/.well-known/csaf/openpgp/{file}", get(csaf::openpgp_key))
+        .route(
+            "/.well-known/csaf-aggregator/aggregator.json",
+            get(csaf::aggregator),
+        )
+        .route("/feeds/advisories.atom", get(feeds::advisories))
+        .route("/feeds/cap.atom", get(feeds::cap_index))
+        .route("/feeds/cap/{file}", get(feeds::cap_alert))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
@@ -180,8 +236,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
-    // The public directory is a page too: it uses the console's own stylesheet.
-    let console = req.uri().path().starts_with("/console") || req.uri().path() == "/directory";
+    // The public directory and the portal are pages too: they use the console's stylesheet,
+    // and the portal's report form posts here (the same policy as the console's).
+    let path = req.uri().path();
+    let console =
+        path.starts_with("/console") || path == "/directory" || portal::is_portal_path(path);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
@@ -227,6 +286,11 @@ pub async fn serve(
         stop.cancelled().await;
         streams.cancel();
     });
+    match portal::seed_default_pages(&state.fed).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pages = n, "default awareness pages added to the portal"),
+        Err(e) => tracing::error!(error = %e, "could not seed the portal's awareness pages"),
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })

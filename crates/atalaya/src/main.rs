@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod demo;
 mod demo_directory;
+mod demo_public;
 mod directory_cli;
 mod node;
 
