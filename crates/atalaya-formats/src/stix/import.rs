@@ -2061,6 +2061,41 @@ mod tests {
     }
 
     #[test]
+    fn the_framer_follows_strings_nesting_and_member_order() {
+        let doc = r#"
+        {
+          "x_extra" : [ {"a": "]}\"{["}, 1, -2.5e3, null, true ],
+          "objects" : [
+            { "type" : "indicator", "spec_version": "2.1",
+              "id": "indicator--00000000-0000-4000-8000-000000000001",
+              "name": "tricky \"]}\\ name",
+              "pattern": "[url:value = 'http://x.example/a]b']",
+              "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z",
+              "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"] }
+          ],
+          "id": "bundle--00000000-0000-4000-8000-000000000000",
+          "type": "bundle"
+        }
+        "#;
+        let got = import(doc.as_bytes(), &ImportOptions::default()).unwrap();
+        let i = &got.bulletins[0].content.indicators[0];
+        assert_eq!(i.value, "http://x.example/a]b");
+        assert_eq!(i.comment.as_deref(), Some("tricky \"]}\\ name"));
+        assert!(got.bulletins[0].content.title.contains("bundle--00000000"));
+        for bad in [
+            r#"{"type": "bundle", "objects": [{"type": "x", "id": "x--1"},]}"#,
+            r#"{"type": "bundle", "objects": [{"type": "x", "id": "x--1"} {"type": "x"}]}"#,
+            r#"{"type": "bundle" "objects": []}"#,
+            r#"{"type": "bundle", "objects": [{"type": "x", "id": "x--1"}"#,
+            r#"{"type": "bundle", "objects": ["unterminated]}"#,
+            r#"{"type": "bundle", "objects": [{"type": "x", "id": "x--1", }]}"#,
+        ] {
+            let e = import(bad.as_bytes(), &ImportOptions::default()).unwrap_err();
+            assert_eq!(e.code, codes::MALFORMED, "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn streaming_holds_a_bounded_window() {
         // A report after more than WINDOW loose indicators finds only the recent ones.
         let n = WINDOW as u32 + 5;
