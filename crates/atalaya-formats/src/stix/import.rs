@@ -1311,7 +1311,7 @@ impl<'s, E> State<'s, E> {
         };
         self.emit(
             tlp,
-            &format!("report {}", r.id),
+            &format!("report {} or the objects it lists", r.id),
             Draft {
                 kind,
                 title: r.name,
@@ -1367,9 +1367,7 @@ impl<'s, E> State<'s, E> {
             None => {
                 return Err(refuse(
                     codes::NO_LABEL,
-                    format!(
-                        "{what}: neither it nor the objects it lists carry a TLP marking, and no default label was given"
-                    ),
+                    format!("no TLP marking on {what}, and no default label was given"),
                 ));
             }
         };
