@@ -24,6 +24,7 @@
 //! - [`misp`] — MISP events in and out, and a MISP feed.
 //! - [`atom`] — the Atom 1.0 (RFC 4287) feed of a node's public advisories.
 //! - [`cap`] — CAP 1.2 alerts for public attack warnings, and their Atom index feed.
+//! - [`taxii`] — TAXII 2.1: the queries, cursors, media types and envelopes a server reads.
 
 #![deny(missing_docs)]
 
@@ -35,5 +36,6 @@ pub mod exchange;
 pub mod misp;
 pub mod security_txt;
 pub mod stix;
+pub mod taxii;
 mod text;
 mod xml;

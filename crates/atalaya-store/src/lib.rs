@@ -378,6 +378,97 @@ pub struct DirectoryWarningRow {
     pub recipients: String,
 }
 
+/// A STIX object to keep for the TAXII server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStixObject {
+    /// `<type>--<uuid>`.
+    pub object_id: String,
+    /// The STIX type.
+    pub kind: String,
+    /// Its version (`modified`, or `created`), as written in the object.
+    pub version: String,
+    /// The same, in microseconds since the epoch (for ordering versions).
+    pub version_us: i64,
+    /// `spec_version` (2.1).
+    pub spec_version: String,
+    /// The TLP wire name it is filed under: its bulletin's, or for a shared object the label
+    /// it stands for (a TLP marking definition), `CLEAR` otherwise. Only `CLEAR` rows are
+    /// candidates for the public collection.
+    pub tlp: String,
+    /// The labels of the bulletin it came from (`retracted` is not kept: it is read from the
+    /// bulletin); `None` for objects shared by many bulletins (a node's identity, the TLP
+    /// markings), which every reader of a collection they are filed for may see.
+    pub labels: Option<StixLabels>,
+    /// The object, as JSON.
+    pub json: String,
+}
+
+/// The sharing labels of the bulletin a STIX object came from, for the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StixLabels {
+    /// The bulletin.
+    pub bulletin: Uuid,
+    /// Its origin.
+    pub origin: NodeId,
+    /// TLP wire name (`CLEAR`, `AMBER+STRICT`).
+    pub tlp: String,
+    /// Audience JSON.
+    pub audience: String,
+    /// Not public before.
+    pub embargo_until: Option<Timestamp>,
+    /// RED: the people it is for, JSON array.
+    pub people: String,
+    /// Its origin retracted it.
+    pub retracted: bool,
+}
+
+/// A kept STIX object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StixRow {
+    /// Sequence number (paging).
+    pub seq: i64,
+    /// TAXII `date_added`, microseconds since the epoch; grows with `seq`.
+    pub added: i64,
+    /// `<type>--<uuid>`.
+    pub object_id: String,
+    /// Its version as written in the object.
+    pub version: String,
+    /// `spec_version`.
+    pub spec_version: String,
+    /// The labels of its bulletin; `None` for shared public objects.
+    pub labels: Option<StixLabels>,
+    /// The object, as JSON.
+    pub json: String,
+}
+
+/// Which kept STIX objects to list, in `(added, seq)` order.
+#[derive(Debug, Clone, Default)]
+pub struct StixQuery {
+    /// Only after this position (`added`, `seq`) — the paging cursor.
+    pub after: Option<(i64, i64)>,
+    /// Only added strictly after this instant (microseconds).
+    pub added_after: Option<i64>,
+    /// Only these ids (empty: any).
+    pub ids: Vec<String>,
+    /// Only these types (empty: any).
+    pub types: Vec<String>,
+    /// Only these spec versions (empty: any).
+    pub spec_versions: Vec<String>,
+    /// The earliest version of each object.
+    pub first: bool,
+    /// The latest version of each object.
+    pub last: bool,
+    /// Every version (overrides `first`, `last` and `at`).
+    pub all_versions: bool,
+    /// These versions (microseconds).
+    pub at: Vec<i64>,
+    /// Only objects of TLP:CLEAR bulletins and shared objects (the public collection; the
+    /// policy still decides per object).
+    pub clear_only: bool,
+    /// At most this many (capped at 10,000).
+    pub limit: u32,
+}
+
 /// Everything a node keeps. Object-safe: callers hold an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -686,6 +777,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// The re-notifications sent about a bulletin, oldest first.
     async fn renotifies_sent(&self, bulletin: Uuid) -> Result<Vec<RenotifySent>>;
+
+    // The STIX objects of the TAXII server (filled from the bulletins table, in its order).
+
+    /// Bulletins not yet turned into STIX objects, in the order they were stored, with their
+    /// position (pass it to [`Store::save_stix_objects`]); at most `limit`.
+    async fn stix_backlog(&self, limit: u32) -> Result<Vec<(i64, BulletinRecord)>>;
+
+    /// Keep the STIX objects of the bulletins up to `position` (an object already kept with the
+    /// same id and version is left as it is), giving each a `date_added` at or after `now` that
+    /// grows with every object. Returns how many were added.
+    async fn save_stix_objects(
+        &self,
+        position: i64,
+        objects: &[NewStixObject],
+        now: Timestamp,
+    ) -> Result<u64>;
+
+    /// Kept STIX objects, in `(added, seq)` order.
+    async fn stix_objects(&self, query: &StixQuery) -> Result<Vec<StixRow>>;
 
     /// Keep a re-notification received (once, by envelope id).
     async fn save_renotify_received(&self, r: &ReceivedRenotify) -> Result<()>;

@@ -21,6 +21,7 @@ use crate::{
     NewEnvelope, PeerState, PortalPageRow, ReceivedRenotify, RenotifySent, Result, SessionRecord,
     Store, StoreError, StoredEnvelope, UserRecord,
 };
+use crate::{NewStixObject, StixLabels, StixQuery, StixRow};
 use atalaya_core::comm_check::{
     AnswerFacts, CheckFacts, CommCheck, CommCheckAnswer, ReceivedCheck, TargetFacts,
 };
@@ -204,6 +205,9 @@ fn bulletin_row(row: &SqliteRow) -> Result<BulletinRecord> {
         retracted,
     })
 }
+
+/// STIX object rows per multi-row statement (13 parameters each).
+const STIX_ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Rows per multi-row statement (SQLite allows 32,766 parameters; a bulletin row takes 12).
 const ROWS_PER_STATEMENT: usize = 200;
@@ -1571,6 +1575,165 @@ impl Store for SqliteStore {
                     by: r.try_get("by_whom")?,
                     at: ts(r.try_get("at_ms")?)?,
                     envelope: uuid(r.try_get("envelope")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stix_backlog(&self, limit: u32) -> Result<Vec<(i64, BulletinRecord)>> {
+        let rows = sqlx::query(
+            "SELECT rowid AS position, json, received_ms, retracted_ms, retraction_reason
+             FROM bulletins WHERE rowid > (SELECT position FROM stix_progress WHERE id = 1)
+             ORDER BY rowid LIMIT ?",
+        )
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("position")?, bulletin_row(r)?)))
+            .collect()
+    }
+
+    async fn save_stix_objects(
+        &self,
+        position: i64,
+        objects: &[NewStixObject],
+        now: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.writer.begin().await?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(added) FROM stix_objects")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut added = now.unix_millis().saturating_mul(1000);
+        if let Some(l) = last {
+            added = added.max(l + 1);
+        }
+        let mut inserted = 0;
+        for chunk in objects.chunks(STIX_ROWS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO stix_objects (added, object_id, type, version, version_us, \
+                 spec_version, bulletin_id, origin, tlp, audience, embargo_ms, people, json) ",
+            );
+            qb.push_values(chunk, |mut row, o| {
+                let l = o.labels.as_ref();
+                row.push_bind(added)
+                    .push_bind(o.object_id.clone())
+                    .push_bind(o.kind.clone())
+                    .push_bind(o.version.clone())
+                    .push_bind(o.version_us)
+                    .push_bind(o.spec_version.clone())
+                    .push_bind(l.map(|l| l.bulletin.to_string()))
+                    .push_bind(l.map(|l| l.origin.as_str().to_owned()))
+                    .push_bind(o.tlp.clone())
+                    .push_bind(l.map(|l| l.audience.clone()))
+                    .push_bind(l.and_then(|l| l.embargo_until).map(Timestamp::unix_millis))
+                    .push_bind(l.map(|l| l.people.clone()))
+                    .push_bind(o.json.clone());
+                added += 1;
+            });
+            qb.push(" ON CONFLICT (object_id, version_us) DO NOTHING");
+            inserted += qb.build().execute(&mut *tx).await?.rows_affected();
+        }
+        sqlx::query("UPDATE stix_progress SET position = MAX(position, ?) WHERE id = 1")
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn stix_objects(&self, q: &StixQuery) -> Result<Vec<StixRow>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT s.seq, s.added, s.object_id, s.version, s.spec_version, s.bulletin_id, \
+             s.origin, s.tlp, s.audience, s.embargo_ms, s.people, s.json, \
+             (SELECT b.retracted_ms IS NOT NULL FROM bulletins b WHERE b.id = s.bulletin_id) \
+             AS retracted FROM stix_objects s WHERE 1 = 1",
+        );
+        if q.clear_only {
+            qb.push(" AND s.tlp = 'CLEAR'");
+        }
+        if let Some((added, seq)) = q.after {
+            qb.push(" AND (s.added > ")
+                .push_bind(added)
+                .push(" OR (s.added = ")
+                .push_bind(added)
+                .push(" AND s.seq > ")
+                .push_bind(seq)
+                .push("))");
+        }
+        if let Some(t) = q.added_after {
+            qb.push(" AND s.added > ").push_bind(t);
+        }
+        for (column, values) in [
+            ("s.object_id", &q.ids),
+            ("s.type", &q.types),
+            ("s.spec_version", &q.spec_versions),
+        ] {
+            if !values.is_empty() {
+                qb.push(format_args!(" AND {column} IN ("));
+                let mut sep = qb.separated(", ");
+                for v in values {
+                    sep.push_bind(v.clone());
+                }
+                qb.push(")");
+            }
+        }
+        if !q.all_versions && (q.first || q.last || !q.at.is_empty()) {
+            qb.push(" AND (0");
+            if q.last {
+                qb.push(
+                    " OR NOT EXISTS (SELECT 1 FROM stix_objects o WHERE o.object_id = s.object_id \
+                     AND o.version_us > s.version_us)",
+                );
+            }
+            if q.first {
+                qb.push(
+                    " OR NOT EXISTS (SELECT 1 FROM stix_objects o WHERE o.object_id = s.object_id \
+                     AND o.version_us < s.version_us)",
+                );
+            }
+            if !q.at.is_empty() {
+                qb.push(" OR s.version_us IN (");
+                let mut sep = qb.separated(", ");
+                for v in &q.at {
+                    sep.push_bind(*v);
+                }
+                qb.push(")");
+            }
+            qb.push(")");
+        }
+        qb.push(" ORDER BY s.added, s.seq LIMIT ")
+            .push_bind(i64::from(q.limit.clamp(1, 10_000)));
+        let rows = qb.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                let labels = match r.try_get::<Option<String>, _>("bulletin_id")? {
+                    Some(b) => Some(StixLabels {
+                        bulletin: uuid(&b)?,
+                        origin: node(
+                            &r.try_get::<Option<String>, _>("origin")?
+                                .unwrap_or_default(),
+                        )?,
+                        tlp: r.try_get("tlp")?,
+                        audience: r
+                            .try_get::<Option<String>, _>("audience")?
+                            .unwrap_or_default(),
+                        embargo_until: opt_ts(r.try_get("embargo_ms")?)?,
+                        people: r
+                            .try_get::<Option<String>, _>("people")?
+                            .unwrap_or_default(),
+                        retracted: r.try_get::<Option<bool>, _>("retracted")?.unwrap_or(false),
+                    }),
+                    None => None,
+                };
+                Ok(StixRow {
+                    seq: r.try_get("seq")?,
+                    added: r.try_get("added")?,
+                    object_id: r.try_get("object_id")?,
+                    version: r.try_get("version")?,
+                    spec_version: r.try_get("spec_version")?,
+                    labels,
+                    json: r.try_get("json")?,
                 })
             })
             .collect()

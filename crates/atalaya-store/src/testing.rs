@@ -49,6 +49,7 @@ pub async fn conformance(store: &dyn Store) {
     census_keeps_the_newest_round_and_response(store).await;
     directory_warnings_are_sent_once(store).await;
     portal_pages_reports_and_challenges(store).await;
+    stix_objects_page_in_added_order(store).await;
 }
 
 async fn portal_pages_reports_and_challenges(store: &dyn Store) {
@@ -898,4 +899,183 @@ async fn directory_warnings_are_sent_once(store: &dyn Store) {
     assert_eq!(held.len(), 2);
     assert_eq!(held[0].stage, "expired", "newest first");
     assert_eq!(held[1].recipients, "duty <d@example.org>: sent");
+}
+
+fn stix_object(
+    id: String,
+    version_us: i64,
+    labels: Option<crate::StixLabels>,
+) -> crate::NewStixObject {
+    crate::NewStixObject {
+        json: format!("{{\"id\":\"{id}\",\"v\":{version_us}}}"),
+        kind: id.split("--").next().unwrap().to_owned(),
+        object_id: id,
+        version: format!("v{version_us}"),
+        version_us,
+        spec_version: "2.1".into(),
+        tlp: labels
+            .as_ref()
+            .map_or_else(|| "CLEAR".to_owned(), |l| l.tlp.clone()),
+        labels,
+    }
+}
+
+async fn stix_objects_page_in_added_order(store: &dyn Store) {
+    use crate::{StixLabels, StixQuery};
+    // Everything stored so far is backlog, in the order it was stored; then a CLEAR one.
+    let mut env = sample_envelope("cl-csirt", 900, t(900));
+    if let Some(b) = env.bulletin.as_mut() {
+        b.tlp = atalaya_core::Tlp::Clear;
+    }
+    env.tlp = "CLEAR".into();
+    store.ingest(&[env.clone()], t(901)).await.unwrap();
+    let mut backlog = Vec::new();
+    loop {
+        let page = store.stix_backlog(3).await.unwrap();
+        let Some((last, _)) = page.last().cloned() else {
+            break;
+        };
+        let mut objects = Vec::new();
+        for (_, r) in &page {
+            let b = &r.bulletin;
+            let labels = StixLabels {
+                bulletin: b.id,
+                origin: b.origin.clone(),
+                tlp: b.tlp.label().trim_start_matches("TLP:").to_owned(),
+                audience: serde_json::to_string(&b.audience).unwrap(),
+                embargo_until: b.embargo_until,
+                people: "[]".into(),
+                retracted: false,
+            };
+            for k in 0..2u128 {
+                objects.push(stix_object(
+                    format!("indicator--{}", Uuid::from_u128(b.id.as_u128() + (k << 40))),
+                    1,
+                    Some(labels.clone()),
+                ));
+            }
+            backlog.push(b.id);
+        }
+        // A shared object, the same version every time: kept once.
+        objects.push(stix_object(
+            "identity--00000000-0000-4000-8000-000000000001".into(),
+            5,
+            None,
+        ));
+        store
+            .save_stix_objects(last, &objects, t(1000))
+            .await
+            .unwrap();
+    }
+    assert!(backlog.len() >= 2, "{backlog:?}");
+    assert_eq!(backlog.last(), Some(&env.id), "bulletins in stored order");
+    assert!(store.stix_backlog(10).await.unwrap().is_empty());
+    // A newer version of the shared object.
+    store
+        .save_stix_objects(
+            0,
+            &[stix_object(
+                "identity--00000000-0000-4000-8000-000000000001".into(),
+                9,
+                None,
+            )],
+            t(0),
+        )
+        .await
+        .unwrap();
+
+    let all = |q: StixQuery| async move { store.stix_objects(&q).await.unwrap() };
+    let every = all(StixQuery {
+        all_versions: true,
+        limit: 10_000,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(every.len(), backlog.len() * 2 + 2);
+    assert!(
+        every
+            .windows(2)
+            .all(|w| w[0].added < w[1].added && w[0].seq < w[1].seq)
+    );
+    assert!(every[0].added >= t(1000).unix_millis() * 1000);
+    // Paging by cursor visits each object once.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = all(StixQuery {
+            after,
+            all_versions: true,
+            limit: 3,
+            ..Default::default()
+        })
+        .await;
+        let Some(l) = page.last() else { break };
+        after = Some((l.added, l.seq));
+        seen.extend(page.into_iter().map(|r| r.seq));
+    }
+    assert_eq!(seen, every.iter().map(|r| r.seq).collect::<Vec<_>>());
+    // added_after, type and id filters; versions.
+    let late = all(StixQuery {
+        added_after: Some(every[1].added),
+        all_versions: true,
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(late.len(), every.len() - 2);
+    let ids = vec!["identity--00000000-0000-4000-8000-000000000001".to_owned()];
+    let last = all(StixQuery {
+        ids: ids.clone(),
+        last: true,
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        last.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(),
+        ["v9"]
+    );
+    let first = all(StixQuery {
+        ids: ids.clone(),
+        first: true,
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        first.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(),
+        ["v5"]
+    );
+    let at = all(StixQuery {
+        ids: ids.clone(),
+        at: vec![5, 9],
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(at.len(), 2);
+    assert!(first[0].labels.is_none());
+    let types = all(StixQuery {
+        types: vec!["identity".into()],
+        all_versions: true,
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(types.len(), 2);
+    // The public collection's prefilter: CLEAR bulletins and shared objects only.
+    let clear = all(StixQuery {
+        clear_only: true,
+        all_versions: true,
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(clear.len(), 4);
+    let labelled: Vec<_> = clear.iter().filter_map(|r| r.labels.as_ref()).collect();
+    assert!(
+        labelled
+            .iter()
+            .all(|l| l.bulletin == env.id && l.tlp == "CLEAR" && !l.retracted)
+    );
 }

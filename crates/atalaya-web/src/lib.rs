@@ -30,6 +30,7 @@ mod feeds;
 pub mod misp_feed;
 mod ops;
 pub mod portal;
+pub mod taxii;
 mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub csaf_signer: Option<Arc<atalaya_crypto::OpenPgpSigner>>,
     /// The public portal: the report form's proof-of-work key, settings and rate limits.
     pub portal: Arc<portal::Portal>,
+    /// The TAXII server's status resources, its STIX importer, and its store sync.
+    pub taxii: Arc<taxii::TaxiiState>,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             directory: Default::default(),
             csaf_signer: None,
             portal,
+            taxii: Default::default(),
         }
     }
 
@@ -197,6 +201,27 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/pages/{slug}", get(portal::page))
         .route("/portal/static/{file}", get(portal::static_file))
+        .route("/taxii2/", get(taxii::discovery))
+        .route("/taxii2/api/", get(taxii::api_root))
+        .route("/taxii2/api/status/{id}/", get(taxii::status))
+        .route("/taxii2/api/collections/", get(taxii::list_collections))
+        .route("/taxii2/api/collections/{id}/", get(taxii::show_collection))
+        .route(
+            "/taxii2/api/collections/{id}/manifest/",
+            get(taxii::manifest),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/",
+            get(taxii::objects).post(taxii::add_objects),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/",
+            get(taxii::object),
+        )
+        .route(
+            "/taxii2/api/collections/{id}/objects/{object}/versions/",
+            get(taxii::versions),
+        )
         .route("/.well-known/security.txt", get(wellknown::security_txt))
         .route("/feeds/misp/manifest.json", get(misp_feed::manifest))
         .route("/feeds/misp/hashes.csv", get(misp_feed::hashes))

@@ -188,6 +188,28 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         (g.clone(), "/feeds/advisories.atom", Public),
         (g.clone(), "/feeds/cap.atom", Public),
         (g.clone(), "/feeds/cap/{file}", Public),
+        (g.clone(), "/taxii2/", Public),
+        (g.clone(), "/taxii2/api/", Public),
+        (g.clone(), "/taxii2/api/status/{id}/", Person),
+        (g.clone(), "/taxii2/api/collections/", Public),
+        (g.clone(), "/taxii2/api/collections/{id}/", Public),
+        (g.clone(), "/taxii2/api/collections/{id}/manifest/", Public),
+        (g.clone(), "/taxii2/api/collections/{id}/objects/", Public),
+        (
+            p.clone(),
+            "/taxii2/api/collections/{id}/objects/",
+            Right(Publish),
+        ),
+        (
+            g.clone(),
+            "/taxii2/api/collections/{id}/objects/{object}/",
+            Public,
+        ),
+        (
+            g.clone(),
+            "/taxii2/api/collections/{id}/objects/{object}/versions/",
+            Public,
+        ),
         (g.clone(), "/healthz", Public),
         (g.clone(), "/readyz", Public),
         (g.clone(), "/metrics", Public),
@@ -433,7 +455,8 @@ async fn every_route_times_every_role() {
                 Gate::Person => true,
                 Gate::Right(p) => role.permissions().contains(p),
             };
-            let api = path.starts_with("/api/");
+            // The API and TAXII take tokens; the console takes its session cookie.
+            let api = path.starts_with("/api/") || path.starts_with("/taxii2/");
             let (status, body) = if api {
                 send(&node, method.clone(), &path, None, "", Some(&token)).await
             } else {

@@ -21,7 +21,7 @@ pub struct BenchArgs {
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
-    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout, import).
+    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout, import, taxii).
     #[arg(long)]
     pub only: Option<String>,
     /// First port of the benchmark networks.
@@ -45,6 +45,13 @@ pub struct BenchArgs {
     /// Indicators in the STIX bundle of the import benchmark.
     #[arg(long, default_value_t = 1_000_000)]
     pub import_indicators: usize,
+    /// Bulletins of 5,000 indicators loaded before paging the TAXII collection (20 make about
+    /// 100,000 STIX objects).
+    #[arg(long, default_value_t = 20)]
+    pub taxii_bulletins: usize,
+    /// Objects per TAXII page, for Atalaya and medallion alike.
+    #[arg(long, default_value_t = 1_000)]
+    pub taxii_page: usize,
 }
 
 /// Run the selected benchmarks.
@@ -76,6 +83,10 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let r =
             crate::bench_import::import(args.import_indicators, &scratch.join("import")).await?;
         write(&args.out, "import", r)?;
+    }
+    if wanted("taxii") {
+        let r = taxii(&args, &scratch.join("taxii")).await?;
+        write(&args.out, "taxii", r)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
@@ -595,5 +606,252 @@ async fn sse_fanout(args: &BenchArgs, data: &Path) -> Result<Value> {
         "node_rss_connected_mb": rss_connected,
         "node_peak_rss_mb": peak_rss,
         "targets": {"publish_to_all_received_ms": 1000},
+    }))
+}
+
+/// A CLEAR bulletin of `n` indicators of every observable type (bulletin `k`).
+fn taxii_bulletin(k: usize, n: usize) -> Value {
+    let indicators: Vec<Value> = (0..n)
+        .map(|i| match i % 4 {
+            0 => json!({"type": "ip", "value": format!("198.18.{}.{}", i / 256 % 256, i % 256)}),
+            1 => json!({"type": "domain", "value": format!("h{k}-{i}.bench.example")}),
+            2 => json!({"type": "hash", "value": format!("{:064x}", k * 1_000_000 + i)}),
+            _ => json!({"type": "url", "value": format!("https://h{k}.bench.example/p/{i}")}),
+        })
+        .collect();
+    json!({
+        "tlp": "CLEAR",
+        "kind": "attack-warning",
+        "severity": "high",
+        "title": format!("Benchmark campaign {k}"),
+        "summary": "Indicators of a large campaign, for the TAXII benchmark.",
+        "indicators": indicators,
+    })
+}
+
+/// One full pass over a TAXII collection with `limit` per page, following `next`: the client
+/// code both servers are measured with. Returns the objects seen, pages and seconds.
+async fn taxii_pass(
+    http: &reqwest::Client,
+    objects_url: &str,
+    basic: Option<(&str, &str)>,
+    limit: usize,
+    budget: Duration,
+) -> Result<(Vec<Value>, usize, f64, bool)> {
+    let start = Instant::now();
+    let mut objects = Vec::new();
+    let mut next: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = format!("{objects_url}?limit={limit}");
+        if let Some(n) = &next {
+            url.push_str(&format!("&next={n}"));
+        }
+        let mut req = http
+            .get(&url)
+            .header("accept", atalaya_formats::taxii::MEDIA_TYPE);
+        if let Some((u, p)) = basic {
+            req = req.basic_auth(u, Some(p));
+        }
+        let r = req.send().await?;
+        if !r.status().is_success() {
+            bail!("{url}: {}", r.status());
+        }
+        let page: Value = serde_json::from_slice(&r.bytes().await?)?;
+        pages += 1;
+        if let Some(o) = page["objects"].as_array() {
+            objects.extend(o.iter().cloned());
+        }
+        match (page["more"].as_bool(), page["next"].as_str()) {
+            (Some(true), Some(n)) => next = Some(n.to_owned()),
+            (Some(true), None) => bail!("{url}: more without next"),
+            _ => return Ok((objects, pages, start.elapsed().as_secs_f64(), true)),
+        }
+        if start.elapsed() > budget {
+            return Ok((objects, pages, start.elapsed().as_secs_f64(), false));
+        }
+    }
+}
+
+/// The Python of the interop venv (medallion runs there).
+fn interop_python() -> Result<PathBuf> {
+    let path = std::env::var_os("ATALAYA_INTEROP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/interop-venv/bin/python"));
+    if !path.is_file() {
+        bail!(
+            "the taxii benchmark runs OASIS medallion from the interop venv: run `cargo xtask \
+             interop-venv` or set ATALAYA_INTEROP_PYTHON ({} not found)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Objects per second served by paging through a 100,000-object public collection, side by
+/// side with OASIS medallion (memory backend) loaded with the same objects, both paged by the
+/// same client loop.
+async fn taxii(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let python = interop_python()?;
+    let mut net = Network::prepare(&spec(data, args.base_port + 500, 1)).await?;
+    net.start_all().await?;
+    net.wait_first_sync(Duration::from_secs(60)).await?;
+    let api = net.api(0)?;
+    let load_start = Instant::now();
+    for k in 0..args.taxii_bulletins {
+        api.post("/api/v1/bulletins", &taxii_bulletin(k, 5_000))
+            .await?;
+    }
+    let load_s = load_start.elapsed().as_secs_f64();
+    let url = net.nodes[0].url.clone();
+    let objects_url = format!("{url}/taxii2/api/collections/public/objects/");
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    // The first request turns the bulletins into kept STIX objects.
+    let sync_start = Instant::now();
+    taxii_pass(&http, &objects_url, None, 1, Duration::ZERO).await?;
+    let sync_s = sync_start.elapsed().as_secs_f64();
+    let budget = Duration::from_secs(600);
+    let mut ours = Vec::new();
+    let mut served = Vec::new();
+    for _ in 0..3 {
+        let (objects, pages, secs, complete) =
+            taxii_pass(&http, &objects_url, None, args.taxii_page, budget).await?;
+        if !complete {
+            bail!("Atalaya did not finish paging in {budget:?}");
+        }
+        ours.push((objects.len() as f64 / secs, pages, secs));
+        served = objects;
+    }
+    let node_rss = rss_summary(&net).0;
+    net.stop_all().await;
+    let total = served.len();
+
+    // medallion, loaded with the same objects (and their dates added), in its data layout.
+    let port = args.base_port + 501;
+    let collection = "5b6a0c1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d";
+    let base = format!("http://127.0.0.1:{port}");
+    let manifest: Vec<Value> = served
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            json!({
+                "id": o["id"],
+                "date_added": atalaya_formats::taxii::format_timestamp(1_790_000_000_000_000 + i as i64),
+                "version": o.get("modified").or_else(|| o.get("created")).cloned().unwrap_or(Value::Null),
+                "media_type": "application/stix+json;version=2.1",
+            })
+        })
+        .collect();
+    let medallion_data = json!({
+        "/discovery": {
+            "title": "medallion (benchmark)",
+            "default": format!("{base}/bench/"),
+            "api_roots": [format!("{base}/bench/")],
+        },
+        "bench": {
+            "information": {
+                "title": "Benchmark",
+                "versions": [atalaya_formats::taxii::MEDIA_TYPE],
+                "max_content_length": 10_485_760,
+            },
+            "status": [],
+            "collections": [{
+                "id": collection,
+                "title": "Benchmark collection",
+                "can_read": true,
+                "can_write": false,
+                "media_types": ["application/stix+json;version=2.1"],
+                "objects": served,
+                "manifest": manifest,
+            }],
+        },
+    });
+    std::fs::create_dir_all(data)?;
+    let data_file = data.join("medallion-data.json");
+    std::fs::write(&data_file, serde_json::to_vec(&medallion_data)?)?;
+    let config_file = data.join("medallion-config.json");
+    std::fs::write(
+        &config_file,
+        serde_json::to_vec(&json!({
+            "backend": {
+                "module": "medallion.backends.memory_backend",
+                "module_class": "MemoryBackend",
+                "filename": data_file,
+                "session_timeout": 600,
+            },
+            "users": {"bench": "bench-password"},
+            "taxii": {"max_page_size": args.taxii_page},
+        }))?,
+    )?;
+    let mut medallion = tokio::process::Command::new(&python)
+        .args(["-c", "from medallion.scripts.run import main; main()"])
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .arg(&config_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let auth = Some(("bench", "bench-password"));
+    let up = Instant::now();
+    loop {
+        let r = http
+            .get(format!("{base}/taxii2/"))
+            .basic_auth("bench", Some("bench-password"))
+            .header("accept", atalaya_formats::taxii::MEDIA_TYPE)
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        if up.elapsed() > Duration::from_secs(120) {
+            let _ = medallion.kill().await;
+            bail!("medallion did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let medallion_url = format!("{base}/bench/collections/{collection}/objects/");
+    let theirs = taxii_pass(&http, &medallion_url, auth, args.taxii_page, budget).await;
+    let _ = medallion.kill().await;
+    let (their_objects, their_pages, their_secs, their_complete) = theirs?;
+    if their_complete && their_objects.len() != total {
+        bail!(
+            "medallion served {} objects, Atalaya {total}",
+            their_objects.len()
+        );
+    }
+    let _ = std::fs::remove_file(&data_file);
+
+    let best = ours.iter().map(|r| r.0).fold(0.0, f64::max);
+    let median = {
+        let mut v: Vec<f64> = ours.iter().map(|r| r.0).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let theirs_per_s = their_objects.len() as f64 / their_secs;
+    Ok(json!({
+        "objects": total,
+        "bulletins": args.taxii_bulletins,
+        "page_size": args.taxii_page,
+        "client": "the same Rust paging loop (limit + next) for both servers",
+        "atalaya": {
+            "collection": "public (policy decided per object)",
+            "objects_per_second_median": median,
+            "objects_per_second_best": best,
+            "pages": ours.first().map(|r| r.1),
+            "pass_seconds": ours.iter().map(|r| r.2).collect::<Vec<_>>(),
+            "load_seconds": load_s,
+            "first_request_sync_seconds": sync_s,
+            "node_peak_rss_mb": node_rss,
+        },
+        "medallion": {
+            "version": "3.0.0 (memory backend)",
+            "objects_per_second": theirs_per_s,
+            "objects_served": their_objects.len(),
+            "pages": their_pages,
+            "seconds": their_secs,
+            "complete": their_complete,
+        },
+        "ratio": median / theirs_per_s,
+        "targets": {"ratio": 10},
     }))
 }
