@@ -34,6 +34,8 @@ const MAX_BULLETINS: u32 = 2_000;
 
 /// One published document, serialised once.
 struct Published {
+    /// The bulletin whose newest revision this document is.
+    bulletin: uuid::Uuid,
     entry: Entry,
     bytes: Vec<u8>,
 }
@@ -66,6 +68,24 @@ fn provider(state: &AppState) -> Provider {
         },
         openpgp_fingerprint: state.csaf_signer.as_ref().map(|s| s.fingerprint()),
     }
+}
+
+/// Who issues the CSAF documents this node exports: its team, under its public URL.
+pub(crate) fn publisher(state: &AppState) -> CsafPublisher {
+    provider(state).publisher
+}
+
+/// Where this node's provider serves the CSAF document of each bulletin it publishes there
+/// (bulletin id → absolute URL), for the links of the Atom feed.
+pub(crate) async fn document_urls(
+    state: &AppState,
+) -> Result<HashMap<uuid::Uuid, String>, ApiError> {
+    let p = provider(state);
+    Ok(published(state)
+        .await?
+        .into_iter()
+        .map(|d| (d.bulletin, p.document_url(&d.entry)))
+        .collect())
 }
 
 /// Whether a carried CSAF document may sit in the public (TLP:WHITE) folder.
@@ -132,7 +152,11 @@ async fn published(state: &AppState) -> Result<Vec<Published>, ApiError> {
         }
         let mut bytes = serde_json::to_vec_pretty(&doc).map_err(ApiError::internal)?;
         bytes.push(b'\n');
-        out.push(Published { entry, bytes });
+        out.push(Published {
+            bulletin: head.id,
+            entry,
+            bytes,
+        });
     }
     Ok(out)
 }

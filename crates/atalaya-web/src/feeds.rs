@@ -192,6 +192,7 @@ pub async fn advisories(State(state): State<AppState>, headers: HeaderMap) -> Re
 async fn advisories_body(state: &AppState) -> Result<(String, Timestamp), ApiError> {
     let public = state.fed.public_bulletins(FEED_ENTRIES).await?;
     let withdrawn = state.fed.public_retractions(FEED_ENTRIES).await?;
+    let csaf = crate::csaf::document_urls(state).await?;
     let mut ctx = Context::new(state);
     let mut authors = Vec::with_capacity(public.len());
     for r in &public {
@@ -203,7 +204,7 @@ async fn advisories_body(state: &AppState) -> Result<(String, Timestamp), ApiErr
         .map(|(r, author)| Advisory {
             bulletin: &r.bulletin,
             author,
-            csaf_url: None,
+            csaf_url: csaf.get(&r.bulletin.id).map(String::as_str),
         })
         .collect();
     // A retraction changes the feed too (an entry leaves it).
@@ -291,6 +292,18 @@ pub async fn cap_alert(
         Ok(None) => ApiError::not_found("public alert").into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The CAP alert of bulletin `id` for `GET /api/v1/bulletins/{id}/export/cap`: the same message
+/// the public feed serves, or `None` when the bulletin is not a public attack warning (CAP is
+/// the public's alerting format here: scope Public, TLP:CLEAR only).
+pub(crate) async fn cap_export(
+    state: &AppState,
+    id: uuid::Uuid,
+) -> Result<Option<String>, ApiError> {
+    Ok(cap_alert_body(state, &format!("{id}.xml"))
+        .await?
+        .map(|(body, _)| body))
 }
 
 async fn cap_alert_body(

@@ -25,6 +25,7 @@ pub mod console;
 mod csaf;
 mod directory_api;
 pub mod error;
+mod exchange_api;
 mod fed;
 mod feeds;
 pub mod misp_feed;
@@ -109,6 +110,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bulletins/{id}/retract", post(api::retract))
         .route("/api/v1/bulletins/{id}/ack", post(api::acknowledge))
         .route("/api/v1/bulletins/{id}/renotify", post(api::renotify))
+        .route(
+            "/api/v1/bulletins/{id}/export/{format}",
+            get(exchange_api::export),
+        )
+        .route("/api/v1/import/{format}", post(exchange_api::import))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
         .route("/api/v1/oncall", get(api::show_oncall).put(api::set_oncall))

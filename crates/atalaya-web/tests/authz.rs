@@ -44,6 +44,12 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             "/api/v1/bulletins/{id}/renotify",
             Right(Renotify),
         ),
+        (
+            g.clone(),
+            "/api/v1/bulletins/{id}/export/{format}",
+            Right(ReadBulletins),
+        ),
+        (p.clone(), "/api/v1/import/{format}", Right(Publish)),
         (g.clone(), "/api/v1/status", Right(ReadBulletins)),
         (g.clone(), "/api/v1/policy", Right(ReadBulletins)),
         (u.clone(), "/api/v1/policy", Right(EditPolicy)),
@@ -449,6 +455,7 @@ async fn every_route_times_every_role() {
                 .replace("{id}", ID)
                 .replace("{country}", "CL")
                 .replace("{slug}", "staying-safe-online")
+                .replace("{format}", "stix")
                 .replace("{file}", "console-2.css");
             let allowed = match gate {
                 Gate::Public => continue,

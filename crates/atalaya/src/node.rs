@@ -118,6 +118,7 @@ pub async fn init(
             ..Default::default()
         },
         directory: Default::default(),
+        portal: Default::default(),
         log: Default::default(),
     };
     std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -289,6 +290,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     let csaf_signer = csaf_signer(&config, &fed)?;
     let state = atalaya_web::AppState::new(fed.clone(), config.console.clone())
         .with_directory(config.directory)
+        .with_portal(config.portal.clone())
         .with_csaf_signer(csaf_signer);
     atalaya_web::serve(listener, state, cancel.clone()).await?;
     cancel.cancel();
