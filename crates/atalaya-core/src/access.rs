@@ -5,8 +5,9 @@
 //! liaison officer (the team lead who keeps the team's directory record and answers the census)
 //! also acknowledges, answers communication checks, edits the team's directory entries and answers
 //! census rounds; an analyst also publishes; a duty officer also
-//! retracts, re-notifies, starts checks and keeps the on-call roster; only an admin manages
-//! people, tokens of others, the sharing policy, the agreement and the roster.
+//! retracts, re-notifies, starts checks and keeps the on-call roster; analysts and duty officers
+//! read the incident reports the public sends; only an admin manages people, tokens of others,
+//! the sharing policy, the agreement, the roster and the public portal's pages.
 
 use std::fmt;
 use std::str::FromStr;
@@ -64,11 +65,17 @@ pub enum Permission {
     /// registry (the coordinator's acts).
     #[serde(rename = "census:manage")]
     ManageCensus,
+    /// Edit the public portal's awareness pages.
+    #[serde(rename = "portal:write")]
+    EditPortal,
+    /// Read the incident reports the public sent to this node's team.
+    #[serde(rename = "reports:read")]
+    ReadReports,
 }
 
 impl Permission {
     /// Every right, in a stable order.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ReadBulletins,
         Permission::Publish,
         Permission::Retract,
@@ -84,6 +91,8 @@ impl Permission {
         Permission::EditDirectory,
         Permission::AnswerCensus,
         Permission::ManageCensus,
+        Permission::EditPortal,
+        Permission::ReadReports,
     ];
 
     /// The scope string (`bulletins:read`).
@@ -104,6 +113,8 @@ impl Permission {
             Permission::EditDirectory => "directory:write",
             Permission::AnswerCensus => "census:answer",
             Permission::ManageCensus => "census:manage",
+            Permission::EditPortal => "portal:write",
+            Permission::ReadReports => "reports:read",
         }
     }
 
@@ -249,8 +260,15 @@ impl Role {
                 AnswerChecks,
                 EditOnCall,
                 ReadDirectory,
+                ReadReports,
             ]),
-            Role::Analyst => Permissions::of(&[ReadBulletins, Publish, Acknowledge, ReadDirectory]),
+            Role::Analyst => Permissions::of(&[
+                ReadBulletins,
+                Publish,
+                Acknowledge,
+                ReadDirectory,
+                ReadReports,
+            ]),
             Role::Liaison => Permissions::of(&[
                 ReadBulletins,
                 Acknowledge,
@@ -347,6 +365,20 @@ mod tests {
         assert!(!p(Role::Liaison).contains(Permission::Publish));
         assert!(!p(Role::DutyOfficer).contains(Permission::EditPolicy));
         assert!(!p(Role::DutyOfficer).contains(Permission::ManageUsers));
+        // The public's incident reports are for those on watch; the portal's pages are the
+        // admins' to edit.
+        assert!(p(Role::Analyst).contains(Permission::ReadReports));
+        assert!(!p(Role::Liaison).contains(Permission::ReadReports));
+        assert!(!p(Role::ReadOnly).contains(Permission::ReadReports));
+        for r in [
+            Role::DutyOfficer,
+            Role::Analyst,
+            Role::Liaison,
+            Role::ReadOnly,
+        ] {
+            assert!(!p(r).contains(Permission::EditPortal), "{r}");
+        }
+        assert!(p(Role::Admin).contains(Permission::EditPortal));
         assert_eq!(
             p(Role::ReadOnly),
             Permissions::of(&[Permission::ReadBulletins, Permission::ReadDirectory])

@@ -112,6 +112,12 @@ pub struct Indicator {
 }
 
 impl Indicator {
+    /// Whether the value is well formed for its type (the same test a bulletin applies to
+    /// each of its indicators), so importers can set aside what a bulletin would refuse.
+    pub fn validate(&self) -> Result<(), String> {
+        self.check()
+    }
+
     fn check(&self) -> Result<(), String> {
         let v = self.value.as_str();
         let ok = match self.kind {

@@ -48,6 +48,9 @@ pub enum EnvelopeKind {
     CensusRound,
     /// A team's answers to a census round (sent to the coordinator).
     CensusResponse,
+    /// An incident report a person made on another node's portal, passed to the node of the
+    /// national CSIRT it is for (TLP:AMBER+STRICT, to that node only).
+    IncidentReport,
 }
 
 impl EnvelopeKind {
@@ -67,6 +70,7 @@ impl EnvelopeKind {
             EnvelopeKind::DirectoryRecord => "directory-record",
             EnvelopeKind::CensusRound => "census-round",
             EnvelopeKind::CensusResponse => "census-response",
+            EnvelopeKind::IncidentReport => "incident-report",
         }
     }
 
@@ -86,6 +90,7 @@ impl EnvelopeKind {
             "directory-record" => Some(EnvelopeKind::DirectoryRecord),
             "census-round" => Some(EnvelopeKind::CensusRound),
             "census-response" => Some(EnvelopeKind::CensusResponse),
+            "incident-report" => Some(EnvelopeKind::IncidentReport),
             _ => None,
         }
     }
@@ -223,6 +228,8 @@ pub enum Payload {
     CensusRound(Value),
     /// A census response (body checked by the census module at the receiver).
     CensusResponse(Value),
+    /// An incident report for the one node it is addressed to.
+    IncidentReport(Box<crate::report::IncidentReport>),
     /// The body is sealed; only the named recipients can read it.
     Sealed(Sealed),
 }
@@ -524,6 +531,33 @@ impl Envelope {
                     ));
                 }
                 Ok(Payload::CensusResponse(body.clone()))
+            }
+            EnvelopeKind::IncidentReport => {
+                let r: crate::report::IncidentReport =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                let one_node =
+                    matches!(&self.audience, Audience::Nodes { nodes } if nodes.len() == 1);
+                if self.tlp != Tlp::AmberStrict || !one_node {
+                    return Err(invalid(
+                        "an incident report travels as TLP:AMBER+STRICT to one node".into(),
+                    ));
+                }
+                if r.id != self.id || r.via != self.origin {
+                    return Err(invalid(
+                        "a report is its envelope's id, from the node whose portal took it".into(),
+                    ));
+                }
+                let problems = r.check();
+                if !problems.is_empty() {
+                    return Err(invalid(
+                        problems
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ));
+                }
+                Ok(Payload::IncidentReport(Box::new(r)))
             }
             EnvelopeKind::AuditCheckpoint => {
                 let c: AuditCheckpoint =

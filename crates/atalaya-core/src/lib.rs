@@ -21,6 +21,7 @@ pub mod json;
 pub mod member_states;
 pub mod node;
 pub mod policy;
+pub mod report;
 pub mod roster;
 pub mod tlp;
 

@@ -58,5 +58,5 @@ pub use httpsig::{
 pub use keys::{
     KeyError, NodeKeys, PublicSealingKey, PublicSigningKey, check_secret_file_permissions,
 };
-pub use openpgp::{OpenPgpError, OpenPgpKey, parse_public_key};
+pub use openpgp::{OpenPgpError, OpenPgpKey, OpenPgpSigner, parse_public_key};
 pub use seal::{MAX_SEALED_LEN, SealError, age_identity_string, open, seal};

@@ -22,6 +22,10 @@
 //! Subkeys, user attributes and third-party certifications are skipped. No I/O, no clock: the
 //! caller passes "now" to [`OpenPgpKey::expired_at`].
 
+pub mod sign;
+
+pub use sign::OpenPgpSigner;
+
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha1::Sha1;

@@ -31,6 +31,7 @@ pub mod directory;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
+pub mod reports;
 pub mod roster_view;
 pub mod settings;
 pub mod sync;
@@ -40,6 +41,7 @@ pub use checks::{CheckError, StartedCheck};
 pub use client::PeerClient;
 pub use metrics::Metrics;
 pub use renotify::Renotified;
+pub use reports::{ReportError, ReportRoute};
 pub use roster_view::{RosterView, RosterViewError, sign_roster};
 pub use settings::FederationSettings;
 pub use wire::{BatchReply, Rejected};
@@ -192,6 +194,7 @@ struct Checked {
     directory: Option<atalaya_core::directory::DirectoryEntry>,
     census_round: Option<atalaya_core::census::CensusRound>,
     census_response: Option<serde_json::Value>,
+    incident_report: Option<atalaya_core::report::IncidentReport>,
 }
 
 impl Federation {
@@ -857,9 +860,68 @@ impl Federation {
         &self,
         limit: u32,
     ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
+        self.scan_bulletins(limit, |r| self.is_public(r)).await
+    }
+
+    /// Bulletins the public saw and their origin retracted since, newest first: what the public
+    /// feeds announce as withdrawn (a CAP `Cancel`). Their content is not public any more.
+    pub async fn public_retractions(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
+        self.scan_bulletins(limit, |r| self.was_public(r)).await
+    }
+
+    /// Whether the policy lets the public see this bulletin now.
+    pub fn is_public(&self, r: &atalaya_store::BulletinRecord) -> bool {
+        self.decide(
+            &Self::public_item(r, r.retracted.is_some()),
+            &Actor::Public,
+            Action::PublishPublic,
+        )
+        .is_allowed()
+    }
+
+    /// Whether this bulletin is retracted and the policy let the public see it before: it was
+    /// TLP:CLEAR and its embargo (if any) ended before the retraction. Only that fact, and its
+    /// id and times, may be said in public about it.
+    pub fn was_public(&self, r: &atalaya_store::BulletinRecord) -> bool {
+        let Some((at, _)) = &r.retracted else {
+            return false;
+        };
+        let b = &r.bulletin;
+        b.embargo_until.is_none_or(|t| t <= *at)
+            && self
+                .decide(
+                    &Self::public_item(r, false),
+                    &Actor::Public,
+                    Action::PublishPublic,
+                )
+                .is_allowed()
+    }
+
+    fn public_item(r: &atalaya_store::BulletinRecord, retracted: bool) -> Item<'_> {
+        let b = &r.bulletin;
+        Item {
+            origin: &b.origin,
+            kind: EnvelopeKind::Bulletin,
+            tlp: b.tlp,
+            audience: &b.audience,
+            embargo_until: b.embargo_until,
+            people: &b.people,
+            retracted,
+        }
+    }
+
+    /// Up to `limit` stored bulletins that `keep` accepts, newest first.
+    async fn scan_bulletins(
+        &self,
+        limit: u32,
+        keep: impl Fn(&atalaya_store::BulletinRecord) -> bool,
+    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
         let mut out = Vec::new();
         let mut before = None;
-        // Page through until `limit` public ones are found (most traffic is not CLEAR).
+        // Page through until `limit` are found (most traffic is not CLEAR).
         for _ in 0..20 {
             let page = self
                 .store
@@ -872,20 +934,7 @@ impl Federation {
             let Some(last) = page.last() else { break };
             before = Some(last.bulletin.created);
             for r in page {
-                let b = &r.bulletin;
-                let item = Item {
-                    origin: &b.origin,
-                    kind: EnvelopeKind::Bulletin,
-                    tlp: b.tlp,
-                    audience: &b.audience,
-                    embargo_until: b.embargo_until,
-                    people: &b.people,
-                    retracted: r.retracted.is_some(),
-                };
-                if self
-                    .decide(&item, &Actor::Public, Action::PublishPublic)
-                    .is_allowed()
-                {
+                if keep(&r) {
                     out.push(r);
                     if out.len() >= limit as usize {
                         return Ok(out);
@@ -1130,6 +1179,10 @@ impl Federation {
             Payload::CensusResponse(v) => (None, Some(v.clone())),
             _ => (None, None),
         };
+        let incident_report = match &parsed.payload {
+            Payload::IncidentReport(r) => Some((**r).clone()),
+            _ => None,
+        };
         Ok(Checked {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
@@ -1144,6 +1197,7 @@ impl Federation {
             directory,
             census_round,
             census_response,
+            incident_report,
         })
     }
 
@@ -1289,6 +1343,7 @@ impl Federation {
         let mut entries_in = Vec::new();
         let mut rounds_in = Vec::new();
         let mut responses_in = Vec::new();
+        let mut reports_in = Vec::new();
         let checked = self.check_all(envelopes, &view);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
@@ -1337,6 +1392,11 @@ impl Federation {
                         )
                     {
                         responses_in.push((r, c.new.origin.clone(), c.new.id));
+                    }
+                    if let Some(r) = &c.incident_report
+                        && c.new.origin != self.me
+                    {
+                        reports_in.push(r.clone());
                     }
                     if let Some(entry) = directory::entry_of(&c) {
                         entries_in.push((
@@ -1446,6 +1506,7 @@ impl Federation {
         }
         self.keep_received_entries(entries_in).await?;
         self.keep_received_census(rounds_in, responses_in).await?;
+        self.keep_received_reports(reports_in).await?;
         if !renotifies_in.is_empty() {
             for r in &renotifies_in {
                 self.store.save_renotify_received(r).await?;

@@ -84,6 +84,23 @@ async fn an_embargoed_advisory_goes_public_at_its_time_even_across_a_restart() {
     fed.publish(draft("GREEN", None)).await.unwrap();
     let (withdrawn, _) = fed.publish(draft("CLEAR", None)).await.unwrap();
     fed.retract(withdrawn.id, "superseded").await.unwrap();
+    // Retracted before its embargo ended: the public never saw it, and never hears of it.
+    let (hushed, _) = fed.publish(draft("CLEAR", Some(release))).await.unwrap();
+    fed.retract(hushed.id, "pulled before release")
+        .await
+        .unwrap();
+    let gone: Vec<_> = fed
+        .public_retractions(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.bulletin.id)
+        .collect();
+    assert_eq!(
+        gone,
+        [withdrawn.id],
+        "only what was public is announced as withdrawn"
+    );
     assert!(
         fed.public_bulletins(10).await.unwrap().is_empty(),
         "embargoed, GREEN and retracted are not public"
@@ -103,6 +120,13 @@ async fn an_embargoed_advisory_goes_public_at_its_time_even_across_a_restart() {
     assert_eq!(public.len(), 1);
     assert_eq!(public[0].bulletin.id, advisory.id);
     assert_eq!(public[0].bulletin.embargo_until, Some(release));
+    let gone = fed.public_retractions(10).await.unwrap();
+    assert_eq!(
+        gone.len(),
+        1,
+        "the hushed one stays unannounced after its release time"
+    );
+    assert_eq!(gone[0].bulletin.id, withdrawn.id);
     assert_eq!(
         serde_json::to_value(public[0].bulletin.embargo_until).unwrap(),
         "2026-11-22T11:00:00.000Z",

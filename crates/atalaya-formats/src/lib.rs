@@ -18,13 +18,24 @@
 //!
 //! - [`exchange`] — what the importers and exporters of CSAF 2.0, STIX 2.1, MISP and CAP 1.2
 //!   share: the imported drafts, the refusal codes, the limits.
+//! - [`csaf`] — CSAF 2.0: advisories in and out (schema and mandatory tests), the provider's
+//!   and the aggregator's files.
 //! - [`stix`] — STIX 2.1: TLP 2.0 marking definitions, bundles out and in.
+//! - [`misp`] — MISP events in and out, and a MISP feed.
+//! - [`atom`] — the Atom 1.0 (RFC 4287) feed of a node's public advisories.
+//! - [`cap`] — CAP 1.2 alerts for public attack warnings, and their Atom index feed.
 //! - [`taxii`] — TAXII 2.1: the queries, cursors, media types and envelopes a server reads.
 
 #![deny(missing_docs)]
 
+pub mod atom;
+pub mod cap;
+pub mod csaf;
 pub mod directory;
 pub mod exchange;
+pub mod misp;
 pub mod security_txt;
 pub mod stix;
 pub mod taxii;
+mod text;
+mod xml;

@@ -5,8 +5,8 @@
 //! contact addresses, then public phones as `tel:` URIs), `Expires` (required; a week after
 //! `now`, so a file served by a running node never goes stale — RFC 9116 §2.5.5 recommends less
 //! than a year), `Encryption` (each OpenPGP key as an `openpgp4fpr:` URI), `Preferred-Languages`,
-//! `Canonical` and `Policy` (the public directory page). A CSAF provider line joins when the
-//! node serves one.
+//! `Canonical`, `Policy` (the public directory page) and `CSAF` (the node's CSAF
+//! `provider-metadata.json`, CSAF §7.1.8) when the node serves one.
 
 use atalaya_core::Timestamp;
 use atalaya_core::directory::TeamRecord;
@@ -15,11 +15,13 @@ use atalaya_core::directory::TeamRecord;
 pub const VALID_FOR_MILLIS: i64 = 7 * 24 * 3_600_000;
 
 /// The `security.txt` of `team` (only its public fields are read). `canonical` is the URL the
-/// file is served at; `policy` the public page about the team; `languages` ISO 639-1 codes.
+/// file is served at; `policy` the public page about the team; `csaf` the URL of the node's
+/// CSAF `provider-metadata.json`, if it serves one; `languages` ISO 639-1 codes.
 pub fn security_txt(
     team: &TeamRecord,
     canonical: &str,
     policy: &str,
+    csaf: Option<&str>,
     languages: &[&str],
     now: Timestamp,
 ) -> String {
@@ -67,6 +69,9 @@ pub fn security_txt(
     }
     lines.push(format!("Canonical: {}", one_line(canonical)));
     lines.push(format!("Policy: {}", one_line(policy)));
+    if let Some(csaf) = csaf {
+        lines.push(format!("CSAF: {}", one_line(csaf)));
+    }
     let mut out = lines.join("\n");
     out.push('\n');
     out
@@ -110,6 +115,7 @@ mod tests {
             &team(),
             "https://n.example/.well-known/security.txt",
             "https://n.example/directory",
+            Some("https://n.example/.well-known/csaf/provider-metadata.json"),
             &["es", "en"],
             now,
         );
@@ -125,6 +131,7 @@ mod tests {
                 "Preferred-Languages: es, en",
                 "Canonical: https://n.example/.well-known/security.txt",
                 "Policy: https://n.example/directory",
+                "CSAF: https://n.example/.well-known/csaf/provider-metadata.json",
             ]
         );
         assert!(

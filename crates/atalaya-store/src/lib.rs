@@ -327,6 +327,40 @@ pub struct CensusResponseRow {
     pub body: String,
 }
 
+/// An awareness page of the public portal, in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalPageRow {
+    /// Its address (`staying-safe-online`).
+    pub slug: String,
+    /// Its language (`en`, `es`, `pt`, `fr`).
+    pub lang: String,
+    /// Title.
+    pub title: String,
+    /// Body, Markdown.
+    pub body: String,
+    /// Last changed.
+    pub updated: Timestamp,
+    /// By whom (a username, or `atalaya` for the pages seeded on first start).
+    pub updated_by: String,
+}
+
+/// An incident report filed here (its JSON body is the `atalaya_core::report::IncidentReport`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentReportRow {
+    /// Report id.
+    pub id: Uuid,
+    /// The reference the person was shown.
+    pub reference: String,
+    /// The member state it is for.
+    pub country: String,
+    /// The node whose portal took it.
+    pub via: NodeId,
+    /// When it was filed here.
+    pub received: Timestamp,
+    /// The report's JSON.
+    pub body: String,
+}
+
 /// A warning sent about a directory record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryWarningRow {
@@ -813,4 +847,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// The most recent warnings, newest first.
     async fn directory_warnings(&self, limit: u32) -> Result<Vec<DirectoryWarningRow>>;
+
+    // ---- The public portal ---------------------------------------------------------------
+
+    /// Keep an awareness page (replacing the one with its slug and language).
+    async fn save_portal_page(&self, row: &PortalPageRow) -> Result<()>;
+
+    /// Keep an awareness page only if none has its slug and language. Returns whether it did.
+    async fn seed_portal_page(&self, row: &PortalPageRow) -> Result<bool>;
+
+    /// Every awareness page, by slug then language.
+    async fn portal_pages(&self) -> Result<Vec<PortalPageRow>>;
+
+    /// One awareness page.
+    async fn portal_page(&self, slug: &str, lang: &str) -> Result<Option<PortalPageRow>>;
+
+    /// File an incident report (once: a repeat of its id changes nothing). Returns whether it
+    /// was new.
+    async fn save_incident_report(&self, row: &IncidentReportRow) -> Result<bool>;
+
+    /// The reports filed here, newest first, at most `limit` (capped at 1000).
+    async fn incident_reports(&self, limit: u32) -> Result<Vec<IncidentReportRow>>;
+
+    /// One report, by id.
+    async fn incident_report(&self, id: Uuid) -> Result<Option<IncidentReportRow>>;
+
+    /// Mark a proof-of-work challenge used: true the first time, false if it was used already.
+    /// Challenges that expired before `now` are forgotten (they are refused as expired anyway).
+    async fn claim_challenge(
+        &self,
+        nonce: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool>;
 }

@@ -17,9 +17,9 @@ use uuid::Uuid;
 
 use crate::{
     AckRecord, ApiToken, BulletinQuery, BulletinRecord, CensusResponseRow, CensusRoundRow,
-    Delivery, DirectoryRow, DirectoryWarningRow, EscalationRecord, Ingested, NewEnvelope,
-    PeerState, ReceivedRenotify, RenotifySent, Result, SessionRecord, Store, StoreError,
-    StoredEnvelope, UserRecord,
+    Delivery, DirectoryRow, DirectoryWarningRow, EscalationRecord, IncidentReportRow, Ingested,
+    NewEnvelope, PeerState, PortalPageRow, ReceivedRenotify, RenotifySent, Result, SessionRecord,
+    Store, StoreError, StoredEnvelope, UserRecord,
 };
 use crate::{NewStixObject, StixLabels, StixQuery, StixRow};
 use atalaya_core::comm_check::{
@@ -1974,6 +1974,150 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+
+    async fn save_portal_page(&self, row: &PortalPageRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO portal_pages (slug, lang, title, body, updated_ms, updated_by)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (slug, lang) DO UPDATE SET title = excluded.title,
+                 body = excluded.body, updated_ms = excluded.updated_ms,
+                 updated_by = excluded.updated_by",
+        )
+        .bind(&row.slug)
+        .bind(&row.lang)
+        .bind(&row.title)
+        .bind(&row.body)
+        .bind(row.updated.unix_millis())
+        .bind(&row.updated_by)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn seed_portal_page(&self, row: &PortalPageRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO portal_pages (slug, lang, title, body, updated_ms, updated_by)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&row.slug)
+        .bind(&row.lang)
+        .bind(&row.title)
+        .bind(&row.body)
+        .bind(row.updated.unix_millis())
+        .bind(&row.updated_by)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn portal_pages(&self) -> Result<Vec<PortalPageRow>> {
+        let rows = sqlx::query(
+            "SELECT slug, lang, title, body, updated_ms, updated_by FROM portal_pages
+             ORDER BY slug, lang LIMIT 2000",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(portal_page_row).collect()
+    }
+
+    async fn portal_page(&self, slug: &str, lang: &str) -> Result<Option<PortalPageRow>> {
+        sqlx::query(
+            "SELECT slug, lang, title, body, updated_ms, updated_by FROM portal_pages
+             WHERE slug = ? AND lang = ?",
+        )
+        .bind(slug)
+        .bind(lang)
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(portal_page_row)
+        .transpose()
+    }
+
+    async fn save_incident_report(&self, row: &IncidentReportRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO incident_reports (id, reference, country, via, received_ms, body)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(row.id.to_string())
+        .bind(&row.reference)
+        .bind(&row.country)
+        .bind(row.via.as_str())
+        .bind(row.received.unix_millis())
+        .bind(&row.body)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn incident_reports(&self, limit: u32) -> Result<Vec<IncidentReportRow>> {
+        let rows = sqlx::query(
+            "SELECT id, reference, country, via, received_ms, body FROM incident_reports
+             ORDER BY received_ms DESC, id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit.min(1000)))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(incident_report_row).collect()
+    }
+
+    async fn incident_report(&self, id: Uuid) -> Result<Option<IncidentReportRow>> {
+        sqlx::query(
+            "SELECT id, reference, country, via, received_ms, body FROM incident_reports
+             WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(incident_report_row)
+        .transpose()
+    }
+
+    async fn claim_challenge(
+        &self,
+        nonce: &str,
+        expires: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM portal_used_challenges WHERE expires_ms < ?")
+            .bind(now.unix_millis())
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(
+            "INSERT INTO portal_used_challenges (nonce, expires_ms) VALUES (?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(nonce)
+        .bind(expires.unix_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+fn portal_page_row(r: &SqliteRow) -> Result<PortalPageRow> {
+    Ok(PortalPageRow {
+        slug: r.try_get("slug")?,
+        lang: r.try_get("lang")?,
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        updated: ts(r.try_get("updated_ms")?)?,
+        updated_by: r.try_get("updated_by")?,
+    })
+}
+
+fn incident_report_row(r: &SqliteRow) -> Result<IncidentReportRow> {
+    Ok(IncidentReportRow {
+        id: uuid(r.try_get("id")?)?,
+        reference: r.try_get("reference")?,
+        country: r.try_get("country")?,
+        via: node(r.try_get("via")?)?,
+        received: ts(r.try_get("received_ms")?)?,
+        body: r.try_get("body")?,
+    })
 }
 
 fn directory_row(r: &SqliteRow) -> Result<DirectoryRow> {

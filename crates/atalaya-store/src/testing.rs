@@ -48,7 +48,77 @@ pub async fn conformance(store: &dyn Store) {
     directory_keeps_the_newest_entry(store).await;
     census_keeps_the_newest_round_and_response(store).await;
     directory_warnings_are_sent_once(store).await;
+    portal_pages_reports_and_challenges(store).await;
     stix_objects_page_in_added_order(store).await;
+}
+
+async fn portal_pages_reports_and_challenges(store: &dyn Store) {
+    use crate::{IncidentReportRow, PortalPageRow};
+    let page = PortalPageRow {
+        slug: "staying-safe-online".into(),
+        lang: "es".into(),
+        title: "Seguridad en línea".into(),
+        body: "# Hola".into(),
+        updated: t(10),
+        updated_by: "atalaya".into(),
+    };
+    assert!(store.seed_portal_page(&page).await.unwrap());
+    let edited = PortalPageRow {
+        body: "# Editada".into(),
+        updated: t(20),
+        updated_by: "ana".into(),
+        ..page.clone()
+    };
+    store.save_portal_page(&edited).await.unwrap();
+    assert!(
+        !store.seed_portal_page(&page).await.unwrap(),
+        "seeding never overwrites an edited page"
+    );
+    let held = store
+        .portal_page("staying-safe-online", "es")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held, edited);
+    assert!(
+        store
+            .portal_page("staying-safe-online", "fr")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.portal_pages().await.unwrap(), vec![edited]);
+
+    let report = |id: u128, at: i64| IncidentReportRow {
+        id: Uuid::from_u128(id),
+        reference: format!("IR-CL-{id:010X}"),
+        country: "CL".into(),
+        via: n("mx-csirt"),
+        received: t(at),
+        body: "{}".into(),
+    };
+    assert!(store.save_incident_report(&report(1, 5)).await.unwrap());
+    assert!(
+        !store.save_incident_report(&report(1, 5)).await.unwrap(),
+        "once"
+    );
+    assert!(store.save_incident_report(&report(2, 9)).await.unwrap());
+    let all = store.incident_reports(10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].id, Uuid::from_u128(2), "newest first");
+    assert_eq!(
+        store.incident_report(Uuid::from_u128(1)).await.unwrap(),
+        Some(report(1, 5))
+    );
+    assert_eq!(store.incident_reports(1).await.unwrap().len(), 1);
+
+    assert!(store.claim_challenge("n1", t(100), t(0)).await.unwrap());
+    assert!(
+        !store.claim_challenge("n1", t(100), t(50)).await.unwrap(),
+        "used once"
+    );
+    // Once expired it is forgotten (the web edge refuses expired challenges before this).
+    assert!(store.claim_challenge("n1", t(300), t(200)).await.unwrap());
 }
 
 async fn log_is_ordered_and_idempotent(store: &dyn Store) {

@@ -19,7 +19,7 @@ use atalaya_core::access::Permission;
 const MAX_API_BODY: usize = 2 * 1024 * 1024;
 
 /// A bulletin id from the path.
-fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
         .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))
 }

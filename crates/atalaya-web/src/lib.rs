@@ -22,10 +22,15 @@ mod census_api;
 pub mod charts;
 mod checks;
 pub mod console;
+mod csaf;
 mod directory_api;
 pub mod error;
+mod exchange_api;
 mod fed;
+mod feeds;
+pub mod misp_feed;
 mod ops;
+pub mod portal;
 pub mod taxii;
 mod wellknown;
 
@@ -44,6 +49,11 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Key-expiry and stale-contact windows of the directory.
     pub directory: atalaya_core::directory::DirectorySettings,
+    /// The OpenPGP key that signs the CSAF provider's documents (`.asc`); without it the
+    /// provider serves hashes only.
+    pub csaf_signer: Option<Arc<atalaya_crypto::OpenPgpSigner>>,
+    /// The public portal: the report form's proof-of-work key, settings and rate limits.
+    pub portal: Arc<portal::Portal>,
     /// The TAXII server's status resources, its STIX importer, and its store sync.
     pub taxii: Arc<taxii::TaxiiState>,
 }
@@ -57,18 +67,35 @@ impl AppState {
             fed.entropy.clone(),
             console,
         ));
+        let portal = Arc::new(portal::Portal::new(&fed, Default::default()));
         Self {
             fed,
             accounts,
             shutdown: CancellationToken::new(),
             directory: Default::default(),
-            taxii: Default::default(),
+            csaf_signer: None,
+            portal,
+            taxii: Arc::new(taxii::TaxiiState::with_importer(
+                atalaya_formats::stix::import::import,
+            )),
         }
+    }
+
+    /// With these portal settings (proof-of-work difficulty, rate limits).
+    pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {
+        self.portal = Arc::new(portal::Portal::new(&self.fed, settings));
+        self
     }
 
     /// With these directory settings (key-expiry and stale-contact windows).
     pub fn with_directory(mut self, settings: atalaya_core::directory::DirectorySettings) -> Self {
         self.directory = settings;
+        self
+    }
+
+    /// With the OpenPGP key that signs the CSAF provider's documents.
+    pub fn with_csaf_signer(mut self, signer: Arc<atalaya_crypto::OpenPgpSigner>) -> Self {
+        self.csaf_signer = Some(signer);
         self
     }
 }
@@ -85,6 +112,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bulletins/{id}/retract", post(api::retract))
         .route("/api/v1/bulletins/{id}/ack", post(api::acknowledge))
         .route("/api/v1/bulletins/{id}/renotify", post(api::renotify))
+        .route(
+            "/api/v1/bulletins/{id}/export/{format}",
+            get(exchange_api::export),
+        )
+        .route("/api/v1/import/{format}", post(exchange_api::import))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
         .route("/api/v1/oncall", get(api::show_oncall).put(api::set_oncall))
@@ -164,7 +196,19 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/coverage/minimum-services",
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
+        .route("/api/v1/reports", get(portal::api_reports))
+        .route("/api/v1/reports/{id}", get(portal::api_report))
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        // The public portal (no login).
+        .route("/", get(portal::home))
+        .route("/advisories/{id}", get(portal::advisory))
+        .route("/report", get(portal::report_index))
+        .route(
+            "/report/{country}",
+            get(portal::report_form).post(portal::report_submit),
+        )
+        .route("/pages/{slug}", get(portal::page))
+        .route("/portal/static/{file}", get(portal::static_file))
         .route("/taxii2/", get(taxii::discovery))
         .route("/taxii2/api/", get(taxii::api_root))
         .route("/taxii2/api/status/{id}/", get(taxii::status))
@@ -187,6 +231,30 @@ pub fn router(state: AppState) -> Router {
             get(taxii::versions),
         )
         .route("/.well-known/security.txt", get(wellknown::security_txt))
+        .route("/feeds/misp/manifest.json", get(misp_feed::manifest))
+        .route("/feeds/misp/hashes.csv", get(misp_feed::hashes))
+        .route("/feeds/misp/{file}", get(misp_feed::event))
+        .route(
+            "/.well-known/csaf/provider-metadata.json",
+            get(csaf::provider_metadata),
+        )
+        .route("/.well-known/csaf/clear/index.txt", get(csaf::index_txt))
+        .route(
+            "/.well-known/csaf/clear/changes.csv",
+            get(csaf::changes_csv),
+        )
+        .route("/.well-known/csaf/clear/", get(csaf::list_clear))
+        .route("/.well-known/csaf/clear/{year}/", get(csaf::list_year))
+        .route("/.well-known/csaf/clear/{year}/{file}", get(csaf::document))
+        .route("/.well-known/csaf/feed-tlp-clear.json", get(csaf::feed))
+        .route("/.well-known/csaf/openpgp/{file}", get(csaf::openpgp_key))
+        .route(
+            "/.well-known/csaf-aggregator/aggregator.json",
+            get(csaf::aggregator),
+        )
+        .route("/feeds/advisories.atom", get(feeds::advisories))
+        .route("/feeds/cap.atom", get(feeds::cap_index))
+        .route("/feeds/cap/{file}", get(feeds::cap_alert))
         .route("/directory", get(console::directory::public_directory))
         .route("/directory/{file}", get(console::directory::public_file))
         .route("/healthz", get(ops::healthz))
@@ -201,8 +269,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
-    // The public directory is a page too: it uses the console's own stylesheet.
-    let console = req.uri().path().starts_with("/console") || req.uri().path() == "/directory";
+    // The public directory and the portal are pages too: they use the console's stylesheet,
+    // and the portal's report form posts here (the same policy as the console's).
+    let path = req.uri().path();
+    let console =
+        path.starts_with("/console") || path == "/directory" || portal::is_portal_path(path);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
@@ -248,6 +319,11 @@ pub async fn serve(
         stop.cancelled().await;
         streams.cancel();
     });
+    match portal::seed_default_pages(&state.fed).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pages = n, "default awareness pages added to the portal"),
+        Err(e) => tracing::error!(error = %e, "could not seed the portal's awareness pages"),
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })

@@ -58,6 +58,13 @@ pub struct TaxiiState {
 }
 
 impl TaxiiState {
+    /// A server that takes posted objects with `importer`.
+    pub fn with_importer(importer: StixImporter) -> Self {
+        let s = Self::default();
+        s.set_importer(importer);
+        s
+    }
+
     /// Take posted objects with this importer (without one, posted objects are checked and
     /// refused with a reason in their status).
     pub fn set_importer(&self, importer: StixImporter) {

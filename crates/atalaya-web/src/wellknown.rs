@@ -36,6 +36,7 @@ pub async fn security_txt(State(state): State<AppState>) -> Response {
         &team,
         &format!("{base}/.well-known/security.txt"),
         &format!("{base}/directory"),
+        Some(&format!("{base}/.well-known/csaf/provider-metadata.json")),
         &languages,
         state.fed.now(),
     );

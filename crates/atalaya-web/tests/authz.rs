@@ -44,6 +44,12 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             "/api/v1/bulletins/{id}/renotify",
             Right(Renotify),
         ),
+        (
+            g.clone(),
+            "/api/v1/bulletins/{id}/export/{format}",
+            Right(ReadBulletins),
+        ),
+        (p.clone(), "/api/v1/import/{format}", Right(Publish)),
         (g.clone(), "/api/v1/status", Right(ReadBulletins)),
         (g.clone(), "/api/v1/policy", Right(ReadBulletins)),
         (u.clone(), "/api/v1/policy", Right(EditPolicy)),
@@ -149,8 +155,45 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             "/api/v1/coverage/minimum-services",
             Right(ManageCensus),
         ),
+        (g.clone(), "/api/v1/reports", Right(ReadReports)),
+        (g.clone(), "/api/v1/reports/{id}", Right(ReadReports)),
         (g.clone(), "/public/v1/bulletins", Public),
+        (g.clone(), "/", Public),
+        (g.clone(), "/advisories/{id}", Public),
+        (g.clone(), "/report", Public),
+        (g.clone(), "/report/{country}", Public),
+        (p.clone(), "/report/{country}", Public),
+        (g.clone(), "/pages/{slug}", Public),
+        (g.clone(), "/portal/static/{file}", Public),
+        (g.clone(), "/console/reports", Right(ReadReports)),
+        (g.clone(), "/console/reports/{id}", Right(ReadReports)),
+        (g.clone(), "/console/pages", Right(EditPortal)),
+        (g.clone(), "/console/pages/{slug}", Right(EditPortal)),
+        (p.clone(), "/console/pages/{slug}", Right(EditPortal)),
         (g.clone(), "/.well-known/security.txt", Public),
+        (g.clone(), "/feeds/misp/manifest.json", Public),
+        (g.clone(), "/feeds/misp/hashes.csv", Public),
+        (g.clone(), "/feeds/misp/{file}", Public),
+        (
+            g.clone(),
+            "/.well-known/csaf/provider-metadata.json",
+            Public,
+        ),
+        (g.clone(), "/.well-known/csaf/clear/index.txt", Public),
+        (g.clone(), "/.well-known/csaf/clear/changes.csv", Public),
+        (g.clone(), "/.well-known/csaf/clear/", Public),
+        (g.clone(), "/.well-known/csaf/clear/{year}/", Public),
+        (g.clone(), "/.well-known/csaf/clear/{year}/{file}", Public),
+        (g.clone(), "/.well-known/csaf/feed-tlp-clear.json", Public),
+        (g.clone(), "/.well-known/csaf/openpgp/{file}", Public),
+        (
+            g.clone(),
+            "/.well-known/csaf-aggregator/aggregator.json",
+            Public,
+        ),
+        (g.clone(), "/feeds/advisories.atom", Public),
+        (g.clone(), "/feeds/cap.atom", Public),
+        (g.clone(), "/feeds/cap/{file}", Public),
         (g.clone(), "/taxii2/", Public),
         (g.clone(), "/taxii2/api/", Public),
         (g.clone(), "/taxii2/api/status/{id}/", Person),
@@ -411,6 +454,8 @@ async fn every_route_times_every_role() {
             let path = template
                 .replace("{id}", ID)
                 .replace("{country}", "CL")
+                .replace("{slug}", "staying-safe-online")
+                .replace("{format}", "stix")
                 .replace("{file}", "console-2.css");
             let allowed = match gate {
                 Gate::Public => continue,
@@ -447,7 +492,10 @@ async fn every_route_times_every_role() {
         if matches!(gate, Gate::Public) {
             continue;
         }
-        let path = template.replace("{id}", ID).replace("{country}", "CL");
+        let path = template
+            .replace("{id}", ID)
+            .replace("{country}", "CL")
+            .replace("{slug}", "staying-safe-online");
         let (status, _) = send(&node, method.clone(), &path, None, "", None).await;
         assert!(
             status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER,

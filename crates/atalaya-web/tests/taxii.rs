@@ -724,7 +724,8 @@ async fn posting_objects_needs_the_right_a_taxii_body_and_answers_with_a_status(
     let g = post(&node, Some(&analyst), TAXII, "x".repeat(17 << 20)).await;
     assert_eq!(g.status, StatusCode::PAYLOAD_TOO_LARGE);
 
-    // Without an importer: checked, and refused with reasons; nothing stored.
+    // The node's STIX importer refuses objects that carry no TLP marking: checked, and refused
+    // with reasons; nothing stored.
     let before = node.bulletins().await;
     let g = post(&node, Some(&analyst), TAXII, envelope()).await;
     assert_eq!(g.status, StatusCode::ACCEPTED, "{}", g.body);
@@ -737,6 +738,14 @@ async fn posting_objects_needs_the_right_a_taxii_body_and_answers_with_a_status(
             .as_str()
             .unwrap()
             .contains("not a STIX id"),
+        "{}",
+        g.body
+    );
+    assert!(
+        g.body["failures"][1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no_label"),
         "{}",
         g.body
     );

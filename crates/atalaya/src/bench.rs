@@ -21,7 +21,7 @@ pub struct BenchArgs {
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
-    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout, taxii).
+    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout, import, taxii).
     #[arg(long)]
     pub only: Option<String>,
     /// First port of the benchmark networks.
@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Concurrent server-sent-event subscribers.
     #[arg(long, default_value_t = 10_000)]
     pub sse_subscribers: usize,
+    /// Indicators in the STIX bundle of the import benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub import_indicators: usize,
     /// Bulletins of 5,000 indicators loaded before paging the TAXII collection (20 make about
     /// 100,000 STIX objects).
     #[arg(long, default_value_t = 20)]
@@ -75,6 +78,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if wanted("sse_fanout") {
         let r = sse_fanout(&args, &scratch.join("sse")).await?;
         write(&args.out, "sse_fanout", r)?;
+    }
+    if wanted("import") {
+        let r =
+            crate::bench_import::import(args.import_indicators, &scratch.join("import")).await?;
+        write(&args.out, "import", r)?;
     }
     if wanted("taxii") {
         let r = taxii(&args, &scratch.join("taxii")).await?;

@@ -36,6 +36,9 @@ pub struct Config {
     /// Keeping the directory current: key-expiry warnings, stale contacts.
     #[serde(default)]
     pub directory: atalaya_core::directory::DirectorySettings,
+    /// The public portal's report form: proof of work and rate limits.
+    #[serde(default)]
+    pub portal: atalaya_web::portal::PortalSettings,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -171,6 +174,7 @@ impl Config {
             },
             console: atalaya_web::ConsoleSettings::default(),
             directory: atalaya_core::directory::DirectorySettings::default(),
+            portal: atalaya_web::portal::PortalSettings::default(),
             log: LogSection::default(),
         }
     }
@@ -257,6 +261,16 @@ fn doc_for(line: &str) -> Option<&'static str> {
             "Flag a team whose contacts nobody confirmed for this many days."
         }
         "hygiene_tick_ms" => "Milliseconds between looks for keys and contacts to warn about.",
+        "[portal]" => "The public portal's report form: proof of work and rate limits.",
+        "pow_bits" => {
+            "Leading zero bits of SHA-256 the browser must find before a report is accepted (each bit doubles the work; 18 takes about a second)."
+        }
+        "challenge_ttl_secs" => "Seconds a proof-of-work challenge stays valid.",
+        "window_secs" => "The window of the report form's rate limits, in seconds.",
+        "reports_per_address" => "Report forms one client address may post per window.",
+        "reports_per_state" => {
+            "Reports one member state's team may receive through this node per window."
+        }
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
         _ => return None,

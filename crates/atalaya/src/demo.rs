@@ -658,8 +658,10 @@ async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Re
         );
     }
     let directory = publish_directory(net, !args.once).await?;
+    let public = publish_public(net).await?;
     if args.once {
         println!("{}", directory.line());
+        println!("{public}");
     } else {
         show_acknowledgements(net, origin, &id).await?;
         run_communication_check(net).await?;
@@ -669,8 +671,51 @@ async fn demo_scenario(net: &mut Network, args: &DemoArgs, members: usize) -> Re
         println!("Coverage of the member states:              {c}/console/coverage");
         println!("The census:                                 {c}/console/census");
         println!("The public directory (no login):            {c}/directory");
+        let p = &net.nodes[PUBLIC_ORIGIN].url;
+        println!("\n{public}");
+        println!("The public portal of a node (no login):     {p}/");
+        println!("Atom feed of public advisories:             {p}/feeds/advisories.atom");
+        println!("CAP 1.2 alerts:                             {p}/feeds/cap.atom");
+        println!(
+            "CSAF 2.0 provider:                          {p}/.well-known/csaf/provider-metadata.json"
+        );
+        println!("TAXII 2.1:                                  {p}/taxii2/");
+        println!("MISP feed:                                  {p}/feeds/misp/manifest.json");
+        println!("security.txt:                               {p}/.well-known/security.txt");
     }
     Ok(())
+}
+
+/// The member that publishes the demo's public bulletins.
+const PUBLIC_ORIGIN: usize = 1;
+
+/// Publishes the public (TLP:CLEAR) attack warning and vulnerability advisory from the first
+/// member and waits until every node holds both, so that every public surface has content.
+async fn publish_public(net: &Network) -> Result<String> {
+    let origin = PUBLIC_ORIGIN.min(net.nodes.len() - 1);
+    let now = atalaya_core::Clock::now(&SystemClock);
+    let namespace = net.nodes[origin].url.clone();
+    let drafts = [
+        crate::demo_public::public_attack_warning(),
+        crate::demo_public::public_vulnerability_advisory(now, &namespace),
+    ];
+    let receivers = net.nodes.len() - 1;
+    let mut ids = Vec::new();
+    for draft in &drafts {
+        let (id, got) =
+            publish_and_follow(net, origin, draft, Duration::from_secs(30), None).await?;
+        if got.len() != receivers {
+            bail!(
+                "the public bulletin {id} reached {} of {receivers} nodes",
+                got.len()
+            );
+        }
+        ids.push(id);
+    }
+    Ok(format!(
+        "public: a TLP:CLEAR attack warning ({}) and a TLP:CLEAR vulnerability advisory with its CSAF document ({}) published by {}; every other node holds both",
+        ids[0], ids[1], net.nodes[origin].node_id
+    ))
 }
 
 /// What the demo put in the directory.

@@ -8,11 +8,15 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 mod bench;
+mod bench_import;
 mod cli;
 mod config;
 mod demo;
 mod demo_directory;
+mod demo_public;
 mod directory_cli;
+mod exchange_cli;
+mod exchange_stream;
 mod node;
 
 use config::Config;
@@ -136,6 +140,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import a CSAF 2.0 advisory, a STIX 2.1 bundle or a MISP event as bulletins.
+    Import(exchange_cli::ImportArgs),
+    /// Export a bulletin as CSAF 2.0, STIX 2.1, a MISP event or a CAP 1.2 alert.
+    Export(exchange_cli::ExportArgs),
     /// The census: open a round (coordinator), list, answer, report, close.
     Census {
         #[command(subcommand)]
@@ -326,6 +334,8 @@ async fn run(args: Args) -> Result<()> {
             directory_cli::coverage(&config, csv, json).await
         }
         Command::Census { command } => directory_cli::census(command).await,
+        Command::Import(a) => exchange_cli::import(a).await,
+        Command::Export(a) => exchange_cli::export(a).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);

@@ -118,6 +118,7 @@ pub async fn init(
             ..Default::default()
         },
         directory: Default::default(),
+        portal: Default::default(),
         log: Default::default(),
     };
     std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -219,6 +220,27 @@ pub async fn open_federation(config: &Config) -> Result<(Arc<Federation>, Arc<Sq
     Ok((fed, store))
 }
 
+/// The OpenPGP key that signs the node's CSAF documents: its own file next to the node's
+/// other keys (`keys/csaf-openpgp.key`, mode 0600, refused when others can read it), created
+/// the first time the node needs it.
+pub fn csaf_signer(
+    config: &Config,
+    fed: &Federation,
+) -> Result<Arc<atalaya_crypto::OpenPgpSigner>> {
+    let path = config.key_dir().join(CSAF_KEY_FILE);
+    let now = u32::try_from(fed.now().unix_seconds()).unwrap_or(u32::MAX);
+    let signer = atalaya_crypto::OpenPgpSigner::load_or_create(
+        &path,
+        &mut EntropyRng(fed.entropy.as_ref()),
+        now,
+    )?;
+    tracing::info!(fingerprint = %signer.fingerprint(), "CSAF signing key ready");
+    Ok(Arc::new(signer))
+}
+
+/// File name of the CSAF OpenPGP signing key in the node's key directory.
+pub const CSAF_KEY_FILE: &str = "csaf-openpgp.key";
+
 /// Run a node until `cancel` fires (Ctrl-C / SIGTERM in `atalaya serve`).
 pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     let (fed, store) = open_federation(&config).await?;
@@ -265,8 +287,11 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clone(),
         cancel.child_token(),
     ));
+    let csaf_signer = csaf_signer(&config, &fed)?;
     let state = atalaya_web::AppState::new(fed.clone(), config.console.clone())
-        .with_directory(config.directory);
+        .with_directory(config.directory)
+        .with_portal(config.portal.clone())
+        .with_csaf_signer(csaf_signer);
     atalaya_web::serve(listener, state, cancel.clone()).await?;
     cancel.cancel();
     let _ = outbox.await;

@@ -5,6 +5,9 @@
 //!   wild), both ways.
 //! - [`export`]: bulletins as STIX objects (report, identity, indicators, vulnerabilities) and
 //!   bundles.
+//! - [`import`]: bundles in (streaming, bounded memory): reports, indicators, vulnerabilities
+//!   and sightings become bulletin drafts.
 
 pub mod export;
+pub mod import;
 pub mod markings;

@@ -250,9 +250,10 @@ mod tests {
     #[test]
     fn templates_use_only_known_messages() {
         let en = catalogue("en");
-        let dir = format!("{}/templates/console", env!("CARGO_MANIFEST_DIR"));
         let mut unknown = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
+        let dirs =
+            ["console", "portal"].map(|d| format!("{}/templates/{d}", env!("CARGO_MANIFEST_DIR")));
+        for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
             for piece in text.split(".t(\"").skip(1) {

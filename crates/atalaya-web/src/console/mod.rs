@@ -24,6 +24,7 @@ pub mod directory;
 pub mod i18n;
 mod login;
 pub mod map;
+mod portal;
 mod watch;
 
 pub use i18n::{Lang, Tr};
@@ -112,6 +113,14 @@ pub fn routes() -> Router<AppState> {
         .route("/console/census/{id}/answer", post(census::answer))
         .route("/console/census/{id}/close", post(census::close))
         .route("/console/census/{id}/report", get(census::report))
+        // The public portal: reports from the public, awareness pages.
+        .route("/console/reports", get(portal::reports))
+        .route("/console/reports/{id}", get(portal::report))
+        .route("/console/pages", get(portal::pages))
+        .route(
+            "/console/pages/{slug}",
+            get(portal::edit_form).post(portal::edit_submit),
+        )
         .route("/console/static/{file}", get(static_file))
 }
 
@@ -309,6 +318,9 @@ fn nav_of(path: &str) -> &'static str {
         "coverage" => "coverage",
         "cybercrime" => "cybercrime",
         "standards" => "standards",
+        "census" => "census",
+        "reports" => "reports",
+        "pages" => "pages",
         _ => "watch",
     }
 }
