@@ -8,91 +8,28 @@ mod common;
 use atalaya_core::access::Role;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{Method, Request, StatusCode, header};
-use common::{TestNode, team_record};
+use axum::http::{Method, Request, StatusCode};
+use common::{Api, team_record};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-struct Api {
-    node: TestNode,
-    token: String,
-}
-
-impl Api {
-    async fn start(role: Role) -> Api {
-        let node = TestNode::start().await;
-        node.user("lia", role, true).await;
-        let owner = node.fed.store.user_by_name("lia").await.unwrap().unwrap();
-        let (token, _) = node
-            .state
-            .accounts
-            .issue_token(Some(&owner), "test", &role.permissions().to_scopes(), None)
-            .await
-            .unwrap();
-        Api { node, token }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<String>,
-    ) -> (StatusCode, Value, String) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-        }
-        let mut req = req.body(body.map_or_else(Body::empty, Body::from)).unwrap();
-        req.extensions_mut().insert(ConnectInfo(
-            "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
-        ));
-        let resp = self.node.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        )
-    }
-
-    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let (s, v, _) = self.call(Method::PUT, path, Some(body.to_string())).await;
-        (s, v)
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let (s, v, _) = self.call(Method::POST, path, Some(body.to_string())).await;
-        (s, v)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value, String) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn teams(&self) -> Vec<Value> {
-        self.get("/api/v1/teams").await.1["teams"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
+/// The team records the node holds.
+async fn teams(api: &Api) -> Vec<Value> {
+    api.get("/api/v1/teams").await.1["teams"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn assert_refused(api: &Api, body: Value, status: StatusCode, code: &str) {
-    let before = api.teams().await;
+    let before = teams(api).await;
     let id = body["id"].as_str().unwrap().replace('/', "%2F");
     let (s, v) = api.put(&format!("/api/v1/teams/{id}"), &body).await;
     assert_eq!(s, status, "{v}");
     assert_eq!(v["error"]["code"], code, "{v}");
     assert!(!v["error"]["message"].as_str().unwrap().is_empty());
     assert_eq!(
-        api.teams().await,
+        teams(api).await,
         before,
         "nothing stored after a refused record"
     );
@@ -100,7 +37,7 @@ async fn assert_refused(api: &Api, body: Value, status: StatusCode, code: &str) 
 
 #[tokio::test]
 async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
-    let api = Api::start(Role::Liaison).await;
+    let api = Api::start("lia", Role::Liaison).await;
     let (s, v) = api
         .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
         .await;
@@ -282,7 +219,7 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
 
 #[tokio::test]
 async fn a_read_only_person_reads_but_cannot_publish() {
-    let api = Api::start(Role::ReadOnly).await;
+    let api = Api::start("lia", Role::ReadOnly).await;
     let (s, v) = api
         .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
         .await;
@@ -295,7 +232,7 @@ async fn a_read_only_person_reads_but_cannot_publish() {
 
 #[tokio::test]
 async fn exports_hygiene_and_import_all_or_nothing() {
-    let api = Api::start(Role::Admin).await;
+    let api = Api::start("lia", Role::Admin).await;
     let (s, v) = api
         .put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
         .await;
@@ -350,7 +287,7 @@ async fn exports_hygiene_and_import_all_or_nothing() {
          "constituency": {"types": [], "asns": [], "domains": [], "ipranges": ["198.51.100.7/24"], "countries": []},
          "emails": [], "phones": [], "pgp_keys": []}
     ]);
-    let before = api.teams().await.len();
+    let before = teams(&api).await.len();
     let (s, v, _) = api
         .call(
             Method::POST,
@@ -364,7 +301,7 @@ async fn exports_hygiene_and_import_all_or_nothing() {
         "{v}"
     );
     assert_eq!(v["error"]["problems"][0]["code"], "bad-cidr", "{v}");
-    assert_eq!(api.teams().await.len(), before, "nothing imported");
+    assert_eq!(teams(&api).await.len(), before, "nothing imported");
     let good = json!([ti[0].clone()]);
     let (s, v, _) = api
         .call(
@@ -407,7 +344,7 @@ async fn exports_hygiene_and_import_all_or_nothing() {
 
 #[tokio::test]
 async fn a_census_round_from_opening_to_report_and_closing() {
-    let api = Api::start(Role::Admin).await;
+    let api = Api::start("lia", Role::Admin).await;
     api.put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
         .await;
     let (s, v) = api
@@ -514,7 +451,7 @@ async fn a_census_round_from_opening_to_report_and_closing() {
 
 #[tokio::test]
 async fn coverage_as_json_and_csv_and_the_minimum_set() {
-    let api = Api::start(Role::Admin).await;
+    let api = Api::start("lia", Role::Admin).await;
     api.put("/api/v1/teams/cl-csirt", &team_record("cl-csirt"))
         .await;
     let (s, cov, _) = api.get("/api/v1/coverage").await;
@@ -542,7 +479,7 @@ async fn coverage_as_json_and_csv_and_the_minimum_set() {
 
 #[tokio::test]
 async fn cybercrime_and_standards_entries() {
-    let api = Api::start(Role::Admin).await;
+    let api = Api::start("lia", Role::Admin).await;
     let cc = json!({
         "country": "CL",
         "authorities": [{"name": "Brigada Ficticia del Cibercrimen", "kind": "police",
@@ -598,7 +535,7 @@ async fn cybercrime_and_standards_entries() {
 
 #[tokio::test]
 async fn security_txt_follows_the_team_record() {
-    let api = Api::start(Role::Admin).await;
+    let api = Api::start("lia", Role::Admin).await;
     let get = |api: &Api| {
         let req = Request::builder()
             .uri("/.well-known/security.txt")

@@ -6,71 +6,35 @@
 mod common;
 
 use atalaya_core::access::Role;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Method, Request, StatusCode, header};
-use common::TestNode;
+use axum::http::{Method, StatusCode};
+use common::Api;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
 
-struct Api {
-    node: TestNode,
-    token: String,
+/// Imports through the API.
+trait Import {
+    fn import(
+        &self,
+        path: &str,
+        doc: impl Into<String>,
+    ) -> impl Future<Output = (StatusCode, Value)>;
+    fn refused(
+        &self,
+        path: &str,
+        doc: impl Into<String>,
+        status: StatusCode,
+        code: &str,
+    ) -> impl Future<Output = ()>;
 }
 
-impl Api {
-    async fn start(role: Role) -> Api {
-        let node = TestNode::start().await;
-        node.user("officer", role, true).await;
-        let owner = node
-            .fed
-            .store
-            .user_by_name("officer")
-            .await
-            .unwrap()
-            .unwrap();
-        let (token, _) = node
-            .state
-            .accounts
-            .issue_token(Some(&owner), "test", &role.permissions().to_scopes(), None)
-            .await
-            .unwrap();
-        Api { node, token }
+impl Import for Api {
+    async fn import(&self, path: &str, doc: impl Into<String>) -> (StatusCode, Value) {
+        let (s, v, _) = self.call(Method::POST, path, Some(doc.into())).await;
+        (s, v)
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-    ) -> (StatusCode, String) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-        }
-        let mut req = req.body(body.map_or_else(Body::empty, Body::from)).unwrap();
-        req.extensions_mut().insert(ConnectInfo(
-            "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
-        ));
-        let resp = self.node.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 32 << 20)
-            .await
-            .unwrap();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    async fn import(&self, path: &str, doc: impl Into<Vec<u8>>) -> (StatusCode, Value) {
-        let (s, text) = self.call(Method::POST, path, Some(doc.into())).await;
-        (s, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn refused(&self, path: &str, doc: impl Into<Vec<u8>>, status: StatusCode, code: &str) {
+    async fn refused(&self, path: &str, doc: impl Into<String>, status: StatusCode, code: &str) {
         let before = self.node.bulletins().await;
         let (s, body) = self.import(path, doc).await;
         assert_eq!(s, status, "{path}: {body}");
@@ -131,7 +95,7 @@ fn csaf_document() -> Value {
 
 #[tokio::test]
 async fn documents_import_all_or_nothing_and_every_bad_document_is_refused() {
-    let api = Api::start(Role::DutyOfficer).await;
+    let api = Api::start("officer", Role::DutyOfficer).await;
 
     // STIX: a CLEAR bundle becomes a bulletin with its indicators.
     let good = bundle((0..3).map(|i| indicator(i, true)).collect());
@@ -140,7 +104,7 @@ async fn documents_import_all_or_nothing_and_every_bad_document_is_refused() {
     assert_eq!(body["bulletins"][0]["tlp"], "TLP:CLEAR");
     assert_eq!(body["bulletins"][0]["indicators"], 3);
     let id = body["bulletins"][0]["id"].as_str().unwrap().to_owned();
-    let (s, text) = api
+    let (s, _, text) = api
         .call(Method::GET, &format!("/api/v1/bulletins/{id}"), None)
         .await;
     assert_eq!(s, StatusCode::OK);
@@ -235,7 +199,7 @@ async fn documents_import_all_or_nothing_and_every_bad_document_is_refused() {
         "no_label",
     )
     .await;
-    let oversized = vec![b' '; 16 * 1024 * 1024 + 1];
+    let oversized = " ".repeat(16 * 1024 * 1024 + 1);
     api.refused(
         "/api/v1/import/misp",
         oversized,
@@ -261,7 +225,7 @@ async fn documents_import_all_or_nothing_and_every_bad_document_is_refused() {
 
 #[tokio::test]
 async fn a_read_only_person_cannot_import() {
-    let api = Api::start(Role::ReadOnly).await;
+    let api = Api::start("officer", Role::ReadOnly).await;
     let doc = bundle(vec![indicator(1, true)]);
     api.refused(
         "/api/v1/import/stix",
@@ -274,7 +238,7 @@ async fn a_read_only_person_cannot_import() {
 
 #[tokio::test]
 async fn bulletins_export_in_every_format_the_policy_allows() {
-    let api = Api::start(Role::DutyOfficer).await;
+    let api = Api::start("officer", Role::DutyOfficer).await;
     let draft: atalaya_core::BulletinDraft = serde_json::from_value(json!({
         "tlp": "CLEAR", "kind": "attack-warning", "severity": "high",
         "title": "Botnet <C2> & friends (test)", "summary": "Block these.",
@@ -290,7 +254,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
     .unwrap();
     let green = api.node.fed.publish(green).await.unwrap().0.id;
 
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{id}/export/stix"),
@@ -306,7 +270,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
     );
     assert!(objects.iter().any(|o| o["type"] == "indicator"));
 
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{id}/export/misp"),
@@ -316,7 +280,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
     assert_eq!(s, StatusCode::OK, "{text}");
     assert!(text.contains("tlp:clear"), "{text}");
 
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{id}/export/csaf"),
@@ -327,7 +291,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["document"]["csaf_version"], "2.0");
 
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{id}/export/cap"),
@@ -345,7 +309,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
     );
 
     // A GREEN warning exports to STIX for a member, but is never a public CAP alert.
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{green}/export/stix"),
@@ -354,7 +318,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
         .await;
     assert_eq!(s, StatusCode::OK, "{text}");
     assert!(text.contains("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"));
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{green}/export/cap"),
@@ -364,7 +328,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
     assert!(text.contains("cap_not_available"));
 
-    let (s, text) = api
+    let (s, _, text) = api
         .call(
             Method::GET,
             &format!("/api/v1/bulletins/{id}/export/iodef"),
@@ -373,7 +337,7 @@ async fn bulletins_export_in_every_format_the_policy_allows() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(text.contains("unknown_format"));
-    let (s, _) = api
+    let (s, _, _) = api
         .call(
             Method::GET,
             "/api/v1/bulletins/00000000-0000-4000-8000-000000000000/export/stix",

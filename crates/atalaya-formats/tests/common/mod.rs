@@ -76,3 +76,74 @@ pub fn baseline(name: &str, fresh: &str) {
         path.display()
     );
 }
+
+/// One line saying what an importer made of a corpus document: how many bulletins (each a
+/// valid draft) with which labels and indicators, or the refusal's code and reason.
+pub fn outcome(
+    r: &Result<atalaya_formats::exchange::Imported, atalaya_formats::exchange::ImportError>,
+) -> String {
+    let now = atalaya_core::Timestamp::from_unix_millis(1_800_000_000_000).unwrap();
+    match r {
+        Ok(got) => {
+            for b in &got.bulletins {
+                b.content
+                    .validate(now)
+                    .unwrap_or_else(|e| panic!("an imported draft is not a valid bulletin: {e}"));
+            }
+            let indicators: usize = got
+                .bulletins
+                .iter()
+                .map(|b| b.content.indicators.len())
+                .sum();
+            let labels: Vec<&str> = got.bulletins.iter().map(|b| b.tlp.label()).collect();
+            format!(
+                "imported {} bulletin(s) [{}], {indicators} indicator(s), {} warning(s)",
+                got.bulletins.len(),
+                labels.join(" "),
+                got.warnings.len()
+            )
+        }
+        Err(e) => {
+            assert!(!e.reason.trim().is_empty(), "a refusal without a reason");
+            format!("refused {}: {}", e.code, e.reason)
+        }
+    }
+}
+
+/// An importer of the exchange formats.
+pub type Importer =
+    fn(
+        &[u8],
+        &atalaya_formats::exchange::ImportOptions,
+    ) -> Result<atalaya_formats::exchange::Imported, atalaya_formats::exchange::ImportError>;
+
+/// Runs `import` over every file of the corpus folders `subs` (under `dir`), and again with
+/// a default TLP:GREEN when a document is refused for having no label. Returns the report (one
+/// line per file, for the baseline) and how many imports succeeded.
+pub fn import_report(dir: &std::path::Path, subs: &[&str], import: Importer) -> (String, usize) {
+    use atalaya_formats::exchange::{ImportOptions, codes};
+    let mut report = String::new();
+    let mut imported = 0;
+    for sub in subs {
+        for f in files(&dir.join(sub)) {
+            let bytes = std::fs::read(dir.join(sub).join(&f)).unwrap();
+            let plain = import(&bytes, &ImportOptions::default());
+            let line = outcome(&plain);
+            imported += usize::from(plain.is_ok());
+            report.push_str(&format!("{sub}/{}: {line}", f.display()));
+            if plain.as_ref().is_err_and(|e| e.code == codes::NO_LABEL) {
+                let with = import(
+                    &bytes,
+                    &ImportOptions {
+                        default_tlp: Some(atalaya_core::Tlp::Green),
+                        ..Default::default()
+                    },
+                );
+                imported += usize::from(with.is_ok());
+                report.push_str(&format!(" | with default TLP:GREEN: {}", outcome(&with)));
+            }
+            report.push('\n');
+        }
+    }
+    (report, imported)
+}

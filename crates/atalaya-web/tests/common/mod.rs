@@ -332,3 +332,82 @@ pub fn team_record(id: &str) -> Value {
         "member_notes": "members only",
     })
 }
+
+/// A person's API token on a fresh node, and JSON requests with it.
+pub struct Api {
+    /// The node.
+    pub node: TestNode,
+    /// The bearer token of `username`, with every right of the role.
+    pub token: String,
+}
+
+impl Api {
+    /// A node where `username` has `role` and a token with all its rights.
+    pub async fn start(username: &str, role: Role) -> Api {
+        let node = TestNode::start().await;
+        node.user(username, role, true).await;
+        let owner = node
+            .fed
+            .store
+            .user_by_name(username)
+            .await
+            .unwrap()
+            .unwrap();
+        let (token, _) = node
+            .state
+            .accounts
+            .issue_token(Some(&owner), "test", &role.permissions().to_scopes(), None)
+            .await
+            .unwrap();
+        Api { node, token }
+    }
+
+    /// A request with the token (a body is sent as JSON): status, the reply as JSON (or
+    /// null), and its text.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let mut req = req.body(body.map_or_else(Body::empty, Body::from)).unwrap();
+        req.extensions_mut().insert(ConnectInfo(
+            "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        let resp = self.node.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 32 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        )
+    }
+
+    /// PUT JSON.
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.call(Method::PUT, path, Some(body.to_string())).await;
+        (s, v)
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.call(Method::POST, path, Some(body.to_string())).await;
+        (s, v)
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value, String) {
+        self.call(Method::GET, path, None).await
+    }
+}
