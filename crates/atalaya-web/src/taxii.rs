@@ -791,6 +791,31 @@ fn object_id(object: &str) -> Result<&str> {
     }
 }
 
+/// The page of one object's versions (`all_versions`: every one, else as `match[version]`
+/// asks); 404 when the collection shows no version of it to this viewer.
+async fn one_object(
+    state: &AppState,
+    headers: &HeaderMap,
+    collection: &str,
+    object: &str,
+    raw: Option<&str>,
+    all_versions: bool,
+) -> Result<Page> {
+    let (mut viewer, query) = reading(state, headers, collection, raw).await?;
+    let page = page(
+        &state.fed,
+        &mut viewer,
+        &query,
+        Some(object_id(object)?),
+        all_versions,
+    )
+    .await?;
+    if page.rows.is_empty() && query.next.is_none() && query.added_after.is_none() {
+        return Err(not_found("object in this collection"));
+    }
+    Ok(page)
+}
+
 /// `GET /taxii2/api/collections/{id}/objects/{object}/`: one object's versions (by
 /// `match[version]`, the last by default), in an envelope.
 pub async fn object(
@@ -799,18 +824,7 @@ pub async fn object(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (mut viewer, query) = reading(&state, &headers, &id, raw.as_deref()).await?;
-    let page = page(
-        &state.fed,
-        &mut viewer,
-        &query,
-        Some(object_id(&object)?),
-        false,
-    )
-    .await?;
-    if page.rows.is_empty() && query.next.is_none() && query.added_after.is_none() {
-        return Err(not_found("object in this collection"));
-    }
+    let page = one_object(&state, &headers, &id, &object, raw.as_deref(), false).await?;
     let mut resp = taxii_response(StatusCode::OK, envelope(&page));
     date_headers(&mut resp, &page.rows);
     Ok(resp)
@@ -823,18 +837,7 @@ pub async fn versions(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (mut viewer, query) = reading(&state, &headers, &id, raw.as_deref()).await?;
-    let page = page(
-        &state.fed,
-        &mut viewer,
-        &query,
-        Some(object_id(&object)?),
-        true,
-    )
-    .await?;
-    if page.rows.is_empty() && query.next.is_none() && query.added_after.is_none() {
-        return Err(not_found("object in this collection"));
-    }
+    let page = one_object(&state, &headers, &id, &object, raw.as_deref(), true).await?;
     let mut body = json!({ "more": page.more });
     if let Some(n) = page.next {
         body["next"] = json!(n.encode());
