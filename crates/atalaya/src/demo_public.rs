@@ -179,4 +179,41 @@ mod tests {
             draft.content.validate(now).expect("valid content");
         }
     }
+
+    #[test]
+    fn the_demo_csaf_document_passes_our_checks_and_bsis_validator() {
+        let now = Timestamp::parse("2026-11-23T12:00:00Z").unwrap();
+        let doc = demo_csaf(now, "https://cl.demo.example");
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let imported = atalaya_formats::csaf::import(&bytes, &Default::default())
+            .expect("the schema and the mandatory tests pass");
+        assert_eq!(imported.bulletins[0].tlp, atalaya_core::Tlp::Clear);
+
+        let Some(dir) = std::env::var_os("ATALAYA_CSAF_VALIDATOR_DIR") else {
+            panic!(
+                "ATALAYA_CSAF_VALIDATOR_DIR is not set: `cargo xtask test` sets it to tests/interop/csaf (npm ci there)"
+            );
+        };
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let file =
+            std::env::temp_dir().join(format!("atalaya-demo-csaf-{}.json", std::process::id()));
+        std::fs::write(&file, &bytes).unwrap();
+        let out = std::process::Command::new("node")
+            .env("ATALAYA_CSAF_VALIDATOR_DIR", &dir)
+            .arg(root.join("tests/interop/csaf/validate.mjs"))
+            .arg(&file)
+            .output()
+            .expect("node (Node.js 20+) runs BSI's validator");
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            results[0]["isValid"], true,
+            "BSI's validator refuses the demo's CSAF document: {results}"
+        );
+    }
 }
