@@ -22,6 +22,10 @@ pub mod limits {
     pub const REFERENCES: usize = 100;
     /// Most sectors or countries.
     pub const LABELS: usize = 64;
+    /// Largest content as JSON (with any CSAF or STIX document it carries): what fits in one
+    /// envelope (`MAX_ENVELOPE_BYTES`, 1 MiB) with room for the labels and signature. A larger
+    /// bulletin would be stored here and refused by every peer.
+    pub const CONTENT_BYTES: usize = crate::envelope::MAX_ENVELOPE_BYTES - 32 * 1024;
 }
 
 /// What kind of warning a bulletin is.
@@ -319,6 +323,16 @@ impl BulletinContent {
                 "must be after the bulletin's creation",
             ));
         }
+        let size = serde_json::to_vec(self).map_or(usize::MAX, |v| v.len());
+        if size > limits::CONTENT_BYTES {
+            return Err(field(
+                "content",
+                format!(
+                    "{size} bytes as JSON; a bulletin (with the document it carries) must fit in {} bytes to travel",
+                    limits::CONTENT_BYTES
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -487,6 +501,14 @@ mod tests {
             (
                 "ack_required_by",
                 Box::new(move |d| d.content.ack_required_by = Some(t)),
+            ),
+            (
+                "content",
+                Box::new(|d| {
+                    d.content.payload = Some(StructuredPayload::Csaf(serde_json::json!({
+                        "document": {"notes": [{"text": "x".repeat(limits::CONTENT_BYTES)}]}
+                    })))
+                }),
             ),
         ];
         for (f, mutate) in cases {
