@@ -500,8 +500,20 @@ struct Report {
 #[derive(Debug, Default)]
 struct Group {
     indicators: Vec<Indicator>,
+    /// About what `indicators` weigh as JSON, so a group of long URLs still fits in one
+    /// bulletin ([`limits::CONTENT_BYTES`]).
+    indicator_bytes: usize,
     body: Body,
     objects: usize,
+}
+
+/// What the indicators of one grouped bulletin may weigh as JSON: half of what a bulletin may
+/// carry, leaving the rest to its body.
+const GROUP_INDICATOR_BYTES: usize = limits::CONTENT_BYTES / 2;
+
+/// About what an indicator weighs as JSON.
+fn indicator_bytes(i: &Indicator) -> usize {
+    40 + i.value.len() + i.comment.as_ref().map_or(0, |c| c.len() + 12)
 }
 
 struct State<'s, E> {
@@ -996,8 +1008,11 @@ impl<'s, E> State<'s, E> {
             return self.emit_vulnerability(e, labels.tlp);
         }
         let key = labels.tlp;
+        let incoming: usize = e.indicators.iter().map(indicator_bytes).sum();
         let full = self.groups.get(&key).is_some_and(|g| {
-            g.indicators.len() + e.indicators.len() > limits::INDICATORS || g.body.nearly_full()
+            g.indicators.len() + e.indicators.len() > limits::INDICATORS
+                || g.indicator_bytes + incoming > GROUP_INDICATOR_BYTES
+                || g.body.nearly_full()
         });
         if full {
             self.flush_group(key)?;
@@ -1005,6 +1020,7 @@ impl<'s, E> State<'s, E> {
         let (indicators, lines, _) = e.into_indicators();
         let g = self.groups.entry(key).or_default();
         g.objects += 1;
+        g.indicator_bytes += incoming;
         g.indicators.extend(indicators);
         for l in &lines {
             g.body.line(l);
@@ -1908,6 +1924,31 @@ mod tests {
             ]
         );
         assert!(got.bulletins[2].content.title.ends_with("part 3"));
+    }
+
+    #[test]
+    fn long_indicators_are_grouped_so_each_bulletin_fits_in_an_envelope() {
+        let long = "a".repeat(3_900);
+        let objects: Vec<Value> = (0..1_000u32)
+            .map(|n| {
+                indicator(
+                    n,
+                    &format!("[url:value = 'https://x.example/{n}/{long}']"),
+                    Some(GREEN),
+                )
+            })
+            .collect();
+        let got = import(&bundle(Value::Array(objects)), &ImportOptions::default()).unwrap();
+        assert!(got.bulletins.len() > 1, "one bulletin would not travel");
+        let now = Timestamp::from_unix_millis(1_800_000_000_000).unwrap();
+        let mut total = 0;
+        for b in &got.bulletins {
+            b.content
+                .validate(now)
+                .expect("each part fits in one envelope");
+            total += b.content.indicators.len();
+        }
+        assert_eq!(total, 1_000);
     }
 
     #[test]
