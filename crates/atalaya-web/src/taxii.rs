@@ -45,6 +45,8 @@ const STATUSES_KEPT: usize = 1_000;
 
 /// Bulletins turned into STIX objects per store transaction.
 const SYNC_BATCH: u32 = 20;
+/// About how many STIX objects one save of the sync holds in memory.
+const SYNC_OBJECTS: usize = 5_000;
 
 /// An importer of STIX 2.1 bundles (e.g. `atalaya_formats::stix::import`), for posted objects.
 pub type StixImporter = fn(&[u8], &ImportOptions) -> Result<Imported, ImportError>;
@@ -88,9 +90,18 @@ impl TaxiiState {
                 return Ok(added);
             };
             let position = *position;
+            // Saved in pieces of about SYNC_OBJECTS, each with the position it reaches, so
+            // memory stays bounded whatever the bulletins hold.
             let mut objects = Vec::new();
-            for (_, record) in &backlog {
+            for (at, record) in &backlog {
                 objects.extend(stix_rows(&record.bulletin));
+                if objects.len() >= SYNC_OBJECTS && *at != position {
+                    added += fed
+                        .store
+                        .save_stix_objects(*at, &objects, fed.now())
+                        .await?;
+                    objects.clear();
+                }
             }
             added += fed
                 .store

@@ -444,6 +444,42 @@ async fn paging_with_limit_next_and_added_after_visits_every_object_once() {
 }
 
 #[tokio::test]
+async fn a_large_backlog_is_kept_in_pieces_and_pages_every_object_once() {
+    let node = TestNode::start().await;
+    // More objects than one save of the sync holds: it saves in pieces.
+    for k in 0..3 {
+        publish(
+            &node,
+            warning("CLEAR", &format!("Large warning {k}"), 3_000),
+        )
+        .await;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut next: Option<String> = None;
+    let mut total = 0;
+    loop {
+        let path = match &next {
+            Some(n) => format!("/taxii2/api/collections/public/objects/?limit=1000&next={n}"),
+            None => "/taxii2/api/collections/public/objects/?limit=1000".into(),
+        };
+        let g = get(&node, &path, None).await;
+        assert_eq!(g.status, StatusCode::OK, "{}", g.body);
+        for o in objects(&g) {
+            total += 1;
+            seen.insert(o["id"].as_str().unwrap().to_owned());
+        }
+        if g.body["more"] == true {
+            next = Some(g.body["next"].as_str().unwrap().to_owned());
+        } else {
+            break;
+        }
+    }
+    // 3 reports, 9,000 indicators, one identity, one marking; each once.
+    assert_eq!(total, 9_005);
+    assert_eq!(seen.len(), 9_005);
+}
+
+#[tokio::test]
 async fn match_filters_object_and_versions() {
     let node = TestNode::start().await;
     let mut draft = warning("CLEAR", "Mixed", 2);
