@@ -874,28 +874,18 @@ pub async fn report_submit(
             }
         }
     };
+    // A refusal that keeps nothing of what was typed.
+    let refuse_plainly = |lang: Lang, status: StatusCode, code_: &'static str| {
+        refuse(lang, status, code_, Filled::default(), Vec::new())
+    };
     // Every post counts against the address, before any costly work.
     if !state.portal.allow_address(&addr.ip().to_string(), now) {
-        return refuse(
-            lang0,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            Filled::default(),
-            Vec::new(),
-        )
-        .await;
+        return refuse_plainly(lang0, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     }
     let bytes = match axum::body::to_bytes(body, report::limits::BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return refuse(
-                lang0,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                Filled::default(),
-                Vec::new(),
-            )
-            .await;
+            return refuse_plainly(lang0, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
         }
     };
     let form: ReportForm = match report::parse_form(&bytes) {
@@ -924,14 +914,7 @@ pub async fn report_submit(
     };
     if !form.website.is_empty() {
         tracing::info!(address = %addr.ip(), "report form refused: honeypot filled in");
-        return refuse(
-            lang,
-            StatusCode::BAD_REQUEST,
-            "honeypot",
-            Filled::default(),
-            Vec::new(),
-        )
-        .await;
+        return refuse_plainly(lang, StatusCode::BAD_REQUEST, "honeypot").await;
     }
     let solved = match state.portal.pow.verify(
         &form.challenge,
@@ -949,14 +932,7 @@ pub async fn report_submit(
         Err(e) => return ApiError::from(e).into_response(),
     };
     if route == ReportRoute::Nowhere {
-        return refuse(
-            lang,
-            StatusCode::CONFLICT,
-            "no_node_for_state",
-            Filled::default(),
-            Vec::new(),
-        )
-        .await;
+        return refuse_plainly(lang, StatusCode::CONFLICT, "no_node_for_state").await;
     }
     let id = state.fed.new_report_id();
     let report: IncidentReport = match form.to_report(id, code, now, state.fed.node_id().clone()) {
@@ -1009,14 +985,7 @@ pub async fn report_submit(
     match state.fed.file_incident_report(report.clone()).await {
         Ok(_) => {}
         Err(ReportError::NoNode(_)) => {
-            return refuse(
-                lang,
-                StatusCode::CONFLICT,
-                "no_node_for_state",
-                Filled::default(),
-                Vec::new(),
-            )
-            .await;
+            return refuse_plainly(lang, StatusCode::CONFLICT, "no_node_for_state").await;
         }
         Err(ReportError::Invalid(m)) => {
             tracing::warn!(reason = %m, "incident report not sent");
