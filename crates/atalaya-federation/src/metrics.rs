@@ -20,6 +20,8 @@ pub struct Metrics {
     pub push_failures: AtomicU64,
     /// Anti-entropy rounds completed (every peer asked once).
     pub sync_rounds: AtomicU64,
+    /// Writes to the audit trail that failed (their requests were refused).
+    pub audit_write_failures: AtomicU64,
     /// Envelopes and requests refused, by reason code.
     rejections: Mutex<BTreeMap<&'static str, u64>>,
 }
