@@ -228,3 +228,69 @@ pub async fn run_checkpoints(fed: Arc<Federation>, cancel: CancellationToken) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn event() -> AuditEvent {
+        AuditEvent {
+            at: atalaya_core::Timestamp::parse("2026-11-22T12:00:00Z").unwrap(),
+            actor: "user:ana".into(),
+            action: "view".into(),
+            object: "b1".into(),
+            decision: "allow".into(),
+            reason: "TLP:AMBER".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_audited_nothing_does_not_wait() {
+        let q = AuditQueue::default();
+        q.enqueue(event()); // someone else's, before the request began, never written
+        let mark = q.mark();
+        assert_eq!(q.durable(mark).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn an_answer_waits_until_its_entry_is_written() {
+        let q = Arc::new(AuditQueue::default());
+        let mark = q.mark();
+        q.enqueue(event());
+        let waiting = tokio::spawn({
+            let q = q.clone();
+            async move { q.durable(mark).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "answered before the entry was written"
+        );
+        q.taken(1, true);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_refuses_the_requests_it_may_hold_and_no_later_one() {
+        let q = AuditQueue::default();
+        let early = q.mark();
+        q.enqueue(event());
+        q.enqueue(event());
+        q.taken(2, false);
+        assert_eq!(q.durable(early).await, Err(AuditUnwritten::WriteFailed));
+        let later = q.mark();
+        q.enqueue(event());
+        q.taken(1, true);
+        assert_eq!(q.durable(later).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_writer_refuses_what_it_did_not_write() {
+        let q = AuditQueue::default();
+        let mark = q.mark();
+        q.enqueue(event());
+        q.progress.send_modify(|p| p.stopped = true);
+        assert_eq!(q.durable(mark).await, Err(AuditUnwritten::Unavailable));
+    }
+}
