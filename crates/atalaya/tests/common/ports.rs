@@ -17,7 +17,7 @@
 //!   `<port>.reclaim` guard file so that two processes reclaiming at once cannot both win.
 //!   The Node browser tests (`tests/e2e/lib/net.mjs`, `reservePort`) follow the same scheme in
 //!   the same directory, and remove their claims when they exit; a Rust test process cannot run
-//!   code at exit, so its claims are reclaimed after it.
+//!   code at exit, so its claims are reclaimed after it (and swept when the next one starts).
 //!
 //! `ATALAYA_TEST_PORTS_DIR` and `ATALAYA_TEST_PORTS_RANGE` (`LOW-HIGH`) override the directory
 //! and the range, for the allocator's own tests.
@@ -70,7 +70,32 @@ impl PortAllocator {
                 .unwrap_or_else(|| panic!("ATALAYA_TEST_PORTS_RANGE={r}: expected LOW-HIGH")),
             Err(_) => below_ephemeral(),
         };
-        Self::new(dir, range)
+        let allocator = Self::new(dir, range);
+        allocator.sweep();
+        allocator
+    }
+
+    /// Remove the claims of processes that are gone (a Rust test process cannot remove its own
+    /// at exit), so the directory holds about as many claims as there are live test processes.
+    fn sweep(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(port) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".lock"))
+                .and_then(|p| p.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            if let Ok(held) = std::fs::read_to_string(e.path())
+                && !owner_alive(&held)
+            {
+                self.reclaim(port, &held);
+            }
+        }
     }
 
     /// Claims of ports `range` in `dir` (created if missing).
