@@ -14,6 +14,9 @@
 //! The choices (who publishes what to whom, who acknowledges, who is killed when) come from a
 //! seeded generator. The seed is printed; `ATALAYA_CHAOS_SEED=<seed>` replays the same choices
 //! (the interleaving with the nodes' own timing is of course not replayed).
+//!
+//! The soak's network machinery lives in `atalaya soak` (`cargo xtask soak`); here only its
+//! refusal of a bad length is tested, since a soak run takes minutes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod common;
@@ -617,5 +620,36 @@ fn killed_nodes_lose_nothing_double_nothing_and_keep_their_audit_trail() {
             );
             std::thread::sleep(Duration::from_millis(500));
         }
+    }
+}
+
+/// `atalaya soak` (behind `cargo xtask soak`) refuses a bad length before it creates or starts
+/// anything.
+#[test]
+fn a_soak_of_a_bad_length_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("soak");
+    for bad in [
+        "--minutes=0",
+        "--minutes=-1",
+        "--minutes=abc",
+        "--minutes=1441",
+    ] {
+        let out = std::process::Command::new(common::BIN)
+            .args(["soak", bad, "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("invalid value") && stderr.contains("--minutes"),
+            "{bad}: {stderr}"
+        );
+        assert!(
+            !out_dir.exists(),
+            "{bad}: the soak created {}",
+            out_dir.display()
+        );
     }
 }
