@@ -449,7 +449,7 @@ fn killed_nodes_lose_nothing_double_nothing_and_keep_their_audit_trail() {
         "{ctx} unexpected answers: {:#?}",
         ledger.anomalies
     );
-    assert!(kills.len() >= 8, "{ctx} only {} kills", kills.len());
+    assert!(kills.len() >= 5, "{ctx} only {} kills", kills.len());
     assert!(
         ledger.published.len() >= 30,
         "{ctx} only {} publications",
@@ -615,7 +615,7 @@ fn killed_nodes_lose_nothing_double_nothing_and_keep_their_audit_trail() {
             }
             assert!(
                 start.elapsed() < Duration::from_secs(10),
-                "{ctx} {} answered views that its audit trail does not record: {short:#?}",
+                "{ctx} {} answered views that its audit trail does not record (the entry must be durable before the answer, or a kill loses it): {short:#?}",
                 n.id
             );
             std::thread::sleep(Duration::from_millis(500));
