@@ -313,6 +313,8 @@ pub struct Series {
 const PLOT_LEFT: f64 = 70.0;
 /// Height of a line chart's plot.
 const PLOT_H: f64 = 220.0;
+/// Top of a line chart's plot (room above it for the y axis's highest value).
+const PLOT_TOP: f64 = TITLE_H + 16.0;
 
 /// Lines over a shared x axis (time, for instance), one per [`Series`], over axes from the
 /// smallest to the largest x and from 0 to the largest y. Each line is a `polyline` of class
@@ -333,7 +335,7 @@ pub fn line_chart(title: &str, x_unit: &str, y_unit: &str, series: &[Series]) ->
     }
     let x_span = if x_max > x_min { x_max - x_min } else { 1.0 };
     let plot_w = WIDTH - PLOT_LEFT - 10.0;
-    let top = TITLE_H + 8.0;
+    let top = PLOT_TOP;
     let base = top + PLOT_H;
     let legend_y = base + 34.0;
     let height = legend_y + 20.0 * series.len() as f64 + 4.0;
@@ -392,13 +394,13 @@ pub fn line_chart(title: &str, x_unit: &str, y_unit: &str, series: &[Series]) ->
     }
     let _ = write!(
         s,
-        r#"<g class="axis"><line x1="{x0}" y1="{top}" x2="{x0}" y2="{b}"/><line x1="{x0}" y1="{b}" x2="{x1}" y2="{b}"/><text x="{yx}" y="{b}" text-anchor="end">0</text><text x="{yx}" y="{ty}" text-anchor="end">{ymax}</text><text x="{x0}" y="{xt}" text-anchor="start">{xmin}</text><text x="{x1}" y="{xt}" text-anchor="end">{xmax}</text></g>"#,
+        r#"<g class="axis"><line x1="{x0}" y1="{top}" x2="{x0}" y2="{b}"/><line x1="{x0}" y1="{b}" x2="{x1}" y2="{b}"/><text x="{yx}" y="{b}" text-anchor="end">0</text><text x="{x0}" y="{ty}" text-anchor="start">{ymax}</text><text x="{x0}" y="{xt}" text-anchor="start">{xmin}</text><text x="{x1}" y="{xt}" text-anchor="end">{xmax}</text></g>"#,
         x0 = coord(PLOT_LEFT),
         x1 = coord(PLOT_LEFT + plot_w),
         top = coord(top),
         b = coord(base),
         yx = coord(PLOT_LEFT - 6.0),
-        ty = coord(top + 10.0),
+        ty = coord(top - 4.0),
         xt = coord(base + 18.0),
         ymax = xml_escape(&with_unit(y_max, y_unit)),
         xmin = xml_escape(&with_unit(x_min, x_unit)),
@@ -657,7 +659,7 @@ mod tests {
             "the gap splits cl-csirt's line"
         );
         let plot_w = WIDTH - PLOT_LEFT - 10.0;
-        let top = TITLE_H + 8.0;
+        let top = PLOT_TOP;
         let base = top + PLOT_H;
         // The first point is at the left and a quarter of the height (10 of 40).
         let first = format!(
