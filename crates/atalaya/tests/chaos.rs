@@ -111,6 +111,15 @@ impl Endpoint {
     }
 }
 
+/// Raises the flag when dropped, also while unwinding from a panic.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// A publication the origin answered with 201.
 #[derive(Debug, Clone)]
 struct Published {
@@ -409,6 +418,9 @@ fn killed_nodes_lose_nothing_double_nothing_and_keep_their_audit_trail() {
     let ledger = Mutex::new(Ledger::default());
     let mut kills: Vec<String> = Vec::new();
     std::thread::scope(|s| {
+        // Whatever happens here (a node that does not come back panics), the traffic stops, or
+        // the scope would wait for it forever.
+        let _stop_traffic = StopOnDrop(&stop);
         for origin in ORIGINS {
             let me = nodes.iter().find(|n| n.id == origin).unwrap();
             let r = Rng(rng.next());
@@ -444,7 +456,6 @@ fn killed_nodes_lose_nothing_double_nothing_and_keep_their_audit_trail() {
                 net.node_mut(v).start();
             }
         }
-        stop.store(true, Ordering::Relaxed);
     });
     let ledger = ledger.into_inner().unwrap();
     eprintln!(
