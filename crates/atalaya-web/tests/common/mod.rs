@@ -82,6 +82,11 @@ impl TestNode {
         )
         .await
         .unwrap();
+        // As a node runs it: answers wait until their audit entries are written.
+        tokio::spawn(atalaya_federation::audit::run(
+            fed.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
         let state = AppState::new(
             fed.clone(),
             ConsoleSettings {
