@@ -1,8 +1,8 @@
 //! Project tasks, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
 //!
-//! * `test [--no-fmt] [--no-clippy] [--no-e2e]`: formatting, clippy, the Python venv with the
-//!   independent implementations used by the interop tests, then every test (nextest + doc
-//!   tests), then the browser end-to-end tests (as `e2e`).
+//! * `test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]`: formatting, clippy, the Python venv
+//!   with the independent implementations used by the interop tests, then every test (nextest),
+//!   a two-minute soak (as `soak 2`), the doc tests, and the browser end-to-end tests (as `e2e`).
 //! * `e2e`: only the browser end-to-end tests in `tests/e2e/`: makes sure Debian's Chromium is
 //!   installed (`apt-get install chromium` when `/usr/bin/chromium` is missing, as root), runs
 //!   `npm ci` there when `node_modules` is missing or older than `package-lock.json`, builds
@@ -14,6 +14,10 @@
 //! * `fuzz [SECONDS]`: every fuzz target in `fuzz/` (`cargo +nightly fuzz`), each for SECONDS
 //!   (60 by default); `test` runs them for 10 s each after the doc tests.
 //! * `bench`: the release-build benchmark (`atalaya bench --out target/bench`).
+//! * `soak [MINUTES]`: ten nodes under steady traffic with periodic `kill -9` for MINUTES (10 by
+//!   default; 1 to 1440), sampled for memory, open files, queues and delivery lag
+//!   (`atalaya soak`, debug build); writes `target/soak/soak.json` and `target/soak/soak.svg`
+//!   and fails when growth exceeds the bounds stated in `crates/atalaya/src/soak.rs`.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -27,16 +31,19 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test [--no-fmt] [--no-clippy] [--no-e2e]
-                                  fmt check, clippy, interop venv, nextest, doc tests, fuzz,
-                                  then e2e
+  test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]
+                                  fmt check, clippy, interop venv, nextest, a 2-minute soak,
+                                  doc tests, fuzz, then e2e
   e2e                             browser tests (tests/e2e/, Debian's Chromium + playwright-core):
                                   installs chromium (apt) and node_modules (npm ci) if needed,
                                   builds atalaya, runs node --test; screenshots in
                                   target/screenshots/
   interop-venv                    set up target/interop-venv, print its python
   fuzz [SECONDS]                  run every fuzz target in fuzz/ for SECONDS (default 60)
-  bench                           cargo run --release -p atalaya -- bench --out target/bench";
+  bench                           cargo run --release -p atalaya -- bench --out target/bench
+  soak [MINUTES]                  10 nodes under traffic and kill -9 for MINUTES (default 10,
+                                  1 to 1440): target/soak/soak.json and soak.svg; fails when
+                                  memory, open files, queues or delivery lag exceed their bounds";
 
 /// The Python venv with the independent RFC 8785 / Ed25519 / RFC 9421 implementations.
 const VENV_DIR: &str = "target/interop-venv";
@@ -72,6 +79,13 @@ fn main() -> ExitCode {
         }),
         Some("e2e") if args.len() == 1 => e2e(),
         Some("bench") if args.len() == 1 => bench(),
+        Some("soak") if args.len() <= 2 => match soak_minutes(args.get(1).map(String::as_str)) {
+            Ok(minutes) => soak(minutes),
+            Err(why) => {
+                eprintln!("cargo xtask soak: {why}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -129,6 +143,7 @@ struct TestOptions {
     no_fmt: bool,
     no_clippy: bool,
     no_e2e: bool,
+    no_soak: bool,
 }
 
 impl TestOptions {
@@ -139,6 +154,7 @@ impl TestOptions {
                 "--no-fmt" => options.no_fmt = true,
                 "--no-clippy" => options.no_clippy = true,
                 "--no-e2e" => options.no_e2e = true,
+                "--no-soak" => options.no_soak = true,
                 other => bail!("unknown option {other:?} for `test`\n\n{USAGE}"),
             }
         }
@@ -191,6 +207,11 @@ fn test(options: &TestOptions) -> Result<()> {
                 ),
         )
     })?;
+    if options.no_soak {
+        step_header("soak: skipped (--no-soak)");
+    } else {
+        soak(SOAK_MINUTES_IN_TEST)?;
+    }
     step("cargo test --workspace --doc", || {
         run(
             "doc tests failed",
@@ -207,6 +228,60 @@ fn test(options: &TestOptions) -> Result<()> {
     }
     println!("\nxtask: all test steps passed");
     Ok(())
+}
+
+/// How long `cargo xtask test` runs the soak, in minutes.
+const SOAK_MINUTES_IN_TEST: u32 = 2;
+/// The soak's length when `cargo xtask soak` is given none (DESIGN §9: no growth over ten).
+const SOAK_MINUTES_DEFAULT: u32 = 10;
+/// The longest soak `cargo xtask soak` accepts: a day.
+const SOAK_MINUTES_MAX: u32 = 1440;
+
+/// The MINUTES of `cargo xtask soak [MINUTES]`: a whole number from 1 to a day; the reason
+/// otherwise (the caller exits with 2).
+fn soak_minutes(arg: Option<&str>) -> std::result::Result<u32, String> {
+    let Some(arg) = arg else {
+        return Ok(SOAK_MINUTES_DEFAULT);
+    };
+    match arg.trim().parse::<i64>() {
+        Err(_) => Err(format!(
+            "MINUTES must be a whole number of minutes from 1 to {SOAK_MINUTES_MAX}, not {arg:?}"
+        )),
+        Ok(m) if m < 1 => Err(format!(
+            "MINUTES must be at least 1 (a soak of {m} minutes measures nothing)"
+        )),
+        Ok(m) if m > i64::from(SOAK_MINUTES_MAX) => Err(format!(
+            "MINUTES must be at most {SOAK_MINUTES_MAX} (a day), not {m}"
+        )),
+        Ok(m) => u32::try_from(m).map_err(|_| format!("MINUTES out of range: {m}")),
+    }
+}
+
+/// `atalaya soak` (debug build, the one the tests use) for `minutes`; its error names the
+/// bounds exceeded and the report.
+fn soak(minutes: u32) -> Result<()> {
+    step(
+        &format!("soak: cargo run -p atalaya -- soak --minutes {minutes} --out target/soak"),
+        || {
+            run(
+                "the soak exceeded its bounds or could not run (target/soak/soak.json says \
+                 which; the nodes' logs stay in target/soak/network/)",
+                cargo().args([
+                    "run",
+                    "-p",
+                    "atalaya",
+                    "--bin",
+                    "atalaya",
+                    "--",
+                    "soak",
+                    "--minutes",
+                    &minutes.to_string(),
+                    "--out",
+                    "target/soak",
+                ]),
+            )
+        },
+    )
 }
 
 /// How long `cargo xtask test` runs each fuzz target.
@@ -587,6 +662,27 @@ mod tests {
         let o = TestOptions::parse(&["--no-e2e".into()]).unwrap();
         assert!(o.no_e2e && !o.no_clippy);
         assert!(TestOptions::parse(&["--fast".into()]).is_err());
+        let o = TestOptions::parse(&["--no-soak".into()]).unwrap();
+        assert!(o.no_soak && !o.no_e2e);
+    }
+
+    #[test]
+    fn soak_minutes_are_a_whole_number_from_one_to_a_day() {
+        assert_eq!(soak_minutes(None), Ok(SOAK_MINUTES_DEFAULT));
+        assert_eq!(soak_minutes(Some("2")), Ok(2));
+        assert_eq!(soak_minutes(Some("1440")), Ok(1440));
+        for (bad, says) in [
+            ("abc", "whole number"),
+            ("1.5", "whole number"),
+            ("", "whole number"),
+            ("0", "at least 1"),
+            ("-5", "at least 1"),
+            ("1441", "at most 1440"),
+            ("99999999999999999999", "whole number"),
+        ] {
+            let why = soak_minutes(Some(bad)).unwrap_err();
+            assert!(why.contains(says), "{bad:?}: {why}");
+        }
     }
 
     #[test]

@@ -299,6 +299,131 @@ pub fn histogram(title: &str, columns: &[(String, f64)], unit: &str) -> String {
     s
 }
 
+/// One line of a [`line_chart`]: its label and its `(x, y)` points in x order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// What the line is (a node, a measure); shown in the legend and the description.
+    pub label: String,
+    /// The points in x order; a point whose y is not finite breaks the line (a gap, such as a
+    /// process that was not running).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Left margin of a line chart, for the y axis's values.
+const PLOT_LEFT: f64 = 70.0;
+/// Height of a line chart's plot.
+const PLOT_H: f64 = 220.0;
+/// Top of a line chart's plot (room above it for the y axis's highest value).
+const PLOT_TOP: f64 = TITLE_H + 16.0;
+
+/// Lines over a shared x axis (time, for instance), one per [`Series`], over axes from the
+/// smallest to the largest x and from 0 to the largest y. Each line is a `polyline` of class
+/// `line series-<n>` (`n` its index modulo 10) carrying its label as a tooltip; the legend under
+/// the plot gives every series' label, last and highest value as text, and the description
+/// states them in words. Only finite points are drawn.
+pub fn line_chart(title: &str, x_unit: &str, y_unit: &str, series: &[Series]) -> String {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let all: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter(finite).copied())
+        .collect();
+    let x_min = all.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let x_max = all.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let y_max = all.iter().map(|p| p.1).fold(0.0, f64::max);
+    if all.is_empty() || y_max <= 0.0 {
+        return no_data("line", title);
+    }
+    let x_span = if x_max > x_min { x_max - x_min } else { 1.0 };
+    let plot_w = WIDTH - PLOT_LEFT - 10.0;
+    let top = PLOT_TOP;
+    let base = top + PLOT_H;
+    let legend_y = base + 34.0;
+    let height = legend_y + 20.0 * series.len() as f64 + 4.0;
+    let summary = |s: &Series| {
+        let points: Vec<&(f64, f64)> = s.points.iter().filter(finite).collect();
+        let last = points.last().map_or(f64::NAN, |p| p.1);
+        let high = points.iter().map(|p| p.1).fold(f64::NAN, f64::max);
+        (last, high)
+    };
+    let desc = series
+        .iter()
+        .map(|s| {
+            let (last, high) = summary(s);
+            format!(
+                "{}: last {}, highest {}",
+                s.label,
+                with_unit(last, y_unit),
+                with_unit(high, y_unit)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let desc = format!(
+        "From {} to {}. {desc}.",
+        with_unit(x_min, x_unit),
+        with_unit(x_max, x_unit)
+    );
+    let mut s = open("line", title, &desc, height);
+    let px = |x: f64| PLOT_LEFT + (x - x_min) / x_span * plot_w;
+    let py = |y: f64| base - y.max(0.0) / y_max * PLOT_H;
+    for (i, line) in series.iter().enumerate() {
+        // Runs of finite points, each its own polyline.
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for p in &line.points {
+            if p.0.is_finite() && p.1.is_finite() {
+                if let Some(run) = runs.last_mut() {
+                    run.push(*p);
+                }
+            } else if runs.last().is_some_and(|r| !r.is_empty()) {
+                runs.push(Vec::new());
+            }
+        }
+        for run in runs.iter().filter(|r| !r.is_empty()) {
+            let points = run
+                .iter()
+                .map(|(x, y)| format!("{},{}", coord(px(*x)), coord(py(*y))))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let _ = write!(
+                s,
+                r#"<polyline class="line series-{n}" fill="none" points="{points}"><title>{label}</title></polyline>"#,
+                n = i % 10,
+                label = xml_escape(&line.label),
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<g class="axis"><line x1="{x0}" y1="{top}" x2="{x0}" y2="{b}"/><line x1="{x0}" y1="{b}" x2="{x1}" y2="{b}"/><text x="{yx}" y="{b}" text-anchor="end">0</text><text x="{x0}" y="{ty}" text-anchor="start">{ymax}</text><text x="{x0}" y="{xt}" text-anchor="start">{xmin}</text><text x="{x1}" y="{xt}" text-anchor="end">{xmax}</text></g>"#,
+        x0 = coord(PLOT_LEFT),
+        x1 = coord(PLOT_LEFT + plot_w),
+        top = coord(top),
+        b = coord(base),
+        yx = coord(PLOT_LEFT - 6.0),
+        ty = coord(top - 4.0),
+        xt = coord(base + 18.0),
+        ymax = xml_escape(&with_unit(y_max, y_unit)),
+        xmin = xml_escape(&with_unit(x_min, x_unit)),
+        xmax = xml_escape(&with_unit(x_max, x_unit)),
+    );
+    for (i, line) in series.iter().enumerate() {
+        let (last, high) = summary(line);
+        let y = legend_y + 20.0 * i as f64;
+        let _ = write!(
+            s,
+            r#"<g class="legend"><line class="line series-{n}" x1="0" y1="{ly}" x2="24" y2="{ly}"/><text class="value" x="32" y="{ty}">{label}: last {last}, highest {high}</text></g>"#,
+            n = i % 10,
+            ly = coord(y + 10.0),
+            ty = coord(y + 14.0),
+            label = xml_escape(&line.label),
+            last = xml_escape(&with_unit(last, y_unit)),
+            high = xml_escape(&with_unit(high, y_unit)),
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 mod tests {
@@ -502,5 +627,76 @@ mod tests {
         assert!(short(long).ends_with('…'));
         assert!(svg.contains(&format!("<title>{long}: 1</title>")));
         assert!(svg.contains(&format!("{long}: 1.</desc>")));
+    }
+
+    #[test]
+    fn lines_span_the_plot_and_gaps_break_them() {
+        let svg = line_chart(
+            "RSS <per node>",
+            "s",
+            "MB",
+            &[
+                Series {
+                    label: "cl-csirt".into(),
+                    points: vec![
+                        (0.0, 10.0),
+                        (5.0, 20.0),
+                        (10.0, f64::NAN),
+                        (15.0, 40.0),
+                        (20.0, 40.0),
+                    ],
+                },
+                Series {
+                    label: "mx-csirt".into(),
+                    points: vec![(0.0, 0.0), (20.0, 10.0)],
+                },
+            ],
+        );
+        well_formed(&svg);
+        assert_eq!(
+            svg.matches("<polyline").count(),
+            3,
+            "the gap splits cl-csirt's line"
+        );
+        let plot_w = WIDTH - PLOT_LEFT - 10.0;
+        let top = PLOT_TOP;
+        let base = top + PLOT_H;
+        // The first point is at the left and a quarter of the height (10 of 40).
+        let first = format!(
+            "points=\"{},{} ",
+            coord(PLOT_LEFT),
+            coord(base - PLOT_H / 4.0)
+        );
+        assert!(svg.contains(&first), "{svg}");
+        // mx-csirt ends at the right edge.
+        assert!(svg.contains(&format!(
+            "{},{}\"",
+            coord(PLOT_LEFT + plot_w),
+            coord(base - PLOT_H / 4.0)
+        )));
+        assert!(svg.contains(">cl-csirt: last 40 MB, highest 40 MB</text>"));
+        assert!(svg.contains("From 0 s to 20 s. cl-csirt: last 40 MB, highest 40 MB; mx-csirt: last 10 MB, highest 10 MB."));
+        assert!(svg.contains("RSS &lt;per node&gt;") && !svg.contains("<per node>"));
+        assert!(svg.contains("class=\"line series-1\""));
+    }
+
+    #[test]
+    fn a_line_chart_without_values_says_no_data() {
+        for series in [
+            vec![],
+            vec![Series {
+                label: "a".into(),
+                points: vec![],
+            }],
+            vec![Series {
+                label: "a".into(),
+                points: vec![(0.0, f64::NAN), (1.0, 0.0)],
+            }],
+        ] {
+            let svg = line_chart("Empty", "s", "MB", &series);
+            well_formed(&svg);
+            assert!(svg.contains(">No data</text>"), "{svg}");
+            assert!(!svg.contains("<polyline"));
+        }
     }
 }

@@ -426,6 +426,14 @@ impl Network {
             .collect()
     }
 
+    /// Process id of node `i`, if it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.children
+            .get(i)
+            .and_then(Option::as_ref)
+            .and_then(|(c, _)| c.id())
+    }
+
     /// An API client for node `i`.
     pub fn api(&self, i: usize) -> Result<ApiClient> {
         ApiClient::new(&self.nodes[i].url, &self.nodes[i].api_token)

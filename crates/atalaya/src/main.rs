@@ -18,6 +18,7 @@ mod directory_cli;
 mod exchange_cli;
 mod exchange_stream;
 mod node;
+mod soak;
 
 use config::Config;
 
@@ -174,6 +175,10 @@ enum Command {
     /// Run the benchmarks (used by `cargo xtask bench`).
     #[command(hide = true)]
     Bench(bench::BenchArgs),
+    /// Run a ten-node network under steady traffic and kills for some minutes, and fail on
+    /// growth of memory, open files, queues or delivery lag (used by `cargo xtask soak`).
+    #[command(hide = true)]
+    Soak(soak::SoakArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -362,6 +367,10 @@ async fn run(args: Args) -> Result<()> {
         Command::Bench(a) => {
             init_tracing("warn");
             bench::run(a).await
+        }
+        Command::Soak(a) => {
+            init_tracing("warn");
+            soak::run(a).await
         }
     }
 }
