@@ -75,6 +75,18 @@ pub async fn pull_from(
         if !page.reply.rejected.is_empty() {
             tracing::warn!(peer = %peer.node_id, %origin, rejected = page.reply.rejected.len(), first = ?page.reply.rejected.first(), "pulled envelopes refused");
         }
+        if let Some(r) = page
+            .reply
+            .rejected
+            .iter()
+            .find(|r| crate::wire::is_transient(&r.code))
+        {
+            // Read this page again later instead of past it: what was refused for now (a clock
+            // or roster behind) must still be offered, and reading past it would tell the
+            // source it was delivered.
+            tracing::warn!(peer = %peer.node_id, %origin, code = %r.code, reason = %r.reason, "pulled page held back: an envelope was refused for now");
+            break;
+        }
         let progressed = page.next > after;
         if progressed {
             fed.store

@@ -31,6 +31,17 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// Whether a refusal may not hold later for the same envelope: the receiver's clock or roster
+/// may catch up (`created_in_future`, `unknown_origin`, `unknown_key`), or it failed inside
+/// (`internal_error`). A puller must not read past such an envelope: the source would take
+/// its position as delivered, and the envelope would never be offered again.
+pub fn is_transient(code: &str) -> bool {
+    matches!(
+        code,
+        "created_in_future" | "unknown_origin" | "unknown_key" | "internal_error"
+    )
+}
+
 /// `POST /fed/v1/inbox` reply: a verdict for every envelope.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchReply {

@@ -105,6 +105,7 @@ async fn fake_holder(holds: i64, relay: Answer, stall: bool) -> FakeHolder {
 /// so the test can sign envelopes as they would.
 struct Lab {
     fed: Arc<Federation>,
+    clock: Arc<FixedClock>,
     store: Arc<SqliteStore>,
     cl: NodeKeys,
     mx: NodeKeys,
@@ -150,6 +151,7 @@ async fn lab(holder_url: &str, settings: FederationSettings) -> Lab {
             .await
             .unwrap(),
     );
+    let clock = Arc::new(FixedClock::new(t0));
     let fed = Federation::start(
         Identity {
             node_id: n("ar-csirt"),
@@ -158,7 +160,7 @@ async fn lab(holder_url: &str, settings: FederationSettings) -> Lab {
         },
         Some(&signed),
         store.clone(),
-        Arc::new(FixedClock::new(t0)),
+        clock.clone(),
         Arc::new(SeededEntropy::new(12)),
         FederationSettings {
             allow_private_peers: true,
@@ -171,6 +173,7 @@ async fn lab(holder_url: &str, settings: FederationSettings) -> Lab {
     .unwrap();
     Lab {
         fed,
+        clock,
         store,
         cl,
         mx,
@@ -398,4 +401,39 @@ async fn a_node_that_held_some_of_the_origin_asks_since_shortly_before_its_newes
         "{relay_query} (expected since {since})"
     );
     assert_eq!(lab.fed.clock.now(), lab.t0);
+}
+
+/// An origin whose clock ran 6 minutes ahead: its envelopes are refused for now
+/// (`created_in_future`). The puller must not read past them — the source would count them
+/// delivered and never offer them again — and must take them once its clock has caught up.
+#[tokio::test]
+async fn an_envelope_refused_for_now_is_pulled_again_not_skipped() {
+    let cell: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(Vec::new()));
+    let c = cell.clone();
+    let holder = fake_holder(2, Arc::new(move || c.lock().unwrap().clone()), false).await;
+    let lab = lab(&holder.url, FederationSettings::default()).await;
+    let ahead = envelope("cl-csirt", &lab.cl, 41, lab.t0.plus_millis(6 * 60_000));
+    let now = envelope("cl-csirt", &lab.cl, 42, lab.t0);
+    *cell.lock().unwrap() = page(&[now.clone(), ahead.clone()], 2);
+    sync::round(&lab.fed).await;
+    assert!(!lab.store.has_envelope(id_of(&ahead)).await.unwrap());
+    assert_eq!(
+        lab.store
+            .pull_cursor(&n("mx-csirt"), &n("cl-csirt"))
+            .await
+            .unwrap(),
+        0,
+        "not read past"
+    );
+    lab.clock.advance_millis(90_000);
+    sync::round(&lab.fed).await;
+    assert!(lab.store.has_envelope(id_of(&ahead)).await.unwrap());
+    assert!(lab.store.has_envelope(id_of(&now)).await.unwrap());
+    assert_eq!(
+        lab.store
+            .pull_cursor(&n("mx-csirt"), &n("cl-csirt"))
+            .await
+            .unwrap(),
+        2
+    );
 }
