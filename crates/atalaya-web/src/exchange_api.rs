@@ -8,7 +8,7 @@
 //!   sharing policy lets this person export it (`Action::Export`, audited).
 
 use atalaya_core::policy::{Action, Actor, Decision};
-use atalaya_core::{Bulletin, BulletinDraft, Tlp};
+use atalaya_core::{BulletinDraft, Tlp};
 use atalaya_formats::exchange::{
     self, HeldObject, ImportError, ImportOptions, ImportSource, Imported, SourceFormat, Verdict,
     VersionRefusal,
@@ -228,8 +228,8 @@ fn units_of(
 
 /// What became of one imported bulletin.
 enum Landed {
-    /// Published, new or revising an earlier import.
-    Published(Bulletin),
+    /// Published as this bulletin, new or revising an earlier import.
+    Published(uuid::Uuid),
     /// Imported before at this version: the bulletins that hold it.
     Duplicate(Vec<uuid::Uuid>),
 }
@@ -396,11 +396,11 @@ async fn land(
             None => publish_once(state, &mut draft, &mut source, held.clone()).await?,
         };
         match landed {
-            Landed::Published(b) => {
+            Landed::Published(id) => {
                 published += 1;
-                line = summary(Some(b.id), &draft);
+                line = summary(Some(id), &draft);
                 line["outcome"] = json!(outcome_of(&draft));
-                line["supersedes"] = json!(b.content.supersedes);
+                line["supersedes"] = json!(draft.content.supersedes);
             }
             Landed::Duplicate(held) => {
                 line["id"] = json!(held.first());
@@ -450,7 +450,7 @@ async fn publish_once(
             .await
             .map_err(ApiError::internal)?;
         if let Some((bulletin, _)) = published {
-            return Ok(Landed::Published(bulletin));
+            return Ok(Landed::Published(bulletin.id));
         }
         held = held_for(state, &[&*source]).await?;
         let verdict = exchange::judge(source, &held).map_err(|e| version_refused(&e))?;

@@ -648,3 +648,78 @@ async fn concurrent_imports_of_the_same_advisory_publish_one_bulletin() {
     assert_eq!(api.node.bulletins().await, before + 1);
     assert_eq!(listed(&api, title).await, 1);
 }
+
+#[tokio::test]
+async fn a_bulletin_converted_by_a_streaming_importer_lands_at_most_once_and_bad_ones_are_refused()
+{
+    let api = Api::start("officer", Role::DutyOfficer).await;
+    let draft = json!({"tlp": "CLEAR", "kind": "suspicious-activity", "title": "Streamed group",
+        "summary": "2 indicators.", "severity": "medium",
+        "indicators": [{"type": "ip", "value": "192.0.2.1"}, {"type": "ip", "value": "192.0.2.2"}]});
+    let source = |format: &str, objects: Value| {
+        json!({"format": format, "objects": objects, "part": 0, "grouped": true,
+               "from": "STIX 2.1 bundle bundle--x"})
+    };
+    let objects = json!([
+        {"key": "indicator--a", "version": "2026-01-01T00:00:00Z", "indicators": 1},
+        {"key": "indicator--b", "version": "2026-01-01T00:00:00Z", "indicators": 1}
+    ]);
+    let unit = json!({"bulletin": draft, "source": source("stix", objects.clone())}).to_string();
+    let path = "/api/v1/import/stix/bulletin";
+
+    // Checked only: nothing stored.
+    let before = api.node.bulletins().await;
+    let (s, body) = api
+        .import(&format!("{path}?dry_run=true"), unit.clone())
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["bulletins"][0]["outcome"], "new");
+    assert_eq!(api.node.bulletins().await, before);
+    let (s, body) = api.import(path, unit.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = api.import(path, unit).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "duplicate");
+    assert_eq!(api.node.bulletins().await, before + 1);
+
+    // Bad input: each refused with its code, nothing stored.
+    api.refused(
+        path,
+        json!({"bulletin": draft, "source": source("misp", objects)}).to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_source",
+    )
+    .await;
+    api.refused(
+        path,
+        json!({"bulletin": draft, "source": source("stix", json!([]))}).to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_source",
+    )
+    .await;
+    let (s, body) = api
+        .import(path, json!({"bulletin": draft}).to_string())
+        .await;
+    assert!(s.is_client_error(), "{s}: {body}");
+    assert!(
+        !body["error"]["code"].as_str().unwrap().is_empty(),
+        "{body}"
+    );
+    let stale =
+        json!([{"key": "indicator--a", "version": "2025-12-01T00:00:00Z", "indicators": 2}]);
+    api.refused(
+        path,
+        json!({"bulletin": draft, "source": source("stix", stale)}).to_string(),
+        StatusCode::CONFLICT,
+        "stale_import",
+    )
+    .await;
+    api.refused(
+        "/api/v1/import/cap/bulletin",
+        "{}",
+        StatusCode::NOT_FOUND,
+        "unknown_format",
+    )
+    .await;
+    assert_eq!(api.node.bulletins().await, before + 1);
+}
