@@ -945,6 +945,34 @@ mod tests {
         ImportOptions::default()
     }
 
+    #[test]
+    fn an_event_is_named_by_its_uuid_at_its_timestamp_or_by_its_content() {
+        let mut e = sample();
+        e["Event"]["timestamp"] = json!("1714560000");
+        e["Event"]["publish_timestamp"] = json!("1714550000");
+        let out = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert_eq!(out.sources.len(), out.bulletins.len());
+        let s = &out.sources[0].objects[0];
+        assert_eq!(s.key, "5758ebf5-c898-48e6-9fe9-5665c0a83866");
+        assert_eq!(s.version, "1714560000", "timestamp moves at every change");
+        e["Event"].as_object_mut().unwrap().remove("timestamp");
+        let out = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert_eq!(out.sources[0].objects[0].version, "1714550000");
+        // Neither timestamp nor uuid: the content names and versions it.
+        e["Event"]
+            .as_object_mut()
+            .unwrap()
+            .remove("publish_timestamp");
+        e["Event"].as_object_mut().unwrap().remove("uuid");
+        let a = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        let b = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert!(a.sources[0].objects[0].key.starts_with("sha256:"));
+        assert_eq!(a.sources, b.sources, "the same content is the same event");
+        e["Event"]["info"] = json!("Phishing wave, second day");
+        let c = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert_ne!(a.sources[0].objects[0].key, c.sources[0].objects[0].key);
+    }
+
     fn sample() -> Value {
         json!({"Event": {
             "uuid": "5758ebf5-c898-48e6-9fe9-5665c0a83866",

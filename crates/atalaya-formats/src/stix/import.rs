@@ -1826,6 +1826,73 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn each_bulletin_names_the_objects_it_is_made_of_at_their_versions() {
+        let t0 = "2024-01-01T00:00:00.000Z";
+        let t1 = "2024-02-01T00:00:00.000Z";
+        let clear = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+        let ind = |n: u32, modified: &str| {
+            json!({"type": "indicator", "spec_version": "2.1",
+                "id": format!("indicator--{n:08x}-0000-4000-8000-000000000000"),
+                "created": t0, "modified": modified, "valid_from": t0, "pattern_type": "stix",
+                "pattern": format!("[ipv4-addr:value = '198.51.100.{n}']"),
+                "object_marking_refs": [clear]})
+        };
+        let bundle = json!({"type": "bundle", "id": "bundle--11111111-2222-4333-8444-555555555555",
+            "objects": [ind(1, t0), ind(2, t1), ind(3, t0),
+                {"type": "report", "spec_version": "2.1",
+                 "id": "report--11111111-2222-4333-8444-555555555555", "created": t0,
+                 "modified": t1, "name": "R", "published": t0, "report_types": ["threat-report"],
+                 "object_refs": ["indicator--00000003-0000-4000-8000-000000000000"],
+                 "object_marking_refs": [clear]}]});
+        let out = import(
+            &serde_json::to_vec(&bundle).unwrap(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(out.sources.len(), out.bulletins.len());
+        let (report, group): (Vec<_>, Vec<_>) = out.sources.iter().partition(|s| !s.grouped);
+        let keys = |s: &ImportSource| {
+            s.objects
+                .iter()
+                .map(|o| (o.key.clone(), o.version.clone(), o.indicators))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(report[0]),
+            vec![
+                (
+                    "report--11111111-2222-4333-8444-555555555555".into(),
+                    t1.into(),
+                    0
+                ),
+                (
+                    "indicator--00000003-0000-4000-8000-000000000000".into(),
+                    t0.into(),
+                    0
+                ),
+            ],
+            "the report first, then what it lists"
+        );
+        assert_eq!(
+            keys(group[0]),
+            vec![
+                (
+                    "indicator--00000001-0000-4000-8000-000000000000".into(),
+                    t0.into(),
+                    1
+                ),
+                (
+                    "indicator--00000002-0000-4000-8000-000000000000".into(),
+                    t1.into(),
+                    1
+                ),
+            ],
+            "loose indicators, each with the indicators it gave"
+        );
+        assert!(group[0].from.contains("bundle--11111111"));
+    }
+
     fn found(p: &str) -> Vec<(IndicatorType, String)> {
         let parsed = parse_pattern(p).unwrap();
         assert_eq!(parsed.unmapped, None, "{p}");
