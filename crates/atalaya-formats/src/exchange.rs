@@ -225,6 +225,31 @@ pub struct HeldObject {
     pub bulletin: uuid::Uuid,
 }
 
+/// What the node holds of the objects of an import, by key (see [`HeldObject`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldImports(std::collections::HashMap<String, Vec<HeldObject>>);
+
+impl HeldImports {
+    /// From the import record's rows (the newest version of each key, one row per part).
+    pub fn new(rows: impl IntoIterator<Item = HeldObject>) -> Self {
+        let mut by_key: std::collections::HashMap<String, Vec<HeldObject>> = Default::default();
+        for r in rows {
+            by_key.entry(r.key.clone()).or_default().push(r);
+        }
+        Self(by_key)
+    }
+
+    /// The rows held for `key` (empty: never imported).
+    pub fn of(&self, key: &str) -> &[HeldObject] {
+        self.0.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The newest version held of `key`.
+    pub fn version(&self, key: &str) -> Option<&str> {
+        self.of(key).first().map(|h| h.version.as_str())
+    }
+}
+
 /// What to do with one imported bulletin, given what the node holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -415,11 +440,11 @@ fn csaf_version_order(held: &str, offered: &str) -> Option<std::cmp::Ordering> {
 /// - Every object held at the same version: [`Verdict::Duplicate`].
 /// - Otherwise [`Verdict::Publish`]: revising the bulletin its principal made (the same part,
 ///   else the first), or, for a grouped bulletin, keeping only its new and newer objects.
-pub fn judge(source: &ImportSource, held: &[HeldObject]) -> Result<Verdict, VersionRefusal> {
+pub fn judge(source: &ImportSource, held: &HeldImports) -> Result<Verdict, VersionRefusal> {
     use std::cmp::Ordering;
     let newest = |key: &str| {
-        held.iter()
-            .filter(|h| h.key == key)
+        held.of(key)
+            .iter()
             .min_by_key(|h| h.part.abs_diff(source.part))
     };
     let mut fresh = Vec::new();
@@ -430,7 +455,12 @@ pub fn judge(source: &ImportSource, held: &[HeldObject]) -> Result<Verdict, Vers
             continue;
         };
         match compare_versions(source.format, &h.version, &o.version) {
-            Some(Ordering::Equal) => same.push(h.bulletin),
+            // Held at this version, but perhaps only as another part: a part not published
+            // yet (an earlier attempt stopped half-way) is still to publish.
+            Some(Ordering::Equal) => match held.of(&o.key).iter().find(|r| r.part == source.part) {
+                Some(r) => same.push(r.bulletin),
+                None => fresh.push(i),
+            },
             Some(Ordering::Greater) => fresh.push(i),
             None if source.format == SourceFormat::Misp => fresh.push(i),
             Some(Ordering::Less) => {
@@ -467,11 +497,19 @@ pub fn judge(source: &ImportSource, held: &[HeldObject]) -> Result<Verdict, Vers
             keep,
         });
     }
-    let supersedes = source
-        .objects
-        .first()
-        .and_then(|p| newest(&p.key))
-        .map(|h| h.bulletin);
+    // The principal at an older version: revise what it became (the same part, else the
+    // nearest). At the same version (only objects it lists changed): revise the same part.
+    let supersedes = source.objects.first().and_then(|p| {
+        let h = newest(&p.key)?;
+        match compare_versions(source.format, &h.version, &p.version) {
+            Some(Ordering::Equal) => held
+                .of(&p.key)
+                .iter()
+                .find(|r| r.part == source.part)
+                .map(|r| r.bulletin),
+            _ => Some(h.bulletin),
+        }
+    });
     Ok(Verdict::Publish {
         supersedes,
         keep: None,
@@ -607,13 +645,13 @@ mod tests {
             ImportSource::single(SourceFormat::Csaf, "https://x TEST-1".into(), v.into(), 0)
         };
         assert_eq!(
-            judge(&doc("2"), &[]),
+            judge(&doc("2"), &HeldImports::default()),
             Ok(Verdict::Publish {
                 supersedes: None,
                 keep: None
             })
         );
-        let h = [held("https://x TEST-1", "2", 0, 7)];
+        let h = HeldImports::new([held("https://x TEST-1", "2", 0, 7)]);
         assert_eq!(
             judge(&doc("2"), &h),
             Ok(Verdict::Duplicate(vec![uuid::Uuid::from_u128(7)]))
@@ -638,6 +676,40 @@ mod tests {
     }
 
     #[test]
+    fn the_parts_of_one_event_are_each_published_once() {
+        let part = |n: u32| {
+            ImportSource::single(SourceFormat::Misp, "uuid-1".into(), "1700000000".into(), n)
+        };
+        let h = HeldImports::new([held("uuid-1", "1700000000", 0, 1)]);
+        assert_eq!(
+            judge(&part(1), &h),
+            Ok(Verdict::Publish {
+                supersedes: None,
+                keep: None
+            }),
+            "part 2 of an event whose part 1 is published is still to publish, revising nothing"
+        );
+        let h = HeldImports::new([
+            held("uuid-1", "1700000000", 0, 1),
+            held("uuid-1", "1700000000", 1, 2),
+        ]);
+        assert_eq!(
+            judge(&part(1), &h),
+            Ok(Verdict::Duplicate(vec![uuid::Uuid::from_u128(2)]))
+        );
+        let newer =
+            ImportSource::single(SourceFormat::Misp, "uuid-1".into(), "1700000060".into(), 1);
+        assert_eq!(
+            judge(&newer, &h),
+            Ok(Verdict::Publish {
+                supersedes: Some(uuid::Uuid::from_u128(2)),
+                keep: None
+            }),
+            "an update revises the same part"
+        );
+    }
+
+    #[test]
     fn a_report_is_revised_when_any_object_it_lists_is_newer() {
         let report = ImportSource {
             format: SourceFormat::Stix,
@@ -649,11 +721,11 @@ mod tests {
             grouped: false,
             from: String::new(),
         };
-        let h = [
+        let h = HeldImports::new([
             held("report--1", "2026-01-01T00:00:00Z", 0, 1),
             held("report--1", "2026-01-01T00:00:00Z", 1, 2),
             held("indicator--1", "2026-01-01T00:00:00Z", 1, 2),
-        ];
+        ]);
         assert_eq!(
             judge(&report, &h),
             Ok(Verdict::Publish {
@@ -679,10 +751,10 @@ mod tests {
             grouped: true,
             from: "STIX 2.1 bundle bundle--x".into(),
         };
-        let h = [
+        let h = HeldImports::new([
             held("indicator--a", t0, 0, 1),
             held("indicator--b", t0, 0, 1),
-        ];
+        ]);
         let Ok(Verdict::Publish {
             supersedes: None,
             keep: Some(keep),
@@ -714,11 +786,11 @@ mod tests {
         assert_eq!(values, ["192.0.2.2", "192.0.2.3", "192.0.2.4"]);
         assert_eq!(source.objects.len(), 2);
         assert!(draft.content.summary.starts_with("3 new or updated"));
-        let all = [
+        let all = HeldImports::new([
             held("indicator--a", t0, 0, 1),
             held("indicator--b", t1, 0, 2),
             held("indicator--c", t0, 0, 2),
-        ];
+        ]);
         assert_eq!(
             judge(&source, &all),
             Ok(Verdict::Duplicate(vec![uuid::Uuid::from_u128(2),]))

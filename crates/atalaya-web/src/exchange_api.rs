@@ -10,8 +10,8 @@
 use atalaya_core::policy::{Action, Actor, Decision};
 use atalaya_core::{BulletinDraft, Tlp};
 use atalaya_formats::exchange::{
-    self, HeldObject, ImportError, ImportOptions, ImportSource, Imported, SourceFormat, Verdict,
-    VersionRefusal,
+    self, HeldImports, HeldObject, ImportError, ImportOptions, ImportSource, Imported,
+    SourceFormat, Verdict, VersionRefusal,
 };
 use atalaya_store::ImportClaim;
 use axum::Json;
@@ -235,10 +235,7 @@ enum Landed {
 }
 
 /// The newest version held of each object of `sources`, as the import record has it.
-async fn held_for(
-    state: &AppState,
-    sources: &[&ImportSource],
-) -> Result<Vec<HeldObject>, ApiError> {
+async fn held_for(state: &AppState, sources: &[&ImportSource]) -> Result<HeldImports, ApiError> {
     let mut out = Vec::new();
     for format in [SourceFormat::Csaf, SourceFormat::Misp, SourceFormat::Stix] {
         let mut keys: Vec<String> = sources
@@ -266,7 +263,7 @@ async fn held_for(
                 }),
         );
     }
-    Ok(out)
+    Ok(HeldImports::new(out))
 }
 
 /// An import refused for what the node holds: 409, nothing stored.
@@ -298,7 +295,7 @@ fn apply(
 
 /// The import claim of a bulletin about to be published: its objects, and the versions of them
 /// `held` says the node holds.
-fn claim(source: &ImportSource, held: &[HeldObject]) -> ImportClaim {
+fn claim(source: &ImportSource, held: &HeldImports) -> ImportClaim {
     ImportClaim {
         format: source.format.as_str().to_owned(),
         part: source.part,
@@ -310,14 +307,7 @@ fn claim(source: &ImportSource, held: &[HeldObject]) -> ImportClaim {
         seen: source
             .objects
             .iter()
-            .map(|o| {
-                (
-                    o.key.clone(),
-                    held.iter()
-                        .find(|h| h.key == o.key)
-                        .map(|h| h.version.clone()),
-                )
-            })
+            .map(|o| (o.key.clone(), held.version(&o.key).map(str::to_owned)))
             .collect(),
     }
 }
@@ -393,7 +383,7 @@ async fn land(
                 lines.push(line);
                 continue;
             }
-            None => publish_once(state, &mut draft, &mut source, held.clone()).await?,
+            None => publish_once(state, &mut draft, &mut source, &held).await?,
         };
         match landed {
             Landed::Published(id) => {
@@ -441,19 +431,22 @@ async fn publish_once(
     state: &AppState,
     draft: &mut BulletinDraft,
     source: &mut ImportSource,
-    mut held: Vec<HeldObject>,
+    held: &HeldImports,
 ) -> Result<Landed, ApiError> {
+    let mut since: Option<HeldImports> = None;
     for _ in 0..RACES {
+        let held = since.as_ref().unwrap_or(held);
         let published = state
             .fed
-            .publish_imported(draft.clone(), &claim(source, &held))
+            .publish_imported(draft.clone(), &claim(source, held))
             .await
             .map_err(ApiError::internal)?;
         if let Some((bulletin, _)) = published {
             return Ok(Landed::Published(bulletin.id));
         }
-        held = held_for(state, &[&*source]).await?;
-        let verdict = exchange::judge(source, &held).map_err(|e| version_refused(&e))?;
+        let now_held = held_for(state, &[&*source]).await?;
+        let verdict = exchange::judge(source, &now_held).map_err(|e| version_refused(&e))?;
+        since = Some(now_held);
         if let Some(dup) = apply(verdict, draft, source) {
             return Ok(Landed::Duplicate(dup));
         }

@@ -521,6 +521,36 @@ async fn a_misp_event_imported_twice_is_published_once_and_an_update_revises_it(
         "stale_import",
     )
     .await;
+    // An event with more indicators than one bulletin holds becomes several parts: each is
+    // published once, and the whole event again is a duplicate of every part.
+    let attributes: Vec<Value> = (0..atalaya_core::bulletin::limits::INDICATORS + 10)
+        .map(|i| {
+            json!({"type": "domain", "category": "Network activity",
+                        "value": format!("host{i}.phish.example")})
+        })
+        .collect();
+    let big = json!({"Event": {"uuid": "0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d", "info": "Big wave",
+        "date": "2026-01-01", "timestamp": "1767225600", "Tag": [{"name": "tlp:green"}],
+        "Attribute": attributes}})
+    .to_string();
+    let before = api.node.bulletins().await;
+    let (s, body) = api.import("/api/v1/import/misp", big.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["bulletins"].as_array().unwrap().len(), 2);
+    assert!(
+        body["bulletins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["outcome"] == "new")
+    );
+    assert_eq!(api.node.bulletins().await, before + 2);
+    let (s, body) = api.import("/api/v1/import/misp", big).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "duplicate");
+    assert_eq!(body["bulletins"].as_array().unwrap().len(), 2);
+    assert_ne!(body["bulletins"][0]["id"], body["bulletins"][1]["id"]);
+    assert_eq!(api.node.bulletins().await, before + 2);
 }
 
 fn indicator_at(i: usize, modified: &str) -> Value {
