@@ -3,7 +3,12 @@
 //! - `POST /api/v1/import/{csaf|stix|misp}` converts a document into bulletins and publishes
 //!   them — all of them, or none: every bulletin is checked (content, labels, audience) before
 //!   the first is published. `?tlp=` gives the label of a document that carries none (without
-//!   it such a document is refused); `?dry_run=true` converts and checks only.
+//!   it such a document is refused); `?dry_run=true` converts and checks only. A document is
+//!   published at most once: the same version again is answered `200` with
+//!   `"outcome": "duplicate"` and stores nothing, a newer version supersedes what the older
+//!   one became, an older one is refused `409 stale_import` (see `land`).
+//! - `POST /api/v1/import/{format}/bulletin` takes one bulletin a streaming importer (the CLI)
+//!   converted itself, with where it came from, under the same rules.
 //! - `GET /api/v1/bulletins/{id}/export/{csaf|stix|misp|cap}` writes one bulletin, when the
 //!   sharing policy lets this person export it (`Action::Export`, audited).
 
