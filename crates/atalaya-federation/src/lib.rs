@@ -21,7 +21,7 @@ use atalaya_crypto::{
 };
 use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, watch};
 
 pub mod audit;
 pub mod census;
@@ -150,9 +150,11 @@ pub struct Federation {
     /// HTTP client for peers.
     pub client: PeerClient,
     signals: Mutex<HashMap<NodeId, Arc<PeerSignals>>>,
+    /// Peers whose last exchange succeeded and is recorded as such (so a success is written
+    /// once per streak, not at every pull).
+    healthy: Mutex<std::collections::HashSet<NodeId>>,
     escalation_wake: Arc<Notify>,
-    audit_tx: mpsc::UnboundedSender<AuditEvent>,
-    audit_rx: Mutex<Option<mpsc::UnboundedReceiver<AuditEvent>>>,
+    audit_queue: audit::AuditQueue,
     events: broadcast::Sender<NodeEvent>,
 }
 
@@ -232,7 +234,6 @@ impl Federation {
         let client = PeerClient::new(&settings).map_err(FederationError::Signing)?;
         let key_ref = format!("{}#{}", identity.node_id, identity.keys.key_id());
         let (roster_changed, _) = watch::channel(view.version());
-        let (audit_tx, audit_rx) = mpsc::unbounded_channel();
         let fed = Arc::new(Self {
             me: identity.node_id,
             keys: identity.keys,
@@ -249,9 +250,9 @@ impl Federation {
             metrics: Metrics::default(),
             client,
             signals: Mutex::new(HashMap::new()),
+            healthy: Mutex::new(std::collections::HashSet::new()),
             escalation_wake: Arc::new(Notify::new()),
-            audit_tx,
-            audit_rx: Mutex::new(Some(audit_rx)),
+            audit_queue: audit::AuditQueue::default(),
             events: broadcast::channel(1024).0,
         });
         if let Some(json) = fed.store.node_policy().await? {
@@ -332,6 +333,8 @@ impl Federation {
 
     /// Record a policy decision in the audit trail when it must be: every denial, and every
     /// view, export, relay and constituent notification of material that is not TLP:CLEAR.
+    /// Queued for the audit writer; an HTTP request's answer waits until it is written (see
+    /// [`audit`]).
     pub fn audit(
         &self,
         item: &Item<'_>,
@@ -367,7 +370,7 @@ impl Federation {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let _ = self.audit_tx.send(AuditEvent {
+        self.audit_queue.enqueue(AuditEvent {
             at: self.now(),
             actor,
             action,
@@ -390,9 +393,9 @@ impl Federation {
         d
     }
 
-    /// The receiving end of the audit queue (taken once, by `audit::run`).
-    pub(crate) fn take_audit_queue(&self) -> Option<mpsc::UnboundedReceiver<AuditEvent>> {
-        self.audit_rx.lock().ok()?.take()
+    /// The audit queue: the HTTP edge waits on it until a request's entries are written.
+    pub fn audit_queue(&self) -> &audit::AuditQueue {
+        &self.audit_queue
     }
 
     /// Notified with the new version whenever the roster changes.
@@ -469,6 +472,8 @@ impl Federation {
                         last_failure: None,
                         last_error: None,
                         consecutive_failures: 0,
+                        failing_since: None,
+                        down_alerted: None,
                     });
                 (m.clone(), state)
             })
@@ -1569,14 +1574,26 @@ impl Federation {
 
     /// Serve `GET /fed/v1/outbox` to `requester`: envelopes after `after` (optionally only those
     /// of `origin`) that the policy lets it receive. Returns (raw envelopes, next cursor, more).
+    ///
+    /// `since` (with an `origin` other than this node, on a first relay request, `after` = 0)
+    /// starts at the first envelope of that origin created at or after it, so a node that lost
+    /// touch with an origin is not sent that origin's whole history again by every holder.
+    /// A page stops before `MAX_BATCH_BYTES` (one larger envelope always goes alone).
     pub async fn serve_pull(
         &self,
         requester: &NodeId,
         after: i64,
         origin: Option<&NodeId>,
+        since: Option<Timestamp>,
         limit: u32,
     ) -> Result<(Vec<String>, i64, bool), FederationError> {
         let limit = limit.clamp(1, self.settings.pull_page.max(1));
+        let after = match (origin, since) {
+            (Some(o), Some(since)) if after == 0 && o != &self.me => {
+                self.store.position_before(o, since).await?.max(0)
+            }
+            _ => after,
+        };
         // Everything up to `after` from this node reached the requester: its cursor only moves
         // after it stored them.
         if origin == Some(&self.me) && after > 0 {
@@ -1586,10 +1603,16 @@ impl Federation {
             }
         }
         let rows = self.store.log_after(after, origin, limit).await?;
-        let more = rows.len() as u32 == limit;
-        let next = rows.last().map_or(after, |r| r.cursor);
+        let mut more = rows.len() as u32 == limit;
+        let mut next = after;
         let mut out = Vec::with_capacity(rows.len());
+        let mut bytes = 0;
         for row in rows {
+            if bytes + row.raw.len() > wire::MAX_BATCH_BYTES && !out.is_empty() {
+                more = true;
+                break;
+            }
+            next = row.cursor;
             let Some(kind) = EnvelopeKind::parse(&row.kind) else {
                 continue;
             };
@@ -1621,10 +1644,83 @@ impl Federation {
             }
             self.audit(&item, &object, &peer, action, &decision);
             if decision.is_allowed() {
+                bytes += row.raw.len();
                 out.push(row.raw);
             }
         }
         Ok((out, next, more))
+    }
+
+    /// What this node holds of each member of the roster: its newest log position per origin
+    /// (sent with every pull page, so peers know whom to ask for an origin they cannot reach).
+    pub async fn holdings(&self) -> Result<Vec<(NodeId, i64)>, StoreError> {
+        let origins: Vec<NodeId> = self
+            .roster()
+            .roster
+            .members
+            .iter()
+            .map(|m| m.node_id.clone())
+            .collect();
+        self.store.holdings(&origins).await
+    }
+
+    /// A peer answered (a pull or a push): record it once per streak, not at every exchange.
+    pub async fn peer_answered(&self, peer: &NodeId) {
+        let first = self
+            .healthy
+            .lock()
+            .map(|mut h| h.insert(peer.clone()))
+            .unwrap_or(true);
+        if first {
+            if let Err(e) = self.store.record_peer_success(peer, self.now()).await {
+                tracing::error!(%peer, error = %e, "could not record the peer's answer");
+            }
+            self.notify(NodeEvent::Peers);
+        }
+    }
+
+    /// An exchange with a peer that is not a delivery failed (a pull).
+    pub async fn peer_failed(&self, peer: &NodeId, error: &str) {
+        self.forget_healthy(peer);
+        if let Err(e) = self
+            .store
+            .record_peer_failure(peer, error, self.now())
+            .await
+        {
+            tracing::error!(%peer, error = %e, "could not record the peer's failure");
+        }
+        self.notify(NodeEvent::Peers);
+    }
+
+    /// A failure was recorded for `peer` elsewhere (a push): its next answer must be recorded.
+    pub fn forget_healthy(&self, peer: &NodeId) {
+        if let Ok(mut h) = self.healthy.lock() {
+            h.remove(peer);
+        }
+    }
+
+    /// The one word the console, the API and the map use for a peer: `unreachable` or
+    /// `retrying` (by the node's health rules), else `lagging` (envelopes waiting), `reachable`
+    /// or `unknown` (never exchanged with).
+    pub fn peer_condition(&self, state: &PeerState) -> &'static str {
+        use atalaya_core::peer_health::Reachability;
+        match self.reachability(state) {
+            Reachability::Unreachable => "unreachable",
+            Reachability::Retrying => "retrying",
+            Reachability::Up if state.pending > 0 => "lagging",
+            Reachability::Up if state.last_success.is_some() => "reachable",
+            Reachability::Up => "unknown",
+        }
+    }
+
+    /// Whether a peer is up, retrying or unreachable, by the node's health rules.
+    pub fn reachability(&self, state: &PeerState) -> atalaya_core::peer_health::Reachability {
+        atalaya_core::peer_health::reachability(
+            state.consecutive_failures,
+            state.failing_since,
+            self.now(),
+            &self.settings.health_rules(),
+        )
     }
 
     /// Authenticate a signed federation request; returns the requesting member.
