@@ -633,6 +633,33 @@ impl Federation {
         Ok((bulletin, recipients))
     }
 
+    /// [`Federation::publish`] for a bulletin imported from a document, recording what it was
+    /// made from in the same transaction (`claim`). `None` when another import of the same
+    /// objects committed after `claim` was decided: nothing was published; decide again.
+    pub async fn publish_imported(
+        &self,
+        draft: BulletinDraft,
+        claim: &atalaya_store::ImportClaim,
+    ) -> Result<Option<(Bulletin, Vec<NodeId>)>, FederationError> {
+        if self.roster().member(&self.me).is_none() {
+            return Err(FederationError::NotInRoster(self.me.clone()));
+        }
+        let now = self.now();
+        self.check_labels(&draft, now)?;
+        let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
+        let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
+            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        let Some(recipients) = self
+            .publish_envelope_claimed(&bulletin.to_envelope(), Some(bulletin.clone()), Some(claim))
+            .await?
+        else {
+            tracing::info!(%id, "import lost to a concurrent import of the same document");
+            return Ok(None);
+        };
+        tracing::info!(%id, recipients = recipients.len(), "imported bulletin published");
+        Ok(Some((bulletin, recipients)))
+    }
+
     /// Sign an envelope this node originates, store it with one outbox row per peer the policy
     /// allows (one transaction), and wake those peers' workers. Returns the recipients.
     async fn publish_envelope(
@@ -640,6 +667,21 @@ impl Federation {
         envelope: &Envelope,
         bulletin: Option<Bulletin>,
     ) -> Result<Vec<NodeId>, FederationError> {
+        self.publish_envelope_claimed(envelope, bulletin, None)
+            .await?
+            .ok_or_else(|| {
+                FederationError::InvalidBulletin("an unclaimed publication was refused".into())
+            })
+    }
+
+    /// [`Federation::publish_envelope`], recording an import claim in the same transaction;
+    /// `None` when the claim lost to another import (nothing was stored).
+    async fn publish_envelope_claimed(
+        &self,
+        envelope: &Envelope,
+        bulletin: Option<Bulletin>,
+        claim: Option<&atalaya_store::ImportClaim>,
+    ) -> Result<Option<Vec<NodeId>>, FederationError> {
         // Readers may open it; carriers (sealed items only) hold ciphertext to relay it.
         let (recipients, carriers) = self.recipients(envelope);
         let sealed;
@@ -656,13 +698,21 @@ impl Federation {
         let raw =
             serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
         let new = new_envelope(envelope, &raw, bulletin);
-        self.store
-            .publish(
-                &new,
-                &[recipients.as_slice(), carriers.as_slice()].concat(),
-                envelope.created,
-            )
-            .await?;
+        let queued = [recipients.as_slice(), carriers.as_slice()].concat();
+        match claim {
+            None => {
+                self.store.publish(&new, &queued, envelope.created).await?;
+            }
+            Some(claim) => {
+                let stored = self
+                    .store
+                    .publish_imported(&new, &queued, envelope.created, claim)
+                    .await?;
+                if stored.is_none() {
+                    return Ok(None);
+                }
+            }
+        }
         Metrics::add(&self.metrics.envelopes_published, 1);
         for p in recipients.iter().chain(&carriers) {
             self.signals(p).work.notify_one();
@@ -671,7 +721,7 @@ impl Federation {
             EnvelopeKind::Acknowledgement => NodeEvent::Acknowledgements,
             _ => NodeEvent::Bulletins,
         });
-        Ok(recipients)
+        Ok(Some(recipients))
     }
 
     /// Refresh the agreement status the policy sees from the store.

@@ -41,7 +41,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::exchange::{ImportError, ImportOptions, ImportProblem, Imported, codes};
+use crate::exchange::{
+    ImportError, ImportOptions, ImportProblem, ImportSource, Imported, SourceFormat, codes,
+};
 use crate::text::{self, Body, Warnings};
 
 /// Most events in one document.
@@ -158,13 +160,53 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, ImportErro
     }
     let mut warnings = Warnings::default();
     let mut bulletins = Vec::new();
+    let mut sources = Vec::new();
     for (path, e) in &events {
-        bulletins.extend(event(path, e, opts, &mut warnings)?);
+        let drafts = event(path, e, opts, &mut warnings)?;
+        let (key, version) = identity(e);
+        for part in 0..drafts.len() {
+            sources.push(ImportSource::single(
+                SourceFormat::Misp,
+                key.clone(),
+                version.clone(),
+                u32::try_from(part).unwrap_or(u32::MAX),
+            ));
+        }
+        bulletins.extend(drafts);
     }
     Ok(Imported {
         bulletins,
+        sources,
         warnings: warnings.finish(),
     })
+}
+
+/// What names an event across its versions, and which version it is: its `uuid` and its
+/// `timestamp` (MISP moves it at every change of the event or its attributes), else its
+/// `publish_timestamp`. An event without a uuid is named by a digest of its content, and one
+/// without either timestamp is versioned by that digest: the same content is then the same
+/// event, and any change a new one.
+fn identity(e: &Map<String, Value>) -> (String, String) {
+    let digest = || {
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(e).unwrap_or_default());
+        let d = h.finalize();
+        format!(
+            "sha256:{}",
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    };
+    let key = field(e, "uuid")
+        .map(|u| u.trim().to_ascii_lowercase())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(digest);
+    let version = ["timestamp", "publish_timestamp"]
+        .iter()
+        .filter_map(|k| field(e, k))
+        .map(|t| t.trim().to_owned())
+        .find(|t| !t.is_empty() && t != "0" && t.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(digest);
+    (key, version)
 }
 
 fn not_misp() -> ImportError {
@@ -901,6 +943,34 @@ mod tests {
 
     fn opts() -> ImportOptions {
         ImportOptions::default()
+    }
+
+    #[test]
+    fn an_event_is_named_by_its_uuid_at_its_timestamp_or_by_its_content() {
+        let mut e = sample();
+        e["Event"]["timestamp"] = json!("1714560000");
+        e["Event"]["publish_timestamp"] = json!("1714550000");
+        let out = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert_eq!(out.sources.len(), out.bulletins.len());
+        let s = &out.sources[0].objects[0];
+        assert_eq!(s.key, "5758ebf5-c898-48e6-9fe9-5665c0a83866");
+        assert_eq!(s.version, "1714560000", "timestamp moves at every change");
+        e["Event"].as_object_mut().unwrap().remove("timestamp");
+        let out = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert_eq!(out.sources[0].objects[0].version, "1714550000");
+        // Neither timestamp nor uuid: the content names and versions it.
+        e["Event"]
+            .as_object_mut()
+            .unwrap()
+            .remove("publish_timestamp");
+        e["Event"].as_object_mut().unwrap().remove("uuid");
+        let a = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        let b = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert!(a.sources[0].objects[0].key.starts_with("sha256:"));
+        assert_eq!(a.sources, b.sources, "the same content is the same event");
+        e["Event"]["info"] = json!("Phishing wave, second day");
+        let c = import(&serde_json::to_vec(&e).unwrap(), &opts()).unwrap();
+        assert_ne!(a.sources[0].objects[0].key, c.sources[0].objects[0].key);
     }
 
     fn sample() -> Value {

@@ -443,6 +443,38 @@ pub struct StixLabels {
     pub retracted: bool,
 }
 
+/// One row of the import record: an object of an imported document (a CSAF advisory, a MISP
+/// event, a STIX object) at one version, and the bulletin it went into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// `csaf`, `misp` or `stix`.
+    pub format: String,
+    /// What names the object across versions.
+    pub key: String,
+    /// Its version.
+    pub version: String,
+    /// Which bulletin of the object this is, when it became several (from 0).
+    pub part: u32,
+    /// The bulletin.
+    pub bulletin: Uuid,
+    /// When it was imported.
+    pub imported: Timestamp,
+}
+
+/// What an import publishes a bulletin for: the objects it records, and what it saw of them
+/// when it decided to publish, so the store can tell that another import got there first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportClaim {
+    /// `csaf`, `misp` or `stix`.
+    pub format: String,
+    /// Which bulletin of its objects this is (from 0).
+    pub part: u32,
+    /// The objects the bulletin is made of: `(key, version)`.
+    pub objects: Vec<(String, String)>,
+    /// For each object, the newest version held when the import decided (`None`: none).
+    pub seen: Vec<(String, Option<String>)>,
+}
+
 /// A kept STIX object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StixRow {
@@ -932,4 +964,20 @@ pub trait Store: Send + Sync + 'static {
         expires: Timestamp,
         now: Timestamp,
     ) -> Result<bool>;
+
+    // Import record.
+    /// What the node holds of these imported objects: for each key of `format`, the rows of
+    /// its newest version (one per part).
+    async fn held_imports(&self, format: &str, keys: &[String]) -> Result<Vec<ImportRecord>>;
+
+    /// [`Store::publish`] for a bulletin made from an imported document, recording its objects
+    /// in the same transaction. When what the claim saw has changed (another import of the
+    /// same objects committed first), nothing is stored and `None` is returned: decide again.
+    async fn publish_imported(
+        &self,
+        envelope: &NewEnvelope,
+        recipients: &[NodeId],
+        now: Timestamp,
+        claim: &ImportClaim,
+    ) -> Result<Option<i64>>;
 }

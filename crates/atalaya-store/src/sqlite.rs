@@ -21,7 +21,7 @@ use crate::{
     NewEnvelope, PeerAlert, PeerState, PortalPageRow, ReceivedRenotify, RenotifySent, Result,
     SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
 };
-use crate::{NewStixObject, StixLabels, StixQuery, StixRow};
+use crate::{ImportClaim, ImportRecord, NewStixObject, StixLabels, StixQuery, StixRow};
 use atalaya_core::comm_check::{
     AnswerFacts, CheckFacts, CommCheck, CommCheckAnswer, ReceivedCheck, TargetFacts,
 };
@@ -215,6 +215,30 @@ const ROWS_PER_STATEMENT: usize = 200;
 /// Append envelopes (and their bulletins) inside a transaction, a few statements per batch
 /// rather than per envelope. Returns each one's cursor, `None` when its id was already held
 /// (before, or earlier in the same batch).
+/// Append an envelope this node created and queue it for its recipients, inside `tx`.
+async fn publish_in(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    envelope: &NewEnvelope,
+    recipients: &[NodeId],
+    now: Timestamp,
+) -> Result<i64> {
+    let cursor = append(tx, std::slice::from_ref(envelope), now)
+        .await?
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| StoreError::Corrupt(format!("envelope {} published twice", envelope.id)))?;
+    for peer in recipients {
+        sqlx::query("INSERT INTO outbox (peer, cursor, enqueued_ms) VALUES (?, ?, ?)")
+            .bind(peer.as_str())
+            .bind(cursor)
+            .bind(now.unix_millis())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(cursor)
+}
+
 async fn append(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     batch: &[NewEnvelope],
@@ -435,22 +459,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<i64> {
         let mut tx = self.writer.begin().await?;
-        let cursor = append(&mut tx, std::slice::from_ref(envelope), now)
-            .await?
-            .into_iter()
-            .next()
-            .flatten()
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("envelope {} published twice", envelope.id))
-            })?;
-        for peer in recipients {
-            sqlx::query("INSERT INTO outbox (peer, cursor, enqueued_ms) VALUES (?, ?, ?)")
-                .bind(peer.as_str())
-                .bind(cursor)
-                .bind(now.unix_millis())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let cursor = publish_in(&mut tx, envelope, recipients, now).await?;
         tx.commit().await?;
         Ok(cursor)
     }
@@ -2223,6 +2232,83 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn held_imports(&self, format: &str, keys: &[String]) -> Result<Vec<ImportRecord>> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(500) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT i.source_key, i.version, i.part, i.bulletin_id, i.imported_ms \
+                 FROM imports i WHERE i.format = ",
+            );
+            qb.push_bind(format).push(" AND i.source_key IN (");
+            let mut list = qb.separated(", ");
+            for k in chunk {
+                list.push_bind(k.as_str());
+            }
+            qb.push(
+                ") AND i.version = (SELECT j.version FROM imports j \
+                 WHERE j.format = i.format AND j.source_key = i.source_key \
+                 ORDER BY j.seq DESC LIMIT 1) ORDER BY i.seq",
+            );
+            for r in qb.build().fetch_all(&self.reader).await? {
+                out.push(ImportRecord {
+                    format: format.to_owned(),
+                    key: r.try_get("source_key")?,
+                    version: r.try_get("version")?,
+                    part: u32::try_from(r.try_get::<i64, _>("part")?)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    bulletin: uuid(r.try_get("bulletin_id")?)?,
+                    imported: ts(r.try_get("imported_ms")?)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn publish_imported(
+        &self,
+        envelope: &NewEnvelope,
+        recipients: &[NodeId],
+        now: Timestamp,
+        claim: &ImportClaim,
+    ) -> Result<Option<i64>> {
+        // One writer connection: nothing commits between this check and the commit below.
+        let mut tx = self.writer.begin().await?;
+        for (key, seen) in &claim.seen {
+            let newest: Option<String> = sqlx::query_scalar(
+                "SELECT version FROM imports WHERE format = ? AND source_key = ? \
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(&claim.format)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if &newest != seen {
+                return Ok(None);
+            }
+        }
+        let cursor = publish_in(&mut tx, envelope, recipients, now).await?;
+        for (key, version) in &claim.objects {
+            // An object held at this version already (listed again by a newer report) now
+            // points at the newest bulletin that carries it.
+            sqlx::query(
+                "INSERT INTO imports (format, source_key, version, part, bulletin_id, imported_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (format, source_key, version, part) DO UPDATE \
+                 SET bulletin_id = excluded.bulletin_id, imported_ms = excluded.imported_ms",
+            )
+            .bind(&claim.format)
+            .bind(key)
+            .bind(version)
+            .bind(i64::from(claim.part))
+            .bind(envelope.id.to_string())
+            .bind(now.unix_millis())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(cursor))
     }
 }
 

@@ -50,8 +50,93 @@ pub async fn conformance(store: &dyn Store) {
     directory_warnings_are_sent_once(store).await;
     portal_pages_reports_and_challenges(store).await;
     stix_objects_page_in_added_order(store).await;
+    imports_are_recorded_with_their_bulletin_once(store).await;
     peer_health_streaks_and_alerts(store).await;
     holdings_say_what_a_relay_can_serve(store).await;
+}
+
+/// The import record: written with the bulletin it produced, in one transaction; a claim that
+/// saw a state that has changed since stores nothing; the newest version of a key is held.
+async fn imports_are_recorded_with_their_bulletin_once(store: &dyn Store) {
+    use crate::ImportClaim;
+    let key = "https://csirt.example TEST-2026-0001".to_owned();
+    let claim = |version: &str, seen: Option<&str>| ImportClaim {
+        format: "csaf".into(),
+        part: 0,
+        objects: vec![(key.clone(), version.to_owned())],
+        seen: vec![(key.clone(), seen.map(str::to_owned))],
+    };
+    assert!(
+        store
+            .held_imports("csaf", std::slice::from_ref(&key))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let peer = [n("mx-csirt")];
+    let first = sample_envelope("cl-csirt", 9_001, t(1));
+    let cursor = store
+        .publish_imported(&first, &peer, t(1), &claim("1", None))
+        .await
+        .unwrap();
+    assert!(cursor.is_some());
+    let held = store
+        .held_imports("csaf", std::slice::from_ref(&key))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].version.as_str(), held[0].part, held[0].bulletin),
+        ("1", 0, first.id)
+    );
+    assert!(
+        store
+            .held_imports("misp", std::slice::from_ref(&key))
+            .await
+            .unwrap()
+            .is_empty(),
+        "keys are per format"
+    );
+
+    // A second import that decided on the same empty state lost the race: nothing stored.
+    let head = store.log_head().await.unwrap();
+    let twin = sample_envelope("cl-csirt", 9_002, t(2));
+    assert_eq!(
+        store
+            .publish_imported(&twin, &peer, t(2), &claim("1", None))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.log_head().await.unwrap(), head, "nothing appended");
+    assert!(!store.has_envelope(twin.id).await.unwrap());
+    assert!(
+        store
+            .pending(&peer[0], 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.id != twin.id)
+    );
+
+    // A newer version, decided on version 1, is recorded; the newest version is what is held.
+    let second = sample_envelope("cl-csirt", 9_003, t(3));
+    assert!(
+        store
+            .publish_imported(&second, &peer, t(3), &claim("2", Some("1")))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let held = store
+        .held_imports("csaf", std::slice::from_ref(&key))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].version.as_str(), held[0].bulletin),
+        ("2", second.id)
+    );
 }
 
 async fn portal_pages_reports_and_challenges(store: &dyn Store) {

@@ -3,13 +3,22 @@
 //! - `POST /api/v1/import/{csaf|stix|misp}` converts a document into bulletins and publishes
 //!   them — all of them, or none: every bulletin is checked (content, labels, audience) before
 //!   the first is published. `?tlp=` gives the label of a document that carries none (without
-//!   it such a document is refused); `?dry_run=true` converts and checks only.
+//!   it such a document is refused); `?dry_run=true` converts and checks only. A document is
+//!   published at most once: the same version again is answered `200` with
+//!   `"outcome": "duplicate"` and stores nothing, a newer version supersedes what the older
+//!   one became, an older one is refused `409 stale_import` (see `land`).
+//! - `POST /api/v1/import/{format}/bulletin` takes one bulletin a streaming importer (the CLI)
+//!   converted itself, with where it came from, under the same rules.
 //! - `GET /api/v1/bulletins/{id}/export/{csaf|stix|misp|cap}` writes one bulletin, when the
 //!   sharing policy lets this person export it (`Action::Export`, audited).
 
 use atalaya_core::policy::{Action, Actor, Decision};
 use atalaya_core::{BulletinDraft, Tlp};
-use atalaya_formats::exchange::{self, ImportError, ImportOptions, Imported};
+use atalaya_formats::exchange::{
+    self, HeldImports, HeldObject, ImportError, ImportOptions, ImportSource, Imported,
+    SourceFormat, Verdict, VersionRefusal,
+};
+use atalaya_store::ImportClaim;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -41,6 +50,14 @@ impl ImportFormat {
                 "unknown_format",
                 format!("cannot import {other:?}: use csaf, stix or misp"),
             )),
+        }
+    }
+
+    fn source(self) -> SourceFormat {
+        match self {
+            Self::Csaf => SourceFormat::Csaf,
+            Self::Stix => SourceFormat::Stix,
+            Self::Misp => SourceFormat::Misp,
         }
     }
 
@@ -145,9 +162,197 @@ pub async fn import(
             "the document holds nothing that becomes a bulletin",
         )));
     }
-    // All or nothing: every bulletin passes the same checks publishing applies, first.
+    let units = units_of(imported.bulletins, imported.sources)?;
+    let (status, mut reply) = land(&state, units, query.dry_run).await?;
+    reply["warnings"] = json!(imported.warnings);
+    Ok((status, Json(reply)).into_response())
+}
+
+/// Body of `POST /api/v1/import/{format}/bulletin`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertedBulletin {
+    /// The bulletin, converted already.
+    bulletin: BulletinDraft,
+    /// Where it came from.
+    source: ImportSource,
+}
+
+/// Query of `POST /api/v1/import/{format}/bulletin`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertedQuery {
+    /// Check only.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /api/v1/import/{format}/bulletin`: one bulletin that a streaming importer (the CLI,
+/// for a STIX bundle over the import limit) converted itself, with where it came from. The
+/// node applies the same checks, sharing policy and re-import rules as for a whole document.
+pub async fn import_converted(
+    State(state): State<AppState>,
+    auth: Principal,
+    Path(format): Path<String>,
+    query: Result<Query<ConvertedQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    auth.require(Permission::Publish)?;
+    let format = ImportFormat::parse(&format)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let unit: ConvertedBulletin = crate::api::json_body(body).await?;
+    if unit.source.format != format.source() || unit.source.objects.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_source",
+            format!(
+                "the bulletin's source must name at least one {} object",
+                format.source().as_str()
+            ),
+        ));
+    }
+    let (status, reply) = land(&state, vec![(unit.bulletin, unit.source)], query.dry_run).await?;
+    Ok((status, Json(reply)).into_response())
+}
+
+/// Each bulletin with where it came from. An importer that does not say where every bulletin
+/// came from cannot be imported at most once: refused rather than published blind.
+fn units_of(
+    bulletins: Vec<BulletinDraft>,
+    sources: Vec<ImportSource>,
+) -> Result<Vec<(BulletinDraft, ImportSource)>, ApiError> {
+    if bulletins.len() != sources.len() || sources.iter().any(|s| s.objects.is_empty()) {
+        return Err(ApiError::internal(format!(
+            "the importer named the source of {} of its {} bulletins",
+            sources.len(),
+            bulletins.len()
+        )));
+    }
+    Ok(bulletins.into_iter().zip(sources).collect())
+}
+
+/// What became of one imported bulletin.
+enum Landed {
+    /// Published as this bulletin, new or revising an earlier import.
+    Published(uuid::Uuid),
+    /// Imported before at this version: the bulletins that hold it.
+    Duplicate(Vec<uuid::Uuid>),
+}
+
+/// The newest version held of each object of `sources`, as the import record has it.
+async fn held_for(state: &AppState, sources: &[&ImportSource]) -> Result<HeldImports, ApiError> {
+    let mut out = Vec::new();
+    for format in [SourceFormat::Csaf, SourceFormat::Misp, SourceFormat::Stix] {
+        let mut keys: Vec<String> = sources
+            .iter()
+            .filter(|s| s.format == format)
+            .flat_map(|s| s.objects.iter().map(|o| o.key.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        if keys.is_empty() {
+            continue;
+        }
+        out.extend(
+            state
+                .fed
+                .store
+                .held_imports(format.as_str(), &keys)
+                .await?
+                .into_iter()
+                .map(|r| HeldObject {
+                    key: r.key,
+                    version: r.version,
+                    part: r.part,
+                    bulletin: r.bulletin,
+                }),
+        );
+    }
+    Ok(HeldImports::new(out))
+}
+
+/// An import refused for what the node holds: 409, nothing stored.
+fn version_refused(e: &VersionRefusal) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        e.code(),
+        format!("{e}; nothing was imported"),
+    )
+}
+
+/// Apply a verdict to a bulletin: `None` for a duplicate (the bulletins that hold it).
+fn apply(
+    verdict: Verdict,
+    draft: &mut BulletinDraft,
+    source: &mut ImportSource,
+) -> Option<Vec<uuid::Uuid>> {
+    match verdict {
+        Verdict::Duplicate(held) => return Some(held),
+        Verdict::Publish { supersedes, keep } => {
+            draft.content.supersedes = supersedes;
+            if let Some(keep) = keep {
+                exchange::trim_group(draft, source, &keep);
+            }
+        }
+    }
+    None
+}
+
+/// The import claim of a bulletin about to be published: its objects, and the versions of them
+/// `held` says the node holds.
+fn claim(source: &ImportSource, held: &HeldImports) -> ImportClaim {
+    ImportClaim {
+        format: source.format.as_str().to_owned(),
+        part: source.part,
+        objects: source
+            .objects
+            .iter()
+            .map(|o| (o.key.clone(), o.version.clone()))
+            .collect(),
+        seen: source
+            .objects
+            .iter()
+            .map(|o| (o.key.clone(), held.version(&o.key).map(str::to_owned)))
+            .collect(),
+    }
+}
+
+/// How many times an import re-decides after losing a race to another import of the same
+/// objects (the second decision normally finds a duplicate).
+const RACES: usize = 3;
+
+/// Publish imported bulletins, each at most once (the re-import rules of
+/// [`atalaya_formats::exchange::judge`]):
+///
+/// 1. every bulletin is judged against the import record first: an older version than one
+///    held refuses the whole document (409 `stale_import`, or `incomparable_version`), and
+///    nothing is published;
+/// 2. the bulletins left to publish pass the same checks as any bulletin, all before the
+///    first is published (422 `invalid_bulletin` otherwise);
+/// 3. each is published with its import record in one transaction. A bulletin whose objects
+///    another import recorded in the meantime (two imports of the same document at once) is
+///    judged again: it is then a duplicate, and only one bulletin exists.
+///
+/// The reply: `outcome` `imported` (201) when anything was published, `duplicate` (200) when
+/// everything had been imported before; each bulletin with its `outcome` (`new`, `revision`
+/// with the id it `supersedes`, or `duplicate` with the id of the bulletin that holds it).
+async fn land(
+    state: &AppState,
+    mut units: Vec<(BulletinDraft, ImportSource)>,
+    dry_run: bool,
+) -> Result<(StatusCode, Value), ApiError> {
+    let sources: Vec<&ImportSource> = units.iter().map(|(_, s)| s).collect();
+    let held = held_for(state, &sources).await?;
+    let mut duplicates: Vec<Option<Vec<uuid::Uuid>>> = Vec::new();
+    for (draft, source) in &mut units {
+        let verdict = exchange::judge(source, &held).map_err(|e| version_refused(&e))?;
+        duplicates.push(apply(verdict, draft, source));
+    }
     let mut problems = Vec::new();
-    for (i, draft) in imported.bulletins.iter().enumerate() {
+    for (i, ((draft, _), dup)) in units.iter().zip(&duplicates).enumerate() {
+        if dup.is_some() {
+            continue;
+        }
         if let Err(e) = state.fed.preview_recipients(draft.clone()) {
             problems.push(problem(
                 exchange::codes::INVALID_BULLETIN,
@@ -160,7 +365,7 @@ pub async fn import(
         let message = format!(
             "{} of the {} bulletins would be refused; nothing was imported",
             problems.len(),
-            imported.bulletins.len()
+            units.len()
         );
         return Err(with_problems(
             ApiError::new(
@@ -171,32 +376,105 @@ pub async fn import(
             problems,
         ));
     }
-    if query.dry_run {
-        let bulletins: Vec<Value> = imported
-            .bulletins
-            .iter()
-            .map(|d| summary(None, d))
-            .collect();
-        return Ok(Json(json!({
-            "dry_run": true,
-            "bulletins": bulletins,
-            "warnings": imported.warnings,
-        }))
-        .into_response());
+    let mut lines = Vec::new();
+    let mut published = 0usize;
+    for ((mut draft, mut source), dup) in units.into_iter().zip(duplicates) {
+        let mut line = summary(None, &draft);
+        let landed = match dup {
+            Some(held) => Landed::Duplicate(held),
+            None if dry_run => {
+                line["outcome"] = json!(outcome_of(&draft));
+                line["supersedes"] = json!(draft.content.supersedes);
+                lines.push(line);
+                continue;
+            }
+            None => publish_once(state, &mut draft, &mut source, &held).await?,
+        };
+        match landed {
+            Landed::Published(id) => {
+                published += 1;
+                line = summary(Some(id), &draft);
+                line["outcome"] = json!(outcome_of(&draft));
+                line["supersedes"] = json!(draft.content.supersedes);
+            }
+            Landed::Duplicate(held) => {
+                line["id"] = json!(held.first());
+                line["outcome"] = json!("duplicate");
+                if held.len() > 1 {
+                    line["held_by"] = json!(held);
+                }
+            }
+        }
+        lines.push(line);
     }
-    let mut bulletins = Vec::new();
-    for draft in imported.bulletins {
-        let line = summary(None, &draft);
-        let (bulletin, _) = state.fed.publish(draft).await.map_err(ApiError::internal)?;
-        let mut line = line;
-        line["id"] = json!(bulletin.id);
-        bulletins.push(line);
+    let would = dry_run && lines.iter().any(|l| l["outcome"] != "duplicate");
+    let (status, outcome) = if published > 0 {
+        (StatusCode::CREATED, "imported")
+    } else if would {
+        (StatusCode::OK, "imported")
+    } else {
+        (StatusCode::OK, "duplicate")
+    };
+    let mut reply = json!({"outcome": outcome, "bulletins": lines});
+    if dry_run {
+        reply["dry_run"] = json!(true);
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"bulletins": bulletins, "warnings": imported.warnings})),
-    )
-        .into_response())
+    Ok((status, reply))
+}
+
+fn outcome_of(draft: &BulletinDraft) -> &'static str {
+    if draft.content.supersedes.is_some() {
+        "revision"
+    } else {
+        "new"
+    }
+}
+
+/// Publish one judged bulletin with its import record; judged again when another import of
+/// the same objects got there first.
+async fn publish_once(
+    state: &AppState,
+    draft: &mut BulletinDraft,
+    source: &mut ImportSource,
+    held: &HeldImports,
+) -> Result<Landed, ApiError> {
+    let mut since: Option<HeldImports> = None;
+    for _ in 0..RACES {
+        let held = since.as_ref().unwrap_or(held);
+        let published = state
+            .fed
+            .publish_imported(draft.clone(), &claim(source, held))
+            .await
+            .map_err(ApiError::internal)?;
+        if let Some((bulletin, _)) = published {
+            return Ok(Landed::Published(bulletin.id));
+        }
+        let now_held = held_for(state, &[&*source]).await?;
+        let verdict = exchange::judge(source, &now_held).map_err(|e| version_refused(&e))?;
+        since = Some(now_held);
+        if let Some(dup) = apply(verdict, draft, source) {
+            return Ok(Landed::Duplicate(dup));
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "import_conflict",
+        "other imports of the same document kept changing it; try again",
+    ))
+}
+
+/// Publish what a TAXII client posted, at most once per object version (see [`land`]); the
+/// first refusal is the reason for every object of the post.
+pub(crate) async fn land_posted(
+    state: &AppState,
+    imported: Imported,
+) -> std::result::Result<(), String> {
+    let units = units_of(imported.bulletins, imported.sources)
+        .map_err(|e| format!("{}: {}", e.code, e.message))?;
+    land(state, units, false)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{}: {}", e.code, e.message))
 }
 
 /// `GET /api/v1/bulletins/{id}/export/{format}`.

@@ -118,6 +118,10 @@ pub fn router(state: AppState) -> Router {
             get(exchange_api::export),
         )
         .route("/api/v1/import/{format}", post(exchange_api::import))
+        .route(
+            "/api/v1/import/{format}/bulletin",
+            post(exchange_api::import_converted),
+        )
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
         .route("/api/v1/oncall", get(api::show_oncall).put(api::set_oncall))

@@ -929,7 +929,7 @@ pub async fn add_objects(
                 let bundle = export::bundle(good.iter().map(|(o, _)| o.clone()).collect());
                 let bytes = serde_json::to_vec(&bundle).map_err(ApiError::internal)?;
                 let outcome = match import(&bytes, &ImportOptions::default()) {
-                    Ok(imported) => publish_all(&state, imported).await,
+                    Ok(imported) => crate::exchange_api::land_posted(&state, imported).await,
                     Err(e) => Err(format!("{}: {}", e.code, e.reason)),
                 };
                 match outcome {
@@ -964,18 +964,6 @@ fn detail(v: &proto::PostedObject, message: &str) -> Value {
         "version": v.version.clone().unwrap_or_default(),
         "message": message,
     })
-}
-
-/// Publish every imported draft; the first refusal stops and is the reason.
-async fn publish_all(state: &AppState, imported: Imported) -> std::result::Result<(), String> {
-    for draft in imported.bulletins {
-        state
-            .fed
-            .publish(draft)
-            .await
-            .map_err(|e| format!("the bulletin was refused: {e}"))?;
-    }
-    Ok(())
 }
 
 /// `GET /taxii2/api/status/{id}/`: the status of an earlier post, to the one who posted.

@@ -50,6 +50,11 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             Right(ReadBulletins),
         ),
         (p.clone(), "/api/v1/import/{format}", Right(Publish)),
+        (
+            p.clone(),
+            "/api/v1/import/{format}/bulletin",
+            Right(Publish),
+        ),
         (g.clone(), "/api/v1/status", Right(ReadBulletins)),
         (g.clone(), "/api/v1/policy", Right(ReadBulletins)),
         (u.clone(), "/api/v1/policy", Right(EditPolicy)),

@@ -717,8 +717,26 @@ fn fake_import(bytes: &[u8], _: &ImportOptions) -> Result<Imported, ImportError>
         "indicators": [{"type": "ip", "value": "203.0.113.9"}],
     }))
     .unwrap();
+    // Made of the posted objects, at their versions.
+    let objects = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| atalaya_formats::exchange::SourceObject {
+            key: o["id"].as_str().unwrap_or_default().to_owned(),
+            version: o["modified"].as_str().unwrap_or_default().to_owned(),
+            indicators: 0,
+        })
+        .collect();
     Ok(Imported {
         bulletins: vec![draft],
+        sources: vec![atalaya_formats::exchange::ImportSource {
+            format: atalaya_formats::exchange::SourceFormat::Stix,
+            objects,
+            part: 0,
+            grouped: false,
+            from: String::new(),
+        }],
         warnings: vec![],
     })
 }

@@ -4,7 +4,9 @@
 //!
 //! A document up to the node's import limit (16 MiB) is sent whole to
 //! `POST /api/v1/import/{format}`; the node converts it, checks every bulletin, and stores all
-//! or nothing. A larger STIX bundle is read here as a stream, twice: the first pass converts
+//! or nothing. A document imported before publishes nothing and is reported as already
+//! imported (exit status 0: re-running an import is not an error); a newer version revises
+//! what the older one became; an older version is refused (`stale_import`, exit status 1). A larger STIX bundle is read here as a stream, twice: the first pass converts
 //! and checks every bulletin without sending anything, the second publishes them; a bundle
 //! with one bad object is refused before anything is published.
 
@@ -208,14 +210,37 @@ pub async fn import(a: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// One line per bulletin, then the warnings.
+/// One line per bulletin, then the warnings. A document imported before says so: nothing was
+/// published, and that is not an error (a re-run of an import exits successfully).
 fn print_import(reply: &Value, dry_run: bool) {
     let bulletins = reply["bulletins"].as_array().cloned().unwrap_or_default();
-    let verb = if dry_run { "would import" } else { "imported" };
-    println!("{verb} {} bulletin(s)", bulletins.len());
-    for b in &bulletins {
+    let duplicates = bulletins
+        .iter()
+        .filter(|b| b["outcome"] == "duplicate")
+        .count();
+    let fresh = bulletins.len() - duplicates;
+    if reply["outcome"] == "duplicate" {
         println!(
-            "  {:<36}  {:<16} {:<22} {:>5} indicators  {}",
+            "already imported: nothing published ({duplicates} bulletin(s) hold this document)"
+        );
+    } else {
+        let verb = if dry_run { "would import" } else { "imported" };
+        println!("{verb} {fresh} bulletin(s)");
+        if duplicates > 0 {
+            println!("{duplicates} already imported: nothing published for them");
+        }
+    }
+    for b in &bulletins {
+        let note = match b["outcome"].as_str() {
+            Some("duplicate") => "  (already imported)".to_owned(),
+            Some("revision") => format!(
+                "  (revises {})",
+                b["supersedes"].as_str().unwrap_or("an earlier import")
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<36}  {:<16} {:<22} {:>5} indicators  {}{note}",
             b["id"].as_str().unwrap_or("-"),
             b["tlp"].as_str().unwrap_or(""),
             b["kind"].as_str().unwrap_or(""),

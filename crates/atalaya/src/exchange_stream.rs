@@ -1,17 +1,26 @@
 //! `atalaya import stix FILE` for a bundle larger than the node's import limit: the bundle is
 //! read here, one object at a time (`atalaya_formats::stix::import::import_stream`), in two
-//! passes over the file. The first converts and checks every bulletin and sends nothing, so a
-//! bundle with one bad object publishes nothing; the second publishes the bulletins through
-//! `POST /api/v1/bulletins`, where the node applies its checks and sharing policy as for any
-//! bulletin. Memory stays bounded by the importer's window, whatever the file's size.
+//! passes over the file. The first converts every bulletin and has the node check it
+//! (`dry_run`), so a bundle with one bad object, or one older than what the node holds,
+//! publishes nothing; the second publishes the bulletins through
+//! `POST /api/v1/import/stix/bulletin`, where the node applies its checks, its sharing policy
+//! and the re-import rules as for a whole document. Each bulletin travels with the STIX objects
+//! (id and `modified`) it is made of: that is what "the same bundle" means. A report or a lone
+//! vulnerability is the same bulletin when it and every object it lists are at the versions
+//! imported before, and a newer version of any of them revises it (`supersedes`). Loose
+//! indicators are packed into bulletins by count and weight, a packing that depends on the
+//! bundle's order, so a group is never revised: a re-import publishes only the indicators that
+//! are new or newer, in bulletins of their own, and nothing when there are none. A national
+//! CSIRT re-running a feed's import then sends its peers only what changed. Memory stays
+//! bounded by the importer's window, whatever the file's size.
 
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use atalaya_core::{BulletinDraft, Clock, SystemClock, Tlp};
-use atalaya_formats::exchange::ImportOptions;
-use atalaya_formats::stix::import::{StreamError, import_stream};
+use atalaya_formats::exchange::{ImportOptions, ImportSource};
+use atalaya_formats::stix::import::{ImportSummary, StreamError, import_stream_sourced};
 
 use crate::cli::ApiClient;
 use crate::exchange_cli::ImportArgs;
@@ -66,85 +75,172 @@ fn check(draft: &BulletinDraft, now: atalaya_core::Timestamp) -> Result<(), Stri
     draft.content.validate(now).map_err(|e| e.to_string())
 }
 
-/// The two passes.
-pub async fn import_stix_stream(api: &ApiClient, a: &ImportArgs) -> Result<()> {
-    let opts = ImportOptions {
-        default_tlp: a.tlp,
-        max_bytes: usize::MAX,
-    };
-    // Pass 1: convert and check everything, send nothing.
+/// What one pass made of the bundle.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Bulletins the bundle became.
+    bulletins: usize,
+    /// Published (or, in the checking pass, to publish): new bulletins and revisions.
+    published: usize,
+    /// Of those, revisions of bulletins imported before.
+    revisions: usize,
+    /// Imported before at the same version: nothing to publish.
+    duplicates: usize,
+    /// Indicators in what was (or would be) published.
+    indicators: usize,
+}
+
+/// One pass over the bundle: each bulletin, with the STIX objects it is made of, goes to
+/// `POST /api/v1/import/stix/bulletin`, where the node applies its checks, its sharing policy
+/// and the re-import rules (a bulletin whose objects were all imported before at the same
+/// versions is a duplicate; newer objects revise or, for grouped indicators, travel alone; an
+/// older object refuses it as `stale_import`). The checking pass sends `dry_run=true`.
+async fn pass(
+    api: &ApiClient,
+    a: &ImportArgs,
+    opts: ImportOptions,
+    checking: bool,
+) -> Result<(Tally, ImportSummary)> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(BulletinDraft, ImportSource)>(4);
     let path = a.file.clone();
-    let checked = tokio::task::spawn_blocking(move || -> Result<(usize, usize, Vec<String>)> {
-        let reader = open(&path, "checking")?;
+    let reader_task = tokio::task::spawn_blocking(move || -> Result<ImportSummary> {
+        let reader = open(&path, if checking { "checking" } else { "publishing" })?;
         let progress = reader.bar.clone();
         let now = SystemClock.now();
-        let mut bulletins = 0usize;
-        let result = import_stream(reader, &opts, |draft| {
-            bulletins += 1;
-            check(&draft, now)
-                .map_err(|e| format!("bulletin {bulletins} ({}): {e}", draft.content.title))
+        let mut n = 0usize;
+        let result = import_stream_sourced(reader, &opts, |draft, source| {
+            n += 1;
+            if checking {
+                check(&draft, now)
+                    .map_err(|e| format!("bulletin {n} ({}): {e}", draft.content.title))?;
+            }
+            tx.blocking_send((draft, source))
+                .map_err(|_| "the publisher stopped".to_owned())
         });
         progress.finish_and_clear();
         match result {
-            Ok(summary) => Ok((summary.bulletins, summary.indicators, summary.warnings)),
-            Err(StreamError::Refused(e)) => {
+            Ok(summary) => Ok(summary),
+            Err(StreamError::Refused(e)) if checking => {
                 let mut text = format!("the bundle is refused, nothing was published: {e}");
                 for p in e.problems.iter().take(20) {
                     text.push_str(&format!("\n  {}: {}", p.path, p.message));
                 }
                 bail!(text)
             }
-            Err(StreamError::Sink(e)) => {
+            Err(StreamError::Refused(e)) => bail!("the bundle changed between the passes: {e}"),
+            Err(StreamError::Sink(e)) if checking => {
                 bail!("the bundle is refused, nothing was published: {e}")
             }
+            Err(StreamError::Sink(e)) => bail!("{e}"),
         }
-    })
-    .await??;
-    let (bulletins, indicators, warnings) = checked;
-    if bulletins == 0 {
+    });
+    let mut tally = Tally::default();
+    let endpoint = if checking {
+        "/api/v1/import/stix/bulletin?dry_run=true"
+    } else {
+        "/api/v1/import/stix/bulletin"
+    };
+    let mut failure = None;
+    while let Some((draft, source)) = rx.recv().await {
+        tally.bulletins += 1;
+        let body = serde_json::json!({"bulletin": draft, "source": source});
+        let reply = match api.post(endpoint, &body).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = if checking {
+                    e.context(format!(
+                        "bulletin {} was refused; nothing was published",
+                        tally.bulletins
+                    ))
+                } else {
+                    e.context(format!(
+                        "bulletin {} was refused; the {} before it are published",
+                        tally.bulletins, tally.published
+                    ))
+                };
+                failure = Some(e);
+                break;
+            }
+        };
+        let line = &reply["bulletins"][0];
+        match line["outcome"].as_str() {
+            Some("duplicate") => tally.duplicates += 1,
+            outcome => {
+                tally.published += 1;
+                tally.revisions += usize::from(outcome == Some("revision"));
+                tally.indicators += line["indicators"].as_u64().unwrap_or(0) as usize;
+                if a.json && !checking {
+                    println!("{}", serde_json::to_string(&line["id"])?);
+                }
+            }
+        }
+    }
+    drop(rx);
+    let read = reader_task.await?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok((tally, read?))
+}
+
+/// The two passes. A bundle imported before publishes nothing and exits successfully (a re-run
+/// is not an error); one older than what the node holds is refused before anything is
+/// published.
+pub async fn import_stix_stream(api: &ApiClient, a: &ImportArgs) -> Result<()> {
+    let opts = ImportOptions {
+        default_tlp: a.tlp,
+        max_bytes: usize::MAX,
+    };
+    // Pass 1: convert and check everything, against the node's rules too; publish nothing.
+    let (checked, summary) = pass(api, a, opts, true).await?;
+    if checked.bulletins == 0 {
         bail!("the bundle holds nothing that becomes a bulletin");
     }
+    let warnings = &summary.warnings;
     for w in warnings.iter().take(50) {
         eprintln!("warning: {w}");
     }
     if warnings.len() > 50 {
         eprintln!("… and {} more warnings", warnings.len() - 50);
     }
+    if checked.published == 0 {
+        println!(
+            "already imported: nothing published ({} bulletin(s) hold this bundle)",
+            checked.duplicates
+        );
+        return Ok(());
+    }
     if a.dry_run {
-        println!("would import {bulletins} bulletin(s) with {indicators} indicators");
+        println!(
+            "would import {} bulletin(s) with {} indicators{}",
+            checked.published,
+            checked.indicators,
+            already(&checked)
+        );
         return Ok(());
     }
     // Pass 2: publish, one bulletin at a time, as the reader produces them.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<BulletinDraft>(4);
-    let path = a.file.clone();
-    let reader_task = tokio::task::spawn_blocking(move || -> Result<()> {
-        let reader = open(&path, "publishing")?;
-        let progress = reader.bar.clone();
-        let result = import_stream(reader, &opts, |draft| {
-            tx.blocking_send(draft).map_err(|_| "the publisher stopped")
-        });
-        progress.finish_and_clear();
-        match result {
-            Ok(_) => Ok(()),
-            Err(StreamError::Refused(e)) => bail!("the bundle changed between the passes: {e}"),
-            Err(StreamError::Sink(e)) => bail!("{e}"),
-        }
-    });
-    let mut published = 0usize;
-    while let Some(draft) = rx.recv().await {
-        let body = serde_json::to_value(&draft)?;
-        let reply = api.post("/api/v1/bulletins", &body).await.with_context(|| {
-            format!(
-                "bulletin {} of {bulletins} was refused; the {published} before it are published",
-                published + 1
-            )
-        })?;
-        published += 1;
-        if a.json {
-            println!("{}", serde_json::to_string(&reply["bulletin"]["id"])?);
-        }
-    }
-    reader_task.await??;
-    println!("imported {published} bulletin(s) with {indicators} indicators");
+    let (published, _) = pass(api, a, opts, false).await?;
+    println!(
+        "imported {} bulletin(s) with {} indicators{}",
+        published.published,
+        published.indicators,
+        already(&published)
+    );
     Ok(())
+}
+
+/// ", 2 revising earlier imports, 3 imported before".
+fn already(t: &Tally) -> String {
+    let mut out = String::new();
+    if t.revisions > 0 {
+        out.push_str(&format!(", {} revising earlier imports", t.revisions));
+    }
+    if t.duplicates > 0 {
+        out.push_str(&format!(
+            ", {} already imported (nothing published for them)",
+            t.duplicates
+        ));
+    }
+    out
 }

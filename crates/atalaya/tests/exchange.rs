@@ -33,18 +33,25 @@ fn bulletin_count(node: &common::TestNode) -> usize {
     body["bulletins"].as_array().unwrap().len()
 }
 
-/// A STIX 2.1 bundle of `n` CLEAR IPv4 indicators, written to `path` without holding it.
-fn write_bundle(path: &std::path::Path, n: usize, marked: bool) {
+/// A STIX 2.1 bundle of `n` CLEAR IPv4 indicators, written to `path` without holding it. The
+/// indicators are numbered from `first`; those numbered `newer` or above were modified a
+/// month later than the others.
+fn write_bundle(path: &std::path::Path, first: usize, n: usize, marked: bool, newer: usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     write!(
         f,
         "{{\"type\":\"bundle\",\"id\":\"bundle--6f1e8c2a-3b1d-4c8e-9f00-0a1b2c3d4e5f\",\"objects\":["
     )
     .unwrap();
-    for i in 0..n {
-        if i > 0 {
+    for i in first..first + n {
+        if i > first {
             f.write_all(b",").unwrap();
         }
+        let modified = if i >= newer {
+            "2026-02-01T00:00:00.000Z"
+        } else {
+            "2026-01-01T00:00:00.000Z"
+        };
         let marking = if marked {
             format!(",\"object_marking_refs\":[\"{CLEAR}\"]")
         } else {
@@ -52,7 +59,7 @@ fn write_bundle(path: &std::path::Path, n: usize, marked: bool) {
         };
         write!(
             f,
-            "{{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--{:08x}-0000-4000-8000-{:012x}\",\"created\":\"2026-01-01T00:00:00.000Z\",\"modified\":\"2026-01-01T00:00:00.000Z\",\"name\":\"C2 {i}\",\"pattern\":\"[ipv4-addr:value = '198.18.{}.{}']\",\"pattern_type\":\"stix\",\"valid_from\":\"2026-01-01T00:00:00Z\"{marking}}}",
+            "{{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--{:08x}-0000-4000-8000-{:012x}\",\"created\":\"2026-01-01T00:00:00.000Z\",\"modified\":\"{modified}\",\"name\":\"C2 {i}\",\"pattern\":\"[ipv4-addr:value = '198.18.{}.{}']\",\"pattern_type\":\"stix\",\"valid_from\":\"2026-01-01T00:00:00Z\"{marking}}}",
             i,
             i,
             i / 256 % 256,
@@ -142,7 +149,7 @@ fn documents_import_through_the_cli_and_bulletins_export_in_every_format() {
     // A small label-less STIX bundle is refused, and nothing is stored; with --tlp it imports.
     let before = bulletin_count(cl);
     let unlabelled = dir.join("unlabelled.json");
-    write_bundle(&unlabelled, 10, false);
+    write_bundle(&unlabelled, 100_000, 10, false, usize::MAX);
     let (ok, out, err) = run(&[
         "import",
         "stix",
@@ -173,7 +180,7 @@ fn documents_import_through_the_cli_and_bulletins_export_in_every_format() {
     // in bulletins of at most 5,000.
     let big = dir.join("big.json");
     let n = 60_000;
-    write_bundle(&big, n, true);
+    write_bundle(&big, 0, n, true, usize::MAX);
     assert!(std::fs::metadata(&big).unwrap().len() > 16 * 1024 * 1024);
     let before = bulletin_count(cl);
     let (ok, out, err) = run(&["import", "stix", big.to_str().unwrap(), "--config", config]);
@@ -189,9 +196,41 @@ fn documents_import_through_the_cli_and_bulletins_export_in_every_format() {
         .sum();
     assert_eq!(imported, n);
 
+    // The same big bundle again: the first pass finds every bulletin imported before, and
+    // nothing is published; a re-run is not an error.
+    let before = bulletin_count(cl);
+    let (ok, out, err) = run(&["import", "stix", big.to_str().unwrap(), "--config", config]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("already imported: nothing published"), "{out}");
+    assert_eq!(bulletin_count(cl), before, "nothing new");
+
+    // The bundle again with its last 25 indicators modified: only those travel again.
+    write_bundle(&big, 0, n, true, n - 25);
+    let (ok, out, err) = run(&["import", "stix", big.to_str().unwrap(), "--config", config]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("imported 1 bulletin(s) with 25 indicators"),
+        "{out}"
+    );
+    assert_eq!(bulletin_count(cl), before + 1);
+    let (_, list) = cl.get("/api/v1/bulletins?limit=1");
+    assert_eq!(
+        list["bulletins"][0]["indicators"].as_array().unwrap().len(),
+        25
+    );
+
+    // The first version of the bundle once more: older than what the node holds, refused
+    // before anything is published.
+    write_bundle(&big, 0, n, true, usize::MAX);
+    let (ok, out, err) = run(&["import", "stix", big.to_str().unwrap(), "--config", config]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("stale_import"), "{err}");
+    assert!(err.contains("nothing was published"), "{err}");
+    assert_eq!(bulletin_count(cl), before + 1);
+
     // A big bundle with one bad object publishes nothing (the first pass refuses it).
     let broken = dir.join("broken.json");
-    write_bundle(&broken, 50_000, true);
+    write_bundle(&broken, 200_000, 50_000, true, usize::MAX);
     let mut bytes = std::fs::read(&broken).unwrap();
     let at = bytes.len() - 100;
     bytes.splice(at..at, b"\"oops\",".iter().copied());
@@ -252,4 +291,128 @@ fn documents_import_through_the_cli_and_bulletins_export_in_every_format() {
     let (ok, _, err) = run(&["export", "stix", "not-a-uuid", "--config", config]);
     assert!(!ok);
     assert!(err.contains("not a bulletin id"), "{err}");
+}
+
+/// `csaf_document()` at tracking version `version`, with the revision history that leads to it.
+fn csaf_version(version: u32) -> String {
+    let mut doc = csaf_document();
+    doc["document"]["tracking"]["id"] = json!("TEST-2026-0300");
+    doc["document"]["title"] = json!(format!("Gateway flaw, version {version}"));
+    doc["document"]["tracking"]["version"] = json!(version.to_string());
+    doc["document"]["tracking"]["revision_history"] = (1..=version)
+        .map(|n| {
+            json!({"date": format!("2026-01-0{n}T00:00:00.000Z"), "number": n.to_string(),
+                   "summary": format!("Revision {n}.")})
+        })
+        .collect();
+    doc["document"]["tracking"]["current_release_date"] =
+        json!(format!("2026-01-0{version}T00:00:00.000Z"));
+    doc.to_string()
+}
+
+/// How many public advisories the portal lists under `title`.
+fn on_portal(node: &common::TestNode, title: &str) -> usize {
+    let page = common::http()
+        .get(format!("{}/?lang=en", node.url()))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    page.matches(&format!(">{title}</a></h2>")).count()
+}
+
+#[test]
+fn importing_a_document_again_publishes_nothing_and_a_newer_version_revises_it() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+    net.start_all();
+    let dir = net.path().to_path_buf();
+    let cl = net.node("cl-csirt");
+    let config = cl.config();
+    let config = config.to_str().unwrap();
+    let import = |format: &str, file: &std::path::Path| {
+        run(&["import", format, file.to_str().unwrap(), "--config", config])
+    };
+
+    // Four imports of the same advisory at once: one bulletin.
+    let v1 = dir.join("v1.json");
+    std::fs::write(&v1, csaf_version(1)).unwrap();
+    let before = bulletin_count(cl);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(BIN)
+                .args(["import", "csaf", v1.to_str().unwrap(), "--config", config])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a duplicate is not an error: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        bulletin_count(cl),
+        before + 1,
+        "one bulletin for one advisory"
+    );
+    assert_eq!(on_portal(cl, "Gateway flaw, version 1"), 1);
+
+    // Once more: reported, exit status 0, nothing stored.
+    let (ok, out, err) = import("csaf", &v1);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("already imported: nothing published"), "{out}");
+    assert!(out.contains("(already imported)"), "{out}");
+    assert_eq!(bulletin_count(cl), before + 1);
+    assert_eq!(on_portal(cl, "Gateway flaw, version 1"), 1);
+    let (_, list) = cl.get("/api/v1/bulletins?limit=1");
+    let first = list["bulletins"][0]["id"].as_str().unwrap().to_owned();
+
+    // Version 2 revises it.
+    let v2 = dir.join("v2.json");
+    std::fs::write(&v2, csaf_version(2)).unwrap();
+    let (ok, out, err) = import("csaf", &v2);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("imported 1 bulletin(s)"), "{out}");
+    assert!(out.contains(&format!("(revises {first})")), "{out}");
+    let (_, list) = cl.get("/api/v1/bulletins?limit=1");
+    assert_eq!(list["bulletins"][0]["supersedes"], first.as_str());
+
+    // Version 1 again is stale: exit status 1, nothing stored.
+    let (ok, out, err) = import("csaf", &v1);
+    assert!(!ok, "{out}");
+    assert!(err.contains("stale_import"), "{err}");
+    assert_eq!(bulletin_count(cl), before + 2);
+
+    // A MISP event: twice is once; updated, it revises.
+    let event = dir.join("event.json");
+    std::fs::write(&event, misp_event().to_string()).unwrap();
+    let (ok, out, err) = import("misp", &event);
+    assert!(ok, "{out}\n{err}");
+    let (ok, out, err) = import("misp", &event);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("already imported: nothing published"), "{out}");
+    assert_eq!(bulletin_count(cl), before + 3);
+    let mut updated = misp_event();
+    updated["Event"]["timestamp"] = json!("1767229200");
+    updated["Event"]["info"] = json!("Phishing wave (test), updated");
+    std::fs::write(&event, updated.to_string()).unwrap();
+    let (ok, out, err) = import("misp", &event);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("(revises "), "{out}");
+    assert_eq!(bulletin_count(cl), before + 4);
+
+    // A small STIX bundle twice: nothing new.
+    let bundle = dir.join("bundle.json");
+    write_bundle(&bundle, 300_000, 20, true, usize::MAX);
+    let (ok, out, err) = import("stix", &bundle);
+    assert!(ok, "{out}\n{err}");
+    let (ok, out, err) = import("stix", &bundle);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("already imported: nothing published"), "{out}");
+    assert_eq!(bulletin_count(cl), before + 5);
 }

@@ -17,7 +17,7 @@ use atalaya_core::{
 };
 use serde_json::Value;
 
-use crate::exchange::{ImportError, ImportOptions, Imported, codes};
+use crate::exchange::{ImportError, ImportOptions, ImportSource, Imported, SourceFormat, codes};
 
 mod cvss;
 mod export;
@@ -95,8 +95,26 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, ImportErro
     let draft = to_draft(&doc, opts, &mut warnings)?;
     Ok(Imported {
         bulletins: vec![draft],
+        sources: vec![source_of(&doc)],
         warnings,
     })
+}
+
+/// What names the advisory across its versions: the publisher's namespace (a URI, so without
+/// spaces) and the tracking id, joined by a space; and its tracking version (§3.1.11).
+fn source_of(doc: &Value) -> ImportSource {
+    ImportSource::single(
+        SourceFormat::Csaf,
+        format!(
+            "{} {}",
+            s(doc, "/document/publisher/namespace").unwrap_or(""),
+            s(doc, "/document/tracking/id").unwrap_or("")
+        ),
+        s(doc, "/document/tracking/version")
+            .unwrap_or("")
+            .to_owned(),
+        0,
+    )
 }
 
 fn s<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {

@@ -359,3 +359,14 @@ fn provider_files_are_valid_and_ordered() {
     );
     assert_eq!(agg["aggregator"]["category"], "lister");
 }
+
+#[test]
+fn an_advisory_is_named_by_its_publisher_and_tracking_id_at_its_version() {
+    let out = import(&bytes(&advisory()), &ImportOptions::default()).unwrap();
+    assert_eq!(out.sources.len(), 1);
+    let s = &out.sources[0];
+    assert_eq!(s.format, crate::exchange::SourceFormat::Csaf);
+    assert_eq!(s.objects[0].key, "https://acme.example ACME-SA-2024:001");
+    assert_eq!(s.objects[0].version, "2");
+    assert!(!s.grouped);
+}

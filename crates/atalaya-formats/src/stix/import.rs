@@ -79,7 +79,9 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::markings::{tlp_of_marking, tlp_of_marking_id};
-use crate::exchange::{ImportError, ImportOptions, Imported, codes};
+use crate::exchange::{
+    ImportError, ImportOptions, ImportSource, Imported, SourceFormat, SourceObject, codes,
+};
 use crate::text::{self, Body, Warnings};
 
 /// Largest single object of a bundle, in bytes.
@@ -130,10 +132,12 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, ImportErro
         ));
     }
     let mut bulletins = Vec::new();
+    let mut sources = Vec::new();
     // The whole document is in memory already: hold every object, so a report finds its
     // indicators wherever they are.
-    let summary = run(bytes, opts, usize::MAX, &mut |d| {
+    let summary = run(bytes, opts, usize::MAX, &mut |d, source| {
         bulletins.push(d);
+        sources.push(source);
         Ok::<(), std::convert::Infallible>(())
     })
     .map_err(|e| match e {
@@ -142,6 +146,7 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, ImportErro
     })?;
     Ok(Imported {
         bulletins,
+        sources,
         warnings: summary.warnings,
     })
 }
@@ -155,14 +160,38 @@ pub fn import_stream<R: Read, E>(
     opts: &ImportOptions,
     mut sink: impl FnMut(BulletinDraft) -> Result<(), E>,
 ) -> Result<ImportSummary, StreamError<E>> {
+    run(reader, opts, WINDOW, &mut |d, _| sink(d))
+}
+
+/// [`import_stream`], handing the sink each draft with where it came from: the STIX objects
+/// (id and `modified`) it is made of, so that a re-import of the same bundle is recognised
+/// ([`crate::exchange::judge`]).
+pub fn import_stream_sourced<R: Read, E>(
+    reader: R,
+    opts: &ImportOptions,
+    mut sink: impl FnMut(BulletinDraft, ImportSource) -> Result<(), E>,
+) -> Result<ImportSummary, StreamError<E>> {
     run(reader, opts, WINDOW, &mut sink)
+}
+
+/// Where the bulletins of a bundle come from.
+type Sink<'s, E> = &'s mut dyn FnMut(BulletinDraft, ImportSource) -> Result<(), E>;
+
+/// The version of a STIX object: its `modified` (objects without one, such as cyber
+/// observables, by their `created`, else unversioned).
+fn version_of(v: &Value) -> String {
+    ["modified", "created"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn run<R: Read, E>(
     reader: R,
     opts: &ImportOptions,
     window: usize,
-    sink: &mut dyn FnMut(BulletinDraft) -> Result<(), E>,
+    sink: Sink<'_, E>,
 ) -> Result<ImportSummary, StreamError<E>> {
     let mut framer = Framer {
         inner: std::io::BufReader::with_capacity(256 * 1024, reader),
@@ -444,6 +473,8 @@ enum Marking {
 #[derive(Debug, Clone)]
 struct Entry {
     id: String,
+    /// Its `modified`.
+    version: String,
     vulnerability: bool,
     name: Option<String>,
     description: Option<String>,
@@ -486,6 +517,8 @@ impl Entry {
 #[derive(Debug)]
 struct Report {
     id: String,
+    /// Its `modified`.
+    version: String,
     name: String,
     description: Option<String>,
     kind: BulletinKind,
@@ -504,7 +537,8 @@ struct Group {
     /// bulletin ([`limits::CONTENT_BYTES`]).
     indicator_bytes: usize,
     body: Body,
-    objects: usize,
+    /// The objects in it, with how many indicators each gave.
+    objects: Vec<SourceObject>,
 }
 
 /// What the indicators of one grouped bulletin may weigh as JSON: half of what a bulletin may
@@ -519,7 +553,7 @@ fn indicator_bytes(i: &Indicator) -> usize {
 struct State<'s, E> {
     opts: ImportOptions,
     window: usize,
-    sink: &'s mut dyn FnMut(BulletinDraft) -> Result<(), E>,
+    sink: Sink<'s, E>,
     failure: Option<StreamError<E>>,
     bundle_type: Option<String>,
     bundle_id: Option<String>,
@@ -551,11 +585,7 @@ fn refuse<E>(code: &'static str, reason: impl Into<String>) -> StreamError<E> {
 }
 
 impl<'s, E> State<'s, E> {
-    fn new(
-        opts: &ImportOptions,
-        window: usize,
-        sink: &'s mut dyn FnMut(BulletinDraft) -> Result<(), E>,
-    ) -> Self {
+    fn new(opts: &ImportOptions, window: usize, sink: Sink<'s, E>) -> Self {
         Self {
             opts: *opts,
             window,
@@ -804,6 +834,7 @@ impl<'s, E> State<'s, E> {
             .and_then(|n| text::one_line(n, 200));
         let mut entry = Entry {
             id: id.clone(),
+            version: version_of(v),
             vulnerability: false,
             name: name.clone(),
             description: None,
@@ -927,6 +958,7 @@ impl<'s, E> State<'s, E> {
         }
         Entry {
             id,
+            version: version_of(v),
             vulnerability: true,
             name,
             description: v
@@ -1017,9 +1049,14 @@ impl<'s, E> State<'s, E> {
         if full {
             self.flush_group(key)?;
         }
+        let object = SourceObject {
+            key: e.id.clone(),
+            version: e.version.clone(),
+            indicators: u32::try_from(e.indicators.len()).unwrap_or(u32::MAX),
+        };
         let (indicators, lines, _) = e.into_indicators();
         let g = self.groups.entry(key).or_default();
-        g.objects += 1;
+        g.objects.push(object);
         g.indicator_bytes += incoming;
         g.indicators.extend(indicators);
         for l in &lines {
@@ -1032,7 +1069,7 @@ impl<'s, E> State<'s, E> {
         let Some(g) = self.groups.remove(&key) else {
             return Ok(());
         };
-        if g.objects == 0 {
+        if g.objects.is_empty() {
             return Ok(());
         }
         self.parts += 1;
@@ -1042,7 +1079,7 @@ impl<'s, E> State<'s, E> {
         body.line(&format!(
             "Indicators of STIX 2.1 bundle {} that no report of the bundle lists ({} objects).",
             text::code(&bundle),
-            g.objects
+            g.objects.len()
         ));
         let rest = g.body.finish();
         if !rest.is_empty() {
@@ -1060,6 +1097,8 @@ impl<'s, E> State<'s, E> {
         self.emit(
             key,
             &format!("the indicators of {bundle} that no report lists"),
+            g.objects,
+            true,
             Draft {
                 kind: BulletinKind::SuspiciousActivity,
                 title: title.clone(),
@@ -1074,6 +1113,11 @@ impl<'s, E> State<'s, E> {
     fn emit_vulnerability(&mut self, e: Entry, tlp: Option<Tlp>) -> Step<E> {
         let bundle = self.bundle_name();
         let id = e.id.clone();
+        let source = vec![SourceObject {
+            key: e.id.clone(),
+            version: e.version.clone(),
+            indicators: 0,
+        }];
         let name = e.name.clone();
         let description = e.description.clone();
         let (indicators, lines, references) = e.into_indicators();
@@ -1103,6 +1147,8 @@ impl<'s, E> State<'s, E> {
         self.emit(
             tlp,
             &format!("vulnerability {id}"),
+            source,
+            false,
             Draft {
                 kind: BulletinKind::VulnerabilityAdvisory,
                 title: text::one_line(&title, limits::TITLE_CHARS).unwrap_or(id.clone()),
@@ -1139,6 +1185,7 @@ impl<'s, E> State<'s, E> {
             .collect();
         let mut report = Report {
             id: id.clone(),
+            version: version_of(v),
             name,
             description: v
                 .get("description")
@@ -1247,6 +1294,20 @@ impl<'s, E> State<'s, E> {
         let mut references = r.references.clone();
         let mut unmapped = Vec::new();
         let mut vulnerabilities = 0;
+        let mut source = vec![SourceObject {
+            key: r.id.clone(),
+            version: r.version.clone(),
+            indicators: 0,
+        }];
+        for e in &r.entries {
+            if !source.iter().any(|o| o.key == e.id) {
+                source.push(SourceObject {
+                    key: e.id.clone(),
+                    version: e.version.clone(),
+                    indicators: 0,
+                });
+            }
+        }
         for e in r.entries {
             vulnerabilities += usize::from(e.vulnerability);
             let (i, lines, refs) = e.into_indicators();
@@ -1328,6 +1389,8 @@ impl<'s, E> State<'s, E> {
         self.emit(
             tlp,
             &format!("report {} or the objects it lists", r.id),
+            source,
+            false,
             Draft {
                 kind,
                 title: r.name,
@@ -1376,8 +1439,16 @@ impl<'s, E> State<'s, E> {
         self.unheld_sightings += 1;
     }
 
-    /// Hand a draft to the sink, in as many bulletins as the indicator limit needs.
-    fn emit(&mut self, tlp: Option<Tlp>, what: &str, d: Draft) -> Step<E> {
+    /// Hand a draft to the sink, in as many bulletins as the indicator limit needs, with the
+    /// objects it is made of (its principal first; `grouped` for loose indicators).
+    fn emit(
+        &mut self,
+        tlp: Option<Tlp>,
+        what: &str,
+        objects: Vec<SourceObject>,
+        grouped: bool,
+        d: Draft,
+    ) -> Step<E> {
         let tlp = match tlp.or(self.opts.default_tlp) {
             Some(t) => t,
             None => {
@@ -1437,7 +1508,14 @@ impl<'s, E> State<'s, E> {
                     ack_required_by: None,
                 },
             };
-            (self.sink)(draft).map_err(StreamError::Sink)?;
+            let source = ImportSource {
+                format: SourceFormat::Stix,
+                objects: objects.clone(),
+                part: u32::try_from(n).unwrap_or(u32::MAX),
+                grouped,
+                from: format!("STIX 2.1 bundle {}", self.bundle_name()),
+            };
+            (self.sink)(draft, source).map_err(StreamError::Sink)?;
             self.bulletins += 1;
         }
         Ok(())
@@ -1748,6 +1826,73 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn each_bulletin_names_the_objects_it_is_made_of_at_their_versions() {
+        let t0 = "2024-01-01T00:00:00.000Z";
+        let t1 = "2024-02-01T00:00:00.000Z";
+        let clear = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+        let ind = |n: u32, modified: &str| {
+            json!({"type": "indicator", "spec_version": "2.1",
+                "id": format!("indicator--{n:08x}-0000-4000-8000-000000000000"),
+                "created": t0, "modified": modified, "valid_from": t0, "pattern_type": "stix",
+                "pattern": format!("[ipv4-addr:value = '198.51.100.{n}']"),
+                "object_marking_refs": [clear]})
+        };
+        let bundle = json!({"type": "bundle", "id": "bundle--11111111-2222-4333-8444-555555555555",
+            "objects": [ind(1, t0), ind(2, t1), ind(3, t0),
+                {"type": "report", "spec_version": "2.1",
+                 "id": "report--11111111-2222-4333-8444-555555555555", "created": t0,
+                 "modified": t1, "name": "R", "published": t0, "report_types": ["threat-report"],
+                 "object_refs": ["indicator--00000003-0000-4000-8000-000000000000"],
+                 "object_marking_refs": [clear]}]});
+        let out = import(
+            &serde_json::to_vec(&bundle).unwrap(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(out.sources.len(), out.bulletins.len());
+        let (report, group): (Vec<_>, Vec<_>) = out.sources.iter().partition(|s| !s.grouped);
+        let keys = |s: &ImportSource| {
+            s.objects
+                .iter()
+                .map(|o| (o.key.clone(), o.version.clone(), o.indicators))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(report[0]),
+            vec![
+                (
+                    "report--11111111-2222-4333-8444-555555555555".into(),
+                    t1.into(),
+                    0
+                ),
+                (
+                    "indicator--00000003-0000-4000-8000-000000000000".into(),
+                    t0.into(),
+                    0
+                ),
+            ],
+            "the report first, then what it lists"
+        );
+        assert_eq!(
+            keys(group[0]),
+            vec![
+                (
+                    "indicator--00000001-0000-4000-8000-000000000000".into(),
+                    t0.into(),
+                    1
+                ),
+                (
+                    "indicator--00000002-0000-4000-8000-000000000000".into(),
+                    t1.into(),
+                    1
+                ),
+            ],
+            "loose indicators, each with the indicators it gave"
+        );
+        assert!(group[0].from.contains("bundle--11111111"));
+    }
+
     fn found(p: &str) -> Vec<(IndicatorType, String)> {
         let parsed = parse_pattern(p).unwrap();
         assert_eq!(parsed.unmapped, None, "{p}");
@@ -1862,7 +2007,7 @@ mod tests {
                 bundle(objects.clone()).as_slice(),
                 &ImportOptions::default(),
                 window,
-                &mut |d| {
+                &mut |d, _| {
                     out.push(d);
                     Ok::<(), ()>(())
                 },
@@ -1990,7 +2135,7 @@ mod tests {
                 bundle(objects.clone()).as_slice(),
                 &ImportOptions::default(),
                 window,
-                &mut |d| {
+                &mut |d, _| {
                     out.push(d);
                     Ok::<(), ()>(())
                 },
