@@ -609,3 +609,171 @@ fn with_5_percent_loss_a_burst_arrives_exactly_once() {
         json!({"faults": format!("{faults:?}"), "seed": seed, "proxy": stats.to_json()}),
     );
 }
+
+/// Case 5: one node's clock off (libfaketime). Within the network's 5-minute window it works.
+const CLOCK_BOUND: Duration = Duration::from_secs(30);
+/// How long a node 6 minutes ahead is watched being refused.
+const REFUSED_FOR: Duration = Duration::from_secs(8);
+
+/// Start `node` again with its clock `secs` off and check that it is (within 10 s).
+fn restart_with_clock(net: &mut HostNet, node: &str, secs: i64) {
+    net.node_mut(node).stop();
+    net.set_clock_offset(node, secs);
+    net.node_mut(node).start();
+    let offset = net.node(node).clock_offset_ms();
+    assert!(
+        (offset - secs * 1000).abs() < 10_000,
+        "libfaketime set {node}'s clock {offset} ms off, not {secs} s"
+    );
+}
+
+fn all_but<'a>(net: &'a HostNet, origin: &str) -> Vec<&'a str> {
+    net.nodes
+        .iter()
+        .map(|n| n.id.as_str())
+        .filter(|n| *n != origin)
+        .collect()
+}
+
+/// What a peer's request refusal looks like in a node's status and delivery rows.
+const STALE: &str = "stale_request";
+
+#[test]
+fn a_node_with_its_clock_4_minutes_off_sends_and_receives_and_6_minutes_is_refused_clearly() {
+    let mut net = HostNet::new(&FIVE, Links::Direct);
+    net.start_all();
+    restart_with_clock(&mut net, "ar-csirt", 240);
+    let on_time = net.node("cl-csirt").clock_offset_ms();
+    assert!(on_time.abs() < 10_000, "cl is {on_time} ms off");
+    let sent = burst(&net, &["ar-csirt", "cl-csirt"]);
+    // ar dates what it publishes by its own clock.
+    let (_, b) = net
+        .node("ar-csirt")
+        .get(&format!("/api/v1/bulletins/{}", sent[0].id));
+    let created = b["bulletin"]["created"].as_str().unwrap();
+    let created =
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    let ahead = (created.unix_timestamp_nanos() / 1_000_000) as i64 - common::netns::unix_ms();
+    assert!((ahead - 240_000).abs() < 15_000, "created {ahead} ms ahead");
+    let seconds = await_delivery(&net, &sent, CLOCK_BOUND, None);
+    check_exactly_where_allowed(&net, &sent);
+
+    // 6 minutes: outside the window. Every request between ar and the others is refused as
+    // stale, and both sides say so.
+    restart_with_clock(&mut net, "ar-csirt", 360);
+    let from_ar = publish(
+        &net,
+        "ar-csirt",
+        "GREEN to the network, 6 minutes ahead",
+        json!({"tlp": "GREEN"}),
+        &all_but(&net, "ar-csirt"),
+    );
+    let to_ar = publish(
+        &net,
+        "cl-csirt",
+        "GREEN to the network, ar 6 minutes ahead",
+        json!({"tlp": "GREEN"}),
+        &all_but(&net, "cl-csirt"),
+    );
+    std::thread::sleep(REFUSED_FOR);
+    for r in &from_ar.readers {
+        assert_eq!(listed(&net, r, &from_ar), 0, "{r} accepted ar's");
+    }
+    assert_eq!(listed(&net, "ar-csirt", &to_ar), 0, "ar accepted cl's");
+    let peer_error = |node: &str, peer: &str| {
+        let (_, status) = net.node(node).get("/api/v1/status");
+        let row = status["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["peer"] == peer)
+            .cloned()
+            .unwrap();
+        (
+            row["state"].clone(),
+            row["last_error"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    for peer in all_but(&net, "ar-csirt") {
+        let (state, error) = peer_error("ar-csirt", peer);
+        assert!(
+            state == "unreachable" && error.contains(STALE),
+            "ar sees {peer}: {state} {error}"
+        );
+        let (state, error) = peer_error(peer, "ar-csirt");
+        assert!(
+            state == "unreachable" && error.contains(STALE),
+            "{peer} sees ar: {state} {error}"
+        );
+    }
+    // At the origin, the warning is retrying with the reason, not delivered.
+    let (_, b) = net
+        .node("ar-csirt")
+        .get(&format!("/api/v1/bulletins/{}", from_ar.id));
+    for d in b["bulletin"]["deliveries"].as_array().unwrap() {
+        assert!(
+            d["state"] == "retrying" && d["last_error"].as_str().unwrap_or("").contains(STALE),
+            "ar's delivery row: {d}"
+        );
+    }
+    let (_, stale_status) = net.node("ar-csirt").get("/api/v1/status");
+
+    // Clock right again: what cl sent meanwhile reaches ar, once. (What ar published while
+    // 6 minutes ahead: see the ignored test below.)
+    restart_with_clock(&mut net, "ar-csirt", 0);
+    let fixed = Instant::now();
+    let to_ar = vec![to_ar];
+    let caught_up = await_delivery(&net, &to_ar, CLOCK_BOUND, Some(fixed));
+    let mut everything = sent.clone();
+    everything.extend(to_ar.iter().cloned());
+    check_exactly_where_allowed(&net, &everything);
+    report(
+        "clock-4-minutes-off",
+        CLOCK_BOUND,
+        &sent,
+        &seconds,
+        json!({
+            "skewed": "ar-csirt, +240 s (libfaketime, FAKETIME_DONT_FAKE_MONOTONIC=1)",
+            "created_ahead_ms": ahead,
+            "six_minutes_ahead": {
+                "refused_with": STALE,
+                "ar_peer_state": stale_status["peers"][0],
+                "cl_to_ar_after_fixing_the_clock_seconds": caught_up[0],
+            },
+        }),
+    );
+}
+
+/// Once its clock is right again, what a node published while 6 minutes ahead is still dated
+/// 6 minutes ahead: peers refuse it as `created_in_future` until real time is within 5 minutes
+/// of that date (about a minute later), so it should arrive within this bound.
+const CATCH_UP_BOUND: Duration = Duration::from_secs(150);
+
+#[test]
+#[ignore = "defect: an envelope a peer refuses as created_in_future is marked delivered at the \
+            origin and never offered again, so what a node published 6 minutes ahead is lost"]
+fn what_a_node_published_6_minutes_ahead_arrives_once_its_clock_is_right() {
+    let mut net = HostNet::new(&FIVE, Links::Direct);
+    net.start_all();
+    restart_with_clock(&mut net, "ar-csirt", 360);
+    let sent = vec![publish(
+        &net,
+        "ar-csirt",
+        "GREEN to the network, 6 minutes ahead",
+        json!({"tlp": "GREEN"}),
+        &all_but(&net, "ar-csirt"),
+    )];
+    std::thread::sleep(REFUSED_FOR);
+    restart_with_clock(&mut net, "ar-csirt", 0);
+    let fixed = Instant::now();
+    let seconds = await_delivery(&net, &sent, CATCH_UP_BOUND, Some(fixed));
+    check_exactly_where_allowed(&net, &sent);
+    report(
+        "clock-6-minutes-ahead-then-fixed",
+        CATCH_UP_BOUND,
+        &sent,
+        &seconds,
+        json!({"measured_from": "the restart with the right clock"}),
+    );
+}
