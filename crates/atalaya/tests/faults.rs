@@ -232,6 +232,81 @@ fn in_an_hour() -> String {
     common::now_rfc3339(3_600_000)
 }
 
+/// The proxy does what its header says (on loopback, no namespaces needed): latency both
+/// ways, a lost chunk held back for a retransmission timeout, connections reset.
+#[test]
+fn the_fault_proxy_delays_holds_back_and_resets_as_documented() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering::Relaxed;
+    // An echo server, bound for the whole test.
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in echo.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut r = s.try_clone().unwrap();
+                let _ = std::io::copy(&mut r, &mut s);
+            });
+        }
+    });
+    let proxy = common::fault_proxy::FaultProxy::new(7);
+    let addr = proxy.forward_to(std::net::Ipv4Addr::LOCALHOST, target);
+    let connect = || {
+        let c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c
+    };
+    let round_trip = |c: &mut std::net::TcpStream| -> std::io::Result<Duration> {
+        let t = Instant::now();
+        c.write_all(b"ping")?;
+        let mut buf = [0u8; 4];
+        c.read_exact(&mut buf)?;
+        assert_eq!(&buf, b"ping");
+        Ok(t.elapsed())
+    };
+    let rtt = round_trip(&mut connect()).unwrap();
+    assert!(rtt < Duration::from_millis(150), "no faults, yet {rtt:?}");
+
+    proxy.set_faults(Faults {
+        latency: Duration::from_millis(100),
+        ..Faults::default()
+    });
+    let rtt = round_trip(&mut connect()).unwrap();
+    assert!(
+        rtt >= Duration::from_millis(200) && rtt < Duration::from_millis(700),
+        "100 ms each way, a round trip took {rtt:?}"
+    );
+
+    proxy.set_faults(Faults {
+        loss: 1.0,
+        ..Faults::default()
+    });
+    let held = proxy.stats().held_back.load(Relaxed);
+    let rtt = round_trip(&mut connect()).unwrap();
+    assert!(
+        rtt >= Duration::from_millis(400) && rtt < Duration::from_millis(3000),
+        "both chunks lost and retransmitted after 200-1000 ms, yet {rtt:?}"
+    );
+    // The ping and its echo (and perhaps the closing of the previous connection, a FIN that
+    // can be lost too).
+    assert!(proxy.stats().held_back.load(Relaxed) - held >= 2);
+
+    proxy.set_faults(Faults {
+        reset: 1.0,
+        ..Faults::default()
+    });
+    let mut c = connect();
+    let refused = (0..5).find_map(|_| round_trip(&mut c).err());
+    let kind = refused.map(|e| e.kind());
+    assert_eq!(
+        kind,
+        Some(std::io::ErrorKind::ConnectionReset),
+        "reset within 4 chunks"
+    );
+    assert!(proxy.stats().resets.load(Relaxed) >= 1);
+}
+
 /// The five-node network of the issue, in this roster order.
 const FIVE: [(&str, &str); 4] = [
     ("ag-csirt", "AG"),
@@ -590,7 +665,7 @@ fn with_5_percent_loss_a_burst_arrives_exactly_once() {
         latency: Duration::from_millis(5),
         jitter: Duration::from_millis(2),
         loss: 0.05,
-        reset: 0.05,
+        reset: 0.1,
     };
     net.set_faults(faults);
     let sent = burst(&net, &["cl-csirt", "mx-csirt", "ar-csirt"]);

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::time::Instant;
 
 /// The faults applied to every connection through the proxy.
@@ -165,9 +165,9 @@ impl Drop for FaultProxy {
 }
 
 /// One proxied connection: both directions shaped, reset early if it is one of the unlucky.
-async fn relay(client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
+async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
     // The node is down or unreachable: the client sees its connection closed.
-    let Ok(server) = TcpStream::connect(target).await else {
+    let Ok(mut server) = TcpStream::connect(target).await else {
         return;
     };
     shaper.stats.connections.fetch_add(1, Ordering::Relaxed);
@@ -181,8 +181,10 @@ async fn relay(client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
     }
     let chunks = AtomicU32::new(0);
     let trip = tokio::sync::Notify::new();
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
+    // Borrowed halves: dropping them does not shut the socket down (owned halves would send
+    // FIN), so a reset below really is a RST when the sockets close.
+    let (client_read, client_write) = client.split();
+    let (server_read, server_write) = server.split();
     let both = async {
         tokio::join!(
             direction(
@@ -214,8 +216,8 @@ async fn relay(client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
 
 /// Copy one direction, each chunk delivered at its own time but in order.
 async fn direction(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    mut from: ReadHalf<'_>,
+    mut to: WriteHalf<'_>,
     shaper: &Shaper,
     chunks: &AtomicU32,
     reset_after: Option<u32>,
