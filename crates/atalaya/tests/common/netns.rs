@@ -128,10 +128,7 @@ fn remove_leftovers(k: u32) {
         }
     }
     for link in links() {
-        let owner = link
-            .strip_prefix("atlb")
-            .or_else(|| link.strip_prefix("atlv").and_then(|r| r.split('.').next()));
-        if owner.and_then(|s| s.parse::<u32>().ok()) == Some(k) {
+        if subnet_of_link(&link) == Some(k) {
             quietly("ip", &["link", "del", &link]);
         }
     }
@@ -160,6 +157,14 @@ fn links() -> Vec<String> {
         .collect()
 }
 
+/// `atlb<k>` (bridge) or `atlv<k>.<i>` (veth) → `k`.
+fn subnet_of_link(link: &str) -> Option<u32> {
+    link.strip_prefix("atlb")
+        .or_else(|| link.strip_prefix("atlv")?.split('.').next())?
+        .parse()
+        .ok()
+}
+
 /// `atl<k>n<i>` → `k`.
 fn subnet_of_namespace(ns: &str) -> Option<u32> {
     ns.strip_prefix("atl")?.split('n').next()?.parse().ok()
@@ -177,18 +182,13 @@ fn remove_namespace(ns: &str) {
 
 /// Remove the leftovers of every subnet whose owner is gone (its lock is free).
 fn sweep_stale() {
-    let mut stale = std::collections::BTreeSet::new();
-    for ns in namespaces() {
-        stale.extend(subnet_of_namespace(&ns));
-    }
-    for link in links() {
-        let k = link
-            .strip_prefix("atlb")
-            .or_else(|| link.strip_prefix("atlv").and_then(|r| r.split('.').next()))
-            .and_then(|s| s.parse::<u32>().ok());
-        stale.extend(k);
-    }
-    for k in stale {
+    let mut in_use: std::collections::BTreeSet<u32> = namespaces()
+        .iter()
+        .filter_map(|ns| subnet_of_namespace(ns))
+        .collect();
+    in_use.extend(links().iter().filter_map(|l| subnet_of_link(l)));
+    for k in in_use {
+        // A live owner holds the lock; a free lock means the owner is gone.
         if let Some(_lock) = try_lock(k) {
             remove_leftovers(k);
         }
