@@ -55,10 +55,13 @@ fn publish(net: &HostNet, origin: &str, label: &str, draft: Value, readers: &[&s
     let (status, body) = net.node(origin).post("/api/v1/bulletins", &draft);
     assert_eq!(status, 201, "{label} at {origin}: {body}");
     let readers: BTreeSet<String> = readers.iter().map(|s| (*s).to_owned()).collect();
-    if let Some(to) = body["recipients"].as_array() {
-        let to: BTreeSet<String> = to.iter().map(|r| r.as_str().unwrap().to_owned()).collect();
-        assert_eq!(to, readers, "{label} at {origin}: recipients");
-    }
+    let to: BTreeSet<String> = body["recipients"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{label}: the reply names no recipients: {body}"))
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(to, readers, "{label} at {origin}: recipients");
     Sent {
         label: format!("{label} from {origin}"),
         id: body["bulletin"]["id"].as_str().unwrap().to_owned(),
