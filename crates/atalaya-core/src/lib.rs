@@ -20,6 +20,7 @@ pub mod ids;
 pub mod json;
 pub mod member_states;
 pub mod node;
+pub mod peer_health;
 pub mod policy;
 pub mod report;
 pub mod roster;

@@ -11,7 +11,7 @@ use atalaya_crypto::RequestParts;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, Url};
 
-use crate::wire::{BatchReply, PullPage, envelopes_json};
+use crate::wire::{BatchReply, MAX_ANSWER_BYTES, MAX_HOLDS, PullPage, envelopes_json};
 use crate::{Federation, FederationSettings};
 
 /// A failed exchange with a peer.
@@ -188,10 +188,7 @@ impl Federation {
             .await
             .map_err(|e| PeerError::Transport(e.without_url().to_string()))?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| PeerError::Transport(e.without_url().to_string()))?;
+        let bytes = read_capped(resp, MAX_ANSWER_BYTES).await?;
         if !status.is_success() {
             let body = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
             return Err(PeerError::Status {
@@ -229,32 +226,122 @@ impl Federation {
         }
     }
 
-    /// Pull one page of a peer's log (optionally only `origin`'s envelopes) and store what
-    /// passes the checks. Returns (stored, next cursor, more).
+    /// Pull one page of a peer's log (optionally only `origin`'s envelopes, optionally
+    /// starting at the first created at or after `since`) and store what passes the checks.
+    ///
+    /// A page that holds more envelopes than asked for, or envelopes of another origin than
+    /// the one asked for, is refused whole and nothing of it is stored: a peer does not get to
+    /// push what it was not asked for through a pull.
     pub async fn pull_page(
         &self,
         peer: &Member,
         after: i64,
         origin: Option<&NodeId>,
-    ) -> Result<(BatchReply, i64, bool), PeerError> {
+        since: Option<atalaya_core::Timestamp>,
+    ) -> Result<Pulled, PeerError> {
+        let limit = self.settings.pull_page.max(1);
         let mut url = self.client.url(peer, "/fed/v1/outbox")?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("after", &after.to_string());
-            q.append_pair("limit", &self.settings.pull_page.to_string());
+            q.append_pair("limit", &limit.to_string());
             if let Some(o) = origin {
                 q.append_pair("origin", o.as_str());
+            }
+            if let Some(s) = since {
+                q.append_pair("since", &s.to_string());
             }
         }
         let answer = self.signed(Method::GET, url, None).await?;
         let page: PullPage<'_> =
             serde_json::from_slice(&answer).map_err(|e| PeerError::BadAnswer(e.to_string()))?;
+        check_page(&page, limit, origin)?;
         let reply = self
             .receive_batch(&page.envelopes)
             .await
             .map_err(|e| PeerError::Transport(format!("storing pulled envelopes: {e}")))?;
-        Ok((reply, page.next, page.more))
+        let holds = page
+            .holds
+            .iter()
+            .filter_map(|(o, c)| Some((NodeId::new(o).ok()?, *c)))
+            .collect();
+        Ok(Pulled {
+            reply,
+            next: page.next,
+            more: page.more,
+            holds,
+        })
     }
+}
+
+/// One pulled page: the verdicts on its envelopes, where to continue, and what the source
+/// says it holds of each origin.
+#[derive(Debug)]
+pub struct Pulled {
+    /// Verdicts on the page's envelopes.
+    pub reply: BatchReply,
+    /// The cursor to ask after next.
+    pub next: i64,
+    /// Whether more is waiting.
+    pub more: bool,
+    /// The source's newest log position per origin.
+    pub holds: Vec<(NodeId, i64)>,
+}
+
+/// The checks a page passes before anything of it is stored.
+fn check_page(page: &PullPage<'_>, limit: u32, origin: Option<&NodeId>) -> Result<(), PeerError> {
+    if page.envelopes.len() > limit as usize {
+        return Err(PeerError::BadAnswer(format!(
+            "{} envelopes in a page of at most {limit}",
+            page.envelopes.len()
+        )));
+    }
+    if page.holds.len() > MAX_HOLDS {
+        return Err(PeerError::BadAnswer(format!(
+            "holdings of {} origins (at most {MAX_HOLDS})",
+            page.holds.len()
+        )));
+    }
+    if let Some(origin) = origin {
+        #[derive(serde::Deserialize)]
+        struct OriginOnly<'a> {
+            #[serde(borrow)]
+            origin: std::borrow::Cow<'a, str>,
+        }
+        for raw in &page.envelopes {
+            let theirs = serde_json::from_str::<OriginOnly<'_>>(raw.get())
+                .map(|o| o.origin.into_owned())
+                .unwrap_or_default();
+            if theirs != origin.as_str() {
+                return Err(PeerError::BadAnswer(format!(
+                    "asked for envelopes of {origin}, got one of {theirs:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Read a response body, refusing one larger than `max` bytes without reading it all.
+async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, PeerError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(PeerError::BadAnswer(format!(
+            "answer of {} bytes (at most {max})",
+            resp.content_length().unwrap_or_default()
+        )));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| PeerError::Transport(e.without_url().to_string()))?
+    {
+        if out.len() + chunk.len() > max {
+            return Err(PeerError::BadAnswer(format!("answer over {max} bytes")));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

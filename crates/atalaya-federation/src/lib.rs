@@ -150,6 +150,9 @@ pub struct Federation {
     /// HTTP client for peers.
     pub client: PeerClient,
     signals: Mutex<HashMap<NodeId, Arc<PeerSignals>>>,
+    /// Peers whose last exchange succeeded and is recorded as such (so a success is written
+    /// once per streak, not at every pull).
+    healthy: Mutex<std::collections::HashSet<NodeId>>,
     escalation_wake: Arc<Notify>,
     audit_tx: mpsc::UnboundedSender<AuditEvent>,
     audit_rx: Mutex<Option<mpsc::UnboundedReceiver<AuditEvent>>>,
@@ -249,6 +252,7 @@ impl Federation {
             metrics: Metrics::default(),
             client,
             signals: Mutex::new(HashMap::new()),
+            healthy: Mutex::new(std::collections::HashSet::new()),
             escalation_wake: Arc::new(Notify::new()),
             audit_tx,
             audit_rx: Mutex::new(Some(audit_rx)),
@@ -469,6 +473,8 @@ impl Federation {
                         last_failure: None,
                         last_error: None,
                         consecutive_failures: 0,
+                        failing_since: None,
+                        down_alerted: None,
                     });
                 (m.clone(), state)
             })
@@ -1519,14 +1525,26 @@ impl Federation {
 
     /// Serve `GET /fed/v1/outbox` to `requester`: envelopes after `after` (optionally only those
     /// of `origin`) that the policy lets it receive. Returns (raw envelopes, next cursor, more).
+    ///
+    /// `since` (with an `origin` other than this node, on a first relay request, `after` = 0)
+    /// starts at the first envelope of that origin created at or after it, so a node that lost
+    /// touch with an origin is not sent that origin's whole history again by every holder.
+    /// A page stops before `MAX_BATCH_BYTES` (one larger envelope always goes alone).
     pub async fn serve_pull(
         &self,
         requester: &NodeId,
         after: i64,
         origin: Option<&NodeId>,
+        since: Option<Timestamp>,
         limit: u32,
     ) -> Result<(Vec<String>, i64, bool), FederationError> {
         let limit = limit.clamp(1, self.settings.pull_page.max(1));
+        let after = match (origin, since) {
+            (Some(o), Some(since)) if after == 0 && o != &self.me => {
+                self.store.position_before(o, since).await?.max(0)
+            }
+            _ => after,
+        };
         // Everything up to `after` from this node reached the requester: its cursor only moves
         // after it stored them.
         if origin == Some(&self.me) && after > 0 {
@@ -1536,10 +1554,16 @@ impl Federation {
             }
         }
         let rows = self.store.log_after(after, origin, limit).await?;
-        let more = rows.len() as u32 == limit;
-        let next = rows.last().map_or(after, |r| r.cursor);
+        let mut more = rows.len() as u32 == limit;
+        let mut next = after;
         let mut out = Vec::with_capacity(rows.len());
+        let mut bytes = 0;
         for row in rows {
+            if bytes + row.raw.len() > wire::MAX_BATCH_BYTES && !out.is_empty() {
+                more = true;
+                break;
+            }
+            next = row.cursor;
             let Some(kind) = EnvelopeKind::parse(&row.kind) else {
                 continue;
             };
@@ -1571,10 +1595,83 @@ impl Federation {
             }
             self.audit(&item, &object, &peer, action, &decision);
             if decision.is_allowed() {
+                bytes += row.raw.len();
                 out.push(row.raw);
             }
         }
         Ok((out, next, more))
+    }
+
+    /// What this node holds of each member of the roster: its newest log position per origin
+    /// (sent with every pull page, so peers know whom to ask for an origin they cannot reach).
+    pub async fn holdings(&self) -> Result<Vec<(NodeId, i64)>, StoreError> {
+        let origins: Vec<NodeId> = self
+            .roster()
+            .roster
+            .members
+            .iter()
+            .map(|m| m.node_id.clone())
+            .collect();
+        self.store.holdings(&origins).await
+    }
+
+    /// A peer answered (a pull or a push): record it once per streak, not at every exchange.
+    pub async fn peer_answered(&self, peer: &NodeId) {
+        let first = self
+            .healthy
+            .lock()
+            .map(|mut h| h.insert(peer.clone()))
+            .unwrap_or(true);
+        if first {
+            if let Err(e) = self.store.record_peer_success(peer, self.now()).await {
+                tracing::error!(%peer, error = %e, "could not record the peer's answer");
+            }
+            self.notify(NodeEvent::Peers);
+        }
+    }
+
+    /// An exchange with a peer that is not a delivery failed (a pull).
+    pub async fn peer_failed(&self, peer: &NodeId, error: &str) {
+        self.forget_healthy(peer);
+        if let Err(e) = self
+            .store
+            .record_peer_failure(peer, error, self.now())
+            .await
+        {
+            tracing::error!(%peer, error = %e, "could not record the peer's failure");
+        }
+        self.notify(NodeEvent::Peers);
+    }
+
+    /// A failure was recorded for `peer` elsewhere (a push): its next answer must be recorded.
+    pub fn forget_healthy(&self, peer: &NodeId) {
+        if let Ok(mut h) = self.healthy.lock() {
+            h.remove(peer);
+        }
+    }
+
+    /// The one word the console, the API and the map use for a peer: `unreachable` or
+    /// `retrying` (by the node's health rules), else `lagging` (envelopes waiting), `reachable`
+    /// or `unknown` (never exchanged with).
+    pub fn peer_condition(&self, state: &PeerState) -> &'static str {
+        use atalaya_core::peer_health::Reachability;
+        match self.reachability(state) {
+            Reachability::Unreachable => "unreachable",
+            Reachability::Retrying => "retrying",
+            Reachability::Up if state.pending > 0 => "lagging",
+            Reachability::Up if state.last_success.is_some() => "reachable",
+            Reachability::Up => "unknown",
+        }
+    }
+
+    /// Whether a peer is up, retrying or unreachable, by the node's health rules.
+    pub fn reachability(&self, state: &PeerState) -> atalaya_core::peer_health::Reachability {
+        atalaya_core::peer_health::reachability(
+            state.consecutive_failures,
+            state.failing_since,
+            self.now(),
+            &self.settings.health_rules(),
+        )
     }
 
     /// Authenticate a signed federation request; returns the requesting member.

@@ -20,6 +20,14 @@ pub struct Metrics {
     pub push_failures: AtomicU64,
     /// Anti-entropy rounds completed (every peer asked once).
     pub sync_rounds: AtomicU64,
+    /// Requests to holders for an origin this node could not reach.
+    pub relay_pulls: AtomicU64,
+    /// Envelopes newly stored from holders of an unreachable origin.
+    pub relayed_in: AtomicU64,
+    /// Holders that served less of an origin than they said they hold.
+    pub relay_inconsistent: AtomicU64,
+    /// Pages sent to the duty roster about peers going down or coming back.
+    pub peer_alerts: AtomicU64,
     /// Envelopes and requests refused, by reason code.
     rejections: Mutex<BTreeMap<&'static str, u64>>,
 }

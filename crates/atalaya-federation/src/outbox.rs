@@ -154,6 +154,7 @@ async fn worker(fed: Arc<Federation>, peer: NodeId, cancel: CancellationToken) {
                 failures = failures.saturating_add(1);
                 let error = e.to_string();
                 tracing::debug!(%peer, %error, failures, "push failed");
+                fed.forget_healthy(&peer);
                 if let Err(e) = fed.store.record_failure(&peer, &cursors, &error, now).await {
                     tracing::error!(%peer, error = %e, "could not record failure");
                 }

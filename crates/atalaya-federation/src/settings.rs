@@ -31,6 +31,25 @@ pub struct FederationSettings {
     pub pull_concurrency: u32,
     /// Milliseconds between signed checkpoints of the audit chain sent to every peer.
     pub checkpoint_interval_ms: u64,
+    /// Consecutive failed exchanges before a peer can be shown unreachable.
+    pub peer_down_after_failures: u32,
+    /// How long, in milliseconds, a streak of failures must last before a peer is shown
+    /// unreachable (one failure, or a burst, is only "retrying").
+    pub peer_down_after_ms: u64,
+    /// Milliseconds a peer may stay unreachable before the duty roster is paged (once per
+    /// outage, and once more when it is back).
+    pub peer_alert_after_ms: u64,
+}
+
+impl FederationSettings {
+    /// The rules that judge a peer's health.
+    pub fn health_rules(&self) -> atalaya_core::peer_health::HealthRules {
+        atalaya_core::peer_health::HealthRules {
+            down_after_failures: self.peer_down_after_failures.max(1),
+            down_after_ms: self.peer_down_after_ms,
+            alert_after_ms: self.peer_alert_after_ms,
+        }
+    }
 }
 
 impl Default for FederationSettings {
@@ -47,6 +66,9 @@ impl Default for FederationSettings {
             suspended_peers: Vec::new(),
             pull_concurrency: 8,
             checkpoint_interval_ms: 300_000,
+            peer_down_after_failures: 3,
+            peer_down_after_ms: 60_000,
+            peer_alert_after_ms: 15 * 60_000,
         }
     }
 }

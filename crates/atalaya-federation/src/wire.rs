@@ -42,6 +42,13 @@ pub struct BatchReply {
     pub rejected: Vec<Rejected>,
 }
 
+/// Largest answer read from a peer, in bytes: a pull page is cut at `MAX_BATCH_BYTES` by the
+/// source (one larger envelope always fits), so anything beyond this is not an honest page.
+pub const MAX_ANSWER_BYTES: usize = MAX_BATCH_BYTES + 2 * 1024 * 1024;
+
+/// Most origins a source may list in `holds` (a roster has at most a few dozen members).
+pub const MAX_HOLDS: usize = 1000;
+
 /// `GET /fed/v1/outbox` reply.
 #[derive(Debug, Deserialize)]
 pub struct PullPage<'a> {
@@ -52,6 +59,20 @@ pub struct PullPage<'a> {
     pub next: i64,
     /// Whether more is waiting.
     pub more: bool,
+    /// What the source holds of each origin: the position in its log of the newest envelope
+    /// of that origin. A node that cannot reach an origin asks the peers whose position is
+    /// past how far it has read their log for that origin (relay through holders).
+    #[serde(default)]
+    pub holds: std::collections::BTreeMap<String, i64>,
+}
+
+/// The `holds` member of a pull reply, as JSON (`"origin": position`).
+pub fn holds_json(holds: &[(atalaya_core::NodeId, i64)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = holds
+        .iter()
+        .map(|(o, c)| (o.as_str().to_owned(), serde_json::Value::from(*c)))
+        .collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 /// Build a JSON array body from raw envelopes without re-serializing them.

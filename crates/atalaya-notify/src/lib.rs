@@ -3,8 +3,10 @@
 //! the bulletin's origin re-notifies.
 
 pub mod directory;
+pub mod peers;
 
 pub use directory::directory_warnings_once;
+pub use peers::peer_alerts_once;
 
 use std::sync::Arc;
 use std::time::Duration;

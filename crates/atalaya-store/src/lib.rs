@@ -141,6 +141,27 @@ pub struct PeerState {
     pub last_error: Option<String>,
     /// Failures since the last success.
     pub consecutive_failures: i64,
+    /// When the current streak of failures began (`None` when the last exchange succeeded).
+    pub failing_since: Option<Timestamp>,
+    /// When the duty roster was paged about the current outage (cleared when it is back).
+    pub down_alerted: Option<Timestamp>,
+}
+
+/// One page sent about a peer going down or coming back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAlert {
+    /// The peer.
+    pub peer: NodeId,
+    /// Down or back.
+    pub event: atalaya_core::peer_health::PeerAlertKind,
+    /// Who was paged (`name <address>`), or `nobody on call`.
+    pub target: String,
+    /// `email`, `webhook` or `none`.
+    pub channel: String,
+    /// `sent`, or why it was not.
+    pub outcome: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// An acknowledgement as stored.
@@ -533,6 +554,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// Health and backlog of every peer this node has exchanged with or queued for.
     async fn peer_states(&self) -> Result<Vec<PeerState>>;
+
+    /// An exchange with the peer that is not a delivery (a pull) failed.
+    async fn record_peer_failure(&self, peer: &NodeId, error: &str, now: Timestamp) -> Result<()>;
+
+    /// An exchange with the peer that is not a delivery (a pull) succeeded.
+    async fn record_peer_success(&self, peer: &NodeId, now: Timestamp) -> Result<()>;
+
+    /// Keep the pages sent about a peer and set when its current outage was paged (`None`
+    /// once it is back), in one transaction.
+    async fn record_peer_alerts(
+        &self,
+        peer: &NodeId,
+        alerts: &[PeerAlert],
+        down_alerted: Option<Timestamp>,
+    ) -> Result<()>;
+
+    /// The latest pages about peers, newest first.
+    async fn peer_alerts(&self, limit: u32) -> Result<Vec<PeerAlert>>;
+
+    /// For each of `origins` this node holds envelopes of: the log position of the newest
+    /// one. Peers compare it with how far they have read this log for that origin, to know
+    /// whether this node holds something of it they have not seen.
+    async fn holdings(&self, origins: &[NodeId]) -> Result<Vec<(NodeId, i64)>>;
+
+    /// When the envelope of `origin` that reached this log last was created.
+    async fn newest_from(&self, origin: &NodeId) -> Result<Option<Timestamp>>;
+
+    /// The log position just before the first envelope of `origin` created at or after
+    /// `since` (the log head when there is none): where a relay starts serving a node that
+    /// lost touch with `origin` around `since`, instead of at the beginning of time.
+    async fn position_before(&self, origin: &NodeId, since: Timestamp) -> Result<i64>;
 
     /// Our position in `peer`'s log for envelopes of `origin`.
     async fn pull_cursor(&self, peer: &NodeId, origin: &NodeId) -> Result<i64>;

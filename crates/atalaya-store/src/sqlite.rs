@@ -18,8 +18,8 @@ use uuid::Uuid;
 use crate::{
     AckRecord, ApiToken, BulletinQuery, BulletinRecord, CensusResponseRow, CensusRoundRow,
     Delivery, DirectoryRow, DirectoryWarningRow, EscalationRecord, IncidentReportRow, Ingested,
-    NewEnvelope, PeerState, PortalPageRow, ReceivedRenotify, RenotifySent, Result, SessionRecord,
-    Store, StoreError, StoredEnvelope, UserRecord,
+    NewEnvelope, PeerAlert, PeerState, PortalPageRow, ReceivedRenotify, RenotifySent, Result,
+    SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
 };
 use crate::{NewStixObject, StixLabels, StixQuery, StixRow};
 use atalaya_core::comm_check::{
@@ -301,6 +301,29 @@ async fn insert_bulletins(
     Ok(())
 }
 
+/// One more failure in the peer's current streak (which starts now if it had none).
+async fn peer_failed(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    peer: &NodeId,
+    error: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO peers (peer, last_failure_ms, last_error, consecutive_failures, failing_since_ms)
+         VALUES (?, ?, ?, 1, ?)
+         ON CONFLICT (peer) DO UPDATE SET last_failure_ms = excluded.last_failure_ms,
+             last_error = excluded.last_error, consecutive_failures = consecutive_failures + 1,
+             failing_since_ms = COALESCE(failing_since_ms, excluded.failing_since_ms)",
+    )
+    .bind(peer.as_str())
+    .bind(now.unix_millis())
+    .bind(error)
+    .bind(now.unix_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn touch_peer(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     peer: &NodeId,
@@ -309,7 +332,7 @@ async fn touch_peer(
     sqlx::query(
         "INSERT INTO peers (peer, last_success_ms, consecutive_failures) VALUES (?, ?, 0)
          ON CONFLICT (peer) DO UPDATE SET last_success_ms = excluded.last_success_ms,
-             consecutive_failures = 0, last_error = NULL",
+             consecutive_failures = 0, last_error = NULL, failing_since_ms = NULL",
     )
     .bind(peer.as_str())
     .bind(now.unix_millis())
@@ -637,16 +660,7 @@ impl Store for SqliteStore {
             push_cursors(&mut qb, cursors);
             qb.build().execute(&mut *tx).await?;
         }
-        sqlx::query(
-            "INSERT INTO peers (peer, last_failure_ms, last_error, consecutive_failures) VALUES (?, ?, ?, 1)
-             ON CONFLICT (peer) DO UPDATE SET last_failure_ms = excluded.last_failure_ms,
-                 last_error = excluded.last_error, consecutive_failures = consecutive_failures + 1",
-        )
-        .bind(peer.as_str())
-        .bind(now.unix_millis())
-        .bind(error)
-        .execute(&mut *tx)
-        .await?;
+        peer_failed(&mut tx, peer, error, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -658,7 +672,8 @@ impl Store for SqliteStore {
                  (SELECT COUNT(*) FROM outbox o WHERE o.peer = n.peer AND o.delivered_ms IS NULL) AS pending,
                  (SELECT MIN(enqueued_ms) FROM outbox o WHERE o.peer = n.peer AND o.delivered_ms IS NULL) AS oldest,
                  (SELECT COUNT(*) FROM outbox o WHERE o.peer = n.peer AND o.delivered_ms IS NOT NULL) AS delivered,
-                 p.last_success_ms, p.last_failure_ms, p.last_error, COALESCE(p.consecutive_failures, 0) AS failures
+                 p.last_success_ms, p.last_failure_ms, p.last_error, COALESCE(p.consecutive_failures, 0) AS failures,
+                 p.failing_since_ms, p.down_alerted_ms
              FROM names n LEFT JOIN peers p ON p.peer = n.peer ORDER BY n.peer",
         )
         .fetch_all(&self.reader)
@@ -674,9 +689,122 @@ impl Store for SqliteStore {
                     last_failure: opt_ts(r.try_get("last_failure_ms")?)?,
                     last_error: r.try_get("last_error")?,
                     consecutive_failures: r.try_get("failures")?,
+                    failing_since: opt_ts(r.try_get("failing_since_ms")?)?,
+                    down_alerted: opt_ts(r.try_get("down_alerted_ms")?)?,
                 })
             })
             .collect()
+    }
+
+    async fn record_peer_failure(&self, peer: &NodeId, error: &str, now: Timestamp) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        peer_failed(&mut tx, peer, error, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_peer_success(&self, peer: &NodeId, now: Timestamp) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        touch_peer(&mut tx, peer, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_peer_alerts(
+        &self,
+        peer: &NodeId,
+        alerts: &[PeerAlert],
+        down_alerted: Option<Timestamp>,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for a in alerts {
+            sqlx::query(
+                "INSERT INTO peer_alerts (peer, event, target, channel, outcome, at_ms)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(a.peer.as_str())
+            .bind(a.event.as_str())
+            .bind(&a.target)
+            .bind(&a.channel)
+            .bind(&a.outcome)
+            .bind(a.at.unix_millis())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO peers (peer, consecutive_failures, down_alerted_ms) VALUES (?, 0, ?)
+             ON CONFLICT (peer) DO UPDATE SET down_alerted_ms = excluded.down_alerted_ms",
+        )
+        .bind(peer.as_str())
+        .bind(down_alerted.map(Timestamp::unix_millis))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn peer_alerts(&self, limit: u32) -> Result<Vec<PeerAlert>> {
+        let rows = sqlx::query(
+            "SELECT peer, event, target, channel, outcome, at_ms FROM peer_alerts
+             ORDER BY at_ms DESC, id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let event: String = r.try_get("event")?;
+                Ok(PeerAlert {
+                    peer: node(r.try_get("peer")?)?,
+                    event: atalaya_core::peer_health::PeerAlertKind::parse(&event)
+                        .ok_or_else(|| StoreError::Corrupt(format!("peer alert event {event}")))?,
+                    target: r.try_get("target")?,
+                    channel: r.try_get("channel")?,
+                    outcome: r.try_get("outcome")?,
+                    at: ts(r.try_get("at_ms")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn holdings(&self, origins: &[NodeId]) -> Result<Vec<(NodeId, i64)>> {
+        // One indexed lookup per origin (envelopes_by_origin): cheap enough for every pull.
+        let mut out = Vec::new();
+        for origin in origins {
+            let head: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(cursor) FROM envelopes WHERE origin = ?")
+                    .bind(origin.as_str())
+                    .fetch_one(&self.reader)
+                    .await?;
+            if let Some(head) = head {
+                out.push((origin.clone(), head));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn newest_from(&self, origin: &NodeId) -> Result<Option<Timestamp>> {
+        let ms: Option<i64> = sqlx::query_scalar(
+            "SELECT created_ms FROM envelopes WHERE origin = ? ORDER BY cursor DESC LIMIT 1",
+        )
+        .bind(origin.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
+        opt_ts(ms)
+    }
+
+    async fn position_before(&self, origin: &NodeId, since: Timestamp) -> Result<i64> {
+        let first: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(cursor) FROM envelopes WHERE origin = ? AND created_ms >= ?",
+        )
+        .bind(origin.as_str())
+        .bind(since.unix_millis())
+        .fetch_one(&self.reader)
+        .await?;
+        match first {
+            Some(c) => Ok(c - 1),
+            None => self.log_head().await,
+        }
     }
 
     async fn pull_cursor(&self, peer: &NodeId, origin: &NodeId) -> Result<i64> {

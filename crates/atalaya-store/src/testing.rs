@@ -50,6 +50,8 @@ pub async fn conformance(store: &dyn Store) {
     directory_warnings_are_sent_once(store).await;
     portal_pages_reports_and_challenges(store).await;
     stix_objects_page_in_added_order(store).await;
+    peer_health_streaks_and_alerts(store).await;
+    holdings_say_what_a_relay_can_serve(store).await;
 }
 
 async fn portal_pages_reports_and_challenges(store: &dyn Store) {
@@ -1077,5 +1079,124 @@ async fn stix_objects_page_in_added_order(store: &dyn Store) {
         labelled
             .iter()
             .all(|l| l.bulletin == env.id && l.tlp == "CLEAR" && !l.retracted)
+    );
+}
+
+async fn peer_health_streaks_and_alerts(store: &dyn Store) {
+    use atalaya_core::peer_health::PeerAlertKind;
+    let p = n("uy-csirt");
+    let state = |states: Vec<crate::PeerState>| states.into_iter().find(|s| s.peer == p).unwrap();
+    store
+        .record_peer_failure(&p, "timed out", t(100))
+        .await
+        .unwrap();
+    store
+        .record_peer_failure(&p, "refused", t(105))
+        .await
+        .unwrap();
+    let s = state(store.peer_states().await.unwrap());
+    assert_eq!(s.consecutive_failures, 2);
+    assert_eq!(
+        s.failing_since,
+        Some(t(100)),
+        "the streak began at its first failure"
+    );
+    assert_eq!(s.last_error.as_deref(), Some("refused"));
+    assert_eq!(s.down_alerted, None);
+    let alert = crate::PeerAlert {
+        peer: p.clone(),
+        event: PeerAlertKind::Down,
+        target: "Duty <duty@example.org>".into(),
+        channel: "email".into(),
+        outcome: "sent".into(),
+        at: t(110),
+    };
+    store
+        .record_peer_alerts(&p, std::slice::from_ref(&alert), Some(t(110)))
+        .await
+        .unwrap();
+    assert_eq!(
+        state(store.peer_states().await.unwrap()).down_alerted,
+        Some(t(110))
+    );
+    store.record_peer_success(&p, t(120)).await.unwrap();
+    let s = state(store.peer_states().await.unwrap());
+    assert_eq!((s.consecutive_failures, s.failing_since), (0, None));
+    assert_eq!(s.last_success, Some(t(120)));
+    assert_eq!(
+        s.down_alerted,
+        Some(t(110)),
+        "kept until the back page is sent"
+    );
+    let back = crate::PeerAlert {
+        event: PeerAlertKind::Back,
+        at: t(121),
+        ..alert.clone()
+    };
+    store
+        .record_peer_alerts(&p, std::slice::from_ref(&back), None)
+        .await
+        .unwrap();
+    assert_eq!(state(store.peer_states().await.unwrap()).down_alerted, None);
+    let alerts = store.peer_alerts(10).await.unwrap();
+    assert_eq!(alerts, vec![back, alert], "newest first");
+    // A new streak starts at its own first failure.
+    store
+        .record_peer_failure(&p, "reset", t(130))
+        .await
+        .unwrap();
+    assert_eq!(
+        state(store.peer_states().await.unwrap()).failing_since,
+        Some(t(130))
+    );
+}
+
+async fn holdings_say_what_a_relay_can_serve(store: &dyn Store) {
+    let (cl, py) = (n("cl-csirt"), n("py-csirt"));
+    let before = store.log_head().await.unwrap();
+    let a = sample_envelope("py-csirt", 501, t(1000));
+    let b = sample_envelope("py-csirt", 502, t(2000));
+    let c = sample_envelope("py-csirt", 503, t(1500));
+    let out = store.ingest(&[a, b, c], t(2100)).await.unwrap();
+    let cursors: Vec<i64> = out
+        .iter()
+        .map(|o| match o {
+            Ingested::Stored(c) => *c,
+            Ingested::Duplicate => panic!("new envelopes"),
+        })
+        .collect();
+    let held = store.holdings(&[py.clone(), n("zz-nobody")]).await.unwrap();
+    assert_eq!(
+        held,
+        vec![(py.clone(), cursors[2])],
+        "only origins held are listed"
+    );
+    assert!(
+        store
+            .holdings(std::slice::from_ref(&cl))
+            .await
+            .unwrap()
+            .iter()
+            .all(|(o, c)| *o == cl && *c <= before)
+    );
+    assert_eq!(
+        store.newest_from(&py).await.unwrap(),
+        Some(t(1500)),
+        "by log position"
+    );
+    assert_eq!(store.newest_from(&n("zz-nobody")).await.unwrap(), None);
+    // From 1400 on: b (2000) and c (1500), the first of them in log order is b.
+    assert_eq!(
+        store.position_before(&py, t(1400)).await.unwrap(),
+        cursors[1] - 1
+    );
+    assert_eq!(
+        store.position_before(&py, t(0)).await.unwrap(),
+        cursors[0] - 1
+    );
+    assert_eq!(
+        store.position_before(&py, t(9999)).await.unwrap(),
+        store.log_head().await.unwrap(),
+        "nothing that recent: start at the head"
     );
 }

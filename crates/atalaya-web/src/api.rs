@@ -349,7 +349,12 @@ struct PeerView {
     last_failure: Option<Timestamp>,
     last_error: Option<String>,
     consecutive_failures: i64,
+    /// `reachable`, `lagging`, `retrying`, `unreachable` or `unknown`.
     state: &'static str,
+    /// When its current streak of failures began.
+    failing_since: Option<Timestamp>,
+    /// When the duty roster was paged about its current outage.
+    down_alerted: Option<Timestamp>,
 }
 
 /// `GET /api/v1/status`: this node, its roster and every peer's delivery state.
@@ -363,15 +368,7 @@ pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Re
         let lag = s
             .oldest_pending
             .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
-        let state = if s.consecutive_failures > 0 {
-            "unreachable"
-        } else if s.pending > 0 {
-            "lagging"
-        } else if s.last_success.is_some() {
-            "reachable"
-        } else {
-            "unknown"
-        };
+        let state = fed.peer_condition(&s);
         peers.push(PeerView {
             peer: s.peer,
             country: Some(m.country.to_string()),
@@ -385,6 +382,8 @@ pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Re
             last_error: s.last_error,
             consecutive_failures: s.consecutive_failures,
             state,
+            failing_since: s.failing_since,
+            down_alerted: s.down_alerted,
         });
     }
     let body = json!({
@@ -394,6 +393,10 @@ pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Re
         "log_head": fed.store.log_head().await?,
         "now": now,
         "peers": peers,
+        "peer_alerts": fed.store.peer_alerts(20).await?.into_iter().map(|a| json!({
+            "peer": a.peer, "event": a.event, "target": a.target, "channel": a.channel,
+            "outcome": a.outcome, "at": a.at,
+        })).collect::<Vec<_>>(),
     });
     Ok(Json(body).into_response())
 }

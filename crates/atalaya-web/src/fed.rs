@@ -88,6 +88,10 @@ pub struct OutboxQuery {
     limit: u32,
     /// Only envelopes of this origin.
     origin: Option<NodeId>,
+    /// With another origin than this node and `after` = 0: start at its first envelope
+    /// created at or after this time (RFC 3339), where a relay to a node that lost touch with
+    /// that origin begins.
+    since: Option<atalaya_core::Timestamp>,
 }
 
 fn default_limit() -> u32 {
@@ -112,13 +116,14 @@ pub async fn outbox(
     }
     let (raws, next, more) = state
         .fed
-        .serve_pull(&requester, q.after, q.origin.as_ref(), q.limit)
+        .serve_pull(&requester, q.after, q.origin.as_ref(), q.since, q.limit)
         .await
         .map_err(ApiError::internal)?;
+    let holds = wire::holds_json(&state.fed.holdings().await?);
     let json = envelopes_json(
         "{\"envelopes\":",
         raws.iter().map(String::as_str),
-        &format!(",\"next\":{next},\"more\":{more}}}"),
+        &format!(",\"next\":{next},\"more\":{more},\"holds\":{holds}}}"),
     );
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }

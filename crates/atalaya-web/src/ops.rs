@@ -91,6 +91,26 @@ pub async fn metrics(
         "Anti-entropy rounds completed.",
         Metrics::get(&m.sync_rounds),
     );
+    counter(
+        "atalaya_relay_pulls_total",
+        "Requests to holders of an origin this node could not reach.",
+        Metrics::get(&m.relay_pulls),
+    );
+    counter(
+        "atalaya_relayed_in_total",
+        "Envelopes newly stored from holders of an unreachable origin.",
+        Metrics::get(&m.relayed_in),
+    );
+    counter(
+        "atalaya_relay_inconsistent_total",
+        "Holders that served less of an origin than they said they hold.",
+        Metrics::get(&m.relay_inconsistent),
+    );
+    counter(
+        "atalaya_peer_alerts_total",
+        "Pages sent to the duty roster about peers going down or coming back.",
+        Metrics::get(&m.peer_alerts),
+    );
     let _ = writeln!(
         out,
         "# HELP atalaya_rejections_total Envelopes and requests refused, by reason.\n# TYPE atalaya_rejections_total counter"
@@ -145,6 +165,33 @@ pub async fn metrics(
             "atalaya_peer_consecutive_failures{{peer=\"{}\"}} {}",
             escape(s.peer.as_str()),
             s.consecutive_failures
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_peer_unreachable 1 when the peer is unreachable by the node's health rules (a streak of failures over a time window), else 0.\n# TYPE atalaya_peer_unreachable gauge"
+    );
+    for s in &states {
+        let down = fed.reachability(s) == atalaya_core::peer_health::Reachability::Unreachable;
+        let _ = writeln!(
+            out,
+            "atalaya_peer_unreachable{{peer=\"{}\"}} {}",
+            escape(s.peer.as_str()),
+            u8::from(down)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP atalaya_peer_failing_seconds How long the peer's current streak of failures has lasted (0 when its last exchange succeeded).\n# TYPE atalaya_peer_failing_seconds gauge"
+    );
+    for s in &states {
+        let failing = s
+            .failing_since
+            .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
+        let _ = writeln!(
+            out,
+            "atalaya_peer_failing_seconds{{peer=\"{}\"}} {failing:.3}",
+            escape(s.peer.as_str())
         );
     }
     let _ = writeln!(

@@ -236,6 +236,13 @@ fn doc_for(line: &str) -> Option<&'static str> {
         "checkpoint_interval_ms" => {
             "Milliseconds between signed audit checkpoints sent to every peer."
         }
+        "peer_down_after_failures" => "Consecutive failed exchanges before a peer is unreachable.",
+        "peer_down_after_ms" => {
+            "...and how long that streak must last (one failure is only 'retrying')."
+        }
+        "peer_alert_after_ms" => {
+            "Page the duty roster once when a peer is unreachable this long, and when it is back."
+        }
         "[notify]" => "E-mail, webhooks and escalation of unacknowledged bulletins.",
         "smtp_url" => {
             "SMTP server: smtp://host:587?tls=required, smtps://user:pass@host:465; empty: no e-mail."

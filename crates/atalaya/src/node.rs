@@ -287,6 +287,12 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clone(),
         cancel.child_token(),
     ));
+    let peer_watch = tokio::spawn(peer_watch(
+        fed.clone(),
+        notifier.clone(),
+        std::time::Duration::from_millis(config.notify.escalation_tick_ms.max(100)),
+        cancel.child_token(),
+    ));
     let csaf_signer = csaf_signer(&config, &fed)?;
     let state = atalaya_web::AppState::new(fed.clone(), config.console.clone())
         .with_directory(config.directory)
@@ -299,10 +305,51 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     let _ = checkpoints.await;
     let _ = escalation.await;
     let _ = hygiene.await;
+    let _ = peer_watch.await;
     let _ = audit.await;
     store.close().await;
     tracing::info!("node stopped");
     Ok(())
+}
+
+/// Page the duty roster about peers that stay unreachable (and when they are back), every
+/// `tick`, until cancelled.
+async fn peer_watch(
+    fed: Arc<atalaya_federation::Federation>,
+    notifier: Arc<atalaya_notify::Notifier>,
+    tick: std::time::Duration,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let rules = fed.settings.health_rules();
+    loop {
+        let peers: Vec<atalaya_core::NodeId> = fed
+            .roster()
+            .roster
+            .peers_of(fed.node_id())
+            .map(|m| m.node_id.clone())
+            .collect();
+        match atalaya_notify::peer_alerts_once(
+            fed.store.as_ref(),
+            fed.node_id(),
+            &peers,
+            fed.clock.as_ref(),
+            &notifier,
+            &rules,
+        )
+        .await
+        {
+            Ok(sent) if !sent.is_empty() => {
+                atalaya_federation::Metrics::add(&fed.metrics.peer_alerts, sent.len() as u64);
+                fed.notify(atalaya_federation::NodeEvent::Peers);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "peer alert pass failed"),
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
 }
 
 /// Warn about expiring keys and stale contacts every `hygiene_tick_ms`, until cancelled (the

@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{TestNet, atalaya, eventually};
+use common::{TestNet, atalaya, eventually, http, webhook_receiver};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -193,6 +193,241 @@ fn an_unreachable_origin_is_relayed_by_another_member() {
     assert_eq!(
         b["bulletin"]["origin"], "cl-csirt",
         "still the origin's signed envelope"
+    );
+}
+
+/// The partition an operator found: roster order coordinator, ag, cl, mx, ar; origin `cl` and
+/// member `ar` cannot reach each other. Before relays went through holders, `ar` asked only the
+/// first two reachable peers in roster order (coordinator and ag), which hold nothing addressed
+/// to mx and ar, so the AMBER and country-GREEN warnings never arrived although `mx` held both.
+#[test]
+fn a_partition_is_bridged_by_whichever_member_holds_the_warnings() {
+    let mut net = TestNet::with_countries(&[
+        ("ag-csirt", "AG"),
+        ("cl-csirt", "CL"),
+        ("mx-csirt", "MX"),
+        ("ar-csirt", "AR"),
+    ]);
+    net.node_mut("cl-csirt").env.push((
+        "ATALAYA_FEDERATION__SUSPENDED_PEERS".into(),
+        "[\"ar-csirt\"]".into(),
+    ));
+    net.node_mut("ar-csirt").env.push((
+        "ATALAYA_FEDERATION__SUSPENDED_PEERS".into(),
+        "[\"cl-csirt\"]".into(),
+    ));
+    net.start_all();
+    let cases = [
+        (
+            "GREEN",
+            serde_json::json!({"scope": "network"}),
+            serde_json::json!([]),
+        ),
+        (
+            "AMBER",
+            serde_json::json!({"scope": "nodes", "nodes": ["mx-csirt", "ar-csirt"]}),
+            serde_json::json!([]),
+        ),
+        (
+            "GREEN",
+            serde_json::json!({"scope": "countries", "countries": ["MX", "AR"]}),
+            serde_json::json!([]),
+        ),
+        (
+            "AMBER+STRICT",
+            serde_json::json!({"scope": "nodes", "nodes": ["mx-csirt", "ar-csirt"]}),
+            serde_json::json!([]),
+        ),
+        (
+            "RED",
+            serde_json::json!({"scope": "nodes", "nodes": ["ar-csirt"]}),
+            serde_json::json!(["ana@ar-csirt"]),
+        ),
+    ];
+    // (bulletin id, the nodes that may read it)
+    let mut published: Vec<(String, Vec<&str>)> = Vec::new();
+    for (i, (tlp, audience, people)) in cases.into_iter().enumerate() {
+        let (st, b) = net.node("cl-csirt").post(
+            "/api/v1/bulletins",
+            &serde_json::json!({
+                "tlp": tlp, "kind": "attack-warning", "severity": "high",
+                "title": format!("Partition warning {i} {tlp}"), "summary": "s",
+                "audience": audience, "people": people
+            }),
+        );
+        assert_eq!(st, 201, "{tlp}: {b}");
+        let readers = match i {
+            0 => vec!["coordinator", "ag-csirt", "mx-csirt", "ar-csirt"],
+            1..=3 => vec!["mx-csirt", "ar-csirt"],
+            _ => vec!["ar-csirt"],
+        };
+        published.push((b["bulletin"]["id"].as_str().unwrap().to_owned(), readers));
+    }
+    let start = Instant::now();
+    for (id, readers) in &published {
+        for node in readers {
+            eventually(&format!("{node} gets {id}"), T, || {
+                net.node(node).has_bulletin_any(id)
+            });
+        }
+    }
+    eprintln!("partition bridged in {:?}", start.elapsed());
+    // A few more pull and relay rounds, then: exactly once where allowed, nowhere else.
+    std::thread::sleep(Duration::from_millis(1500));
+    for (id, readers) in &published {
+        for node in ["coordinator", "ag-csirt", "mx-csirt", "ar-csirt"] {
+            let n = net.node(node);
+            if readers.contains(&node) {
+                assert!(n.has_bulletin_any(id), "{node} lost {id}");
+                if n.has_bulletin(id) {
+                    assert_eq!(n.count_bulletin(id), 1, "{node} holds {id} twice");
+                }
+            } else {
+                assert!(!n.has_bulletin(id), "{node} may not read {id}");
+            }
+        }
+    }
+    // The relays came from holders: ar asked someone other than the first two in roster order.
+    let metrics = http()
+        .get(format!("{}/metrics", net.node("ar-csirt").url()))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let relayed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("atalaya_relayed_in_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        relayed >= 4,
+        "ar stored {relayed} relayed envelopes\n{metrics}"
+    );
+    // The operator sees the partition: cl shows ar as not (yet) reachable, never as fine.
+    let (_, status) = net.node("cl-csirt").get("/api/v1/status");
+    let ar = status["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer"] == "ar-csirt")
+        .unwrap()
+        .clone();
+    assert_ne!(ar["state"], "reachable", "{ar}");
+    assert!(ar["pending"].as_i64().unwrap() > 0, "{ar}");
+}
+
+/// One failed exchange is "retrying", a streak over time is "unreachable", and a peer down past
+/// the alert threshold pages the duty roster once — and once more when it is back.
+#[test]
+fn a_peer_down_for_long_pages_the_duty_roster_once_and_again_when_back() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+    net.node_mut("cl-csirt").env.extend([
+        (
+            "ATALAYA_FEDERATION__PEER_DOWN_AFTER_FAILURES".into(),
+            "3".into(),
+        ),
+        (
+            "ATALAYA_FEDERATION__PEER_DOWN_AFTER_MS".into(),
+            "1500".into(),
+        ),
+        (
+            "ATALAYA_FEDERATION__PEER_ALERT_AFTER_MS".into(),
+            "3000".into(),
+        ),
+        ("ATALAYA_NOTIFY__ESCALATION_TICK_MS".into(), "200".into()),
+    ]);
+    net.start_all();
+    let (hook, calls) = webhook_receiver();
+    let roster = serde_json::json!({"step_minutes": 15, "entries": [
+        {"role": "primary", "name": "Duty at cl", "webhook": hook, "timezone": "America/Santiago"},
+        {"role": "lead", "name": "Lead at cl", "webhook": hook, "timezone": "America/Santiago"}
+    ]});
+    let (st, b) = net
+        .node("cl-csirt")
+        .put_raw("/api/v1/oncall", &roster.to_string());
+    assert_eq!(st, 200, "{b}");
+    let cl = |net: &TestNet| {
+        let (_, status) = net.node("cl-csirt").get("/api/v1/status");
+        status["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["peer"] == "mx-csirt")
+            .unwrap()
+            .clone()
+    };
+    eventually("cl exchanges with mx", T, || {
+        cl(&net)["state"] == "reachable"
+    });
+    net.node_mut("mx-csirt").kill9();
+    net.node("cl-csirt").publish("While mx is down");
+    eventually("a failure shows as retrying first", T, || {
+        let p = cl(&net);
+        p["state"] == "retrying" || p["state"] == "unreachable"
+    });
+    eventually("the streak makes mx unreachable", T, || {
+        cl(&net)["state"] == "unreachable"
+    });
+    let cl_url = net.node("cl-csirt").url();
+    let metrics = || {
+        http()
+            .get(format!("{cl_url}/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    assert!(
+        metrics().contains("atalaya_peer_unreachable{peer=\"mx-csirt\"} 1"),
+        "{}",
+        metrics()
+    );
+    eventually("the duty officer is paged", T, || {
+        !calls.lock().unwrap().is_empty()
+    });
+    // Several more alert passes go by: still one page (only the primary is paged).
+    std::thread::sleep(Duration::from_millis(1500));
+    {
+        let got = calls.lock().unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0]["event"], "peer-down");
+        assert_eq!(got[0]["peer"], "mx-csirt");
+        assert_eq!(got[0]["person"], "Duty at cl");
+    }
+    let p = cl(&net);
+    assert!(p["down_alerted"].is_string(), "{p}");
+    assert!(p["failing_since"].is_string(), "{p}");
+    // A restart of cl does not page the same outage again.
+    net.node_mut("cl-csirt").stop();
+    net.node_mut("cl-csirt").start();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        1,
+        "paged again after a restart"
+    );
+    net.node_mut("mx-csirt").start();
+    eventually("mx is back", T, || cl(&net)["state"] != "unreachable");
+    eventually("the duty officer hears it is back", T, || {
+        calls.lock().unwrap().len() == 2
+    });
+    assert_eq!(calls.lock().unwrap()[1]["event"], "peer-back");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(calls.lock().unwrap().len(), 2, "one page each way");
+    let (_, status) = net.node("cl-csirt").get("/api/v1/status");
+    let alerts = status["peer_alerts"].as_array().unwrap();
+    assert_eq!(
+        alerts
+            .iter()
+            .map(|a| a["event"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["back", "down"],
+        "{status}"
+    );
+    assert!(metrics().contains("atalaya_peer_unreachable{peer=\"mx-csirt\"} 0"));
+    assert!(
+        metrics().contains("atalaya_peer_alerts_total 1"),
+        "counted since the restart"
     );
 }
 

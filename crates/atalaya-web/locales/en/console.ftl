@@ -117,6 +117,7 @@ map-as-table = The map as a table
 node-self = This node
 node-reachable = Reachable
 node-lagging = Lagging
+node-retrying = Retrying
 node-unreachable = Unreachable
 node-unknown = No exchange yet
 node-none = No node
@@ -336,3 +337,14 @@ pub-title = CSIRT directory of the Americas
 pub-intro = The incident response teams of the OAS member states and how to reach them.
 pub-national = National CSIRT
 pub-report = Report an incident
+
+# Peer health (peers page)
+col-failing-since = Failing since
+peer-paged = Duty roster paged
+peer-alerts-title = Pages about peers
+peer-alerts-none = No peer has been down long enough to page anyone.
+col-peer-event = Event
+col-paged = Paged
+col-outcome = Outcome
+peer-event-down = Down
+peer-event-back = Back

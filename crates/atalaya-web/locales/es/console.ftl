@@ -117,6 +117,7 @@ map-as-table = El mapa en forma de tabla
 node-self = Este nodo
 node-reachable = Accesible
 node-lagging = Con retraso
+node-retrying = Reintentando
 node-unreachable = Inaccesible
 node-unknown = Aún sin intercambios
 node-none = Sin nodo
@@ -336,3 +337,14 @@ pub-title = Directorio de CSIRT de las Américas
 pub-intro = Los equipos de respuesta a incidentes de los Estados miembros de la OEA y cómo contactarlos.
 pub-national = CSIRT nacional
 pub-report = Reportar un incidente
+
+# Peer health (peers page)
+col-failing-since = Fallando desde
+peer-paged = Guardia avisada
+peer-alerts-title = Avisos sobre nodos
+peer-alerts-none = Ningún nodo ha estado caído el tiempo suficiente para avisar a nadie.
+col-peer-event = Evento
+col-paged = Avisado
+col-outcome = Resultado
+peer-event-down = Caído
+peer-event-back = De vuelta

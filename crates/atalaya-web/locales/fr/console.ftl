@@ -117,6 +117,7 @@ map-as-table = La carte sous forme de tableau
 node-self = Ce nœud
 node-reachable = Joignable
 node-lagging = En décalage
+node-retrying = Nouvelle tentative
 node-unreachable = Injoignable
 node-unknown = Aucun échange pour l'instant
 node-none = Aucun nœud
@@ -336,3 +337,14 @@ pub-title = Annuaire des CSIRT des Amériques
 pub-intro = Les équipes de réponse aux incidents des États membres de l'OEA et comment les joindre.
 pub-national = CSIRT national
 pub-report = Signaler un incident
+
+# Peer health (peers page)
+col-failing-since = En échec depuis
+peer-paged = Astreinte prévenue
+peer-alerts-title = Alertes sur les nœuds
+peer-alerts-none = Aucun nœud n'a été injoignable assez longtemps pour prévenir quelqu'un.
+col-peer-event = Événement
+col-paged = Prévenu
+col-outcome = Résultat
+peer-event-down = Injoignable
+peer-event-back = De retour

@@ -117,6 +117,7 @@ map-as-table = O mapa em forma de tabela
 node-self = Este nó
 node-reachable = Acessível
 node-lagging = Com atraso
+node-retrying = Tentando novamente
 node-unreachable = Inacessível
 node-unknown = Ainda sem intercâmbio
 node-none = Sem nó
@@ -336,3 +337,14 @@ pub-title = Diretório de CSIRT das Américas
 pub-intro = As equipes de resposta a incidentes dos Estados membros da OEA e como contatá-las.
 pub-national = CSIRT nacional
 pub-report = Relatar um incidente
+
+# Peer health (peers page)
+col-failing-since = Falhando desde
+peer-paged = Plantão avisado
+peer-alerts-title = Avisos sobre nós
+peer-alerts-none = Nenhum nó ficou fora do ar tempo suficiente para avisar alguém.
+col-peer-event = Evento
+col-paged = Avisado
+col-outcome = Resultado
+peer-event-down = Fora do ar
+peer-event-back = De volta

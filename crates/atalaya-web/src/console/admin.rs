@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::watch::peer_state;
 use super::{Chrome, Officer, Posted, render, render_status};
 use crate::accounts::NewUser;
 use crate::auth::account_error;
@@ -23,7 +22,7 @@ pub struct PeerRow {
     pub team: String,
     /// Country.
     pub country: String,
-    /// `reachable`, `lagging`, `unreachable`, `unknown`.
+    /// `reachable`, `lagging`, `retrying`, `unreachable`, `unknown`.
     pub state: &'static str,
     /// Translated.
     pub state_text: String,
@@ -35,6 +34,27 @@ pub struct PeerRow {
     pub last_success: String,
     /// Last error.
     pub last_error: String,
+    /// Since when it has been failing (empty when it is not).
+    pub failing_since: String,
+    /// Whether the duty roster was paged about its current outage.
+    pub paged: bool,
+}
+
+/// A page sent about a peer going down or coming back.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    /// When.
+    pub at: String,
+    /// Node.
+    pub node: String,
+    /// `down` or `back`.
+    pub event: &'static str,
+    /// Who.
+    pub target: String,
+    /// How.
+    pub channel: String,
+    /// `sent` or why not.
+    pub outcome: String,
 }
 
 #[derive(Template)]
@@ -42,6 +62,7 @@ pub struct PeerRow {
 struct PeersPage {
     c: Chrome,
     peers: Vec<PeerRow>,
+    alerts: Vec<AlertRow>,
 }
 
 /// `GET /console/peers`
@@ -50,32 +71,55 @@ pub async fn peers(State(state): State<AppState>, o: Officer) -> Response {
         return r;
     }
     let now = state.fed.now();
-    match state.fed.peer_report().await {
-        Ok(report) => {
-            let peers = report
-                .into_iter()
-                .map(|(m, s)| {
-                    let st = peer_state(&s);
-                    PeerRow {
-                        node: m.node_id.to_string(),
-                        team: m.team.clone(),
-                        country: m.country.to_string(),
-                        state: st,
-                        state_text: o.c.tr.t(&format!("node-{st}")),
-                        pending: s.pending,
-                        lag: s
-                            .oldest_pending
-                            .map(|t| o.c.tr.duration(now.millis_since(t)))
-                            .unwrap_or_else(|| "—".into()),
-                        last_success: o.c.tr.when_opt(s.last_success),
-                        last_error: s.last_error.unwrap_or_default(),
-                    }
-                })
-                .collect();
-            render(&PeersPage { c: o.c, peers })
-        }
-        Err(e) => super::error_page(&o.c.tr, &ApiError::from(e)),
-    }
+    let report = match state.fed.peer_report().await {
+        Ok(r) => r,
+        Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
+    };
+    let alerts = match state.fed.store.peer_alerts(20).await {
+        Ok(a) => a,
+        Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
+    };
+    let alerts = alerts
+        .into_iter()
+        .map(|a| AlertRow {
+            at: o.c.tr.when_opt(Some(a.at)),
+            node: a.peer.to_string(),
+            event: a.event.as_str(),
+            target: a.target,
+            channel: a.channel,
+            outcome: a.outcome,
+        })
+        .collect();
+    let peers = report
+        .into_iter()
+        .map(|(m, s)| {
+            let st = state.fed.peer_condition(&s);
+            PeerRow {
+                node: m.node_id.to_string(),
+                team: m.team.clone(),
+                country: m.country.to_string(),
+                state: st,
+                state_text: o.c.tr.t(&format!("node-{st}")),
+                pending: s.pending,
+                lag: s
+                    .oldest_pending
+                    .map(|t| o.c.tr.duration(now.millis_since(t)))
+                    .unwrap_or_else(|| "—".into()),
+                last_success: o.c.tr.when_opt(s.last_success),
+                last_error: s.last_error.unwrap_or_default(),
+                failing_since: s
+                    .failing_since
+                    .map(|t| o.c.tr.when_opt(Some(t)))
+                    .unwrap_or_default(),
+                paged: s.down_alerted.is_some(),
+            }
+        })
+        .collect();
+    render(&PeersPage {
+        c: o.c,
+        peers,
+        alerts,
+    })
 }
 
 /// An account as the users page shows it.

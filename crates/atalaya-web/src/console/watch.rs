@@ -243,7 +243,7 @@ pub struct MapCountry {
     pub shape: &'static super::map::Shape,
     /// Name in the viewer's language.
     pub name: String,
-    /// `self`, `reachable`, `lagging`, `unreachable`, `unknown` or `none` (no node).
+    /// `self`, `reachable`, `lagging`, `retrying`, `unreachable`, `unknown` or `none` (no node).
     pub node_state: &'static str,
     /// Translated node state.
     pub node_state_text: String,
@@ -268,19 +268,6 @@ pub struct MapView {
     pub source: String,
 }
 
-/// The reachability word for a peer.
-pub fn peer_state(s: &atalaya_store::PeerState) -> &'static str {
-    if s.consecutive_failures > 0 {
-        "unreachable"
-    } else if s.pending > 0 {
-        "lagging"
-    } else if s.last_success.is_some() {
-        "reachable"
-    } else {
-        "unknown"
-    }
-}
-
 /// Build the map: each member state's node state and its acknowledgement of `warning` (our
 /// newest bulletin with a deadline when `None`).
 pub async fn map_view(
@@ -294,7 +281,7 @@ pub async fn map_view(
     let roster = fed.roster();
     let mut node_states: HashMap<NodeId, &'static str> = HashMap::new();
     for (m, s) in fed.peer_report().await? {
-        node_states.insert(m.node_id.clone(), peer_state(&s));
+        node_states.insert(m.node_id.clone(), fed.peer_condition(&s));
     }
     // The warning whose acknowledgements are shown.
     let current = match warning {
@@ -336,6 +323,7 @@ pub async fn map_view(
         "self" => 5,
         "reachable" => 4,
         "lagging" => 3,
+        "retrying" => 3,
         "unknown" => 2,
         "unreachable" => 1,
         _ => 0,

@@ -242,8 +242,19 @@ pub struct TestNet {
 
 impl TestNet {
     /// A coordinator (index 0) and `members` member nodes, created with `atalaya init` and
-    /// admitted with `atalaya roster add`; not started.
+    /// admitted with `atalaya roster add`; not started. Countries are CL, MX, AR, BR, CO in turn.
     pub fn new(members: &[&str]) -> TestNet {
+        let countries = ["CL", "MX", "AR", "BR", "CO"];
+        let members: Vec<(&str, &str)> = members
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, countries[i % countries.len()]))
+            .collect();
+        Self::with_countries(&members)
+    }
+
+    /// As `new`, with each member's country given; the roster lists them in this order.
+    pub fn with_countries(members: &[(&str, &str)]) -> TestNet {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         let mk = |id: &str, cc: &str, extra: &[&str]| {
@@ -284,8 +295,7 @@ impl TestNet {
             serde_json::from_str(&std::fs::read_to_string(nodes[0].dir.join("node.json")).unwrap())
                 .unwrap();
         let ckey = record["signing_key"].as_str().unwrap().to_owned();
-        for (i, id) in members.iter().enumerate() {
-            let cc = ["CL", "MX", "AR", "BR", "CO"][i % 5];
+        for (id, cc) in members {
             nodes.push(mk(id, cc, &["--coordinator-key", &ckey]));
         }
         let coord_config = nodes[0].config();
