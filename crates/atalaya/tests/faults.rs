@@ -858,7 +858,19 @@ fn what_a_node_published_6_minutes_ahead_arrives_once_its_clock_is_right() {
     std::thread::sleep(REFUSED_FOR);
     restart_with_clock(&mut net, "ar-csirt", 0);
     let fixed = Instant::now();
-    let seconds = await_delivery(&net, &sent, CATCH_UP_BOUND, Some(fixed));
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        await_delivery(&net, &sent, CATCH_UP_BOUND, Some(fixed))
+    }));
+    let seconds = waited.unwrap_or_else(|_| {
+        // What the origin believes of the envelope its peers refused.
+        let (_, b) = net
+            .node("ar-csirt")
+            .get(&format!("/api/v1/bulletins/{}", sent[0].id));
+        panic!(
+            "lost; ar's delivery rows: {:#}",
+            b["bulletin"]["deliveries"]
+        )
+    });
     check_exactly_where_allowed(&net, &sent);
     report(
         "clock-6-minutes-ahead-then-fixed",

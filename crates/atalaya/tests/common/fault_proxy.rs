@@ -11,8 +11,8 @@
 //!   which is what a lost segment looks like to the application above TCP. The kernel's TCP
 //!   on each side of the proxy never loses anything itself.
 //! - **Resets**: a fraction `reset` of connections is reset (RST, `SO_LINGER` 0 on both sides)
-//!   when its 1st to 4th chunk arrives, usually with a request sent and its reply not yet back,
-//!   so the sender cannot know whether the peer processed it.
+//!   within 4 chunks of its first chunk under the faults, often with a request sent and its
+//!   reply not yet back, so the sender cannot know whether the peer processed it.
 //!
 //! Not modelled: the TCP handshake is answered by the proxy at once (connection set-up pays no
 //! latency), and bandwidth is unlimited.
@@ -93,11 +93,44 @@ impl Shaper {
         Duration::from_secs_f64(secs)
     }
 
-    /// For a new connection: after how many chunks it is reset, if it is one of the unlucky.
-    fn reset_plan(&self) -> Option<u32> {
-        let p = self.faults.lock().unwrap().reset;
-        (p > 0.0 && self.uniform() < p).then(|| 1 + (self.uniform() * 4.0) as u32)
+    /// Count a chunk of a connection; true when the connection must be reset now. Whether a
+    /// connection is one of the unlucky is drawn at its first chunk while resets are on, so
+    /// connections opened before the faults were set (kept alive in the nodes' pools) are not
+    /// spared.
+    fn resets_at_chunk(&self, fate: &Fate) -> bool {
+        let seen = fate.chunks.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut at = fate.reset_at.load(Ordering::Relaxed);
+        if at == UNDECIDED {
+            let p = self.faults.lock().unwrap().reset;
+            if p > 0.0 {
+                let drawn = if self.uniform() < p {
+                    seen + (self.uniform() * 4.0) as u32
+                } else {
+                    SPARED
+                };
+                at = match fate.reset_at.compare_exchange(
+                    UNDECIDED,
+                    drawn,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => drawn,
+                    Err(decided) => decided,
+                };
+            }
+        }
+        at != UNDECIDED && at != SPARED && seen >= at
     }
+}
+
+const UNDECIDED: u32 = 0;
+const SPARED: u32 = u32::MAX;
+
+/// One connection's chunks so far, and at which chunk it is reset (if it is).
+#[derive(Default)]
+struct Fate {
+    chunks: AtomicU32,
+    reset_at: AtomicU32,
 }
 
 /// The proxy: its own runtime, stopped (every connection dropped) when it is dropped.
@@ -164,7 +197,7 @@ impl Drop for FaultProxy {
     }
 }
 
-/// One proxied connection: both directions shaped, reset early if it is one of the unlucky.
+/// One proxied connection: both directions shaped, reset if it is one of the unlucky.
 async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
     // The node is down or unreachable: the client sees its connection closed.
     let Ok(mut server) = TcpStream::connect(target).await else {
@@ -173,44 +206,29 @@ async fn relay(mut client: TcpStream, target: SocketAddr, shaper: Arc<Shaper>) {
     shaper.stats.connections.fetch_add(1, Ordering::Relaxed);
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let reset_after = shaper.reset_plan();
-    if reset_after.is_some() {
+    let fate = Fate::default();
+    let trip = tokio::sync::Notify::new();
+    let tripped = {
+        // Borrowed halves: dropping them does not shut the socket down (owned halves would
+        // send FIN), so a reset below really is a RST.
+        let (client_read, client_write) = client.split();
+        let (server_read, server_write) = server.split();
+        let both = async {
+            tokio::join!(
+                direction(client_read, server_write, &shaper, &fate, &trip),
+                direction(server_read, client_write, &shaper, &fate, &trip),
+            )
+        };
+        tokio::select! {
+            _ = both => false,
+            () = trip.notified() => true,
+        }
+    };
+    if tripped {
         // Closing a socket with a zero linger sends RST instead of FIN.
         let _ = client.set_zero_linger();
         let _ = server.set_zero_linger();
-    }
-    let chunks = AtomicU32::new(0);
-    let trip = tokio::sync::Notify::new();
-    // Borrowed halves: dropping them does not shut the socket down (owned halves would send
-    // FIN), so a reset below really is a RST when the sockets close.
-    let (client_read, client_write) = client.split();
-    let (server_read, server_write) = server.split();
-    let both = async {
-        tokio::join!(
-            direction(
-                client_read,
-                server_write,
-                &shaper,
-                &chunks,
-                reset_after,
-                &trip
-            ),
-            direction(
-                server_read,
-                client_write,
-                &shaper,
-                &chunks,
-                reset_after,
-                &trip
-            ),
-        )
-    };
-    tokio::select! {
-        _ = both => {}
-        () = trip.notified() => {
-            // Dropping the halves closes both sockets with RST.
-            shaper.stats.resets.fetch_add(1, Ordering::Relaxed);
-        }
+        shaper.stats.resets.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -219,8 +237,7 @@ async fn direction(
     mut from: ReadHalf<'_>,
     mut to: WriteHalf<'_>,
     shaper: &Shaper,
-    chunks: &AtomicU32,
-    reset_after: Option<u32>,
+    fate: &Fate,
     trip: &tokio::sync::Notify,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Option<Vec<u8>>)>();
@@ -235,8 +252,7 @@ async fn direction(
                 let _ = tx.send((at, None));
                 return;
             }
-            let seen = chunks.fetch_add(1, Ordering::Relaxed) + 1;
-            if reset_after.is_some_and(|k| seen >= k) {
+            if shaper.resets_at_chunk(fate) {
                 trip.notify_one();
             }
             if tx.send((at, Some(buf[..n].to_vec()))).is_err() {
