@@ -21,7 +21,7 @@ use atalaya_crypto::{
 };
 use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, watch};
 
 pub mod audit;
 pub mod census;
@@ -154,8 +154,7 @@ pub struct Federation {
     /// once per streak, not at every pull).
     healthy: Mutex<std::collections::HashSet<NodeId>>,
     escalation_wake: Arc<Notify>,
-    audit_tx: mpsc::UnboundedSender<AuditEvent>,
-    audit_rx: Mutex<Option<mpsc::UnboundedReceiver<AuditEvent>>>,
+    audit_queue: audit::AuditQueue,
     events: broadcast::Sender<NodeEvent>,
 }
 
@@ -235,7 +234,6 @@ impl Federation {
         let client = PeerClient::new(&settings).map_err(FederationError::Signing)?;
         let key_ref = format!("{}#{}", identity.node_id, identity.keys.key_id());
         let (roster_changed, _) = watch::channel(view.version());
-        let (audit_tx, audit_rx) = mpsc::unbounded_channel();
         let fed = Arc::new(Self {
             me: identity.node_id,
             keys: identity.keys,
@@ -254,8 +252,7 @@ impl Federation {
             signals: Mutex::new(HashMap::new()),
             healthy: Mutex::new(std::collections::HashSet::new()),
             escalation_wake: Arc::new(Notify::new()),
-            audit_tx,
-            audit_rx: Mutex::new(Some(audit_rx)),
+            audit_queue: audit::AuditQueue::default(),
             events: broadcast::channel(1024).0,
         });
         if let Some(json) = fed.store.node_policy().await? {
@@ -336,6 +333,8 @@ impl Federation {
 
     /// Record a policy decision in the audit trail when it must be: every denial, and every
     /// view, export, relay and constituent notification of material that is not TLP:CLEAR.
+    /// Queued for the audit writer; an HTTP request's answer waits until it is written (see
+    /// [`audit`]).
     pub fn audit(
         &self,
         item: &Item<'_>,
@@ -371,7 +370,7 @@ impl Federation {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let _ = self.audit_tx.send(AuditEvent {
+        self.audit_queue.enqueue(AuditEvent {
             at: self.now(),
             actor,
             action,
@@ -394,9 +393,9 @@ impl Federation {
         d
     }
 
-    /// The receiving end of the audit queue (taken once, by `audit::run`).
-    pub(crate) fn take_audit_queue(&self) -> Option<mpsc::UnboundedReceiver<AuditEvent>> {
-        self.audit_rx.lock().ok()?.take()
+    /// The audit queue: the HTTP edge waits on it until a request's entries are written.
+    pub fn audit_queue(&self) -> &audit::AuditQueue {
+        &self.audit_queue
     }
 
     /// Notified with the new version whenever the roster changes.

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub relay_inconsistent: AtomicU64,
     /// Pages sent to the duty roster about peers going down or coming back.
     pub peer_alerts: AtomicU64,
+    /// Writes to the audit trail that failed (their requests were refused).
+    pub audit_write_failures: AtomicU64,
     /// Envelopes and requests refused, by reason code.
     rejections: Mutex<BTreeMap<&'static str, u64>>,
 }

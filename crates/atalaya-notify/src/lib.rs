@@ -128,6 +128,51 @@ impl Notifier {
     }
 }
 
+/// One call made to a person: on which channel, to which address (`name <address>`), and
+/// `sent` or why it was not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// `email` or `webhook`.
+    pub channel: &'static str,
+    /// `name <address>`.
+    pub target: String,
+    /// `sent`, or the error.
+    pub outcome: String,
+}
+
+impl Notifier {
+    /// Call a person on every channel they have: an e-mail with `subject` and `body`, a
+    /// webhook with `payload`. Failures are outcomes, not errors: the caller records them.
+    pub async fn page(
+        &self,
+        person: &OnCallEntry,
+        subject: &str,
+        body: &str,
+        payload: &serde_json::Value,
+    ) -> Vec<Call> {
+        let outcome = |r: Result<(), NotifyError>| match r {
+            Ok(()) => "sent".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        let mut calls = Vec::new();
+        if let Some(to) = &person.email {
+            calls.push(Call {
+                channel: "email",
+                target: format!("{} <{to}>", person.name),
+                outcome: outcome(self.email(to, subject, body).await),
+            });
+        }
+        if let Some(url) = &person.webhook {
+            calls.push(Call {
+                channel: "webhook",
+                target: format!("{} <{url}>", person.name),
+                outcome: outcome(self.webhook(url, payload).await),
+            });
+        }
+        calls
+    }
+}
+
 /// What the escalation message says.
 fn escalation_text(node: &NodeId, b: &Bulletin, role: escalation::OnCallRole) -> (String, String) {
     let deadline = b
@@ -196,38 +241,19 @@ pub async fn escalate_once(
         for role in escalation::due(deadline, roster.step_minutes, now, &called) {
             let (subject, body) = escalation_text(me, &b, role);
             for person in roster.entries.iter().filter(|e| e.role == role) {
-                let mut calls = Vec::new();
-                if let Some(to) = &person.email {
-                    calls.push((
-                        "email",
-                        to.clone(),
-                        notifier.email(to, &subject, &body).await,
-                    ));
-                }
-                if let Some(url) = &person.webhook {
-                    let payload = serde_json::json!({
-                        "event": "acknowledgement-overdue", "node": me, "bulletin": b.id,
-                        "title": b.content.title, "tlp": b.tlp, "deadline": deadline,
-                        "role": role, "person": person.name,
-                    });
-                    calls.push((
-                        "webhook",
-                        url.clone(),
-                        notifier.webhook(url, &payload).await,
-                    ));
-                }
-                for (channel, target, result) in calls {
-                    let outcome = match result {
-                        Ok(()) => "sent".to_owned(),
-                        Err(e) => e.to_string(),
-                    };
-                    tracing::warn!(bulletin = %b.id, ?role, person = %person.name, channel, %outcome, "escalation");
+                let payload = serde_json::json!({
+                    "event": "acknowledgement-overdue", "node": me, "bulletin": b.id,
+                    "title": b.content.title, "tlp": b.tlp, "deadline": deadline,
+                    "role": role, "person": person.name,
+                });
+                for call in notifier.page(person, &subject, &body, &payload).await {
+                    tracing::warn!(bulletin = %b.id, ?role, person = %person.name, channel = call.channel, outcome = %call.outcome, "escalation");
                     let record = EscalationRecord {
                         bulletin: b.id,
                         level: role.level(),
-                        target: format!("{} <{target}>", person.name),
-                        channel: channel.to_owned(),
-                        outcome,
+                        target: call.target,
+                        channel: call.channel.to_owned(),
+                        outcome: call.outcome,
                         at: now,
                         renotify: None,
                     };

@@ -105,38 +105,19 @@ pub async fn peer_alerts_once(
         let mut alerts = Vec::new();
         let people = duty(&roster);
         for person in &people {
-            let mut calls = Vec::new();
-            if let Some(to) = &person.email {
-                calls.push((
-                    "email",
-                    to.clone(),
-                    notifier.email(to, &subject, &body).await,
-                ));
-            }
-            if let Some(url) = &person.webhook {
-                let payload = serde_json::json!({
-                    "event": format!("peer-{}", kind.as_str()), "node": me, "peer": s.peer,
-                    "failing_since": s.failing_since, "last_error": s.last_error,
-                    "pending": s.pending, "person": person.name, "at": now,
-                });
-                calls.push((
-                    "webhook",
-                    url.clone(),
-                    notifier.webhook(url, &payload).await,
-                ));
-            }
-            for (channel, target, result) in calls {
-                let outcome = match result {
-                    Ok(()) => "sent".to_owned(),
-                    Err(e) => e.to_string(),
-                };
-                tracing::warn!(peer = %s.peer, event = kind.as_str(), person = %person.name, channel, %outcome, "peer alert");
+            let payload = serde_json::json!({
+                "event": format!("peer-{}", kind.as_str()), "node": me, "peer": s.peer,
+                "failing_since": s.failing_since, "last_error": s.last_error,
+                "pending": s.pending, "person": person.name, "at": now,
+            });
+            for call in notifier.page(person, &subject, &body, &payload).await {
+                tracing::warn!(peer = %s.peer, event = kind.as_str(), person = %person.name, channel = call.channel, outcome = %call.outcome, "peer alert");
                 alerts.push(PeerAlert {
                     peer: s.peer.clone(),
                     event: kind,
-                    target: format!("{} <{target}>", person.name),
-                    channel: channel.to_owned(),
-                    outcome,
+                    target: call.target,
+                    channel: call.channel.to_owned(),
+                    outcome: call.outcome,
                     at: now,
                 });
             }

@@ -22,13 +22,12 @@ fn python() -> String {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+// Ports handed to other processes (the SMTP sink) or that must stay unused are reserved, not
+// found free and released: see the allocator's header.
+#[path = "../../atalaya/tests/common/ports.rs"]
+#[allow(dead_code)]
+mod ports;
+use ports::reserve_port;
 
 /// aiosmtpd with its Debugging handler: every message is printed to stdout.
 struct SmtpSink {
@@ -39,7 +38,7 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start() -> Self {
-        let port = free_port();
+        let port = reserve_port();
         let mut child = Command::new(python())
             .args([
                 "-u",
@@ -274,7 +273,7 @@ async fn a_failing_channel_is_recorded_not_hidden() {
         .ingest(std::slice::from_ref(&env), t(-59))
         .await
         .unwrap();
-    let dead = free_port();
+    let dead = reserve_port();
     store
         .set_oncall(
             &serde_json::json!({"entries": [{"role": "primary", "name": "Ana", "email": "ana@x.example", "webhook": format!("http://127.0.0.1:{dead}/"), "timezone": "UTC"}]}).to_string(),

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tokio_util::sync::CancellationToken;
 
@@ -102,6 +102,7 @@ impl AppState {
 
 /// All routes of a node.
 pub fn router(state: AppState) -> Router {
+    let audited = state.clone();
     Router::new()
         .route("/fed/v1/inbox", post(fed::inbox))
         .route("/fed/v1/outbox", get(fed::outbox))
@@ -264,8 +265,37 @@ pub fn router(state: AppState) -> Router {
         .fallback(ops::not_found)
         // Bodies are read with explicit limits by each handler (so the refusal has our code).
         .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(audited, audit_before_answer))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// No answer leaves before the audit entries of what it shows are written: every surface that
+/// audits (API, console, TAXII, exports, feeds, the federation outbox) goes through here. The
+/// audit decision is taken before a handler returns (streamed bodies included), so waiting
+/// between the handler and the response is enough. A request that audited nothing, while no
+/// one else did either, does not wait; one whose entries could not be written is refused.
+async fn audit_before_answer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let queue = state.fed.audit_queue();
+    let mark = queue.mark();
+    let resp = next.run(req).await;
+    match queue.durable(mark).await {
+        Ok(()) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "answer withheld: its audit entries are not written");
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the node could not record this request in its audit trail, so it withholds the \
+                 answer; try again later, and tell the node's operator if it persists",
+            )
+            .into_response()
+        }
+    }
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

@@ -87,6 +87,11 @@ pub async fn metrics(
         Metrics::get(&m.push_failures),
     );
     counter(
+        "atalaya_audit_write_failures_total",
+        "Writes to the audit trail that failed (their requests were refused).",
+        Metrics::get(&m.audit_write_failures),
+    );
+    counter(
         "atalaya_sync_rounds_total",
         "Anti-entropy rounds completed.",
         Metrics::get(&m.sync_rounds),

@@ -488,3 +488,108 @@ async fn the_console_speaks_four_languages_and_shows_times_in_the_persons_zone()
     let r = b.submit("/console/language", &[("language", "de")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The duty officer sees a peer's health as the node judges it: one failure is "retrying", a
+/// streak over time "unreachable" with when it began, and the pages sent about it are listed —
+/// in the console, in the API and in the metrics, from the same records.
+#[tokio::test]
+async fn the_peers_page_shows_retrying_unreachable_and_the_pages_sent() {
+    use atalaya_core::NodeId;
+    use atalaya_core::peer_health::PeerAlertKind;
+    let node = TestNode::start_with_peers(&[("mx-csirt", "MX"), ("ar-csirt", "AR")]).await;
+    let (mx, ar) = (
+        NodeId::new("mx-csirt").unwrap(),
+        NodeId::new("ar-csirt").unwrap(),
+    );
+    let store = node.fed.store.clone();
+    let now = node.fed.now();
+    store
+        .record_peer_failure(&mx, "connection refused", now)
+        .await
+        .unwrap();
+    for i in 0..4 {
+        store
+            .record_peer_failure(&ar, "timed out", now.plus_millis(i * 30_000))
+            .await
+            .unwrap();
+    }
+    node.clock.advance_millis(121_000);
+    store
+        .record_peer_alerts(
+            &ar,
+            &[atalaya_store::PeerAlert {
+                peer: ar.clone(),
+                event: PeerAlertKind::Down,
+                target: "Duty at cl <duty@example.cl>".into(),
+                channel: "email".into(),
+                outcome: "sent".into(),
+                at: node.fed.now(),
+            }],
+            Some(node.fed.now()),
+        )
+        .await
+        .unwrap();
+    let mut b = node.signed_in("olga", Role::DutyOfficer).await;
+    let page = b.get("/console/peers").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = |id: &str| {
+        page.body
+            .split(&format!("<tr data-node=\"{id}\""))
+            .nth(1)
+            .unwrap()
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        row("mx-csirt").contains("data-state=\"retrying\""),
+        "{}",
+        row("mx-csirt")
+    );
+    assert!(row("mx-csirt").contains("Retrying"));
+    let ar_row = row("ar-csirt");
+    assert!(ar_row.contains("data-state=\"unreachable\""), "{ar_row}");
+    assert!(ar_row.contains("Duty roster paged"), "{ar_row}");
+    assert!(
+        ar_row.contains("2026-11-22"),
+        "failing since is shown: {ar_row}"
+    );
+    let alerts = page.body.split("id=\"peer-alerts\"").nth(1).unwrap();
+    assert!(alerts.contains("data-event=\"down\""), "{alerts}");
+    assert!(alerts.contains("Duty at cl"), "{alerts}");
+    // The API says the same.
+    let r = b.get("/api/v1/status").await;
+    let status: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let state_of = |id: &str| {
+        status["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["peer"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state_of("mx-csirt"), "retrying");
+    assert_eq!(state_of("ar-csirt"), "unreachable");
+    assert_eq!(status["peer_alerts"][0]["event"], "down");
+    // In Spanish too; and a peer that answers again is reachable at once.
+    store
+        .record_peer_success(&mx, node.fed.now())
+        .await
+        .unwrap();
+    b.get("/console").await;
+    b.submit(
+        "/console/language",
+        &[("language", "es"), ("back", "/console/peers")],
+    )
+    .await;
+    let page = b.get("/console/peers").await;
+    assert!(page.body.contains("<html lang=\"es\""));
+    assert!(page.body.contains("Fallando desde"), "{}", page.body);
+    assert!(page.body.contains("Caído"), "the down page, in Spanish");
+    assert!(
+        page.body
+            .contains("data-node=\"mx-csirt\" data-state=\"reachable\"")
+    );
+}

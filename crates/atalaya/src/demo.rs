@@ -125,6 +125,9 @@ pub struct NodeInfo {
     pub dir: PathBuf,
 }
 
+/// How long a node may take to stop gracefully before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// A local network of node processes.
 pub struct Network {
     /// The nodes; index 0 is the coordinator.
@@ -379,16 +382,38 @@ impl Network {
                 child.start_kill()?;
             }
             drop(stdin);
-            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-            let _ = child.start_kill();
+            if tokio::time::timeout(STOP_GRACE, child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+            }
         }
         Ok(())
     }
 
-    /// Stop every node.
+    /// Stop every node: all asked at once (their stdin closed), each killed if it has not
+    /// exited within the grace period; returns once every one has exited.
     pub async fn stop_all(&mut self) {
-        for i in 0..self.nodes.len() {
-            let _ = self.stop(i, false).await;
+        let mut running: Vec<Child> = self
+            .children
+            .iter_mut()
+            .filter_map(Option::take)
+            .map(|(child, stdin)| {
+                drop(stdin);
+                child
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for child in &mut running {
+            if tokio::time::timeout_at(deadline, child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+            }
         }
     }
 
@@ -545,14 +570,30 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             args.data.display()
         );
     }
-    let mut net = Network::prepare(&spec).await?;
-    let result = demo_scenario(&mut net, &args, count).await;
+    // SIGTERM or Ctrl-C at any point stops every node started so far, then the demo.
+    let stop = crate::shutdown_signal();
+    let prepared = tokio::select! {
+        net = Network::prepare(&spec) => Some(net?),
+        () = stop.cancelled() => None,
+    };
+    let Some(mut net) = prepared else {
+        return Ok(());
+    };
+    let result = tokio::select! {
+        r = demo_scenario(&mut net, &args, count) => Some(r),
+        () = stop.cancelled() => None,
+    };
+    let Some(result) = result else {
+        eprintln!("interrupted: stopping the nodes…");
+        net.stop_all().await;
+        return Ok(());
+    };
     if args.once || result.is_err() {
         net.stop_all().await;
         return result;
     }
     println!("\nThe network keeps running. Press Ctrl-C to stop it.");
-    crate::shutdown_signal().cancelled().await;
+    stop.cancelled().await;
     println!("stopping {} nodes…", net.nodes.len());
     net.stop_all().await;
     Ok(())

@@ -233,7 +233,11 @@ fn main() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(args))
+    let result = runtime.block_on(run(args));
+    // Dropping the runtime waits for every blocking task, and one may never end (a read of a
+    // terminal or pipe nobody closes): leftovers get a moment, then the process exits anyway.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 async fn run(args: Args) -> Result<()> {
@@ -303,18 +307,22 @@ async fn run(args: Args) -> Result<()> {
             init_tracing(&config.log.filter);
             let cancel = shutdown_signal();
             if exit_on_stdin_close {
+                // A plain thread, not a runtime task: its blocking read must not hold the
+                // process once the node has stopped for another reason (SIGTERM, SIGINT).
                 let c = cancel.clone();
-                tokio::spawn(async move {
-                    use tokio::io::AsyncReadExt;
-                    let mut stdin = tokio::io::stdin();
-                    let mut buf = [0u8; 64];
-                    while let Ok(n) = stdin.read(&mut buf).await {
-                        if n == 0 {
-                            break;
+                std::thread::Builder::new()
+                    .name("stdin-watch".into())
+                    .spawn(move || {
+                        use std::io::Read;
+                        let mut stdin = std::io::stdin().lock();
+                        let mut buf = [0u8; 64];
+                        while let Ok(n) = stdin.read(&mut buf) {
+                            if n == 0 {
+                                break;
+                            }
                         }
-                    }
-                    c.cancel();
-                });
+                        c.cancel();
+                    })?;
             }
             node::serve(config, cancel).await
         }

@@ -263,9 +263,12 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
         fed.clone(),
         cancel.child_token(),
     ));
+    // Not a child of `cancel`: the audit writer must outlive every request and background task
+    // that audits, so it stops last.
+    let audit_stop = tokio_util::sync::CancellationToken::new();
     let audit = tokio::spawn(atalaya_federation::audit::run(
         fed.clone(),
-        cancel.child_token(),
+        audit_stop.clone(),
     ));
     let notifier = Arc::new(atalaya_notify::Notifier::new(config.notify.clone())?);
     let escalation = tokio::spawn(atalaya_notify::run(
@@ -306,6 +309,7 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     let _ = escalation.await;
     let _ = hygiene.await;
     let _ = peer_watch.await;
+    audit_stop.cancel();
     let _ = audit.await;
     store.close().await;
     tracing::info!("node stopped");

@@ -100,33 +100,160 @@ export function atalaya(args, { input, env = {}, allowFailure = false, timeoutMs
   });
 }
 
-const handedOut = new Set();
+// Ports for the nodes, reserved rather than found free: the same scheme, in the same claims
+// directory, as `crates/atalaya/tests/common/ports.rs` (read its header for why). A port below the
+// kernel's ephemeral range (so no bind(0) or outgoing connection gets it), claimed by a lock file
+// `<port>.lock` created exclusively (written aside, then hard-linked into place) holding
+// `<pid> <start time>`; a dead owner's claim is reclaimed under a `<port>.reclaim` guard. The
+// claims last this process's life (a restarted node comes back on its port) and are removed when
+// it exits. `ATALAYA_TEST_PORTS_DIR` and `ATALAYA_TEST_PORTS_RANGE` (`LOW-HIGH`) override the
+// directory and the range (for the allocator's own tests).
 
-/**
- * A free TCP port on 127.0.0.1 (as `free_port`: bind port 0, read it, release it), never one
- * this process already handed out.
- */
-export async function freePort() {
-  for (;;) {
-    const port = await bindZero();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
+const PORT_SPAN = 4_000; // as SPAN in ports.rs: clear of the demo's and bench's fixed ports
+const claimedPorts = new Set();
+let claimTmpCounter = 0;
+
+function portsDir() {
+  const dir = process.env.ATALAYA_TEST_PORTS_DIR || path.join(os.tmpdir(), 'atalaya-test-ports');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function portRange() {
+  const override = process.env.ATALAYA_TEST_PORTS_RANGE;
+  if (override) {
+    const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(override);
+    if (!m) throw new Error(`ATALAYA_TEST_PORTS_RANGE=${override}: expected LOW-HIGH`);
+    return [Number(m[1]), Number(m[2])];
+  }
+  let low = 32768;
+  let high = 60999;
+  try {
+    [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  } catch {
+    // the usual Linux default
+  }
+  if (low >= 1024 + PORT_SPAN) return [low - PORT_SPAN, low - 1];
+  if (high <= 65535 - PORT_SPAN) return [high + 1, high + PORT_SPAN];
+  throw new Error(`the ephemeral port range ${low}-${high} leaves no room for test ports`);
+}
+
+/** A process's start time (field 22 of /proc/<pid>/stat), or null if it is gone or a zombie. */
+function startTime(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(/\s+/);
+    return fields[0] === 'Z' ? null : fields[19] ?? null;
+  } catch {
+    return null;
   }
 }
 
-function bindZero() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+function ownerLine() {
+  return `${process.pid} ${startTime(process.pid) ?? ''}\n`;
 }
+
+function ownerAlive(held) {
+  const [pid, start] = held.trim().split(/\s+/);
+  if (!/^\d+$/.test(pid ?? '')) return true; // not a claim we understand: leave it alone
+  const now = startTime(Number(pid));
+  return now !== null && (!start || start === now);
+}
+
+/** Creates `file` holding `content` only if it does not exist; never seen half-written. */
+function linkNew(dir, file, content) {
+  const tmp = path.join(dir, `.${process.pid}.${claimTmpCounter++}.tmp`);
+  fs.writeFileSync(tmp, content);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if (e.code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function readOrNull(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function claimPort(dir, port) {
+  const lock = path.join(dir, `${port}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (linkNew(dir, lock, ownerLine())) {
+      claimedPorts.add(port);
+      return true;
+    }
+    const held = readOrNull(lock);
+    if (held === null) continue; // removed meanwhile
+    if (ownerAlive(held)) return false;
+    // A dead owner's claim: remove it under the guard, unless someone else is already at it.
+    const guard = path.join(dir, `${port}.reclaim`);
+    if (!linkNew(dir, guard, ownerLine())) return false;
+    let removed = false;
+    try {
+      const now = readOrNull(lock);
+      if (now === null) removed = true;
+      else if (now === held) {
+        fs.rmSync(lock, { force: true });
+        removed = true;
+      }
+    } finally {
+      fs.rmSync(guard, { force: true });
+    }
+    if (!removed) return false;
+  }
+  return false;
+}
+
+function releasePort(dir, port) {
+  const lock = path.join(dir, `${port}.lock`);
+  if (readOrNull(lock) === ownerLine()) fs.rmSync(lock, { force: true });
+  claimedPorts.delete(port);
+}
+
+/**
+ * A TCP port on 127.0.0.1 reserved for this process's life (see above): no other test process,
+ * Rust or Node, gets it, and the kernel never hands it out. Throws when none is left.
+ */
+export function reservePort() {
+  const dir = portsDir();
+  const [low, high] = portRange();
+  const len = high - low + 1;
+  const first = (process.pid * 7919 + Math.floor(Math.random() * len)) % len;
+  for (let k = 0; k < len; k++) {
+    const port = low + ((first + k) % len);
+    if (claimPort(dir, port)) return port;
+  }
+  throw new Error(`no free port left in ${low}-${high} (claims in ${dir})`);
+}
+
+/** The same as `reservePort()` (the name the tests used before ports were reserved). */
+export async function freePort() {
+  return reservePort();
+}
+
+process.on('exit', () => {
+  let dir;
+  try {
+    dir = portsDir();
+  } catch {
+    return;
+  }
+  for (const port of [...claimedPorts]) {
+    try {
+      releasePort(dir, port);
+    } catch {
+      // best effort: a claim left behind is reclaimed once this process is gone
+    }
+  }
+});
 
 /**
  * Waits until `fn()` (may be async) returns a truthy value, which it returns; else throws after
@@ -457,7 +584,7 @@ export async function startNet(members = ['cl-csirt'], { start = true, env = {} 
   const network = new Net(dir, []);
   try {
     const mk = async (id, cc, extra) => {
-      const port = await freePort();
+      const port = reservePort();
       const d = path.join(dir, id);
       await atalaya([
         'init',

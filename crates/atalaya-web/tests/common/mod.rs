@@ -43,6 +43,11 @@ pub fn t0() -> Timestamp {
 
 impl TestNode {
     pub async fn start() -> TestNode {
+        Self::start_with_peers(&[]).await
+    }
+
+    /// A node whose roster also lists these members (`id`, country); nothing runs for them.
+    pub async fn start_with_peers(peers: &[(&str, &str)]) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let entropy = SeededEntropy::new(11);
         let keys = NodeKeys::generate(&mut EntropyRng(&entropy));
@@ -55,8 +60,24 @@ impl TestNode {
             sealing_key: keys.sealing_public().to_b64(),
             endpoint: "https://atalaya.example.cl".into(),
         };
+        let mut roster = Roster::new("test", me, t0());
+        for (id, cc) in peers {
+            let k = NodeKeys::generate(&mut EntropyRng(&entropy));
+            roster.upsert(
+                Node {
+                    node_id: NodeId::new(id).unwrap(),
+                    country: CountryCode::new(cc).unwrap(),
+                    team: format!("Team {id}"),
+                    role: atalaya_core::Role::Member,
+                    signing_key: k.verifying_key().to_b64(),
+                    sealing_key: k.sealing_public().to_b64(),
+                    endpoint: format!("https://{id}.example.org"),
+                },
+                t0(),
+            );
+        }
         let roster = sign_roster(
-            &Roster::new("test", me, t0()),
+            &roster,
             &keys,
             ids::new_id(t0(), &mut EntropyRng(&entropy)),
             t0(),
@@ -82,6 +103,11 @@ impl TestNode {
         )
         .await
         .unwrap();
+        // As a node runs it: answers wait until their audit entries are written.
+        tokio::spawn(atalaya_federation::audit::run(
+            fed.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
         let state = AppState::new(
             fed.clone(),
             ConsoleSettings {

@@ -17,12 +17,13 @@ pub mod netns;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_atalaya");
 
+mod ports;
+#[allow(unused_imports)] // not every test binary uses all of them
+pub use ports::{PortAllocator, reserve_port, reserve_ports};
+
+/// The same as [`reserve_port`] (the name tests used before ports were reserved).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    reserve_port()
 }
 
 pub fn atalaya(args: &[&str]) -> String {
@@ -258,7 +259,7 @@ impl TestNet {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
         let mk = |id: &str, cc: &str, extra: &[&str]| {
-            let port = free_port();
+            let port = reserve_port();
             let d = dir.path().join(id);
             let listen = format!("127.0.0.1:{port}");
             let mut args = vec![
