@@ -3,6 +3,8 @@
 //! * `test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]`: formatting, clippy, the Python venv
 //!   with the independent implementations used by the interop tests, then every test (nextest),
 //!   a two-minute soak (as `soak 2`), the doc tests, and the browser end-to-end tests (as `e2e`).
+//!   The fault tests need root (network namespaces), Debian's nftables and faketime; the test
+//!   step installs the last two with apt-get when they are missing.
 //! * `e2e`: only the browser end-to-end tests in `tests/e2e/`: makes sure Debian's Chromium is
 //!   installed (`apt-get install chromium` when `/usr/bin/chromium` is missing, as root), runs
 //!   `npm ci` there when `node_modules` is missing or older than `package-lock.json`, builds
@@ -59,6 +61,10 @@ const E2E_DIR: &str = "tests/e2e";
 const MAP_DIR: &str = "tools/americas-map";
 /// Where Debian's `chromium` package puts the browser the e2e tests drive.
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's nftables: the fault tests cut links with drop rules inside network namespaces.
+const NFT: &str = "/usr/sbin/nft";
+/// Debian's faketime: the fault tests run one node with its wall clock off.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 /// Inside `tests/e2e/node_modules`: the hash of the package.json + package-lock.json it was
 /// installed from.
 const NPM_STAMP_FILE: &str = ".package-lock-fnv1a64";
@@ -195,6 +201,10 @@ fn test(options: &TestOptions) -> Result<()> {
         ensure_node_modules(CSAF_VALIDATOR_DIR, "@secvisogram/csaf-validator-lib")
     })?;
     step("cargo nextest available", ensure_nextest)?;
+    step(
+        "nftables and faketime for the fault tests (apt)",
+        ensure_fault_tools,
+    )?;
     step("cargo nextest run --workspace", || {
         run(
             "tests failed",
@@ -400,40 +410,10 @@ fn e2e_steps() -> Result<()> {
     )
 }
 
-/// Makes sure Debian's Chromium is at `/usr/bin/chromium`: installs the `chromium` package with
-/// apt-get when it is missing (running `apt-get update` only if that first install fails).
+/// Makes sure Debian's Chromium is at `/usr/bin/chromium` (see [`ensure_debian_package`]).
 fn ensure_chromium() -> Result<()> {
+    ensure_debian_package("chromium", CHROMIUM)?;
     let chromium = Path::new(CHROMIUM);
-    if !chromium.exists() {
-        if !is_root() {
-            bail!(
-                "{CHROMIUM} is missing and this is not root: install Debian's Chromium with \
-                 `sudo apt-get install -y --no-install-recommends chromium`, then run again"
-            );
-        }
-        println!("{CHROMIUM} is missing: installing Debian's chromium package");
-        let install = || {
-            run(
-                "apt-get install chromium failed",
-                Command::new("apt-get")
-                    .args(["install", "-y", "--no-install-recommends", "chromium"])
-                    .env("DEBIAN_FRONTEND", "noninteractive"),
-            )
-        };
-        if let Err(first) = install() {
-            println!("{first:#}: running apt-get update and trying again");
-            run(
-                "apt-get update failed",
-                Command::new("apt-get")
-                    .arg("update")
-                    .env("DEBIAN_FRONTEND", "noninteractive"),
-            )?;
-            install()?;
-        }
-        if !chromium.exists() {
-            bail!("the chromium package is installed but {CHROMIUM} is still missing");
-        }
-    }
     let version = Command::new(chromium)
         .arg("--version")
         .output()
@@ -445,6 +425,51 @@ fn ensure_chromium() -> Result<()> {
         None => bail!("{CHROMIUM} is there but `{CHROMIUM} --version` fails"),
     }
     Ok(())
+}
+
+/// Makes sure the Debian package `package` is installed, judged by the file `provides`: installs
+/// it with apt-get when that file is missing (running `apt-get update` only if that first
+/// install fails). Needs root; otherwise says what to install.
+fn ensure_debian_package(package: &str, provides: &str) -> Result<()> {
+    if Path::new(provides).exists() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "{provides} is missing and this is not root: install Debian's {package} with \
+             `sudo apt-get install -y --no-install-recommends {package}`, then run again"
+        );
+    }
+    println!("{provides} is missing: installing Debian's {package} package");
+    let install = || {
+        run(
+            &format!("apt-get install {package} failed"),
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", package])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    };
+    if let Err(first) = install() {
+        println!("{first:#}: running apt-get update and trying again");
+        run(
+            "apt-get update failed",
+            Command::new("apt-get")
+                .arg("update")
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+        install()?;
+    }
+    if !Path::new(provides).exists() {
+        bail!("the {package} package is installed but {provides} is still missing");
+    }
+    Ok(())
+}
+
+/// What the fault tests (`crates/atalaya/tests/faults.rs`) need besides iproute2: `nft` for
+/// partitions and libfaketime for a node with its clock off.
+fn ensure_fault_tools() -> Result<()> {
+    ensure_debian_package("nftables", NFT)?;
+    ensure_debian_package("faketime", LIBFAKETIME)
 }
 
 /// Whether we run as root (`id -u` is 0).

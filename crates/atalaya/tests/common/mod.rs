@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod fault_proxy;
+pub mod netns;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_atalaya");
 
 mod ports;
