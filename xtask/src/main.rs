@@ -13,7 +13,9 @@
 //!   atalaya-crypto --test interop`.
 //! * `fuzz [SECONDS]`: every fuzz target in `fuzz/` (`cargo +nightly fuzz`), each for SECONDS
 //!   (60 by default); `test` runs them for 10 s each after the doc tests.
-//! * `bench`: the release-build benchmark (`atalaya bench --out target/bench`).
+//! * `bench [ARGS…]`: the release-build benchmark (`atalaya bench --out target/bench ARGS…`,
+//!   e.g. `--only ingest`), after setting up the interop venv (the `taxii` benchmark runs OASIS
+//!   medallion from it), so it runs on a fresh checkout.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -36,7 +38,8 @@ tasks:
                                   target/screenshots/
   interop-venv                    set up target/interop-venv, print its python
   fuzz [SECONDS]                  run every fuzz target in fuzz/ for SECONDS (default 60)
-  bench                           cargo run --release -p atalaya -- bench --out target/bench";
+  bench [ARGS...]                 interop venv, then cargo run --release -p atalaya -- bench
+                                  --out target/bench ARGS... (e.g. --only ingest)";
 
 /// The Python venv with the independent RFC 8785 / Ed25519 / RFC 9421 implementations.
 const VENV_DIR: &str = "target/interop-venv";
@@ -71,7 +74,7 @@ fn main() -> ExitCode {
             println!("{}", python.display());
         }),
         Some("e2e") if args.len() == 1 => e2e(),
-        Some("bench") if args.len() == 1 => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -549,22 +552,31 @@ fn ensure_nextest() -> Result<()> {
     )
 }
 
-fn bench() -> Result<()> {
+/// The benchmark needs the interop venv (medallion, for `taxii`): set it up first, as `test`
+/// does, and hand its interpreter to the benchmark.
+fn bench(extra: &[String]) -> Result<()> {
+    let python = step("interop Python venv", ensure_interop_venv)?;
     step(
-        "cargo run --release -p atalaya -- bench --out target/bench",
+        &format!(
+            "cargo run --release -p atalaya -- bench --out target/bench {}",
+            extra.join(" ")
+        ),
         || {
             run(
                 "the benchmark failed",
-                cargo().args([
-                    "run",
-                    "--release",
-                    "-p",
-                    "atalaya",
-                    "--",
-                    "bench",
-                    "--out",
-                    "target/bench",
-                ]),
+                cargo()
+                    .args([
+                        "run",
+                        "--release",
+                        "-p",
+                        "atalaya",
+                        "--",
+                        "bench",
+                        "--out",
+                        "target/bench",
+                    ])
+                    .args(extra)
+                    .env("ATALAYA_INTEROP_PYTHON", &python),
             )
         },
     )
