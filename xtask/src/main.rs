@@ -15,7 +15,9 @@
 //!   atalaya-crypto --test interop`.
 //! * `fuzz [SECONDS]`: every fuzz target in `fuzz/` (`cargo +nightly fuzz`), each for SECONDS
 //!   (60 by default); `test` runs them for 10 s each after the doc tests.
-//! * `bench`: the release-build benchmark (`atalaya bench --out target/bench`).
+//! * `bench [ARGS…]`: the release-build benchmark (`atalaya bench --out target/bench ARGS…`,
+//!   e.g. `--only ingest`), after setting up the interop venv (the `taxii` benchmark runs OASIS
+//!   medallion from it), so it runs on a fresh checkout.
 //! * `soak [MINUTES]`: ten nodes under steady traffic with periodic `kill -9` for MINUTES (10 by
 //!   default; 1 to 1440), sampled for memory, open files, queues and delivery lag
 //!   (`atalaya soak`, debug build); writes `target/soak/soak.json` and `target/soak/soak.svg`
@@ -42,7 +44,8 @@ tasks:
                                   target/screenshots/
   interop-venv                    set up target/interop-venv, print its python
   fuzz [SECONDS]                  run every fuzz target in fuzz/ for SECONDS (default 60)
-  bench                           cargo run --release -p atalaya -- bench --out target/bench
+  bench [ARGS...]                 interop venv, then cargo run --release -p atalaya -- bench
+                                  --out target/bench ARGS... (e.g. --only ingest)
   soak [MINUTES]                  10 nodes under traffic and kill -9 for MINUTES (default 10,
                                   1 to 1440): target/soak/soak.json and soak.svg; fails when
                                   memory, open files, queues or delivery lag exceed their bounds";
@@ -84,7 +87,7 @@ fn main() -> ExitCode {
             println!("{}", python.display());
         }),
         Some("e2e") if args.len() == 1 => e2e(),
-        Some("bench") if args.len() == 1 => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("soak") if args.len() <= 2 => match soak_minutes(args.get(1).map(String::as_str)) {
             Ok(minutes) => soak(minutes),
             Err(why) => {
@@ -649,22 +652,31 @@ fn ensure_nextest() -> Result<()> {
     )
 }
 
-fn bench() -> Result<()> {
+/// The benchmark needs the interop venv (medallion, for `taxii`): set it up first, as `test`
+/// does, and hand its interpreter to the benchmark.
+fn bench(extra: &[String]) -> Result<()> {
+    let python = step("interop Python venv", ensure_interop_venv)?;
     step(
-        "cargo run --release -p atalaya -- bench --out target/bench",
+        &format!(
+            "cargo run --release -p atalaya -- bench --out target/bench {}",
+            extra.join(" ")
+        ),
         || {
             run(
                 "the benchmark failed",
-                cargo().args([
-                    "run",
-                    "--release",
-                    "-p",
-                    "atalaya",
-                    "--",
-                    "bench",
-                    "--out",
-                    "target/bench",
-                ]),
+                cargo()
+                    .args([
+                        "run",
+                        "--release",
+                        "-p",
+                        "atalaya",
+                        "--",
+                        "bench",
+                        "--out",
+                        "target/bench",
+                    ])
+                    .args(extra)
+                    .env("ATALAYA_INTEROP_PYTHON", &python),
             )
         },
     )

@@ -1256,42 +1256,48 @@ impl Federation {
         })
     }
 
-    /// Check every envelope of a batch (signatures are the costly part): large batches are
-    /// split across two threads, keeping the batch's order.
+    /// Check every envelope of a batch (signatures are the costly part), keeping the batch's
+    /// order: a large batch is split into one contiguous piece per core, checked on scoped
+    /// threads (the calling worker is handed over with `block_in_place` meanwhile).
     fn check_all(
         &self,
         envelopes: &[&RawValue],
         view: &RosterView,
     ) -> Vec<Result<Checked, Refusal>> {
+        /// Below this many envelopes per thread, starting threads costs more than it saves.
+        const PER_THREAD: usize = 32;
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if envelopes.len() < 64 || !multi_thread {
-            return envelopes
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = cores.min(envelopes.len() / PER_THREAD);
+        let check_piece = |piece: &[&RawValue]| -> Vec<Result<Checked, Refusal>> {
+            piece
                 .iter()
                 .map(|raw| self.check(raw.get(), view))
-                .collect();
+                .collect()
+        };
+        if threads < 2 || !multi_thread {
+            return check_piece(envelopes);
         }
-        let (first, second) = envelopes.split_at(envelopes.len() / 2);
+        let size = envelopes.len().div_ceil(threads);
         tokio::task::block_in_place(|| {
             std::thread::scope(|scope| {
-                let other = scope.spawn(|| {
-                    second
-                        .iter()
-                        .map(|raw| self.check(raw.get(), view))
-                        .collect::<Vec<_>>()
-                });
-                let mut out: Vec<_> = first
-                    .iter()
-                    .map(|raw| self.check(raw.get(), view))
+                let mut pieces = envelopes.chunks(size);
+                let first = pieces.next().unwrap_or_default();
+                let others: Vec<_> = pieces
+                    .map(|piece| (piece.len(), scope.spawn(move || check_piece(piece))))
                     .collect();
-                match other.join() {
-                    Ok(rest) => out.extend(rest),
-                    Err(_) => out.extend(second.iter().map(|_| {
-                        Err(Refusal::new(
-                            "internal_error",
-                            "the envelope could not be checked",
-                        ))
-                    })),
+                let mut out = check_piece(first);
+                for (len, handle) in others {
+                    match handle.join() {
+                        Ok(checked) => out.extend(checked),
+                        Err(_) => out.extend((0..len).map(|_| {
+                            Err(Refusal::new(
+                                "internal_error",
+                                "the envelope could not be checked",
+                            ))
+                        })),
+                    }
                 }
                 out
             })

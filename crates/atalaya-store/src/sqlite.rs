@@ -60,6 +60,51 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    ingests: std::sync::Arc<IngestQueue>,
+    synchronous: Synchronous,
+}
+
+/// Work on the writer connection inside a transaction, for [`SqliteStore::commit_relaxed`].
+type RelaxedWork<T> = Box<
+    dyn for<'c> FnOnce(
+            &'c mut sqlx::SqliteConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>,
+        > + Send,
+>;
+
+/// Group commit of received envelopes. Every `ingest` queues its batch; whoever then holds
+/// `lead` takes everything queued and stores it in **one** transaction, so pushes arriving
+/// together from several peers share one commit (one fsync) instead of queueing for one each.
+/// A caller whose batch an earlier leader already committed just takes its answer.
+#[derive(Debug, Default)]
+struct IngestQueue {
+    waiting: std::sync::Mutex<Vec<IngestRequest>>,
+    lead: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// One caller's batch in the group-commit queue, and where its outcome goes.
+#[derive(Debug)]
+struct IngestRequest {
+    batch: Vec<NewEnvelope>,
+    now: Timestamp,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<Ingested>>>,
+}
+
+impl IngestQueue {
+    fn take(&self) -> Vec<IngestRequest> {
+        match self.waiting.lock() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    fn push(&self, request: IngestRequest) {
+        match self.waiting.lock() {
+            Ok(mut w) => w.push(request),
+            Err(poisoned) => poisoned.into_inner().push(request),
+        }
+    }
 }
 
 /// The columns `envelope_row` reads, as a literal so queries stay static SQL.
@@ -103,7 +148,88 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(connect.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            ingests: std::sync::Arc::default(),
+            synchronous: options.synchronous,
+        })
+    }
+
+    /// Run `work` on the writer and commit it without waiting for the disk (this one commit at
+    /// synchronous=NORMAL), for records whose loss in a power cut costs only a repeat: a
+    /// request nonce (a replayed push is received idempotently, a replayed pull reads what the
+    /// requester may read) and a delivery mark (the envelope is pushed again and counted as a
+    /// duplicate). Never for envelopes or the audit trail. The WAL is written in order, so the
+    /// next ordinary commit's fsync makes these durable too; a crash of the process loses
+    /// nothing either way. Runs as its own task so that a cancelled caller cannot hand the
+    /// connection back still relaxed.
+    async fn commit_relaxed<T: Send + 'static>(&self, work: RelaxedWork<T>) -> Result<T> {
+        let writer = self.writer.clone();
+        let relax = self.synchronous == Synchronous::Full;
+        tokio::spawn(async move {
+            let mut conn = writer.acquire().await?;
+            if relax {
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let result = work(&mut conn).await;
+            if relax
+                && sqlx::query("PRAGMA synchronous = FULL")
+                    .execute(&mut *conn)
+                    .await
+                    .is_err()
+            {
+                // Never hand back a connection that would commit without fsync.
+                conn.close_on_drop();
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("relaxed commit: {e}")))?
+    }
+
+    /// Store every batch of `group` in one transaction and answer each caller. If that
+    /// transaction fails, each batch is tried in its own, so one caller's failure is not
+    /// another's.
+    async fn commit_group(writer: &SqlitePool, group: Vec<IngestRequest>) {
+        let together = async {
+            let mut tx = writer.begin().await?;
+            let mut outcomes = Vec::with_capacity(group.len());
+            for r in &group {
+                outcomes.push(append(&mut tx, &r.batch, r.now).await?);
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(outcomes)
+        }
+        .await;
+        match together {
+            Ok(outcomes) => {
+                for (r, out) in group.into_iter().zip(outcomes) {
+                    // A caller that went away still had its envelopes stored.
+                    let _ = r.reply.send(Ok(ingested(out)));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                if let Some(r) = group.into_iter().next() {
+                    let _ = r.reply.send(Err(e));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, batches = group.len(), "group commit failed: storing each batch alone");
+                for r in group {
+                    let alone = async {
+                        let mut tx = writer.begin().await?;
+                        let out = append(&mut tx, &r.batch, r.now).await?;
+                        tx.commit().await?;
+                        Ok(ingested(out))
+                    }
+                    .await;
+                    let _ = r.reply.send(alone);
+                }
+            }
+        }
     }
 
     /// Close both pools, waiting for in-flight work.
@@ -274,6 +400,13 @@ async fn append(
         insert_bulletins(tx, &bulletins, now).await?;
     }
     Ok(out)
+}
+
+fn ingested(cursors: Vec<Option<i64>>) -> Vec<Ingested> {
+    cursors
+        .into_iter()
+        .map(|c| c.map_or(Ingested::Duplicate, Ingested::Stored))
+        .collect()
 }
 
 /// Insert decoded bulletins; a retraction by the same origin that arrived first applies at once.
@@ -481,14 +614,36 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, batch: &[NewEnvelope], now: Timestamp) -> Result<Vec<Ingested>> {
-        let mut tx = self.writer.begin().await?;
-        let out = append(&mut tx, batch, now)
-            .await?
-            .into_iter()
-            .map(|c| c.map_or(Ingested::Duplicate, Ingested::Stored))
-            .collect();
-        tx.commit().await?;
-        Ok(out)
+        let (reply, mut outcome) = tokio::sync::oneshot::channel();
+        self.ingests.push(IngestRequest {
+            batch: batch.to_vec(),
+            now,
+            reply,
+        });
+        // Our batch may go out with the group of a leader before us: then take the answer at
+        // once rather than queueing for the lead behind the next group's commit.
+        let lead = tokio::select! {
+            biased;
+            done = &mut outcome => return done.map_err(|_| {
+                StoreError::Corrupt("the group commit ended without an answer".into())
+            })?,
+            lead = std::sync::Arc::clone(&self.ingests.lead).lock_owned() => lead,
+        };
+        if let Ok(done) = outcome.try_recv() {
+            return done;
+        }
+        let group = self.ingests.take();
+        // The group's commit runs to its end even if this caller is cancelled: the other
+        // callers in it wait for their answers.
+        let writer = self.writer.clone();
+        let commit = tokio::spawn(async move {
+            Self::commit_group(&writer, group).await;
+            drop(lead);
+        });
+        let _ = commit.await;
+        outcome
+            .await
+            .map_err(|_| StoreError::Corrupt("the group commit ended without an answer".into()))?
     }
 
     async fn has_envelope(&self, id: Uuid) -> Result<bool> {
@@ -617,18 +772,24 @@ impl Store for SqliteStore {
     }
 
     async fn mark_delivered(&self, peer: &NodeId, cursors: &[i64], now: Timestamp) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        if !cursors.is_empty() {
-            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE outbox SET delivered_ms = ");
-            qb.push_bind(now.unix_millis())
-                .push(", attempts = attempts + 1, last_error = NULL WHERE delivered_ms IS NULL AND peer = ")
-                .push_bind(peer.as_str());
-            push_cursors(&mut qb, cursors);
-            qb.build().execute(&mut *tx).await?;
-        }
-        touch_peer(&mut tx, peer, now).await?;
-        tx.commit().await?;
-        Ok(())
+        let (peer, cursors) = (peer.clone(), cursors.to_vec());
+        self.commit_relaxed(Box::new(move |conn| {
+            Box::pin(async move {
+                let mut tx = sqlx::Connection::begin(conn).await?;
+                if !cursors.is_empty() {
+                    let mut qb = QueryBuilder::<Sqlite>::new("UPDATE outbox SET delivered_ms = ");
+                    qb.push_bind(now.unix_millis())
+                        .push(", attempts = attempts + 1, last_error = NULL WHERE delivered_ms IS NULL AND peer = ")
+                        .push_bind(peer.as_str());
+                    push_cursors(&mut qb, &cursors);
+                    qb.build().execute(&mut *tx).await?;
+                }
+                touch_peer(&mut tx, &peer, now).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        }))
+        .await
     }
 
     async fn mark_pulled(&self, peer: &NodeId, cursor: i64, now: Timestamp) -> Result<u64> {
@@ -1500,24 +1661,30 @@ impl Store for SqliteStore {
         expires: Timestamp,
         now: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM seen_nonces WHERE expires_ms < ?")
-            .bind(now.unix_millis())
-            .execute(&mut *tx)
-            .await?;
-        let fresh = sqlx::query(
-            "INSERT INTO seen_nonces (key_ref, nonce, expires_ms) VALUES (?, ?, ?)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(key_ref)
-        .bind(nonce)
-        .bind(expires.unix_millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        tx.commit().await?;
-        Ok(fresh)
+        let (key_ref, nonce) = (key_ref.to_owned(), nonce.to_owned());
+        self.commit_relaxed(Box::new(move |conn| {
+            Box::pin(async move {
+                let mut tx = sqlx::Connection::begin(conn).await?;
+                sqlx::query("DELETE FROM seen_nonces WHERE expires_ms < ?")
+                    .bind(now.unix_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                let fresh = sqlx::query(
+                    "INSERT INTO seen_nonces (key_ref, nonce, expires_ms) VALUES (?, ?, ?)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&key_ref)
+                .bind(&nonce)
+                .bind(expires.unix_millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                tx.commit().await?;
+                Ok(fresh)
+            })
+        }))
+        .await
     }
 
     // ---- Communication checks ------------------------------------------------------------

@@ -59,7 +59,7 @@ pub(crate) fn may_view(
 
 /// A bulletin as the API shows it.
 #[derive(Debug, Serialize)]
-struct BulletinView<'a> {
+pub(crate) struct BulletinView<'a> {
     #[serde(flatten)]
     bulletin: &'a atalaya_core::Bulletin,
     received: Timestamp,
@@ -67,7 +67,7 @@ struct BulletinView<'a> {
     retracted: Option<Value>,
 }
 
-fn view(r: &BulletinRecord) -> BulletinView<'_> {
+pub(crate) fn view(r: &BulletinRecord) -> BulletinView<'_> {
     BulletinView {
         bulletin: &r.bulletin,
         received: r.received,

@@ -28,6 +28,7 @@ pub mod error;
 mod exchange_api;
 mod fed;
 mod feeds;
+pub mod live;
 pub mod misp_feed;
 mod ops;
 pub mod portal;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub portal: Arc<portal::Portal>,
     /// The TAXII server's status resources, its STIX importer, and its store sync.
     pub taxii: Arc<taxii::TaxiiState>,
+    /// The public live stream of bulletins (`/public/v1/events`).
+    pub live: Arc<live::PublicLive>,
 }
 
 impl AppState {
@@ -67,7 +70,11 @@ impl AppState {
             fed.entropy.clone(),
             console,
         ));
-        let portal = Arc::new(portal::Portal::new(&fed, Default::default()));
+        let portal_settings = portal::PortalSettings::default();
+        let live = Arc::new(live::PublicLive::new(
+            portal_settings.live_subscribers as usize,
+        ));
+        let portal = Arc::new(portal::Portal::new(&fed, portal_settings));
         Self {
             fed,
             accounts,
@@ -78,11 +85,13 @@ impl AppState {
             taxii: Arc::new(taxii::TaxiiState::with_importer(
                 atalaya_formats::stix::import::import,
             )),
+            live,
         }
     }
 
     /// With these portal settings (proof-of-work difficulty, rate limits).
     pub fn with_portal(mut self, settings: portal::PortalSettings) -> Self {
+        self.live = Arc::new(live::PublicLive::new(settings.live_subscribers as usize));
         self.portal = Arc::new(portal::Portal::new(&self.fed, settings));
         self
     }
@@ -204,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reports", get(portal::api_reports))
         .route("/api/v1/reports/{id}", get(portal::api_report))
         .route("/public/v1/bulletins", get(api::public_bulletins))
+        .route("/public/v1/events", get(live::events))
         // The public portal (no login).
         .route("/", get(portal::home))
         .route("/advisories/{id}", get(portal::advisory))

@@ -163,6 +163,7 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         (g.clone(), "/api/v1/reports", Right(ReadReports)),
         (g.clone(), "/api/v1/reports/{id}", Right(ReadReports)),
         (g.clone(), "/public/v1/bulletins", Public),
+        (g.clone(), "/public/v1/events", Public),
         (g.clone(), "/", Public),
         (g.clone(), "/advisories/{id}", Public),
         (g.clone(), "/report", Public),
@@ -418,8 +419,8 @@ async fn send(
         ));
     let resp = node.app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
-    // The event stream never ends: its status is all there is to see.
-    if path == "/console/events" {
+    // The event streams never end: their status is all there is to see.
+    if path == "/console/events" || path == "/public/v1/events" {
         return (status, String::new());
     }
     let bytes = axum::body::to_bytes(resp.into_body(), 8 << 20)

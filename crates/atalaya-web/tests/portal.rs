@@ -795,3 +795,124 @@ async fn awareness_pages_are_seeded_and_edited_by_admins_only() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Subscribe to the public live stream: the response (its status and body stream).
+async fn subscribe_live(node: &TestNode) -> axum::response::Response {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri("/public/v1/events")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    node.app.clone().oneshot(req).await.unwrap()
+}
+
+/// The next server-sent event of `body` (name, data), reading frames as they come; `None`
+/// when nothing arrives within two seconds.
+async fn next_event(
+    body: &mut axum::body::BodyDataStream,
+    buf: &mut String,
+) -> Option<(String, String)> {
+    use futures::StreamExt;
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            let field = |name: &str| {
+                event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let (name, data) = (field("event: "), field("data: "));
+            if name.is_empty() {
+                continue; // a keep-alive comment
+            }
+            return Some((name, data));
+        }
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(2), body.next())
+            .await
+            .ok()??
+            .unwrap();
+        buf.push_str(std::str::from_utf8(&frame).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn the_public_live_stream_carries_each_public_bulletin_with_its_content() {
+    let node = TestNode::start().await;
+    let resp = subscribe_live(&node).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body = resp.into_body().into_data_stream();
+    let mut buf = String::new();
+    // GREEN, then CLEAR under embargo, then CLEAR: only the last is for the public now.
+    let mut green = clear("Green scan wave", "attack-warning", "high", &[]);
+    green["tlp"] = json!("GREEN");
+    publish(&node, green).await;
+    let mut embargoed = clear("Embargoed advisory", "vulnerability-advisory", "high", &[]);
+    embargoed["embargo_until"] = json!(t0().plus_millis(3_600_000).to_string());
+    publish(&node, embargoed).await;
+    let id = publish(
+        &node,
+        clear("Public phishing wave", "attack-warning", "high", &[]),
+    )
+    .await;
+    let (name, data) = next_event(&mut body, &mut buf)
+        .await
+        .expect("the CLEAR bulletin arrives on the stream");
+    assert_eq!(name, "bulletin");
+    let b: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(b["id"], json!(id), "{b}");
+    assert_eq!(b["title"], json!("Public phishing wave"));
+    assert_eq!(b["summary"], json!("Summary of Public phishing wave."));
+    assert_eq!(b["tlp"], json!("CLEAR"));
+    // Exactly the bulletin as the public list shows it: no follow-up request is needed.
+    let listed = node.browser().get("/public/v1/bulletins").await;
+    let listed: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+    assert_eq!(listed["bulletins"][0], b);
+    assert!(
+        next_event(&mut body, &mut buf).await.is_none(),
+        "nothing else is public"
+    );
+}
+
+#[tokio::test]
+async fn the_public_live_stream_refuses_subscribers_past_its_bound() {
+    let node = node_with(PortalSettings {
+        live_subscribers: 2,
+        ..light()
+    })
+    .await;
+    let first = subscribe_live(&node).await;
+    let second = subscribe_live(&node).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    let third = subscribe_live(&node).await;
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let bytes = axum::body::to_bytes(third.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let refusal: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        refusal["error"]["code"],
+        json!("too_many_subscribers"),
+        "{refusal}"
+    );
+    assert_eq!(node.state.live.subscribers(), 2);
+    // A subscriber that leaves frees its place.
+    drop(first);
+    assert_eq!(node.state.live.subscribers(), 1);
+    let again = subscribe_live(&node).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    // And the ones let in still receive.
+    let mut body = second.into_body().into_data_stream();
+    publish(&node, clear("Still live", "informational", "low", &[])).await;
+    let (name, data) = next_event(&mut body, &mut String::new()).await.unwrap();
+    assert_eq!(name, "bulletin");
+    assert!(data.contains("Still live"), "{data}");
+}

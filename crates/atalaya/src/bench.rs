@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use atalaya_core::member_states;
 use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
 use atalaya_store::Synchronous;
@@ -21,7 +21,8 @@ pub struct BenchArgs {
     /// Where the JSON results go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
-    /// Only this benchmark (dissemination, ingest, catchup, console, sse_fanout, import, taxii).
+    /// Only these benchmarks, comma-separated (dissemination, ingest, catchup, console,
+    /// sse_fanout, import, taxii).
     #[arg(long)]
     pub only: Option<String>,
     /// First port of the benchmark networks.
@@ -36,6 +37,9 @@ pub struct BenchArgs {
     /// Envelopes pushed in the ingest benchmark.
     #[arg(long, default_value_t = 20_000)]
     pub ingest_envelopes: usize,
+    /// Peers pushing at once in the ingest benchmark.
+    #[arg(long, default_value_t = 4)]
+    pub ingest_pushers: usize,
     /// Bulletins stored before timing the watch floor.
     #[arg(long, default_value_t = 10_000)]
     pub console_bulletins: usize,
@@ -54,45 +58,119 @@ pub struct BenchArgs {
     pub taxii_page: usize,
 }
 
+/// The benchmarks, in the order they run, each with a sentence saying what it measures and how
+/// (written into its JSON as `method`).
+const BENCHMARKS: &[(&str, &str)] = &[
+    (
+        "dissemination",
+        "35 node processes on loopback (SQLite synchronous=FULL); the benchmark holds a \
+         /console/events stream open to each of the 34 receivers, publishes one GREEN bulletin at \
+         a time at one member through the API, and times from just before its POST until each \
+         receiver's post-commit `bulletins` event arrives (a receiver emits it only after the \
+         transaction holding the envelope committed and was fsynced), each confirmed by \
+         fetching the bulletin from that receiver; then 100 bulletins at once until the origin's \
+         outbox records every peer's acceptance (a peer answers a push only after committing it).",
+    ),
+    (
+        "ingest",
+        "One node process receives signed pushes of GREEN bulletin envelopes, in batches of the \
+         real push size (push_batch), from several sending peers at once (each sends its next \
+         batch when the previous one is answered, as an outbox worker does); envelopes and \
+         request signatures are made before the clock starts; the rate is accepted envelopes \
+         (signature and roster checked, durably committed) over the wall time of all pushes.",
+    ),
+    (
+        "catchup",
+        "Two members; one is stopped while the other publishes the envelopes through the API, \
+         then started: seconds from its start until its atalaya_envelopes_in_total reaches the \
+         count (pull-based catch-up).",
+    ),
+    (
+        "console",
+        "The watch floor, feed and map fragments requested 220 times each (first 20 dropped) by \
+         a logged-in duty officer with the bulletins stored, half received from a peer.",
+    ),
+    (
+        "sse_fanout",
+        "Subscribers open the node's public live stream /public/v1/events (plain TCP clients in \
+         the benchmark process); one CLEAR bulletin is published through the API; each \
+         subscriber's time is from just before the POST until it has parsed an event carrying \
+         that bulletin's content (id, title, summary), so no follow-up request is needed.",
+    ),
+    (
+        "import",
+        "A 1,000,000-indicator STIX 2.1 bundle written to disk, then `atalaya import stix` run as \
+         its own process against a running node process (a fresh single-node network): its two \
+         streaming passes (check everything, then POST each bulletin to /api/v1/bulletins) are \
+         timed end to end; peak RSS (VmHWM) of the node process and of the import process.",
+    ),
+    (
+        "taxii",
+        "A node holding about 100,000 STIX objects in CLEAR bulletins and OASIS medallion \
+         (memory backend) loaded with the same objects are paged through by the same Rust client \
+         loop (limit + next); objects per second of each and their ratio.",
+    ),
+];
+
+/// The machine's load averages (1, 5, 15 minutes) from `/proc/loadavg`, if readable.
+fn load_average() -> Value {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| {
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .take(3)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (v.len() == 3).then(|| json!({"1m": v[0], "5m": v[1], "15m": v[2]}))
+        })
+        .unwrap_or(Value::Null)
+}
+
 /// Run the selected benchmarks.
 pub async fn run(args: BenchArgs) -> Result<()> {
+    let only: Option<Vec<&str>> = args.only.as_deref().map(|o| o.split(',').collect());
+    if let Some(names) = &only {
+        for name in names {
+            if !BENCHMARKS.iter().any(|(n, _)| n == name) {
+                let known: Vec<&str> = BENCHMARKS.iter().map(|(n, _)| *n).collect();
+                bail!(
+                    "--only {name:?}: no such benchmark (there are {})",
+                    known.join(", ")
+                );
+            }
+        }
+    }
     std::fs::create_dir_all(&args.out)?;
     let scratch = args.out.join("scratch");
-    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
-    if wanted("dissemination") {
-        let r = dissemination(&args, &scratch.join("dissemination")).await?;
-        write(&args.out, "dissemination", r)?;
-    }
-    if wanted("ingest") {
-        let r = ingest(&args, &scratch.join("ingest")).await?;
-        write(&args.out, "ingest", r)?;
-    }
-    if wanted("catchup") {
-        let r = catchup(&args, &scratch.join("catchup")).await?;
-        write(&args.out, "catchup", r)?;
-    }
-    if wanted("console") {
-        let r = console(&args, &scratch.join("console")).await?;
-        write(&args.out, "console", r)?;
-    }
-    if wanted("sse_fanout") {
-        let r = sse_fanout(&args, &scratch.join("sse")).await?;
-        write(&args.out, "sse_fanout", r)?;
-    }
-    if wanted("import") {
-        let r =
-            crate::bench_import::import(args.import_indicators, &scratch.join("import")).await?;
-        write(&args.out, "import", r)?;
-    }
-    if wanted("taxii") {
-        let r = taxii(&args, &scratch.join("taxii")).await?;
-        write(&args.out, "taxii", r)?;
+    for (name, method) in BENCHMARKS {
+        if only.as_ref().is_some_and(|o| !o.contains(name)) {
+            continue;
+        }
+        let load_start = load_average();
+        let data = scratch.join(name);
+        let figures = match *name {
+            "dissemination" => dissemination(&args, &data).await?,
+            "ingest" => ingest(&args, &data).await?,
+            "catchup" => catchup(&args, &data).await?,
+            "console" => console(&args, &data).await?,
+            "sse_fanout" => sse_fanout(&args, &data).await?,
+            "import" => crate::bench_import::import(&args, &data).await?,
+            _ => taxii(&args, &data).await?,
+        };
+        write(&args.out, name, method, load_start, figures)?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
 
-fn write(out: &Path, name: &str, mut figures: Value) -> Result<()> {
+fn write(
+    out: &Path,
+    name: &str,
+    method: &str,
+    load_start: Value,
+    mut figures: Value,
+) -> Result<()> {
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()
@@ -105,6 +183,8 @@ fn write(out: &Path, name: &str, mut figures: Value) -> Result<()> {
         .output()
         .is_ok_and(|o| !o.stdout.is_empty());
     figures["benchmark"] = json!(name);
+    figures["method"] = json!(method);
+    figures["load_average"] = json!({"start": load_start, "end": load_average()});
     figures["commit"] = json!(if dirty {
         format!("{commit}-dirty")
     } else {
@@ -127,7 +207,7 @@ fn write(out: &Path, name: &str, mut figures: Value) -> Result<()> {
     Ok(())
 }
 
-fn spec(data: &Path, base_port: u16, members: usize) -> NetworkSpec {
+pub(crate) fn spec(data: &Path, base_port: u16, members: usize) -> NetworkSpec {
     let _ = std::fs::remove_dir_all(data);
     NetworkSpec {
         data: data.to_path_buf(),
@@ -150,7 +230,7 @@ fn rss_summary(net: &Network) -> (f64, f64) {
     (max, median)
 }
 
-/// 35 processes; publish at one, measure until stored and verified at the 34 others.
+/// 35 processes; publish at one, measure until durably committed at the 34 others.
 async fn dissemination(args: &BenchArgs, data: &Path) -> Result<Value> {
     let mut net = Network::prepare(&spec(data, args.base_port, 34)).await?;
     net.start_all().await?;
@@ -160,12 +240,18 @@ async fn dissemination(args: &BenchArgs, data: &Path) -> Result<Value> {
     let idle_max = idle.iter().copied().fold(0.0, f64::max);
     let origin = 1;
     let peers = net.nodes.len() - 1;
+    let mut commits = CommitWatch::open(&net, origin, data).await?;
     for _ in 0..3 {
-        publish_and_check(&net, origin, peers).await?; // warm-up: connections, caches
+        commits.round(&net, origin).await?; // warm-up: connections, caches
     }
     let mut samples = Vec::new();
+    let mut publish_api = Vec::new();
+    let mut stamped = Vec::new();
     for _ in 0..args.rounds {
-        samples.extend(publish_and_check(&net, origin, peers).await?);
+        let r = commits.round(&net, origin).await?;
+        samples.extend(r.committed_us);
+        publish_api.push(r.publish_api_us);
+        stamped.extend(r.received_stamp_ms);
     }
     // Burst: 100 bulletins as fast as the API takes them, then until every peer stored all.
     let api = net.api(origin)?;
@@ -200,14 +286,19 @@ async fn dissemination(args: &BenchArgs, data: &Path) -> Result<Value> {
     let burst_ms = start.elapsed().as_millis();
     let (rss_max, rss_median) = rss_summary(&net);
     net.stop_all().await;
+    let ms = |v: &[i64], p: f64| percentile(v, p) as f64 / 1000.0;
     Ok(json!({
         "nodes": net.nodes.len(),
         "peers": peers,
         "rounds": args.rounds,
         "samples": samples.len(),
-        "p50_ms": percentile(&samples, 50.0),
-        "p99_ms": percentile(&samples, 99.0),
-        "max_ms": samples.iter().max(),
+        "p50_ms": ms(&samples, 50.0),
+        "p99_ms": ms(&samples, 99.0),
+        "max_ms": ms(&samples, 100.0),
+        "publish_api_p50_ms": ms(&publish_api, 50.0),
+        "received_stamp_p50_ms": percentile(&stamped, 50.0),
+        "received_stamp_p99_ms": percentile(&stamped, 99.0),
+        "received_stamp_note": "the receivers' own `received` stamps minus the origin's `created` (wall clock, whole ms): taken after verification and before the receiver's commit, and after the origin's commit; for comparison with p50_ms/p99_ms, which end at the receiver's commit",
         "burst100_all_delivered_ms": burst_ms,
         "rss_mb": rss_max,
         "rss_median_mb": rss_median,
@@ -216,39 +307,239 @@ async fn dissemination(args: &BenchArgs, data: &Path) -> Result<Value> {
     }))
 }
 
-async fn publish_and_check(net: &Network, origin: usize, peers: usize) -> Result<Vec<i64>> {
-    let (_, got) = crate::demo::publish_and_follow(
-        net,
-        origin,
-        &sample_warning(),
-        Duration::from_secs(30),
-        None,
-    )
-    .await?;
-    if got.len() != peers {
-        bail!("only {}/{peers} peers received a bulletin", got.len());
-    }
-    Ok(got.into_iter().map(|(_, ms)| ms).collect())
+/// One publish followed to every receiver.
+struct Round {
+    /// Per receiver: µs from just before the publish request to its post-commit event.
+    committed_us: Vec<i64>,
+    /// µs the origin's API took to answer the publish.
+    publish_api_us: i64,
+    /// Per receiver: its `received` stamp minus the bulletin's `created`, in ms.
+    received_stamp_ms: Vec<i64>,
 }
+
+/// The live event streams of every receiver: each `bulletins` event (sent by a node after a
+/// commit that stored bulletins), with the instant it reached the benchmark.
+struct CommitWatch {
+    events: tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)>,
+    receivers: Vec<usize>,
+    _streams: tokio::task::JoinSet<()>,
+}
+
+impl CommitWatch {
+    /// Log in to every node but `origin` as the demo duty officer and open its event stream.
+    async fn open(net: &Network, origin: usize, data: &Path) -> Result<Self> {
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let mut streams = tokio::task::JoinSet::new();
+        let mut receivers = Vec::new();
+        for (i, node) in net.nodes.iter().enumerate() {
+            if i == origin {
+                continue;
+            }
+            let cookie = console_session(&node.url, data).await?;
+            let addr: std::net::SocketAddr = node.url.trim_start_matches("http://").parse()?;
+            // Open before returning: once the headers are read, the node has subscribed.
+            let mut stream = EventStream::open(addr, "/console/events", Some(&cookie)).await?;
+            let tx = tx.clone();
+            streams.spawn(async move {
+                while let Ok(Some((name, _))) = stream.next().await {
+                    if name == "bulletins" && tx.send((i, Instant::now())).is_err() {
+                        return;
+                    }
+                }
+            });
+            receivers.push(i);
+        }
+        Ok(Self {
+            events,
+            receivers,
+            _streams: streams,
+        })
+    }
+
+    /// Publish one warning at `origin` and wait until every receiver committed it.
+    async fn round(&mut self, net: &Network, origin: usize) -> Result<Round> {
+        while self.events.try_recv().is_ok() {} // from earlier rounds
+        let api = net.api(origin)?;
+        let start = Instant::now();
+        let reply = api.post("/api/v1/bulletins", &sample_warning()).await?;
+        let publish_api_us = start.elapsed().as_micros() as i64;
+        let id = reply["bulletin"]["id"]
+            .as_str()
+            .context("no id in the publish reply")?
+            .to_owned();
+        let created =
+            atalaya_core::Timestamp::parse(reply["bulletin"]["created"].as_str().unwrap_or(""))?;
+        let mut pending: std::collections::HashSet<usize> =
+            self.receivers.iter().copied().collect();
+        let mut round = Round {
+            committed_us: Vec::new(),
+            publish_api_us,
+            received_stamp_ms: Vec::new(),
+        };
+        let deadline = start + Duration::from_secs(30);
+        while !pending.is_empty() {
+            let Ok(Some((i, at))) =
+                tokio::time::timeout_at(deadline.into(), self.events.recv()).await
+            else {
+                bail!(
+                    "bulletin {id} not committed at {} of {} receivers after 30 s",
+                    pending.len(),
+                    self.receivers.len()
+                );
+            };
+            if !pending.contains(&i) {
+                continue;
+            }
+            // The event says "bulletins were committed"; that this bulletin was among them is
+            // checked by fetching it (if it is not there yet, a later event will say so).
+            let Ok(b) = net.api(i)?.get(&format!("/api/v1/bulletins/{id}")).await else {
+                continue;
+            };
+            let Some(received) = b["bulletin"]["received"]
+                .as_str()
+                .and_then(|r| atalaya_core::Timestamp::parse(r).ok())
+            else {
+                continue;
+            };
+            pending.remove(&i);
+            round
+                .committed_us
+                .push(at.saturating_duration_since(start).as_micros() as i64);
+            round.received_stamp_ms.push(received.millis_since(created));
+        }
+        Ok(round)
+    }
+}
+
+/// A server-sent-event stream read over a plain HTTP/1.1 connection (chunked or not): cheap
+/// enough for ten thousand at once in one process.
+struct EventStream {
+    reader: tokio::io::BufReader<tokio::net::TcpStream>,
+    chunked: bool,
+    buf: Vec<u8>,
+}
+
+impl EventStream {
+    /// Connect and send `GET path`; fails unless the answer is 200.
+    async fn open(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>) -> Result<Self> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        let cookie = cookie
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default();
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Accept: text/event-stream\r\n\r\n"
+        );
+        stream.write_all(req.as_bytes()).await?;
+        let mut reader = tokio::io::BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        if !line.contains(" 200 ") {
+            bail!("{path}: subscription refused: {}", line.trim());
+        }
+        let mut chunked = false;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 {
+                bail!("{path}: the connection closed in the headers");
+            }
+            let header = line.trim().to_ascii_lowercase();
+            if header.is_empty() {
+                break;
+            }
+            if header.starts_with("transfer-encoding:") && header.contains("chunked") {
+                chunked = true;
+            }
+        }
+        Ok(Self {
+            reader,
+            chunked,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next event (name, data), or `None` when the stream ends. Comments (keep-alives) are
+    /// skipped; an event without a name is a `message`.
+    async fn next(&mut self) -> Result<Option<(String, String)>> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let event: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let text = String::from_utf8_lossy(&event);
+                let mut name = String::new();
+                let mut data: Vec<&str> = Vec::new();
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim_start().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if name.is_empty() && data.is_empty() {
+                    continue;
+                }
+                if name.is_empty() {
+                    name = "message".into();
+                }
+                return Ok(Some((name, data.join("\n"))));
+            }
+            if self.chunked {
+                let mut size = String::new();
+                if self.reader.read_line(&mut size).await? == 0 {
+                    return Ok(None);
+                }
+                let hex = size.trim().split(';').next().unwrap_or("");
+                let n = usize::from_str_radix(hex, 16)
+                    .with_context(|| format!("bad chunk size {size:?}"))?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                let at = self.buf.len();
+                self.buf.resize(at + n, 0);
+                self.reader.read_exact(&mut self.buf[at..]).await?;
+                let mut crlf = [0u8; 2];
+                self.reader.read_exact(&mut crlf).await?;
+            } else {
+                let mut chunk = [0u8; 4096];
+                let n = self.reader.read(&mut chunk).await?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                self.buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+}
+
+/// A push made ready before the clock starts: signature-input, signature, content-digest, body.
+type SignedPush = (String, String, String, Vec<u8>);
 
 /// Envelopes accepted per second by one node's inbox: signatures verified, durably committed.
 async fn ingest(args: &BenchArgs, data: &Path) -> Result<Value> {
-    let mut net = Network::prepare(&spec(data, args.base_port + 100, 2)).await?;
-    // Node 1 is the target; node 2 (not running) is the sender whose keys sign everything.
+    let pushers = args.ingest_pushers.max(1);
+    let mut net = Network::prepare(&spec(data, args.base_port + 100, 1 + pushers)).await?;
+    // Node 1 is the target; nodes 2… (not running) are the peers whose keys sign everything.
     net.spawn(0)?;
     net.spawn(1)?;
     net.wait_ready(0, Duration::from_secs(30)).await?;
     net.wait_ready(1, Duration::from_secs(30)).await?;
-    let sender = &net.nodes[2];
-    let keys = NodeKeys::load_from_dir(&sender.dir.join("keys"))?;
-    let key_ref = format!("{}#{}", sender.node_id, keys.key_id());
-    let batch_size = 500;
+    // What a real push carries at most.
+    let batch_size = atalaya_federation::FederationSettings::default().push_batch as usize;
+    let target = net.nodes[1].url.clone();
+    let authority = target.trim_start_matches("http://").to_owned();
     let mut rng = atalaya_core::EntropyRng(&atalaya_core::OsEntropy);
     let now = atalaya_core::Clock::now(&atalaya_core::SystemClock);
-    let mut bodies = Vec::new();
-    for b in 0..args.ingest_envelopes.div_ceil(batch_size) {
-        let mut envs = Vec::with_capacity(batch_size);
-        for i in 0..batch_size {
+    let batches = args.ingest_envelopes.div_ceil(batch_size);
+    // Per pusher: its signed requests (headers and body), made before the clock starts.
+    let mut work: Vec<Vec<SignedPush>> = vec![Vec::new(); pushers];
+    for b in 0..batches {
+        let p = b % pushers;
+        let sender = &net.nodes[2 + p];
+        let keys = NodeKeys::load_from_dir(&sender.dir.join("keys"))?;
+        let key_ref = format!("{}#{}", sender.node_id, keys.key_id());
+        let n = batch_size.min(args.ingest_envelopes - b * batch_size);
+        let mut envs = Vec::with_capacity(n);
+        for i in 0..n {
             let id = atalaya_core::ids::new_id(now, &mut rng);
             let mut e = json!({
                 "v": 1, "id": id, "kind": "bulletin", "origin": sender.node_id, "created": now,
@@ -262,38 +553,66 @@ async fn ingest(args: &BenchArgs, data: &Path) -> Result<Value> {
             }
             envs.push(e);
         }
-        bodies.push(serde_json::to_vec(&json!({"envelopes": envs}))?);
-    }
-    let target = net.nodes[1].url.clone();
-    let authority = target.trim_start_matches("http://").to_owned();
-    let http = reqwest::Client::builder().no_proxy().build()?;
-    let start = Instant::now();
-    let mut accepted = 0usize;
-    for body in &bodies {
+        let body = serde_json::to_vec(&json!({"envelopes": envs}))?;
         let parts = RequestParts {
             method: "POST",
             authority: &authority,
             path: "/fed/v1/inbox",
             query: None,
-            body: Some(body),
+            body: Some(&body),
         };
         let created = atalaya_core::Clock::now(&atalaya_core::SystemClock).unix_seconds();
         let h = sign_request(&parts, keys.signing_key(), &key_ref, created, &mut rng)?;
-        let r = http
-            .post(format!("{target}/fed/v1/inbox"))
-            .header("signature-input", h.signature_input)
-            .header("signature", h.signature)
-            .header("content-digest", h.content_digest.unwrap_or_default())
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await?;
-        let reply: Value = r.json().await?;
-        accepted += reply["accepted"].as_array().map_or(0, Vec::len);
+        work[p].push((
+            h.signature_input,
+            h.signature,
+            h.content_digest.unwrap_or_default(),
+            body,
+        ));
+    }
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for requests in work {
+        let (http, url) = (http.clone(), format!("{target}/fed/v1/inbox"));
+        tasks.spawn(async move {
+            let mut accepted = 0usize;
+            let mut latencies = Vec::new();
+            for (input, signature, digest, body) in requests {
+                let sent = Instant::now();
+                let r = http
+                    .post(&url)
+                    .header("signature-input", input)
+                    .header("signature", signature)
+                    .header("content-digest", digest)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                let status = r.status();
+                let reply: Value = r.json().await?;
+                if !status.is_success() {
+                    bail!("push refused ({status}): {reply}");
+                }
+                latencies.push(sent.elapsed().as_micros() as i64);
+                accepted += reply["accepted"].as_array().map_or(0, Vec::len);
+            }
+            Ok::<_, anyhow::Error>((accepted, latencies))
+        });
+    }
+    let mut accepted = 0usize;
+    let mut push_us = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let (a, l) = r??;
+        accepted += a;
+        push_us.extend(l);
     }
     let secs = start.elapsed().as_secs_f64();
-    if accepted != bodies.len() * batch_size {
-        bail!("only {accepted} envelopes accepted");
+    if accepted != args.ingest_envelopes {
+        bail!(
+            "only {accepted} of {} envelopes accepted",
+            args.ingest_envelopes
+        );
     }
     let rss = net
         .pids()
@@ -304,10 +623,14 @@ async fn ingest(args: &BenchArgs, data: &Path) -> Result<Value> {
     Ok(json!({
         "envelopes": accepted,
         "batch": batch_size,
+        "pushers": pushers,
+        "pushes": push_us.len(),
+        "push_p50_ms": percentile(&push_us, 50.0) as f64 / 1000.0,
+        "push_p99_ms": percentile(&push_us, 99.0) as f64 / 1000.0,
         "seconds": secs,
         "envelopes_per_s": (accepted as f64 / secs).round(),
         "rss_mb": rss,
-        "targets": {"envelopes_per_s": 5000},
+        "targets": {"envelopes_per_s": 10000},
     }))
 }
 
@@ -518,55 +841,49 @@ async fn console(args: &BenchArgs, data: &Path) -> Result<Value> {
     }))
 }
 
-/// One SSE subscriber: connect, subscribe with the session cookie, then wait for the first
-/// `bulletins` event; returns when it arrived.
+/// One public live-stream subscriber: connect, then wait for the `bulletin` event titled
+/// `probe`; returns when it arrived and the bulletin's id as the event carried it.
 async fn subscriber(
     addr: std::net::SocketAddr,
-    cookie: std::sync::Arc<String>,
+    probe: std::sync::Arc<String>,
     ready: tokio::sync::mpsc::Sender<()>,
-) -> Result<Instant> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let req = format!(
-        "GET /console/events HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
-    );
-    stream.write_all(req.as_bytes()).await?;
-    let mut lines = BufReader::new(stream).lines();
-    let status = lines.next_line().await?.unwrap_or_default();
-    if !status.contains(" 200 ") {
-        bail!("subscription refused: {status}");
-    }
-    // Headers end with an empty line; then the stream is live.
-    while let Some(l) = lines.next_line().await? {
-        if l.is_empty() {
-            break;
-        }
-    }
+) -> Result<(Instant, String)> {
+    let mut stream = EventStream::open(addr, "/public/v1/events", None).await?;
     let _ = ready.send(()).await;
-    while let Some(l) = lines.next_line().await? {
-        if l.trim() == "event: bulletins" {
-            return Ok(Instant::now());
+    while let Some((name, data)) = stream.next().await? {
+        if name != "bulletin" {
+            continue;
+        }
+        let b: Value = serde_json::from_str(&data).context("a bulletin event that is not JSON")?;
+        if b["title"].as_str() == Some(probe.as_str()) {
+            if b["summary"].as_str().is_none_or(str::is_empty) {
+                bail!("the bulletin event came without its summary");
+            }
+            let at = Instant::now();
+            return Ok((at, b["id"].as_str().unwrap_or_default().to_owned()));
         }
     }
     bail!("stream ended")
 }
 
-/// Many console viewers on one node: from a publish until every subscriber got the event.
+/// Many public subscribers on one node: from a publish until every subscriber has the
+/// bulletin's content.
 async fn sse_fanout(args: &BenchArgs, data: &Path) -> Result<Value> {
     let mut net = Network::prepare(&spec(data, args.base_port + 400, 1)).await?;
     net.start_all().await?;
     net.wait_first_sync(Duration::from_secs(60)).await?;
     let url = net.nodes[0].url.clone();
     let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse()?;
-    let cookie = std::sync::Arc::new(console_session(&url, data).await?);
     let pid = net.pids().first().copied().unwrap_or(0);
     let idle_rss = rss_mb(pid).unwrap_or(0.0);
     let n = args.sse_subscribers;
+    let nonce = atalaya_core::Clock::now(&atalaya_core::SystemClock).unix_millis();
+    let probe = std::sync::Arc::new(format!("Fan-out probe {nonce}"));
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(n.max(1));
     let mut tasks = tokio::task::JoinSet::new();
     let connect_start = Instant::now();
     for k in 0..n {
-        tasks.spawn(subscriber(addr, cookie.clone(), ready_tx.clone()));
+        tasks.spawn(subscriber(addr, probe.clone(), ready_tx.clone()));
         // Pace the connects so the listen backlog is never the bottleneck being measured.
         if k % 256 == 255 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -583,13 +900,26 @@ async fn sse_fanout(args: &BenchArgs, data: &Path) -> Result<Value> {
     let connect_s = connect_start.elapsed().as_secs_f64();
     let rss_connected = rss_mb(pid).unwrap_or(0.0);
     let api = net.api(0)?;
-    let mut draft = sample_warning();
-    draft["title"] = json!("Fan-out probe");
+    let draft = json!({
+        "tlp": "CLEAR",
+        "kind": "attack-warning",
+        "severity": "high",
+        "title": probe.as_str(),
+        "summary": "Mass exploitation of an internet-facing file-transfer product: patch now and look for the indicators below.",
+        "indicators": [{"type": "ip", "value": "203.0.113.45"}, {"type": "domain", "value": "transfer-update.example"}],
+    });
     let published = Instant::now();
-    api.post("/api/v1/bulletins", &draft).await?;
+    let reply = api.post("/api/v1/bulletins", &draft).await?;
+    let id = reply["bulletin"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let mut latencies = Vec::with_capacity(n);
     while let Some(r) = tasks.join_next().await {
-        let at = r??;
+        let (at, got) = r??;
+        if got != id {
+            bail!("a subscriber received bulletin {got}, not {id}");
+        }
         latencies.push(at.saturating_duration_since(published).as_micros() as i64);
     }
     let all_ms = latencies.iter().copied().max().unwrap_or(0) as f64 / 1000.0;
@@ -598,6 +928,7 @@ async fn sse_fanout(args: &BenchArgs, data: &Path) -> Result<Value> {
     Ok(json!({
         "subscribers": n,
         "received": latencies.len(),
+        "stream": "/public/v1/events (the bulletin's content in the event)",
         "publish_to_all_received_ms": all_ms,
         "p50_ms": percentile(&latencies, 50.0) as f64 / 1000.0,
         "p99_ms": percentile(&latencies, 99.0) as f64 / 1000.0,
@@ -895,4 +1226,74 @@ async fn taxii(args: &BenchArgs, data: &Path) -> Result<Value> {
         "ratio_basis": if full.is_some() { "same collection" } else { "medallion's best rate on a smaller prefix (it did not serve the full collection in time)" },
         "targets": {"ratio": 10},
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clap::Parser;
+    use tokio::io::AsyncWriteExt;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    #[tokio::test]
+    async fn an_unknown_benchmark_is_refused_before_anything_runs() {
+        let out = tempfile::tempdir().unwrap();
+        let cli = Cli::parse_from([
+            "bench",
+            "--only",
+            "ingest,fanout",
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        let err = run(cli.bench).await.unwrap_err().to_string();
+        assert!(err.contains("\"fanout\": no such benchmark"), "{err}");
+        assert!(
+            err.contains("sse_fanout"),
+            "the known names are listed: {err}"
+        );
+        assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_event_stream_reads_events_split_across_chunks() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut s, &mut request).await;
+            let mut out = String::from(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+            );
+            for piece in [
+                ":\n\n",
+                "event: bulletin\ndata: {\"title\":",
+                "\"Señal\"}\n\n",
+                "data: plain\n\n",
+            ] {
+                out.push_str(&format!("{:x}\r\n{piece}\r\n", piece.len()));
+            }
+            out.push_str("0\r\n\r\n");
+            s.write_all(out.as_bytes()).await.unwrap();
+        });
+        let mut stream = EventStream::open(addr, "/public/v1/events", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            stream.next().await.unwrap(),
+            Some(("bulletin".into(), "{\"title\":\"Señal\"}".into()))
+        );
+        assert_eq!(
+            stream.next().await.unwrap(),
+            Some(("message".into(), "plain".into()))
+        );
+        assert_eq!(stream.next().await.unwrap(), None);
+        server.await.unwrap();
+    }
 }

@@ -1,31 +1,28 @@
 //! `atalaya bench --only import`: STIX 2.1 indicators imported per second from a
-//! 1,000,000-indicator bundle, and the peak memory of doing it (issue 6: ≥ 100,000/s, ≤ 200 MB).
+//! 1,000,000-indicator bundle into a running node, and the node's peak memory (issue 6:
+//! ≥ 100,000/s, ≤ 200 MB).
 //!
-//! The bundle is written to disk first, streamed (a TLP:CLEAR marking definition, then the
-//! indicators, each marked CLEAR: IPv4 addresses, domains, URLs and SHA-256 hashes in turn).
-//! Then two timed runs, each after resetting this process's peak-RSS counter
-//! (`/proc/self/clear_refs`, so the generation and earlier benchmarks do not count):
-//! 1. `parse`: `import_stream` over the file with a sink that drops the drafts: the importer
-//!    alone;
-//! 2. `publish`: `import_stream` on a blocking thread handing each draft, through a channel
-//!    of 2, to `Federation::publish` of a real node (its own directory, SQLite store, keys):
-//!    signing, storing and indexing included, as `atalaya import stix` would.
+//! The bundle is written to disk first (a TLP:CLEAR marking definition, then the indicators,
+//! each marked CLEAR: IPv4 addresses, domains, URLs and SHA-256 hashes in turn). A fresh
+//! single-node network is started (the node in its own process, SQLite synchronous=FULL), and
+//! `atalaya import stix FILE` runs as its own process against it, as an operator would: it
+//! streams the file twice (check everything, then POST each bulletin to `/api/v1/bulletins`).
+//! Timed from the import's start to its exit; peak RSS (VmHWM) of the node process (which
+//! signs, stores and indexes every bulletin) and of the import process, each a process that
+//! did nothing else.
 
-use std::convert::Infallible;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use atalaya_core::{CountryCode, NodeId, OsEntropy, Role, SystemClock, Tlp};
-use atalaya_formats::exchange::ImportOptions;
-use atalaya_formats::stix::import::import_stream;
+use anyhow::{Context, Result, bail};
+use atalaya_core::Tlp;
 use atalaya_formats::stix::markings::{tlp2_id, tlp2_marking};
 use serde_json::{Value, json};
 
-use crate::config::{Config, StoreSection};
-use crate::demo::{peak_rss_mb, rss_mb};
-use crate::node::{InitOptions, init, open_federation};
+use crate::bench::BenchArgs;
+use crate::config::Config;
+use crate::demo::{Network, peak_rss_mb, rss_mb};
 
 /// Write the bundle; returns its size in bytes.
 fn generate(path: &Path, n: usize) -> Result<u64> {
@@ -59,17 +56,15 @@ fn generate(path: &Path, n: usize) -> Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// Reset this process's peak RSS (VmHWM) to its current RSS. Linux ≥ 4.0.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+/// The last `n` characters of `text`.
+fn tail(text: &str, n: usize) -> &str {
+    let start = text.char_indices().rev().nth(n).map_or(0, |(i, _)| i);
+    &text[start..]
 }
 
-fn me() -> u32 {
-    std::process::id()
-}
-
-/// Run the import benchmark with `n` indicators under `data`.
-pub async fn import(n: usize, data: &Path) -> Result<Value> {
+/// Run the import benchmark under `data`.
+pub async fn import(args: &BenchArgs, data: &Path) -> Result<Value> {
+    let n = args.import_indicators;
     let _ = std::fs::remove_dir_all(data);
     std::fs::create_dir_all(data)?;
     let file = data.join("bundle.json");
@@ -79,120 +74,82 @@ pub async fn import(n: usize, data: &Path) -> Result<Value> {
         tokio::task::spawn_blocking(move || generate(&file, n)).await??
     };
     let generate_secs = started.elapsed().as_secs_f64();
-    let opts = ImportOptions::default();
 
-    // 1. The importer alone.
-    let reset = reset_peak();
-    let rss_before_parse = rss_mb(me()).unwrap_or(0.0);
+    let spec = crate::bench::spec(&data.join("network"), args.base_port + 600, 0);
+    let mut net = Network::prepare(&spec).await?;
+    net.start_all().await?;
+    net.wait_first_sync(Duration::from_secs(60)).await?;
+    let node_pid = net
+        .pids()
+        .first()
+        .copied()
+        .context("the node is not running")?;
+    let node_rss_before = rss_mb(node_pid).unwrap_or(0.0);
+    let config_path = net.nodes[0].dir.join("config.toml");
+    let db_path = Config::load(&config_path)?.db_path();
+    let (out_path, log_path) = (data.join("import.out"), data.join("import.log"));
     let started = Instant::now();
-    let parsed = {
-        let file = file.clone();
-        tokio::task::spawn_blocking(move || {
-            import_stream(std::fs::File::open(file)?, &opts, |_| {
-                Ok::<(), Infallible>(())
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-        .await??
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["import", "stix"])
+        .arg(&file)
+        .arg("--config")
+        .arg(&config_path)
+        .stdout(std::fs::File::create(&out_path)?)
+        .stderr(std::fs::File::create(&log_path)?)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting `atalaya import stix`")?;
+    let import_pid = child.id().unwrap_or(0);
+    // VmHWM only grows: the last reading before the process exits is its peak.
+    let mut import_peak = 0.0f64;
+    let status = loop {
+        if let Some(mb) = peak_rss_mb(import_pid) {
+            import_peak = import_peak.max(mb);
+        }
+        if let Ok(status) = tokio::time::timeout(Duration::from_millis(50), child.wait()).await {
+            break status?;
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            let _ = child.kill().await;
+            bail!("the import did not finish in 30 minutes");
+        }
     };
-    let parse_secs = started.elapsed().as_secs_f64();
-    let parse_peak = peak_rss_mb(me()).unwrap_or(0.0);
-    anyhow::ensure!(
-        parsed.indicators == n,
-        "the importer found {} of {n} indicators",
-        parsed.indicators
-    );
-
-    // 2. Into a node's store through Federation::publish.
-    let node_dir = data.join("node");
-    init(
-        &InitOptions {
-            dir: node_dir.clone(),
-            id: NodeId::new("bench-import")?,
-            country: CountryCode::new("US")?,
-            team: "Import benchmark".into(),
-            role: Role::Coordinator,
-            listen: "127.0.0.1:0".into(),
-            endpoint: "http://127.0.0.1:9".into(),
-            coordinator_key: None,
-            network: "bench-import".into(),
-            federation: crate::demo::demo_federation(),
-            store: StoreSection::default(),
-        },
-        &SystemClock,
-        &OsEntropy,
-    )
-    .await
-    .context("creating the benchmark node")?;
-    let config = Config::load(&node_dir.join("config.toml"))?;
-    let synchronous = format!("{:?}", config.store.synchronous).to_lowercase();
-    let (fed, store) = open_federation(&config).await?;
-    reset_peak();
-    let rss_before_publish = rss_mb(me()).unwrap_or(0.0);
-    let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-    let reader = {
-        let file = file.clone();
-        tokio::task::spawn_blocking(move || {
-            import_stream(std::fs::File::open(file)?, &opts, |d| {
-                tx.blocking_send(d)
-                    .map_err(|_| "the publishing side stopped")
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-    };
-    let mut published = 0usize;
-    let mut bulletins = 0usize;
-    let mut in_publish = Duration::ZERO;
-    let mut largest_ms = 0u128;
-    while let Some(draft) = rx.recv().await {
-        let t = Instant::now();
-        let (b, _) = fed.publish(draft).await?;
-        let took = t.elapsed();
-        in_publish += took;
-        largest_ms = largest_ms.max(took.as_millis());
-        published += b.content.indicators.len();
-        bulletins += 1;
+    let secs = started.elapsed().as_secs_f64();
+    let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
+    if !status.success() {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        bail!(
+            "`atalaya import stix` failed ({status}): {}",
+            tail(&log, 2000)
+        );
     }
-    let summary = reader.await??;
-    let publish_secs = started.elapsed().as_secs_f64();
-    let publish_peak = peak_rss_mb(me()).unwrap_or(0.0);
-    store.close().await;
-    anyhow::ensure!(
-        published == n,
-        "{published} of {n} indicators were published"
-    );
-    let db_mb = std::fs::metadata(config.db_path())
+    if !printed.contains(&format!("with {n} indicators")) {
+        bail!("the import did not report {n} indicators: {printed}");
+    }
+    let node_peak = peak_rss_mb(node_pid).unwrap_or(0.0);
+    let node_rss_after = rss_mb(node_pid).unwrap_or(0.0);
+    let log_head = net.api(0)?.get("/api/v1/status").await?["log_head"]
+        .as_i64()
+        .unwrap_or(0);
+    net.stop_all().await;
+    let db_mb = std::fs::metadata(&db_path)
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     let _ = std::fs::remove_file(&file);
-    let per_sec = |secs: f64| (n as f64 / secs).round();
     Ok(json!({
         "indicators": n,
         "bundle_mb": (bytes as f64 / 1e6).round(),
         "generate_seconds": generate_secs,
-        "bulletins": bulletins,
-        "warnings": summary.warnings.len(),
-        "parse": {
-            "seconds": parse_secs,
-            "indicators_per_second": per_sec(parse_secs),
-            "rss_before_mb": rss_before_parse,
-            "peak_rss_mb": parse_peak,
-        },
-        "publish": {
-            "seconds": publish_secs,
-            "indicators_per_second": per_sec(publish_secs),
-            "seconds_in_federation_publish": in_publish.as_secs_f64(),
-            "slowest_publish_ms": largest_ms,
-            "rss_before_mb": rss_before_publish,
-            "peak_rss_mb": publish_peak,
-            "store_synchronous": synchronous,
-            "database_mb": db_mb.round(),
-        },
-        "indicators_per_second": per_sec(publish_secs),
-        "peak_rss_mb": publish_peak.max(parse_peak),
-        "peak_rss_reset": reset,
-        "rss_note": "peak RSS (VmHWM) of the whole benchmark process, reset through /proc/self/clear_refs before each run: the generation of the bundle and earlier benchmarks do not count, the runtime and the node's store do",
+        "seconds": secs,
+        "indicators_per_second": (n as f64 / secs).round(),
+        "log_head": log_head,
+        "import_output": printed.trim(),
+        "node_rss_before_mb": node_rss_before,
+        "node_rss_after_mb": node_rss_after,
+        "node_peak_rss_mb": node_peak,
+        "import_process_peak_rss_mb": import_peak,
+        "database_mb": db_mb.round(),
+        "peak_rss_mb": node_peak,
         "targets": {"indicators_per_second": 100_000, "peak_rss_mb": 200},
     }))
 }

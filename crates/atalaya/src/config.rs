@@ -268,7 +268,9 @@ fn doc_for(line: &str) -> Option<&'static str> {
             "Flag a team whose contacts nobody confirmed for this many days."
         }
         "hygiene_tick_ms" => "Milliseconds between looks for keys and contacts to warn about.",
-        "[portal]" => "The public portal's report form: proof of work and rate limits.",
+        "[portal]" => {
+            "The public portal's report form (proof of work and rate limits) and live stream."
+        }
         "pow_bits" => {
             "Leading zero bits of SHA-256 the browser must find before a report is accepted (each bit doubles the work; 18 takes about a second)."
         }
@@ -277,6 +279,9 @@ fn doc_for(line: &str) -> Option<&'static str> {
         "reports_per_address" => "Report forms one client address may post per window.",
         "reports_per_state" => {
             "Reports one member state's team may receive through this node per window."
+        }
+        "live_subscribers" => {
+            "Subscribers the public live stream of bulletins (/public/v1/events) serves at once."
         }
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",

@@ -49,6 +49,8 @@ pub struct PortalSettings {
     pub reports_per_address: u32,
     /// Reports one member state's team may receive through this node per window.
     pub reports_per_state: u32,
+    /// Subscribers the public live stream (`/public/v1/events`) serves at once.
+    pub live_subscribers: u32,
 }
 
 impl Default for PortalSettings {
@@ -59,6 +61,7 @@ impl Default for PortalSettings {
             window_secs: 3600,
             reports_per_address: 10,
             reports_per_state: 200,
+            live_subscribers: 20_000,
         }
     }
 }
