@@ -612,20 +612,26 @@ impl Federation {
             .collect())
     }
 
-    /// Publish a bulletin: sign it, store it with one outbox row per eligible peer in one
-    /// transaction, and wake the peers' workers. Returns the bulletin and its recipients.
-    pub async fn publish(
-        &self,
-        draft: BulletinDraft,
-    ) -> Result<(Bulletin, Vec<NodeId>), FederationError> {
+    /// A bulletin of this node's from a draft whose labels passed the checks (not yet stored).
+    fn new_bulletin(&self, draft: BulletinDraft) -> Result<Bulletin, FederationError> {
         if self.roster().member(&self.me).is_none() {
             return Err(FederationError::NotInRoster(self.me.clone()));
         }
         let now = self.now();
         self.check_labels(&draft, now)?;
         let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
-        let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
-            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        Bulletin::new(draft, id, self.me.clone(), now)
+            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))
+    }
+
+    /// Publish a bulletin: sign it, store it with one outbox row per eligible peer in one
+    /// transaction, and wake the peers' workers. Returns the bulletin and its recipients.
+    pub async fn publish(
+        &self,
+        draft: BulletinDraft,
+    ) -> Result<(Bulletin, Vec<NodeId>), FederationError> {
+        let bulletin = self.new_bulletin(draft)?;
+        let id = bulletin.id;
         let recipients = self
             .publish_envelope(&bulletin.to_envelope(), Some(bulletin.clone()))
             .await?;
@@ -641,14 +647,8 @@ impl Federation {
         draft: BulletinDraft,
         claim: &atalaya_store::ImportClaim,
     ) -> Result<Option<(Bulletin, Vec<NodeId>)>, FederationError> {
-        if self.roster().member(&self.me).is_none() {
-            return Err(FederationError::NotInRoster(self.me.clone()));
-        }
-        let now = self.now();
-        self.check_labels(&draft, now)?;
-        let id = ids::new_id(now, &mut EntropyRng(self.entropy.as_ref()));
-        let bulletin = Bulletin::new(draft, id, self.me.clone(), now)
-            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
+        let bulletin = self.new_bulletin(draft)?;
+        let id = bulletin.id;
         let Some(recipients) = self
             .publish_envelope_claimed(&bulletin.to_envelope(), Some(bulletin.clone()), Some(claim))
             .await?

@@ -3,7 +3,10 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+use atalaya_core::Timestamp;
+use atalaya_core::peer_health::Reachability;
 use atalaya_federation::Metrics;
+use atalaya_store::PeerState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -134,71 +137,44 @@ pub async fn metrics(
         .into_iter()
         .map(|(_, s)| s)
         .collect();
-    let _ = writeln!(
-        out,
-        "# HELP atalaya_outbox_depth Envelopes queued for a peer.\n# TYPE atalaya_outbox_depth gauge"
+    let seconds_since =
+        |t: Option<Timestamp>| t.map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
+    let mut per_peer = |name: &str, help: &str, value: &dyn Fn(&PeerState) -> String| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for s in &states {
+            let _ = writeln!(
+                out,
+                "{name}{{peer=\"{}\"}} {}",
+                escape(s.peer.as_str()),
+                value(s)
+            );
+        }
+    };
+    per_peer(
+        "atalaya_outbox_depth",
+        "Envelopes queued for a peer.",
+        &|s| s.pending.to_string(),
     );
-    for s in &states {
-        let _ = writeln!(
-            out,
-            "atalaya_outbox_depth{{peer=\"{}\"}} {}",
-            escape(s.peer.as_str()),
-            s.pending
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP atalaya_outbox_lag_seconds Age of the oldest envelope queued for a peer.\n# TYPE atalaya_outbox_lag_seconds gauge"
+    per_peer(
+        "atalaya_outbox_lag_seconds",
+        "Age of the oldest envelope queued for a peer.",
+        &|s| format!("{:.3}", seconds_since(s.oldest_pending)),
     );
-    for s in &states {
-        let lag = s
-            .oldest_pending
-            .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
-        let _ = writeln!(
-            out,
-            "atalaya_outbox_lag_seconds{{peer=\"{}\"}} {lag:.3}",
-            escape(s.peer.as_str())
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP atalaya_peer_consecutive_failures Failed exchanges since the last success.\n# TYPE atalaya_peer_consecutive_failures gauge"
+    per_peer(
+        "atalaya_peer_consecutive_failures",
+        "Failed exchanges since the last success.",
+        &|s| s.consecutive_failures.to_string(),
     );
-    for s in &states {
-        let _ = writeln!(
-            out,
-            "atalaya_peer_consecutive_failures{{peer=\"{}\"}} {}",
-            escape(s.peer.as_str()),
-            s.consecutive_failures
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP atalaya_peer_unreachable 1 when the peer is unreachable by the node's health rules (a streak of failures over a time window), else 0.\n# TYPE atalaya_peer_unreachable gauge"
+    per_peer(
+        "atalaya_peer_unreachable",
+        "1 when the peer is unreachable by the node's health rules (a streak of failures over a time window), else 0.",
+        &|s| u8::from(fed.reachability(s) == Reachability::Unreachable).to_string(),
     );
-    for s in &states {
-        let down = fed.reachability(s) == atalaya_core::peer_health::Reachability::Unreachable;
-        let _ = writeln!(
-            out,
-            "atalaya_peer_unreachable{{peer=\"{}\"}} {}",
-            escape(s.peer.as_str()),
-            u8::from(down)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP atalaya_peer_failing_seconds How long the peer's current streak of failures has lasted (0 when its last exchange succeeded).\n# TYPE atalaya_peer_failing_seconds gauge"
+    per_peer(
+        "atalaya_peer_failing_seconds",
+        "How long the peer's current streak of failures has lasted (0 when its last exchange succeeded).",
+        &|s| format!("{:.3}", seconds_since(s.failing_since)),
     );
-    for s in &states {
-        let failing = s
-            .failing_since
-            .map_or(0.0, |t| now.millis_since(t) as f64 / 1000.0);
-        let _ = writeln!(
-            out,
-            "atalaya_peer_failing_seconds{{peer=\"{}\"}} {failing:.3}",
-            escape(s.peer.as_str())
-        );
-    }
     let _ = writeln!(
         out,
         "# HELP atalaya_roster_version Version of the roster in force.\n# TYPE atalaya_roster_version gauge\natalaya_roster_version {}",
