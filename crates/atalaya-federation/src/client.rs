@@ -39,25 +39,74 @@ pub enum PeerError {
     BadAnswer(String),
 }
 
-/// An address a node may contact when private peers are not allowed.
+/// IPv4 blocks of the IANA IPv4 Special-Purpose Address Registry (RFC 6890 and later) that are
+/// not globally reachable, and multicast and the reserved 240/4: `(network, prefix length)`.
+const SPECIAL_V4: &[(u32, u8)] = &[
+    (0x0000_0000, 8),  // 0/8 "this network"
+    (0x0a00_0000, 8),  // 10/8 private
+    (0x6440_0000, 10), // 100.64/10 shared address space (CGNAT)
+    (0x7f00_0000, 8),  // 127/8 loopback
+    (0xa9fe_0000, 16), // 169.254/16 link local
+    (0xac10_0000, 12), // 172.16/12 private
+    (0xc000_0000, 24), // 192.0.0/24 IETF protocol assignments
+    (0xc000_0200, 24), // 192.0.2/24 documentation (TEST-NET-1)
+    (0xc058_6300, 24), // 192.88.99/24 deprecated 6to4 relay anycast
+    (0xc0a8_0000, 16), // 192.168/16 private
+    (0xc612_0000, 15), // 198.18/15 benchmarking
+    (0xc633_6400, 24), // 198.51.100/24 documentation (TEST-NET-2)
+    (0xcb00_7100, 24), // 203.0.113/24 documentation (TEST-NET-3)
+    (0xe000_0000, 4),  // 224/4 multicast
+    (0xf000_0000, 4),  // 240/4 reserved, and 255.255.255.255 broadcast
+];
+
+/// IPv6 blocks of the IANA IPv6 Special-Purpose Address Registry that are not globally
+/// reachable, deprecated transition blocks, documentation, multicast.
+const SPECIAL_V6: &[(u128, u8)] = &[
+    (0, 96),                           // ::/96 unspecified, loopback, IPv4-compatible
+    (0x0064_ff9b_0001 << 80, 48),      // 64:ff9b:1::/48 local-use IPv4/IPv6 translation
+    (0x0100 << 112, 64),               // 100::/64 discard-only
+    (0x0100_0000_0000_0001 << 64, 64), // 100:0:0:1::/64 dummy prefix
+    (0x2001 << 112, 23), // 2001::/23 IETF protocol assignments (Teredo, ORCHID, benchmarking)
+    (0x2001_0db8 << 96, 32), // 2001:db8::/32 documentation
+    (0x2002 << 112, 16), // 2002::/16 6to4 (deprecated, RFC 7526)
+    (0x3fff << 112, 20), // 3fff::/20 documentation
+    (0x5f00 << 112, 16), // 5f00::/16 segment routing SIDs
+    (0xfc00 << 112, 7),  // fc00::/7 unique local
+    (0xfe80 << 112, 10), // fe80::/10 link local
+    (0xfec0 << 112, 10), // fec0::/10 site local (deprecated)
+    (0xff00 << 112, 8),  // ff00::/8 multicast
+];
+
+fn in_v4(ip: u32, (net, len): (u32, u8)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    ip & mask == net & mask
+}
+
+fn in_v6(ip: u128, (net, len): (u128, u8)) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    ip & mask == net & mask
+}
+
+/// An address a node may contact when private peers are not allowed: none of the special-purpose
+/// blocks of the IANA registries, and for the IPv6 forms that carry an IPv4 address (mapped,
+/// NAT64 well-known prefix), an IPv4 address that is itself public.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64) // CGNAT 100.64/10
+            let n = u32::from(v4);
+            !SPECIAL_V4.iter().any(|b| in_v4(n, *b))
         }
         IpAddr::V6(v6) => {
-            let seg0 = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local
-                || (seg0 & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(IpAddr::V4(v4))))
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let n = u128::from(v6);
+            // 64:ff9b::/96, the NAT64 well-known prefix: the IPv4 address in its last 32 bits.
+            if in_v6(n, (0x0064_ff9b << 96, 96)) {
+                #[allow(clippy::cast_possible_truncation)]
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(n as u32)));
+            }
+            !SPECIAL_V6.iter().any(|b| in_v6(n, *b))
         }
     }
 }
@@ -126,24 +175,38 @@ impl PeerClient {
             return Err(PeerError::Suspended(peer.node_id.clone()));
         }
         let base = Url::parse(&peer.endpoint).map_err(|e| PeerError::Endpoint(e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(PeerError::Endpoint(format!("scheme {}", base.scheme())));
-        }
-        if !self.allow_private {
-            let literal = base
-                .host_str()
-                .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok());
-            if let Some(ip) = literal
-                && !is_public(ip)
-            {
-                return Err(PeerError::Endpoint(format!(
-                    "{ip} is not a public address (set federation.allow_private_peers for test networks)"
-                )));
-            }
-        }
+        check_endpoint(&base, self.allow_private).map_err(PeerError::Endpoint)?;
         let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
         Url::parse(&joined).map_err(|e| PeerError::Endpoint(e.to_string()))
     }
+}
+
+/// Whether a peer's endpoint may be called: HTTPS to a public address, or on a test network
+/// (`allow_private_peers`) plain HTTP and private addresses too.
+pub fn check_endpoint(base: &Url, allow_private: bool) -> Result<(), String> {
+    match (base.scheme(), allow_private) {
+        ("https", _) | ("http", true) => {}
+        ("http", false) => {
+            return Err(format!(
+                "{base} is plain HTTP: peers are reached over HTTPS (http:// only with \
+                 federation.allow_private_peers, for test networks)"
+            ));
+        }
+        (other, _) => return Err(format!("scheme {other}")),
+    }
+    if !allow_private {
+        let literal = base
+            .host_str()
+            .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+        if let Some(ip) = literal
+            && !is_public(ip)
+        {
+            return Err(format!(
+                "{ip} is not a public address (set federation.allow_private_peers for test networks)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn authority(url: &Url) -> String {
@@ -349,6 +412,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn peers_are_reached_over_https_outside_test_networks() {
+        let check = |u: &str, private| check_endpoint(&Url::parse(u).unwrap(), private);
+        assert!(check("https://atalaya.csirt.example.cl", false).is_ok());
+        assert!(check("https://200.1.2.3:7400", false).is_ok());
+        let e = check("http://atalaya.csirt.example.cl", false).unwrap_err();
+        assert!(e.contains("plain HTTP"), "{e}");
+        assert!(check("https://10.0.0.1", false).is_err());
+        assert!(check("https://[64:ff9b::a00:1]", false).is_err());
+        assert!(check("ftp://example.org", false).is_err());
+        assert!(check("ftp://example.org", true).is_err());
+        assert!(check("http://127.0.0.1:7400", true).is_ok());
+    }
+
+    #[test]
     fn private_addresses_are_not_public() {
         for ip in [
             "127.0.0.1",
@@ -362,10 +439,50 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "0.0.0.0",
+            // Multicast, reserved, broadcast, benchmarking, documentation, protocol blocks.
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.0.0.8",
+            "192.0.2.7",
+            "198.51.100.7",
+            "203.0.113.7",
+            "192.88.99.1",
+            "0.1.2.3",
+            // NAT64 to private space, 6to4, Teredo, documentation, multicast, site local.
+            "64:ff9b::a00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:c0a8:101::1",
+            "2002:0808:0808::1",
+            "2001::1",
+            "2001:2::1",
+            "2001:db8::1",
+            "3fff::1",
+            "ff02::1",
+            "ff0e::1",
+            "fec0::1",
+            "100::1",
+            "5f00::1",
+            "::",
+            "::a00:1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["200.1.2.3", "8.8.8.8", "2800:150::1"] {
+        for ip in [
+            "200.1.2.3",
+            "8.8.8.8",
+            "2800:150::1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "223.255.255.255",
+            "64:ff9b::808:808",
+            "2001:1200::1",
+            "2620:fe::fe",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

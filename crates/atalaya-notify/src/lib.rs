@@ -18,14 +18,20 @@ use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 /// How this node sends notifications.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotifySettings {
     /// SMTP server, as a URL: `smtp://host:25` (STARTTLS when offered is not forced),
-    /// `smtp://host:587?tls=required`, `smtps://user:pass@host:465`. Empty: no e-mail.
+    /// `smtp://host:587?tls=required`, `smtps://user@host:465` with the password in
+    /// `smtp_password_file`. Empty: no e-mail.
     pub smtp_url: String,
+    /// A file (mode 0600, relative to the data directory) holding the SMTP password for the
+    /// user named in `smtp_url`; empty: none. A password written inside `smtp_url` still
+    /// works, but is masked wherever the settings are shown.
+    pub smtp_password_file: std::path::PathBuf,
     /// The sender address of escalation mail.
     pub mail_from: String,
     /// Milliseconds between looks for overdue acknowledgements.
@@ -36,9 +42,44 @@ impl Default for NotifySettings {
     fn default() -> Self {
         Self {
             smtp_url: String::new(),
+            smtp_password_file: std::path::PathBuf::new(),
             mail_from: "atalaya@localhost".into(),
             escalation_tick_ms: 30_000,
         }
+    }
+}
+
+impl NotifySettings {
+    /// `smtp_url` with any password in it replaced by `***`: how it is shown and logged.
+    pub fn masked_smtp_url(&self) -> String {
+        mask_url_password(&self.smtp_url)
+    }
+}
+
+impl std::fmt::Debug for NotifySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifySettings")
+            .field("smtp_url", &self.masked_smtp_url())
+            .field("smtp_password_file", &self.smtp_password_file)
+            .field("mail_from", &self.mail_from)
+            .field("escalation_tick_ms", &self.escalation_tick_ms)
+            .finish()
+    }
+}
+
+/// A URL with the password of its user information replaced by `***` (unparsable: all of it).
+pub fn mask_url_password(url: &str) -> String {
+    if url.is_empty() {
+        return String::new();
+    }
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "***".into(),
     }
 }
 
@@ -62,6 +103,8 @@ pub enum NotifyError {
 /// Sends e-mail and webhooks.
 pub struct Notifier {
     settings: NotifySettings,
+    /// The SMTP user and password from `smtp_password_file`, and the URL without them.
+    smtp_login: Option<(String, Zeroizing<String>)>,
     http: reqwest::Client,
 }
 
@@ -79,7 +122,39 @@ impl Notifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| NotifyError::Webhook(e.to_string()))?;
-        Ok(Self { settings, http })
+        let smtp_login = if settings.smtp_password_file.as_os_str().is_empty() {
+            None
+        } else {
+            let path = &settings.smtp_password_file;
+            atalaya_crypto::check_secret_file_permissions(path)
+                .map_err(|e| NotifyError::Smtp(e.to_string()))?;
+            let password = Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| NotifyError::Smtp(format!("{}: {e}", path.display())))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_owned(),
+            );
+            let url = reqwest::Url::parse(&settings.smtp_url)
+                .map_err(|e| NotifyError::Smtp(format!("smtp_url: {e}")))?;
+            if url.username().is_empty() {
+                return Err(NotifyError::Smtp(
+                    "smtp_password_file is set but smtp_url names no user (smtps://user@host)"
+                        .into(),
+                ));
+            }
+            if url.password().is_some() {
+                return Err(NotifyError::Smtp(
+                    "smtp_url carries a password and smtp_password_file is set: keep only the file"
+                        .into(),
+                ));
+            }
+            Some((url.username().to_owned(), password))
+        };
+        Ok(Self {
+            settings,
+            smtp_login,
+            http,
+        })
     }
 
     /// Send a plain-text e-mail.
@@ -101,10 +176,17 @@ impl Notifier {
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_owned())
             .map_err(|e| NotifyError::Message(e.to_string()))?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.settings.smtp_url)
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.settings.smtp_url)
             .map_err(|e| NotifyError::Smtp(e.to_string()))?
-            .timeout(Some(Duration::from_secs(10)))
-            .build();
+            .timeout(Some(Duration::from_secs(10)));
+        if let Some((user, password)) = &self.smtp_login {
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    user.clone(),
+                    password.to_string(),
+                ));
+        }
+        let transport = builder.build();
         transport
             .send(message)
             .await
@@ -173,6 +255,26 @@ impl Notifier {
     }
 }
 
+/// The title as a message may carry it: e-mail crosses mail servers and webhooks reach
+/// pagers, so above TLP:GREEN a message says only the kind and the label, never the title.
+fn title_in_message(b: &Bulletin) -> Option<&str> {
+    (b.tlp <= atalaya_core::Tlp::Green).then_some(b.content.title.as_str())
+}
+
+/// The subject line: `[Atalaya node] WHAT LABEL: title` (`…: kind` above GREEN).
+fn subject_line(node: &NodeId, what: &str, b: &Bulletin) -> String {
+    let about = title_in_message(b).unwrap_or(b.content.kind.as_str());
+    format!("[Atalaya {node}] {what} {}: {about}", b.tlp.label())
+}
+
+/// The `Title:` line of a message body ("withheld" above GREEN).
+fn title_line(b: &Bulletin) -> String {
+    title_in_message(b).map_or_else(
+        || format!("(withheld: {} — read it on the node)", b.tlp.label()),
+        str::to_owned,
+    )
+}
+
 /// What the escalation message says.
 fn escalation_text(node: &NodeId, b: &Bulletin, role: escalation::OnCallRole) -> (String, String) {
     let deadline = b
@@ -180,11 +282,7 @@ fn escalation_text(node: &NodeId, b: &Bulletin, role: escalation::OnCallRole) ->
         .ack_required_by
         .map(|d| d.to_string())
         .unwrap_or_default();
-    let subject = format!(
-        "[Atalaya {node}] UNACKNOWLEDGED {}: {}",
-        b.tlp.label(),
-        b.content.title
-    );
+    let subject = subject_line(node, "UNACKNOWLEDGED", b);
     let body = format!(
         "A bulletin from {origin} has not been acknowledged by anyone at {node}.\n\n\
          Title:     {title}\n\
@@ -198,7 +296,7 @@ fn escalation_text(node: &NodeId, b: &Bulletin, role: escalation::OnCallRole) ->
          curl -X POST -H 'Authorization: Bearer <token>' <node>/api/v1/bulletins/{id}/ack\n\n\
          The content is not in this message: read it on the node.\n",
         origin = b.origin,
-        title = b.content.title,
+        title = title_line(b),
         tlp = b.tlp.label(),
         kind = b.content.kind.as_str(),
         severity = b.content.severity,
@@ -243,7 +341,8 @@ pub async fn escalate_once(
             for person in roster.entries.iter().filter(|e| e.role == role) {
                 let payload = serde_json::json!({
                     "event": "acknowledgement-overdue", "node": me, "bulletin": b.id,
-                    "title": b.content.title, "tlp": b.tlp, "deadline": deadline,
+                    "title": title_in_message(&b), "kind": b.content.kind.as_str(),
+                    "tlp": b.tlp, "deadline": deadline,
                     "role": role, "person": person.name,
                 });
                 for call in notifier.page(person, &subject, &body, &payload).await {
@@ -287,11 +386,7 @@ fn renotify_text(
     r: &ReceivedRenotify,
     person: &OnCallEntry,
 ) -> (String, String) {
-    let subject = format!(
-        "[Atalaya {node}] RE-NOTIFIED, STILL UNACKNOWLEDGED {}: {}",
-        b.tlp.label(),
-        b.content.title
-    );
+    let subject = subject_line(node, "RE-NOTIFIED, STILL UNACKNOWLEDGED", b);
     let deadline = b
         .content
         .ack_required_by
@@ -310,7 +405,7 @@ fn renotify_text(
          curl -X POST -H 'Authorization: Bearer <token>' <node>/api/v1/bulletins/{id}/ack\n\n\
          The content is not in this message: read it on the node.\n",
         origin = r.origin,
-        title = b.content.title,
+        title = title_line(b),
         tlp = b.tlp.label(),
         kind = b.content.kind.as_str(),
         severity = b.content.severity,
@@ -412,7 +507,8 @@ pub async fn renotify_once(
                     let payload = serde_json::json!({
                         "event": "renotify", "renotify": r.envelope, "node": me,
                         "bulletin": b.bulletin.id,
-                        "title": b.bulletin.content.title, "tlp": b.bulletin.tlp,
+                        "title": title_in_message(&b.bulletin),
+                        "kind": b.bulletin.content.kind.as_str(), "tlp": b.bulletin.tlp,
                         "deadline": b.bulletin.content.ack_required_by, "origin": r.origin,
                         "asked_by": r.by, "asked_at": r.at, "role": person.role,
                         "person": person.name,

@@ -132,8 +132,12 @@ fn t(min: i64) -> Timestamp {
 }
 
 fn overdue_bulletin(deadline: Timestamp) -> NewEnvelope {
+    overdue_labelled(deadline, "GREEN")
+}
+
+fn overdue_labelled(deadline: Timestamp, tlp: &str) -> NewEnvelope {
     let draft: BulletinDraft = serde_json::from_value(serde_json::json!({
-        "tlp": "GREEN", "kind": "attack-warning", "severity": "critical",
+        "tlp": tlp, "kind": "attack-warning", "severity": "critical",
         "title": "Wiper spreading through shared VPN", "summary": "Act now.",
         "ack_required_by": deadline
     }))
@@ -145,7 +149,7 @@ fn overdue_bulletin(deadline: Timestamp) -> NewEnvelope {
         kind: "bulletin".into(),
         origin: b.origin.clone(),
         created: b.created,
-        tlp: "GREEN".into(),
+        tlp: tlp.into(),
         audience: "{\"scope\":\"network\"}".into(),
         raw: "{}".into(),
         bulletin: Some(b),
@@ -179,6 +183,7 @@ async fn an_unacknowledged_bulletin_calls_the_on_call_roster_step_by_step() {
         smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
         mail_from: "atalaya@mx-csirt.example".into(),
         escalation_tick_ms: 1000,
+        ..Default::default()
     })
     .unwrap();
     let clock = FixedClock::new(t(-1));
@@ -259,6 +264,64 @@ async fn an_unacknowledged_bulletin_calls_the_on_call_roster_step_by_step() {
     assert_eq!(call["event"], "acknowledgement-overdue");
     assert_eq!(call["role"], "primary");
     assert_eq!(store.escalations(env.id).await.unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn above_green_a_call_names_kind_and_label_never_the_title() {
+    let smtp = SmtpSink::start();
+    let (hook, hooks) = webhook_receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("n.db"), &SqliteOptions::default())
+        .await
+        .unwrap();
+    let me = NodeId::new("mx-csirt").unwrap();
+    store
+        .ingest(&[overdue_labelled(t(0), "AMBER")], t(-59))
+        .await
+        .unwrap();
+    let roster = serde_json::json!({
+        "step_minutes": 15,
+        "entries": [{"role": "primary", "name": "Ana", "email": "ana@csirt.example.mx",
+                     "webhook": hook, "timezone": "UTC"}]
+    });
+    store.set_oncall(&roster.to_string(), t(-59)).await.unwrap();
+    let notifier = Notifier::new(NotifySettings {
+        smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+        mail_from: "atalaya@mx-csirt.example".into(),
+        escalation_tick_ms: 1000,
+        ..Default::default()
+    })
+    .unwrap();
+    let clock = FixedClock::new(t(1));
+    let calls = escalate_once(&store, &me, &clock, &notifier).await.unwrap();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let start = Instant::now();
+    while !smtp.text().contains("ana@csirt.example.mx") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "mail not received"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mail = smtp.text();
+    assert!(
+        mail.contains("Subject: [Atalaya mx-csirt] UNACKNOWLEDGED TLP:AMBER: attack-warning"),
+        "{mail}"
+    );
+    assert!(
+        !mail.contains("Wiper"),
+        "the AMBER title left in a mail: {mail}"
+    );
+    let hooks = hooks.lock().unwrap().clone();
+    assert_eq!(hooks.len(), 1);
+    assert!(
+        !hooks[0].contains("Wiper"),
+        "the title in a webhook: {}",
+        hooks[0]
+    );
+    let call: serde_json::Value = serde_json::from_str(&hooks[0]).unwrap();
+    assert_eq!(call["kind"], "attack-warning");
+    assert_eq!(call["tlp"], "AMBER");
 }
 
 #[tokio::test]
@@ -447,6 +510,7 @@ async fn a_key_about_to_expire_warns_the_team_and_the_coordinator_once() {
         smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
         mail_from: "atalaya@example.org".into(),
         escalation_tick_ms: 1000,
+        ..Default::default()
     })
     .unwrap();
     let settings = DirectorySettings::default();

@@ -1,14 +1,17 @@
 //! People at a node: accounts, login with a password and a second factor, sessions, rate
 //! limits and scoped API tokens. Console pages and API handlers call this; it holds the rules.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use atalaya_core::access::{self, Permissions, Role};
-use atalaya_core::{Clock, Entropy, EntropyRng, Timestamp, ids};
+use atalaya_core::{Clock, Entropy, EntropyRng, ids};
 use atalaya_crypto::{password, totp};
 use atalaya_store::{ApiToken, SessionRecord, Store, StoreError, UserRecord};
 use serde::{Deserialize, Serialize};
+
+use crate::limits::Limit;
 use sha2::{Digest, Sha256};
 
 /// Console and session settings (`[console]` in the configuration).
@@ -162,36 +165,11 @@ pub fn sha256_hex(s: &str) -> String {
         .collect()
 }
 
-/// Failed attempts in a sliding window, per key.
-#[derive(Debug, Default)]
-struct Failures(HashMap<String, VecDeque<Timestamp>>);
-
-impl Failures {
-    fn recent(&mut self, key: &str, now: Timestamp, window_ms: i64) -> (usize, Option<Timestamp>) {
-        let Some(q) = self.0.get_mut(key) else {
-            return (0, None);
-        };
-        while q.front().is_some_and(|t| now.millis_since(*t) >= window_ms) {
-            q.pop_front();
-        }
-        let oldest = q.front().copied();
-        if q.is_empty() {
-            self.0.remove(key);
-        }
-        (self.0.get(key).map_or(0, VecDeque::len), oldest)
-    }
-
-    fn add(&mut self, key: &str, now: Timestamp) {
-        // Bounded: a flood of distinct keys cannot grow memory without limit.
-        if self.0.len() > 100_000 {
-            self.0.clear();
-        }
-        self.0.entry(key.to_owned()).or_default().push_back(now);
-    }
-
-    fn clear(&mut self, key: &str) {
-        self.0.remove(key);
-    }
+/// The key a client address is held by (an IPv6 client by its /64).
+fn limited_as(address: &str) -> String {
+    address
+        .parse()
+        .map_or_else(|_| address.to_owned(), crate::limits::address_key)
 }
 
 /// The account service of a node.
@@ -201,8 +179,10 @@ pub struct Accounts {
     entropy: Arc<dyn Entropy>,
     /// The settings it runs with.
     pub settings: ConsoleSettings,
-    by_account: Mutex<Failures>,
-    by_address: Mutex<Failures>,
+    /// Failed logins per account (a correct password clears them).
+    by_account: Limit,
+    /// Failed logins per client address.
+    by_address: Limit,
     /// TOTP secrets being enrolled, by session hash (confirmed ones go to the account).
     enrolling: Mutex<HashMap<String, String>>,
 }
@@ -215,13 +195,14 @@ impl Accounts {
         entropy: Arc<dyn Entropy>,
         settings: ConsoleSettings,
     ) -> Self {
+        let window = Duration::from_secs(u64::from(settings.failure_window_minutes.max(1)) * 60);
         Self {
+            by_account: Limit::new(settings.max_failures_per_account, window, clock.clone()),
+            by_address: Limit::new(settings.max_failures_per_address, window, clock.clone()),
             store,
             clock,
             entropy,
             settings,
-            by_account: Mutex::default(),
-            by_address: Mutex::default(),
             enrolling: Mutex::default(),
         }
     }
@@ -281,43 +262,29 @@ impl Accounts {
         Ok(user)
     }
 
-    fn window_ms(&self) -> i64 {
-        i64::from(self.settings.failure_window_minutes) * 60_000
-    }
-
-    /// Refuse when either the account or the address has too many recent failures.
+    /// Refuse when either the account or the address is held by its recent failures.
     fn check_limits(&self, username: &str, address: &str) -> Result<(), AccountError> {
-        let now = self.clock.now();
-        let window = self.window_ms();
-        let held = |m: &Mutex<Failures>, key: &str, max: u32| -> Option<i64> {
-            let mut f = m.lock().unwrap_or_else(|p| p.into_inner());
-            let (n, oldest) = f.recent(key, now, window);
-            (n >= max as usize).then(|| {
-                let left = window - oldest.map_or(0, |o| now.millis_since(o));
-                (left + 59_999) / 60_000
-            })
-        };
-        let a = held(
-            &self.by_account,
-            username,
-            self.settings.max_failures_per_account,
-        );
-        let b = held(
-            &self.by_address,
-            address,
-            self.settings.max_failures_per_address,
-        );
-        match a.max(b) {
-            Some(minutes) => Err(AccountError::TooManyAttempts { minutes }),
+        let wait = [
+            self.by_account.peek(username),
+            self.by_address.peek(&limited_as(address)),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .max();
+        match wait {
+            Some(wait) => Err(AccountError::TooManyAttempts {
+                minutes: i64::try_from(wait.as_secs().div_ceil(60))
+                    .unwrap_or(i64::MAX)
+                    .max(1),
+            }),
             None => Ok(()),
         }
     }
 
     fn record_failure(&self, username: &str, address: &str) {
-        let now = self.clock.now();
-        for (m, key) in [(&self.by_account, username), (&self.by_address, address)] {
-            m.lock().unwrap_or_else(|p| p.into_inner()).add(key, now);
-        }
+        // Over the limit, a failure is not counted again: the hold runs its course.
+        let _ = self.by_account.hit(username);
+        let _ = self.by_address.hit(&limited_as(address));
     }
 
     /// Check a password; on success open a session and say what is still needed. Returns the
@@ -345,10 +312,7 @@ impl Accounts {
         if user.disabled.is_some() {
             return Err(AccountError::Disabled);
         }
-        self.by_account
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear(username);
+        self.by_account.forget(username);
         let role: Role = user.role.parse().unwrap_or(Role::ReadOnly);
         let next = if user.totp_secret.is_some() {
             NextStep::Totp

@@ -2,10 +2,8 @@
 //! token on every state-changing request). Handlers ask the resulting [`Principal`] for the
 //! right they need.
 
-use std::net::SocketAddr;
-
 use atalaya_core::access::{Permission, Permissions, Role};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use subtle::ConstantTimeEq;
@@ -46,15 +44,6 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Equal strings, compared in constant time.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// The client's address (for rate limits and the session record).
-pub fn client_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Whether a request changes state (and so needs a CSRF token when it comes with a cookie).

@@ -28,6 +28,7 @@ pub mod error;
 mod exchange_api;
 mod fed;
 mod feeds;
+pub mod limits;
 pub mod live;
 pub mod misp_feed;
 mod ops;
@@ -38,6 +39,63 @@ mod wellknown;
 pub use accounts::sha256_hex as api_token_hash;
 pub use accounts::{Accounts, ConsoleSettings};
 pub use error::ApiError;
+pub use ops::metrics_only;
+
+/// The HTTP edge's own settings (`[http]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client;
+    /// from anyone else the header is ignored. Rate limits key on the client so named.
+    pub trusted_proxies: Vec<String>,
+    /// API and TAXII requests one credential (API token or console session) may make per
+    /// minute, as a burst that refills steadily.
+    pub api_requests_per_minute: u32,
+    /// API and TAXII requests one client address (IPv6: its /64) may make per minute.
+    pub api_requests_per_minute_per_address: u32,
+    /// A second address serving only `GET /metrics`, without a token, for a scraper that
+    /// can reach it (e.g. `127.0.0.1:9464`); empty: none. On the main address `/metrics`
+    /// always needs an API token.
+    pub metrics_listen: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            api_requests_per_minute: 1200,
+            api_requests_per_minute_per_address: 2400,
+            metrics_listen: String::new(),
+        }
+    }
+}
+
+/// The HTTP edge's rate limits for the API and who the client is.
+pub struct ApiLimits {
+    /// Who the client is behind trusted proxies.
+    pub clients: limits::ClientAddresses,
+    by_credential: limits::Limit,
+    by_address: limits::Limit,
+}
+
+impl ApiLimits {
+    fn new(settings: &HttpSettings, clock: Arc<dyn atalaya_core::Clock>) -> Result<Self, String> {
+        let minute = std::time::Duration::from_secs(60);
+        Ok(Self {
+            clients: limits::ClientAddresses::new(&settings.trusted_proxies)?,
+            by_credential: limits::Limit::new(
+                settings.api_requests_per_minute,
+                minute,
+                clock.clone(),
+            ),
+            by_address: limits::Limit::new(
+                settings.api_requests_per_minute_per_address,
+                minute,
+                clock,
+            ),
+        })
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -59,6 +117,10 @@ pub struct AppState {
     pub taxii: Arc<taxii::TaxiiState>,
     /// The public live stream of bulletins (`/public/v1/events`).
     pub live: Arc<live::PublicLive>,
+    /// The HTTP edge's settings.
+    pub http: HttpSettings,
+    /// API rate limits and the client-address rule.
+    pub limits: Arc<ApiLimits>,
 }
 
 impl AppState {
@@ -75,7 +137,14 @@ impl AppState {
             portal_settings.live_subscribers as usize,
         ));
         let portal = Arc::new(portal::Portal::new(&fed, portal_settings));
+        let http = HttpSettings::default();
+        let limits = Arc::new(
+            ApiLimits::new(&http, fed.clock.clone())
+                .unwrap_or_else(|_| unreachable!("the default settings trust no proxy")),
+        );
         Self {
+            http,
+            limits,
             fed,
             accounts,
             shutdown: CancellationToken::new(),
@@ -96,6 +165,23 @@ impl AppState {
         self
     }
 
+    /// With these HTTP settings (trusted proxies, API rate limits, the metrics address).
+    pub fn with_http(mut self, settings: HttpSettings) -> Result<Self, String> {
+        self.limits = Arc::new(ApiLimits::new(&settings, self.fed.clock.clone())?);
+        self.http = settings;
+        Ok(self)
+    }
+
+    /// The client's address: the TCP peer, or behind a trusted proxy the client it names.
+    pub fn client_ip(&self, peer: SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        self.limits.clients.client(peer, headers)
+    }
+
+    /// The key rate limits use for the client (IPv6: its /64).
+    pub fn client_key(&self, peer: SocketAddr, headers: &axum::http::HeaderMap) -> String {
+        limits::address_key(self.client_ip(peer, headers))
+    }
+
     /// With these directory settings (key-expiry and stale-contact windows).
     pub fn with_directory(mut self, settings: atalaya_core::directory::DirectorySettings) -> Self {
         self.directory = settings;
@@ -112,6 +198,7 @@ impl AppState {
 /// All routes of a node.
 pub fn router(state: AppState) -> Router {
     let audited = state.clone();
+    let limited = state.clone();
     Router::new()
         .route("/fed/v1/inbox", post(fed::inbox))
         .route("/fed/v1/outbox", get(fed::outbox))
@@ -280,8 +367,65 @@ pub fn router(state: AppState) -> Router {
         // Bodies are read with explicit limits by each handler (so the refusal has our code).
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(audited, audit_before_answer))
+        .layer(middleware::from_fn_with_state(limited, api_rate_limit))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The API and TAXII: every request counts against its client address and, when it carries
+/// one, its credential (an API token or a session cookie, keyed by a hash whether or not it
+/// is valid: a caller cycling made-up tokens is still held by its address). Over either limit:
+/// `429 rate_limited` with `Retry-After`, before any work is done.
+async fn api_rate_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if !(path.starts_with("/api/") || path.starts_with("/taxii2/")) {
+        return next.run(req).await;
+    }
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let address = peer.map_or_else(
+        || "unknown".to_owned(),
+        |p| state.client_key(p, req.headers()),
+    );
+    let credential = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            let name = auth::session_cookie_name(state.accounts.settings.secure_cookie);
+            auth::cookie(req.headers(), name).map(str::to_owned)
+        });
+    let limits = &state.limits;
+    let verdict = limits
+        .by_address
+        .hit(&address)
+        .and_then(|()| match &credential {
+            Some(c) => limits.by_credential.hit(&accounts::sha256_hex(c)),
+            None => Ok(()),
+        });
+    match verdict {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let secs = wait.as_secs().max(1);
+            let mut resp = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests; try again in {secs} s"),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+    }
 }
 
 /// No answer leaves before the audit entries of what it shows are written: every surface that
@@ -369,6 +513,19 @@ pub async fn serve(
         Err(e) => tracing::error!(error = %e, "could not seed the portal's awareness pages"),
     }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+}
+
+/// Serve only `GET /metrics`, without credentials, on `listener` (`[http] metrics_listen`):
+/// an address only the operator's scraper reaches.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    let app = ops::metrics_only(state).layer(middleware::from_fn(security_headers));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await

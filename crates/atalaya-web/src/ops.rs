@@ -1,13 +1,12 @@
 //! Health, readiness and Prometheus metrics.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
 use atalaya_core::Timestamp;
 use atalaya_core::peer_health::Reachability;
 use atalaya_federation::Metrics;
 use atalaya_store::PeerState;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -46,15 +45,29 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// `GET /metrics`: from loopback without credentials, otherwise with an API token.
+/// `GET /metrics` on the node's address: with an API token or a console session, whoever
+/// asks (a local reverse proxy is as much "loopback" as the operator). A scraper without a
+/// token reads them at `[http] metrics_listen` instead ([`metrics_open`]).
 pub async fn metrics(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    token: Result<Principal, ApiError>,
+    caller: Result<Principal, ApiError>,
 ) -> Result<Response, ApiError> {
-    if !addr.ip().is_loopback() {
-        token?;
-    }
+    caller?;
+    metrics_open(State(state)).await
+}
+
+/// The router of the metrics-only address (`[http] metrics_listen`): `GET /metrics` without
+/// credentials, nothing else. (Not part of the node's router, nor of its authorisation matrix.)
+pub fn metrics_only(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics_open))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// `GET /metrics` on the metrics-only address: no credentials (whoever can reach that address
+/// may read them).
+pub async fn metrics_open(State(state): State<AppState>) -> Result<Response, ApiError> {
     let fed = &state.fed;
     let m = &fed.metrics;
     let mut out = String::with_capacity(4096);

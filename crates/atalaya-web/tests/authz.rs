@@ -224,7 +224,7 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         ),
         (g.clone(), "/healthz", Public),
         (g.clone(), "/readyz", Public),
-        (g.clone(), "/metrics", Public),
+        (g.clone(), "/metrics", Person),
         (g.clone(), "/console", Right(ReadBulletins)),
         (g.clone(), "/console/", Right(ReadBulletins)),
         (g.clone(), "/console/login", Public),

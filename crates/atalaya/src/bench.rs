@@ -670,7 +670,13 @@ async fn catchup(args: &BenchArgs, data: &Path) -> Result<Value> {
     let http = reqwest::Client::builder().no_proxy().build()?;
     let metrics_url = format!("{}/metrics", net.nodes[late].url);
     loop {
-        let m = http.get(&metrics_url).send().await?.text().await?;
+        let m = http
+            .get(&metrics_url)
+            .bearer_auth(&net.nodes[late].api_token)
+            .send()
+            .await?
+            .text()
+            .await?;
         let got = m
             .lines()
             .find_map(|l| l.strip_prefix("atalaya_envelopes_in_total "))

@@ -39,6 +39,9 @@ pub struct Config {
     /// The public portal's report form: proof of work and rate limits.
     #[serde(default)]
     pub portal: atalaya_web::portal::PortalSettings,
+    /// The HTTP edge: trusted proxies, API rate limits, the metrics address.
+    #[serde(default)]
+    pub http: atalaya_web::HttpSettings,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -126,7 +129,18 @@ impl Config {
         if config.node.data_dir.is_relative() {
             config.node.data_dir = base.join(&config.node.data_dir);
         }
+        let password_file = &config.notify.smtp_password_file;
+        if !password_file.as_os_str().is_empty() && password_file.is_relative() {
+            config.notify.smtp_password_file = config.node.data_dir.join(password_file);
+        }
         Ok(config)
+    }
+
+    /// The configuration as `config check` shows it: every secret in it masked.
+    pub fn shown(&self) -> Result<String> {
+        let mut shown = self.clone();
+        shown.notify.smtp_url = self.notify.masked_smtp_url();
+        Ok(toml::to_string_pretty(&shown)?)
     }
 
     /// Where the node keeps its keys.
@@ -175,6 +189,7 @@ impl Config {
             console: atalaya_web::ConsoleSettings::default(),
             directory: atalaya_core::directory::DirectorySettings::default(),
             portal: atalaya_web::portal::PortalSettings::default(),
+            http: atalaya_web::HttpSettings::default(),
             log: LogSection::default(),
         }
     }
@@ -245,7 +260,10 @@ fn doc_for(line: &str) -> Option<&'static str> {
         }
         "[notify]" => "E-mail, webhooks and escalation of unacknowledged bulletins.",
         "smtp_url" => {
-            "SMTP server: smtp://host:587?tls=required, smtps://user:pass@host:465; empty: no e-mail."
+            "SMTP server: smtp://host:587?tls=required, smtps://user@host:465; empty: no e-mail."
+        }
+        "smtp_password_file" => {
+            "File (mode 0600, relative to data_dir) with the SMTP password of the user in smtp_url; empty: none."
         }
         "mail_from" => "Sender address of escalation mail.",
         "escalation_tick_ms" => "Milliseconds between looks for overdue acknowledgements.",
@@ -282,6 +300,17 @@ fn doc_for(line: &str) -> Option<&'static str> {
         }
         "live_subscribers" => {
             "Subscribers the public live stream of bulletins (/public/v1/events) serves at once."
+        }
+        "[http]" => "The HTTP edge: who the client is behind a proxy, API rate limits, metrics.",
+        "trusted_proxies" => {
+            "Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client."
+        }
+        "api_requests_per_minute" => "API and TAXII requests per credential per minute.",
+        "api_requests_per_minute_per_address" => {
+            "API and TAXII requests per client address (IPv6: its /64) per minute."
+        }
+        "metrics_listen" => {
+            "Address serving only /metrics without a token, e.g. 127.0.0.1:9464; empty: none (on the main address /metrics needs an API token)."
         }
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
@@ -329,6 +358,33 @@ mod tests {
         // And the example parses back into the same struct.
         let parsed: Config = toml::from_str(&generated).unwrap();
         assert_eq!(parsed, Config::example());
+    }
+
+    #[test]
+    fn secrets_are_masked_when_shown_and_in_debug() {
+        let mut c = Config::example();
+        c.notify.smtp_url = "smtps://atalaya:hunter2-secret@mail.example.cl:465".into();
+        let shown = c.shown().unwrap();
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(
+            shown.contains("smtps://atalaya:***@mail.example.cl:465"),
+            "{shown}"
+        );
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2-secret"), "{debug}");
+        // A password file is resolved against the data directory.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let text = Config::example_toml().unwrap().replace(
+            "smtp_password_file = \"\"",
+            "smtp_password_file = \"smtp.password\"",
+        );
+        std::fs::write(&path, text).unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            c.notify.smtp_password_file,
+            dir.path().join("./smtp.password")
+        );
     }
 
     #[test]

@@ -351,6 +351,7 @@ impl Network {
             loop {
                 let text = http
                     .get(format!("{}/metrics", node.url))
+                    .bearer_auth(&node.api_token)
                     .send()
                     .await?
                     .text()

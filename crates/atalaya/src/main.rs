@@ -356,7 +356,7 @@ async fn run(args: Args) -> Result<()> {
             }
             ConfigCommand::Check { config } => {
                 let c = Config::load(&config)?;
-                print!("{}", toml::to_string_pretty(&c)?);
+                print!("{}", c.shown()?);
                 Ok(())
             }
         },

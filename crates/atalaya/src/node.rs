@@ -119,6 +119,7 @@ pub async fn init(
         },
         directory: Default::default(),
         portal: Default::default(),
+        http: Default::default(),
         log: Default::default(),
     };
     std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -300,8 +301,25 @@ pub async fn serve(config: Config, cancel: CancellationToken) -> Result<()> {
     let state = atalaya_web::AppState::new(fed.clone(), config.console.clone())
         .with_directory(config.directory)
         .with_portal(config.portal.clone())
-        .with_csaf_signer(csaf_signer);
+        .with_csaf_signer(csaf_signer)
+        .with_http(config.http.clone())
+        .map_err(|e| anyhow::anyhow!("[http] {e}"))?;
+    let metrics = if config.http.metrics_listen.is_empty() {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(&config.http.metrics_listen)
+            .await
+            .with_context(|| format!("listening on {} (metrics)", config.http.metrics_listen))?;
+        Some(tokio::spawn(atalaya_web::serve_metrics(
+            listener,
+            state.clone(),
+            cancel.clone(),
+        )))
+    };
     atalaya_web::serve(listener, state, cancel.clone()).await?;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
     cancel.cancel();
     let _ = outbox.await;
     let _ = sync.await;

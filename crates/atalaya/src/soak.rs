@@ -240,9 +240,10 @@ fn commit() -> String {
 }
 
 /// Envelopes queued in node `url`'s outbox, summed over its peers.
-async fn queued(http: &reqwest::Client, url: &str) -> Option<i64> {
+async fn queued(http: &reqwest::Client, url: &str, token: &str) -> Option<i64> {
     let text = tokio::time::timeout(REQUEST_TIMEOUT, async {
         http.get(format!("{url}/metrics"))
+            .bearer_auth(token)
             .send()
             .await?
             .text()
@@ -301,7 +302,11 @@ pub async fn run(args: SoakArgs) -> Result<()> {
         traffic: Mutex::new(Traffic::default()),
         kills: Mutex::new(Vec::new()),
     });
-    let urls: Vec<String> = net.nodes.iter().map(|n| n.url.clone()).collect();
+    let urls: Vec<(String, String)> = net
+        .nodes
+        .iter()
+        .map(|n| (n.url.clone(), n.api_token.clone()))
+        .collect();
     let dice = Dice::new(seed);
     // Half the nodes are killed now and then; the others run throughout, so memory and files
     // are judged on processes that lived through the whole traffic.
@@ -585,17 +590,22 @@ async fn kill_loop(
 }
 
 /// Sample every node, and look for bulletins that reached readers since the last sample.
-async fn sample(shared: &Shared, http: &reqwest::Client, urls: &[String], drain: bool) -> Sample {
+async fn sample(
+    shared: &Shared,
+    http: &reqwest::Client,
+    urls: &[(String, String)],
+    drain: bool,
+) -> Sample {
     let pids = shared.pids.lock().map(|p| p.clone()).unwrap_or_default();
     let mut nodes = Vec::new();
-    for (i, url) in urls.iter().enumerate() {
+    for (i, (url, token)) in urls.iter().enumerate() {
         let pid = pids.get(i).copied().flatten();
         nodes.push(NodeSample {
             pid,
             rss_mb: pid.and_then(rss_mb),
             open_files: pid.and_then(open_files),
             queued: if pid.is_some() {
-                queued(http, url).await
+                queued(http, url, token).await
             } else {
                 None
             },

@@ -165,12 +165,7 @@ fn a_view_whose_audit_entry_cannot_be_written_is_refused_not_answered() {
         !body.to_string().contains("For Mexico"),
         "the refusal carries the bulletin: {body}"
     );
-    let metrics = http()
-        .get(format!("{}/metrics", mx.url()))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = mx.metrics();
     // (Other writes may have failed meanwhile too: peers' pulls audit what they are given.)
     let failures: u64 = metrics
         .lines()

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestNet, atalaya, eventually, http, webhook_receiver};
+use common::{TestNet, atalaya, eventually, webhook_receiver};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -48,21 +48,11 @@ fn a_warning_published_at_one_node_reaches_the_others_verified() {
         "{out}"
     );
     // Metrics count it.
-    let m = common::http()
-        .get(format!("{}/metrics", net.node("mx-csirt").url()))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let m = net.node("mx-csirt").metrics();
     assert!(m.contains("atalaya_envelopes_in_total "), "{m}");
     assert!(m.contains("atalaya_outbox_depth{peer=\"cl-csirt\"}"), "{m}");
     eventually("anti-entropy rounds are counted", T, || {
-        let m = common::http()
-            .get(format!("{}/metrics", net.node("mx-csirt").url()))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
+        let m = net.node("mx-csirt").metrics();
         m.lines().any(|l| {
             l.strip_prefix("atalaya_sync_rounds_total ")
                 .is_some_and(|v| v.trim() != "0")
@@ -288,12 +278,7 @@ fn a_partition_is_bridged_by_whichever_member_holds_the_warnings() {
         }
     }
     // The relays came from holders: ar asked someone other than the first two in roster order.
-    let metrics = http()
-        .get(format!("{}/metrics", net.node("ar-csirt").url()))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = net.node("ar-csirt").metrics();
     let relayed: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("atalaya_relayed_in_total "))
@@ -368,19 +353,11 @@ fn a_peer_down_for_long_pages_the_duty_roster_once_and_again_when_back() {
     eventually("the streak makes mx unreachable", T, || {
         cl(&net)["state"] == "unreachable"
     });
-    let cl_url = net.node("cl-csirt").url();
-    let metrics = || {
-        http()
-            .get(format!("{cl_url}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap()
-    };
+    let metrics = |net: &TestNet| net.node("cl-csirt").metrics();
     assert!(
-        metrics().contains("atalaya_peer_unreachable{peer=\"mx-csirt\"} 1"),
+        metrics(&net).contains("atalaya_peer_unreachable{peer=\"mx-csirt\"} 1"),
         "{}",
-        metrics()
+        metrics(&net)
     );
     eventually("the duty officer is paged", T, || {
         !calls.lock().unwrap().is_empty()
@@ -424,9 +401,9 @@ fn a_peer_down_for_long_pages_the_duty_roster_once_and_again_when_back() {
         ["back", "down"],
         "{status}"
     );
-    assert!(metrics().contains("atalaya_peer_unreachable{peer=\"mx-csirt\"} 0"));
+    assert!(metrics(&net).contains("atalaya_peer_unreachable{peer=\"mx-csirt\"} 0"));
     assert!(
-        metrics().contains("atalaya_peer_alerts_total 1"),
+        metrics(&net).contains("atalaya_peer_alerts_total 1"),
         "counted since the restart"
     );
 }

@@ -146,7 +146,7 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
         );
     }
-    let address = addr.ip().to_string();
+    let address = state.client_ip(addr, &headers).to_string();
     match state
         .accounts
         .login(&username, field(&fields, "password"), &address)
@@ -250,13 +250,14 @@ pub async fn totp_submit(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let address = state.client_ip(addr, &headers).to_string();
     let (session, tr, fields) = match half_session_form(&state, &headers, body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     match state
         .accounts
-        .second_factor(&session, field(&fields, "code"), &addr.ip().to_string())
+        .second_factor(&session, field(&fields, "code"), &address)
         .await
     {
         Ok(()) => Redirect::to("/console").into_response(),

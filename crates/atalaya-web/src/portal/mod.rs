@@ -9,8 +9,7 @@
 //! ([`pow`]), rate limits per client address and per destination state on the node's clock,
 //! limits on every field and on the body, and a honeypot field.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::time::Duration;
 
 use askama::Template;
 use atalaya_core::access::Permission;
@@ -29,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::console::{Lang, Tr, browser_lang, render, render_status};
+use crate::limits::Limit;
 use crate::{ApiError, AppState};
 
 pub mod markdown;
@@ -66,42 +66,15 @@ impl Default for PortalSettings {
     }
 }
 
-/// The most rate-limit counters kept before expired ones are dropped.
-const MAX_COUNTERS: usize = 50_000;
-
-/// Fixed-window counters: key → (window start, count).
-#[derive(Debug, Default)]
-struct Counters(HashMap<String, (i64, u32)>);
-
-impl Counters {
-    /// Count one more for `key` at `now_ms`; false (and not counted) when over `max`.
-    fn hit(&mut self, key: &str, now_ms: i64, window_ms: i64, max: u32) -> bool {
-        if self.0.len() >= MAX_COUNTERS {
-            self.0.retain(|_, (start, _)| now_ms - *start < window_ms);
-            if self.0.len() >= MAX_COUNTERS {
-                // Full of live windows: refuse rather than grow without bound.
-                return false;
-            }
-        }
-        let entry = self.0.entry(key.to_owned()).or_insert((now_ms, 0));
-        if now_ms - entry.0 >= window_ms || now_ms < entry.0 {
-            *entry = (now_ms, 0);
-        }
-        if entry.1 >= max {
-            return false;
-        }
-        entry.1 += 1;
-        true
-    }
-}
-
 /// The portal's state: its settings, the proof-of-work key, and the rate-limit counters.
 pub struct Portal {
     /// Settings.
     pub settings: PortalSettings,
     pow: pow::Pow,
-    by_address: Mutex<Counters>,
-    by_state: Mutex<Counters>,
+    /// Report forms per client address.
+    by_address: Limit,
+    /// Reports per member state.
+    by_state: Limit,
 }
 
 impl std::fmt::Debug for Portal {
@@ -116,36 +89,21 @@ impl Portal {
     /// The portal of the node `fed`: its proof-of-work key is derived from the node's signing
     /// key, so every process of the node accepts the challenges any of them issued.
     pub fn new(fed: &Federation, settings: PortalSettings) -> Self {
+        let window = Duration::from_secs(u64::from(settings.window_secs.max(1)));
         Self {
-            settings,
             pow: pow::Pow::new(&fed.keys().signing_key().to_bytes()),
-            by_address: Mutex::new(Counters::default()),
-            by_state: Mutex::new(Counters::default()),
+            by_address: Limit::new(settings.reports_per_address, window, fed.clock.clone()),
+            by_state: Limit::new(settings.reports_per_state, window, fed.clock.clone()),
+            settings,
         }
     }
 
-    fn window_ms(&self) -> i64 {
-        i64::from(self.settings.window_secs.max(1)) * 1000
+    fn allow_address(&self, address: &str) -> bool {
+        self.by_address.hit(address).is_ok()
     }
 
-    fn allow_address(&self, address: &str, now: Timestamp) -> bool {
-        let mut c = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
-        c.hit(
-            address,
-            now.unix_millis(),
-            self.window_ms(),
-            self.settings.reports_per_address,
-        )
-    }
-
-    fn allow_state(&self, country: &str, now: Timestamp) -> bool {
-        let mut c = self.by_state.lock().unwrap_or_else(|p| p.into_inner());
-        c.hit(
-            country,
-            now.unix_millis(),
-            self.window_ms(),
-            self.settings.reports_per_state,
-        )
+    fn allow_state(&self, country: &str) -> bool {
+        self.by_state.hit(country).is_ok()
     }
 
     /// A fresh challenge for a report form.
@@ -882,7 +840,10 @@ pub async fn report_submit(
         refuse(lang, status, code_, Filled::default(), Vec::new())
     };
     // Every post counts against the address, before any costly work.
-    if !state.portal.allow_address(&addr.ip().to_string(), now) {
+    if !state
+        .portal
+        .allow_address(&state.client_key(addr, &headers))
+    {
         return refuse_plainly(lang0, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     }
     let bytes = match axum::body::to_bytes(body, report::limits::BODY_BYTES).await {
@@ -956,7 +917,7 @@ pub async fn report_submit(
             .await;
         }
     };
-    if !state.portal.allow_state(code.as_str(), now) {
+    if !state.portal.allow_state(code.as_str()) {
         return refuse(
             lang,
             StatusCode::TOO_MANY_REQUESTS,

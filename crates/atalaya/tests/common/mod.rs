@@ -51,6 +51,22 @@ impl TestNode {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The node's `/metrics` (it needs the API token, loopback or not).
+    pub fn metrics(&self) -> String {
+        let resp = http()
+            .get(format!("{}/metrics", self.url()))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "{}/metrics: {}",
+            self.id,
+            resp.status()
+        );
+        resp.text().unwrap()
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.join("config.toml")
     }
