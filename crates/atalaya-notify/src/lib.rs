@@ -557,3 +557,64 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn settings(url: &str, file: &std::path::Path) -> NotifySettings {
+        NotifySettings {
+            smtp_url: url.into(),
+            smtp_password_file: file.to_path_buf(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_file_is_checked_before_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp.password");
+        std::fs::write(&file, "s3cret-pass\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Notifier::new(settings("smtps://atalaya@mail.example:465", &file)).unwrap_err();
+        assert!(
+            err.to_string().contains("0644") || err.to_string().contains("permission"),
+            "{err}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let n = Notifier::new(settings("smtps://atalaya@mail.example:465", &file)).unwrap();
+        let login = n.smtp_login.as_ref().unwrap();
+        assert_eq!(
+            (login.0.as_str(), login.1.as_str()),
+            ("atalaya", "s3cret-pass")
+        );
+        assert!(!format!("{n:?}").contains("s3cret"));
+        let err = Notifier::new(settings("smtps://mail.example:465", &file)).unwrap_err();
+        assert!(err.to_string().contains("names no user"), "{err}");
+        let err = Notifier::new(settings("smtps://a:b@mail.example:465", &file)).unwrap_err();
+        assert!(err.to_string().contains("keep only the file"), "{err}");
+        let missing = dir.path().join("nope");
+        assert!(Notifier::new(settings("smtps://a@mail.example:465", &missing)).is_err());
+    }
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            mask_url_password("smtps://u:p%40ss@mail.example:465"),
+            "smtps://u:***@mail.example:465"
+        );
+        assert_eq!(
+            mask_url_password("smtp://mail.example:25"),
+            "smtp://mail.example:25"
+        );
+        assert_eq!(mask_url_password("not a url"), "***");
+        assert_eq!(mask_url_password(""), "");
+        let s = settings(
+            "smtps://u:hunter2@mail.example:465",
+            std::path::Path::new(""),
+        );
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
