@@ -259,7 +259,18 @@ async fn run(args: Args) -> Result<()> {
             network,
             allow_private_peers,
         } => {
-            let endpoint = endpoint.unwrap_or_else(|| format!("http://{listen}"));
+            let endpoint = match endpoint {
+                Some(e) => e,
+                None if allow_private_peers => format!("http://{listen}"),
+                None => anyhow::bail!(
+                    "--endpoint is required: the https:// URL peers reach this node at \
+                     (http://{listen} is only for test networks, with --allow-private-peers)"
+                ),
+            };
+            let url = reqwest::Url::parse(&endpoint)
+                .map_err(|e| anyhow::anyhow!("--endpoint {endpoint}: {e}"))?;
+            atalaya_federation::client::check_endpoint(&url, allow_private_peers)
+                .map_err(|e| anyhow::anyhow!("--endpoint: {e}"))?;
             let opts = node::InitOptions {
                 dir,
                 id,

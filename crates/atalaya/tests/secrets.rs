@@ -62,3 +62,49 @@ fn config_check_logs_and_metrics_keep_secrets() {
     );
     assert!(!log.contains(&node.token), "the API token is in the log");
 }
+
+#[test]
+fn a_production_node_is_created_only_with_an_https_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |sub: &str, extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["init", "--dir"])
+            .arg(dir.path().join(sub))
+            .args([
+                "--id",
+                "cl-csirt",
+                "--country",
+                "CL",
+                "--team",
+                "CL",
+                "--coordinator",
+            ])
+            .args(extra);
+        cmd.output().unwrap()
+    };
+    let out = init("a", &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--endpoint is required"), "{err}");
+    let out = init("b", &["--endpoint", "http://atalaya.csirt.example.cl"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("plain HTTP"), "{err}");
+    assert!(
+        !dir.path().join("b").join("config.toml").exists(),
+        "nothing created"
+    );
+    let out = init("c", &["--endpoint", "https://10.1.2.3"]);
+    assert!(!out.status.success(), "a private address in production");
+    let out = init("d", &["--endpoint", "https://atalaya.csirt.example.cl"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = init("e", &["--allow-private-peers"]);
+    assert!(
+        out.status.success(),
+        "a test network keeps http://127.0.0.1"
+    );
+}
