@@ -1,6 +1,7 @@
 //! Project tasks, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
 //!
-//! * `test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]`: formatting, clippy, the Python venv
+//! * `test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]`: formatting, clippy, `cargo deny`
+//!   (`deny.toml`; advisories from GitHub or the local copy named by `ATALAYA_ADVISORY_DB`), the Python venv
 //!   with the independent implementations used by the interop tests, then every test (nextest),
 //!   a two-minute soak (as `soak 2`), the doc tests, and the browser end-to-end tests (as `e2e`).
 //!   The fault tests need root (network namespaces), Debian's nftables and faketime; the test
@@ -36,12 +37,15 @@ usage: cargo xtask <task>
 
 tasks:
   test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]
-                                  fmt check, clippy, interop venv, nextest, a 2-minute soak,
+                                  fmt check, clippy, cargo deny, interop venv, nextest, a 2-minute soak,
                                   doc tests, fuzz, then e2e
   e2e                             browser tests (tests/e2e/, Debian's Chromium + playwright-core):
                                   installs chromium (apt) and node_modules (npm ci) if needed,
                                   builds atalaya, runs node --test; screenshots in
                                   target/screenshots/
+  deny                            cargo deny check (deny.toml): advisories, licences, bans,
+                                  sources (ATALAYA_ADVISORY_DB: a local advisory-db clone
+                                  when GitHub is out of reach)
   interop-venv                    set up target/interop-venv, print its python
   fuzz [SECONDS]                  run every fuzz target in fuzz/ for SECONDS (default 60)
   bench [ARGS...]                 interop venv, then cargo run --release -p atalaya -- bench
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             println!("{}", python.display());
         }),
         Some("e2e") if args.len() == 1 => e2e(),
+        Some("deny") if args.len() == 1 => deny(),
         Some("bench") => bench(&args[1..]),
         Some("soak") if args.len() <= 2 => match soak_minutes(args.get(1).map(String::as_str)) {
             Ok(minutes) => soak(minutes),
@@ -199,6 +204,10 @@ fn test(options: &TestOptions) -> Result<()> {
             )
         })?;
     }
+    step(
+        "cargo deny: advisories, licences, banned crates and duplicates, sources",
+        deny,
+    )?;
     let python = step("interop Python venv", ensure_interop_venv)?;
     step("BSI CSAF validator (npm)", || {
         ensure_node_modules(CSAF_VALIDATOR_DIR, "@secvisogram/csaf-validator-lib")
@@ -651,6 +660,77 @@ fn ensure_nextest() -> Result<()> {
         cargo().args(["install", "cargo-nextest", "--locked"]),
     )
 }
+
+/// `cargo deny check` against `deny.toml`, installing cargo-deny when missing. The RustSec
+/// advisory database is fetched from GitHub; on a machine that cannot reach GitHub, from the
+/// local git copy of it named by `ATALAYA_ADVISORY_DB` (a clone or mirror of
+/// github.com/rustsec/advisory-db), through a copy of `deny.toml` that points there. With
+/// neither, the step fails and says so: a dependency check without advisories is not one.
+fn deny() -> Result<()> {
+    let available = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        println!("cargo-deny not found: installing it");
+        run(
+            "cargo install cargo-deny failed",
+            cargo().args(["install", "cargo-deny", "--locked"]),
+        )?;
+    }
+    let fetched = cargo()
+        .args(["deny", "fetch", "db"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if fetched {
+        return run("cargo deny found problems", cargo().args(["deny", "check"]));
+    }
+    let Some(local) = std::env::var_os("ATALAYA_ADVISORY_DB") else {
+        bail!(
+            "the RustSec advisory database could not be fetched from GitHub, and \
+             ATALAYA_ADVISORY_DB names no local copy of it (a git clone of \
+             https://github.com/rustsec/advisory-db)"
+        );
+    };
+    let local = fs::canonicalize(&local)
+        .with_context(|| format!("ATALAYA_ADVISORY_DB={}", Path::new(&local).display()))?;
+    println!(
+        "GitHub is out of reach: using the advisory database at {} (its date is checked by \
+         cargo deny like a fetched one's)",
+        local.display()
+    );
+    // cargo deny keeps each database in `<db-path>/<name>-<hash of its URL>`; this is where
+    // it looks for the GitHub one (a wrong name fails loudly below: no database to open).
+    let dbs = root().join("target/advisory-dbs");
+    let db = dbs.join(ADVISORY_DB_DIR);
+    if db.exists() {
+        fs::remove_dir_all(&db).with_context(|| format!("removing {}", db.display()))?;
+    }
+    fs::create_dir_all(&dbs).with_context(|| format!("creating {}", dbs.display()))?;
+    run(
+        "cloning the local advisory database failed",
+        Command::new("git")
+            .args(["clone", "--quiet", "--depth=1"])
+            .arg(format!("file://{}", local.display()))
+            .arg(&db),
+    )?;
+    let config = fs::read_to_string(root().join("deny.toml")).context("reading deny.toml")?;
+    let default_path = "db-path = \"$CARGO_HOME/advisory-dbs\"";
+    if !config.contains(default_path) {
+        bail!("deny.toml no longer keeps its database at `{default_path}`: update xtask");
+    }
+    let local_config = config.replace(default_path, &format!("db-path = \"{}\"", dbs.display()));
+    let config_path = root().join("target/deny-local.toml");
+    fs::write(&config_path, local_config).context("writing target/deny-local.toml")?;
+    let config_arg = config_path.display().to_string();
+    run(
+        "cargo deny found problems",
+        cargo().args(["deny", "--offline", "--config", &config_arg, "check"]),
+    )
+}
+
+/// The directory cargo deny (0.20) clones the RustSec database from GitHub into.
+const ADVISORY_DB_DIR: &str = "advisory-db-3157b0e258782691";
 
 /// The benchmark needs the interop venv (medallion, for `taxii`): set it up first, as `test`
 /// does, and hand its interpreter to the benchmark.
