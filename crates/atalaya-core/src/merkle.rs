@@ -109,7 +109,7 @@ fn range_hash(
     if len == 0 {
         return Ok(empty_root());
     }
-    if len.is_power_of_two() && start % len == 0 {
+    if len.is_power_of_two() && start.is_multiple_of(len) {
         let s = Subtree {
             level: len.trailing_zeros(),
             index: start >> len.trailing_zeros(),
@@ -448,7 +448,7 @@ impl MemoryTree {
             }
             let row = &mut self.levels[level];
             row.push(h);
-            if row.len() % 2 == 1 {
+            if !row.len().is_multiple_of(2) {
                 break;
             }
             h = node_hash(&row[row.len() - 2], &row[row.len() - 1]);
