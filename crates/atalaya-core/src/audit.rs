@@ -245,6 +245,50 @@ pub fn cosignature_message(
     .into_bytes()
 }
 
+/// A witness's countersignature of a node's tree head: Ed25519, by the witness's node key, over
+/// [`cosignature_message`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cosignature {
+    /// The node whose head it is.
+    pub origin: crate::NodeId,
+    /// Tree size.
+    pub size: u64,
+    /// Root (hex).
+    pub root: String,
+    /// When the node took the head.
+    pub time: Timestamp,
+    /// The witness.
+    pub witness: crate::NodeId,
+    /// The witness's key (`<node_id>#<key id>`).
+    pub key: String,
+    /// When the witness countersigned.
+    pub witnessed: Timestamp,
+    /// Base64 of the 64-byte signature.
+    pub sig: String,
+}
+
+impl Cosignature {
+    /// The head it vouches for (`None` if the root is not 64 hex digits).
+    pub fn head(&self) -> Option<TreeHead> {
+        Some(TreeHead {
+            size: self.size,
+            root: crate::merkle::from_hex(&self.root)?,
+            time: self.time,
+        })
+    }
+
+    /// The bytes the signature covers.
+    pub fn message(&self) -> Option<Vec<u8>> {
+        Some(cosignature_message(
+            &self.witness,
+            self.witnessed,
+            &self.origin,
+            &self.head()?,
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
