@@ -5,6 +5,8 @@
 //! [`Federation::receive_batch`], [`Federation::serve_pull`] and
 //! [`Federation::authenticate_request`], and the background tasks ([`outbox`], [`sync`]) do the
 //! rest. Every decision about who may receive what goes through `atalaya_core::policy::decide`.
+//! The audit trail travels too, as signed tree heads that peers hold the node to
+//! ([`transparency`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
