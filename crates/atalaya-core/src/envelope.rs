@@ -723,6 +723,77 @@ mod tests {
     }
 
     #[test]
+    fn checkpoints_old_and_new_parse_and_malformed_tree_heads_are_refused() {
+        let with_body = |body: Value| {
+            let mut v = sample();
+            v["kind"] = "audit-checkpoint".into();
+            v["body"] = body;
+            parse(&v)
+        };
+        let h = "ab".repeat(32);
+        // From before the transparency log: still an envelope, with no tree head.
+        match with_body(serde_json::json!({"seq": 3, "hash": h}))
+            .unwrap()
+            .payload
+        {
+            Payload::AuditCheckpoint(c) => assert_eq!(c.root, None),
+            other => panic!("{other:?}"),
+        }
+        let good = serde_json::json!({"seq": 8, "hash": h, "root": h, "time": "2026-11-22T10:00:00.000Z",
+            "extends": {"seq": 4, "root": h, "proof": [h, h]}});
+        with_body(good.clone()).unwrap();
+        for (field, value) in [
+            ("root", Value::from("xyz")),
+            ("time", Value::Null),
+            (
+                "extends",
+                serde_json::json!({"seq": 9, "root": h, "proof": []}),
+            ),
+            (
+                "extends",
+                serde_json::json!({"seq": 0, "root": h, "proof": []}),
+            ),
+            (
+                "extends",
+                serde_json::json!({"seq": 4, "root": h, "proof": ["beef"]}),
+            ),
+            (
+                "extends",
+                serde_json::json!({"seq": 4, "root": h, "proof": vec![h.clone(); 66]}),
+            ),
+            ("size", Value::from(8)),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value;
+            let e = with_body(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_body", "{field}");
+        }
+    }
+
+    #[test]
+    fn an_inconsistency_report_names_another_node_to_the_whole_network() {
+        let report = |node: &str, code: &str| {
+            let mut v = sample();
+            v["kind"] = "audit-inconsistency".into();
+            v["body"] = serde_json::json!({"node": node, "code": code, "detail": "d",
+                "held": "{}", "refused": "{}"});
+            parse(&v)
+        };
+        assert!(matches!(
+            report("mx-csirt", "audit_fork").unwrap().payload,
+            Payload::AuditInconsistency(_)
+        ));
+        assert_eq!(
+            report("cl-csirt", "audit_fork").unwrap_err().code(),
+            "invalid_body"
+        );
+        assert_eq!(
+            report("mx-csirt", "looks_odd").unwrap_err().code(),
+            "invalid_body"
+        );
+    }
+
+    #[test]
     fn parses_a_bulletin() {
         let p = parse(&sample()).unwrap();
         assert_eq!(p.envelope.kind, EnvelopeKind::Bulletin);
