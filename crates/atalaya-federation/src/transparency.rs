@@ -277,7 +277,36 @@ impl Federation {
                 batch.insert(origin.clone(), record.clone());
                 CheckpointOutcome::Keep(record)
             }
-            Verdict::Same | Verdict::Stale | Verdict::NeedsProof => CheckpointOutcome::Nothing,
+            Verdict::Stale => {
+                // A late head changes nothing, unless one of the same size held says otherwise.
+                let earlier = self
+                    .store
+                    .audit_heads(origin, 1024)
+                    .await?
+                    .into_iter()
+                    .find(|h| h.size == new.size);
+                match earlier {
+                    Some(h) if head_of(&h).is_some_and(|e| e.root != new.root) => {
+                        let detail = format!(
+                            "two different roots for the same {} entries (the node's heads it signed before)",
+                            new.size
+                        );
+                        found.push(Found {
+                            node: origin.clone(),
+                            held_size: h.size,
+                            held_raw: h.raw,
+                            refused_raw: raw.to_owned(),
+                            inconsistency: audit::Inconsistency {
+                                code: "audit_fork",
+                                detail: detail.clone(),
+                            },
+                        });
+                        CheckpointOutcome::Refuse(Refusal::new("audit_fork", detail))
+                    }
+                    _ => CheckpointOutcome::Nothing,
+                }
+            }
+            Verdict::Same | Verdict::NeedsProof => CheckpointOutcome::Nothing,
             Verdict::Inconsistent(i) => {
                 let refusal = Refusal::new(i.code, i.detail.clone());
                 if let Some(h) = held {

@@ -1048,9 +1048,13 @@ mod bad_input {
             assert_eq!(verdict, expected, "size {size}");
             refused.push(id);
         }
-        // An old head arriving late is kept as an envelope but changes nothing.
+        // An old head arriving late is kept as an envelope but changes nothing; one that
+        // contradicts a head held of its size is a fork.
         let (_, verdict) = send(6, root(6), 55, Value::Null);
         assert_eq!(verdict, "accepted");
+        let (id, verdict) = send(4, [5; 32], 58, Value::Null);
+        assert_eq!(verdict, "audit_fork");
+        refused.push(id);
         let (held, _) = held_in_sqlite(&db);
         assert!(held.contains(&first) && held.contains(&proven));
         for id in &refused {
