@@ -160,6 +160,9 @@ pub struct Federation {
     audit_queue: audit::AuditQueue,
     /// Notified after each write to the audit trail: a checkpoint is due.
     pub(crate) checkpoint_wake: Notify,
+    /// The tree head (size, root hex) this process last published: not sent twice, even when
+    /// the one stored for that size says otherwise (a log rewritten at the same size).
+    pub(crate) last_published: Mutex<Option<(u64, String)>>,
     /// Countersignatures of peers' audit heads to send back to them.
     cosignatures_out: Mutex<Vec<atalaya_core::audit::Cosignature>>,
     pub(crate) cosignatures_wake: Notify,
@@ -265,6 +268,7 @@ impl Federation {
             escalation_wake: Arc::new(Notify::new()),
             audit_queue: audit::AuditQueue::default(),
             checkpoint_wake: Notify::new(),
+            last_published: Mutex::new(None),
             cosignatures_out: Mutex::new(Vec::new()),
             cosignatures_wake: Notify::new(),
             events: broadcast::channel(1024).0,
