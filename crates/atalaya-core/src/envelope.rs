@@ -24,8 +24,12 @@ pub enum EnvelopeKind {
     Bulletin,
     /// A new version of the roster, signed by the coordinator.
     Roster,
-    /// A node's signed statement of its audit chain head, kept by its peers.
+    /// A node's signed statement of its audit log: the chain head and the Merkle tree head
+    /// (size, root), with a proof that it extends the one before; peers keep its history.
     AuditCheckpoint,
+    /// A peer's signed report that a node's audit checkpoints do not hold to each other (the
+    /// two signed checkpoints are the evidence).
+    AuditInconsistency,
     /// The origin withdraws one of its bulletins.
     Retraction,
     /// A version of the network's sharing agreement, issued by the coordinator.
@@ -60,6 +64,7 @@ impl EnvelopeKind {
             EnvelopeKind::Bulletin => "bulletin",
             EnvelopeKind::Roster => "roster",
             EnvelopeKind::AuditCheckpoint => "audit-checkpoint",
+            EnvelopeKind::AuditInconsistency => "audit-inconsistency",
             EnvelopeKind::Retraction => "retraction",
             EnvelopeKind::Agreement => "agreement",
             EnvelopeKind::AgreementAcceptance => "agreement-acceptance",
@@ -80,6 +85,7 @@ impl EnvelopeKind {
             "bulletin" => Some(EnvelopeKind::Bulletin),
             "roster" => Some(EnvelopeKind::Roster),
             "audit-checkpoint" => Some(EnvelopeKind::AuditCheckpoint),
+            "audit-inconsistency" => Some(EnvelopeKind::AuditInconsistency),
             "retraction" => Some(EnvelopeKind::Retraction),
             "agreement" => Some(EnvelopeKind::Agreement),
             "agreement-acceptance" => Some(EnvelopeKind::AgreementAcceptance),
@@ -206,8 +212,10 @@ pub enum Payload {
     Bulletin(Box<BulletinContent>),
     /// A roster version.
     Roster(Box<Roster>),
-    /// An audit chain head.
+    /// An audit log head.
     AuditCheckpoint(AuditCheckpoint),
+    /// A report that a node's audit checkpoints do not hold to each other.
+    AuditInconsistency(Box<AuditInconsistency>),
     /// A retraction.
     Retraction(Retraction),
     /// A version of the sharing agreement.
@@ -234,14 +242,62 @@ pub enum Payload {
     Sealed(Sealed),
 }
 
-/// A node's audit chain head at some moment (the body of an `audit-checkpoint` envelope).
+/// A node's audit log at some moment (the body of an `audit-checkpoint` envelope): a signed
+/// tree head (`seq` = tree size, `root`, `time`) over the entries' chain hashes
+/// (see [`crate::audit`]). Checkpoints from before the transparency log carry only `seq` and
+/// `hash`; they still parse, and peers take no tree head from them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditCheckpoint {
-    /// The entry number of the head.
+    /// The number of the newest entry, which is the number of entries: the tree size.
     pub seq: i64,
-    /// Its hash.
+    /// The chain hash of entry `seq`.
     pub hash: String,
+    /// The RFC 9162 root (hex) of the tree over the first `seq` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    /// When the node took this head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
+    /// The proof that this tree extends the one of the checkpoint the node published before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<ConsistencyLink>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4) from an earlier tree head to the checkpoint's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyLink {
+    /// The earlier tree size.
+    pub seq: i64,
+    /// The earlier root (hex).
+    pub root: String,
+    /// The proof's hashes (hex), in the RFC's order.
+    pub proof: Vec<String>,
+}
+
+/// A signed report that a node's audit checkpoints do not hold to each other (the body of an
+/// `audit-inconsistency` envelope). The two checkpoints are the node's own signed envelopes,
+/// exactly as received, so anyone holding the roster can check them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditInconsistency {
+    /// The node whose audit log does not hold to its past.
+    pub node: NodeId,
+    /// What is wrong: `audit_fork` (two roots for one size), `audit_not_extension` (the new
+    /// tree does not extend the one held), `audit_truncated` (a later, smaller log).
+    pub code: String,
+    /// In words.
+    pub detail: String,
+    /// The checkpoint the reporter held (signed envelope, as received).
+    pub held: String,
+    /// The checkpoint it refused (signed envelope, as received).
+    pub refused: String,
+}
+
+/// Whether `s` is 64 hex digits.
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The origin withdraws a bulletin (the body of a `retraction` envelope). The bulletin stays
@@ -562,13 +618,58 @@ impl Envelope {
             EnvelopeKind::AuditCheckpoint => {
                 let c: AuditCheckpoint =
                     serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
-                if c.seq < 1 || c.hash.len() != 64 || !c.hash.bytes().all(|b| b.is_ascii_hexdigit())
-                {
+                if c.seq < 1 || !is_sha256_hex(&c.hash) {
                     return Err(invalid(
                         "a checkpoint names an entry (seq >= 1) and its SHA-256".into(),
                     ));
                 }
+                if c.root.as_deref().is_some_and(|r| !is_sha256_hex(r))
+                    || c.root.is_some() != c.time.is_some()
+                {
+                    return Err(invalid(
+                        "a tree head has a root (SHA-256, hex) and a time".into(),
+                    ));
+                }
+                if let Some(link) = &c.extends {
+                    if c.root.is_none() || link.seq < 1 || link.seq > c.seq {
+                        return Err(invalid(
+                            "a consistency proof links an earlier tree head (1 <= seq <= this one)"
+                                .into(),
+                        ));
+                    }
+                    if !is_sha256_hex(&link.root)
+                        || link.proof.len() > crate::merkle::MAX_PROOF_LEN
+                        || !link.proof.iter().all(|h| is_sha256_hex(h))
+                    {
+                        return Err(invalid(
+                            "a consistency proof is at most 65 SHA-256 hashes (hex)".into(),
+                        ));
+                    }
+                }
                 Ok(Payload::AuditCheckpoint(c))
+            }
+            EnvelopeKind::AuditInconsistency => {
+                let r: AuditInconsistency =
+                    serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
+                let known = ["audit_fork", "audit_not_extension", "audit_truncated"];
+                if !known.contains(&r.code.as_str())
+                    || r.detail.chars().count() > 2000
+                    || r.held.len() > 64 * 1024
+                    || r.refused.len() > 64 * 1024
+                {
+                    return Err(invalid(
+                        "a report names a known inconsistency and carries two checkpoints".into(),
+                    ));
+                }
+                if r.node == self.origin {
+                    return Err(invalid("a node does not report itself".into()));
+                }
+                if self.audience != Audience::Network {
+                    return Err(invalid(
+                        "an inconsistency report is addressed to the whole network".into(),
+                    ));
+                }
+                Ok(Payload::AuditInconsistency(Box::new(r)))
             }
             EnvelopeKind::Roster => {
                 let roster: Roster =
@@ -619,6 +720,77 @@ mod tests {
 
     fn parse(v: &Value) -> Result<ParsedEnvelope, EnvelopeError> {
         Envelope::parse(serde_json::to_string(v).unwrap().as_bytes())
+    }
+
+    #[test]
+    fn checkpoints_old_and_new_parse_and_malformed_tree_heads_are_refused() {
+        let with_body = |body: Value| {
+            let mut v = sample();
+            v["kind"] = "audit-checkpoint".into();
+            v["body"] = body;
+            parse(&v)
+        };
+        let h = "ab".repeat(32);
+        // From before the transparency log: still an envelope, with no tree head.
+        match with_body(serde_json::json!({"seq": 3, "hash": h}))
+            .unwrap()
+            .payload
+        {
+            Payload::AuditCheckpoint(c) => assert_eq!(c.root, None),
+            other => panic!("{other:?}"),
+        }
+        let good = serde_json::json!({"seq": 8, "hash": h, "root": h, "time": "2026-11-22T10:00:00.000Z",
+            "extends": {"seq": 4, "root": h, "proof": [h, h]}});
+        with_body(good.clone()).unwrap();
+        for (field, value) in [
+            ("root", Value::from("xyz")),
+            ("time", Value::Null),
+            (
+                "extends",
+                serde_json::json!({"seq": 9, "root": h, "proof": []}),
+            ),
+            (
+                "extends",
+                serde_json::json!({"seq": 0, "root": h, "proof": []}),
+            ),
+            (
+                "extends",
+                serde_json::json!({"seq": 4, "root": h, "proof": ["beef"]}),
+            ),
+            (
+                "extends",
+                serde_json::json!({"seq": 4, "root": h, "proof": vec![h.clone(); 66]}),
+            ),
+            ("size", Value::from(8)),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value;
+            let e = with_body(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_body", "{field}");
+        }
+    }
+
+    #[test]
+    fn an_inconsistency_report_names_another_node_to_the_whole_network() {
+        let report = |node: &str, code: &str| {
+            let mut v = sample();
+            v["kind"] = "audit-inconsistency".into();
+            v["body"] = serde_json::json!({"node": node, "code": code, "detail": "d",
+                "held": "{}", "refused": "{}"});
+            parse(&v)
+        };
+        assert!(matches!(
+            report("mx-csirt", "audit_fork").unwrap().payload,
+            Payload::AuditInconsistency(_)
+        ));
+        assert_eq!(
+            report("cl-csirt", "audit_fork").unwrap_err().code(),
+            "invalid_body"
+        );
+        assert_eq!(
+            report("mx-csirt", "looks_odd").unwrap_err().code(),
+            "invalid_body"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod escalation;
 pub mod ids;
 pub mod json;
 pub mod member_states;
+pub mod merkle;
 pub mod node;
 pub mod peer_health;
 pub mod policy;

@@ -287,13 +287,14 @@ fn deny(d: Denial) -> Decision {
     Decision::Deny(d)
 }
 
-/// Messages about the network itself (the roster, audit checkpoints, the sharing agreement and
-/// acceptances of it) go to every member whatever the labels.
+/// Messages about the network itself (the roster, audit checkpoints and inconsistency reports,
+/// the sharing agreement and acceptances of it) go to every member whatever the labels.
 fn is_network_control(kind: EnvelopeKind) -> bool {
     matches!(
         kind,
         EnvelopeKind::Roster
             | EnvelopeKind::AuditCheckpoint
+            | EnvelopeKind::AuditInconsistency
             | EnvelopeKind::Agreement
             | EnvelopeKind::AgreementAcceptance
     )

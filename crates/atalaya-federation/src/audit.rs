@@ -209,22 +209,45 @@ async fn write(fed: &Federation, batch: &[AuditEvent]) {
         crate::Metrics::add(&fed.metrics.audit_write_failures, 1);
     }
     fed.audit_queue().taken(batch.len(), result.is_ok());
+    if result.is_ok() {
+        fed.checkpoint_wake.notify_one();
+    }
 }
 
-/// Every `checkpoint_interval_ms`, send a signed checkpoint of the audit chain's head to every
-/// peer (when it moved), and once more at shutdown.
+/// Publish signed checkpoints of the audit log (see [`crate::transparency`]): soon after each
+/// write to the trail, but at most one every `audit_checkpoint_min_interval_ms` (writes in
+/// between are covered by the next), and every `checkpoint_interval_ms` in any case when the
+/// log changed; send the countersignatures of peers' heads back to them as they are made.
 pub async fn run_checkpoints(fed: Arc<Federation>, cancel: CancellationToken) {
-    let interval = std::time::Duration::from_millis(fed.settings.checkpoint_interval_ms.max(100));
-    let mut last = None;
+    let heartbeat = Duration::from_millis(fed.settings.checkpoint_interval_ms.max(100));
+    let min_gap = Duration::from_millis(fed.settings.audit_checkpoint_min_interval_ms);
+    // The first one at start: the log may have changed while the node was down.
+    let mut due = true;
     loop {
+        if due {
+            match fed.publish_checkpoint().await {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+            }
+            // Coalesce: whatever is written during the gap goes into the next checkpoint.
+            let gap = tokio::time::sleep(min_gap);
+            tokio::pin!(gap);
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = &mut gap => break,
+                    () = fed.cosignatures_wake.notified() => fed.push_cosignatures().await,
+                }
+            }
+        }
         tokio::select! {
             () = cancel.cancelled() => break,
-            () = tokio::time::sleep(interval) => {}
-        }
-        match fed.publish_checkpoint(last).await {
-            Ok(Some(seq)) => last = Some(seq),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+            () = tokio::time::sleep(heartbeat) => due = true,
+            () = fed.checkpoint_wake.notified() => due = true,
+            () = fed.cosignatures_wake.notified() => {
+                fed.push_cosignatures().await;
+                due = false;
+            }
         }
     }
 }

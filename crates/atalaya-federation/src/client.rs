@@ -289,6 +289,54 @@ impl Federation {
         }
     }
 
+    /// A consistency proof between two sizes of `peer`'s own audit tree
+    /// (`GET /fed/v1/audit/consistency`).
+    pub async fn fetch_consistency(
+        &self,
+        peer: &Member,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<atalaya_core::merkle::Hash>, PeerError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            from: u64,
+            to: u64,
+            proof: Vec<String>,
+        }
+        let mut url = self.client.url(peer, "/fed/v1/audit/consistency")?;
+        url.query_pairs_mut()
+            .append_pair("from", &from.to_string())
+            .append_pair("to", &to.to_string());
+        let body = self.signed(Method::GET, url, None).await?;
+        let a: Answer =
+            serde_json::from_slice(&body).map_err(|e| PeerError::BadAnswer(e.to_string()))?;
+        if (a.from, a.to) != (from, to) || a.proof.len() > atalaya_core::merkle::MAX_PROOF_LEN {
+            return Err(PeerError::BadAnswer(
+                "a proof between other sizes, or too long".into(),
+            ));
+        }
+        a.proof
+            .iter()
+            .map(|h| atalaya_core::merkle::from_hex(h))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                PeerError::BadAnswer("the proof holds something else than hashes".into())
+            })
+    }
+
+    /// Send a countersignature of `peer`'s audit head back to it
+    /// (`POST /fed/v1/audit/cosignature`).
+    pub async fn send_cosignature(
+        &self,
+        peer: &Member,
+        c: &atalaya_core::audit::Cosignature,
+    ) -> Result<(), PeerError> {
+        let url = self.client.url(peer, "/fed/v1/audit/cosignature")?;
+        let body = serde_json::to_vec(c).map_err(|e| PeerError::BadAnswer(e.to_string()))?;
+        self.signed(Method::POST, url, Some(body)).await?;
+        Ok(())
+    }
+
     /// Pull one page of a peer's log (optionally only `origin`'s envelopes, optionally
     /// starting at the first created at or after `since`) and store what passes the checks.
     ///

@@ -5,6 +5,8 @@
 //! [`Federation::receive_batch`], [`Federation::serve_pull`] and
 //! [`Federation::authenticate_request`], and the background tasks ([`outbox`], [`sync`]) do the
 //! rest. Every decision about who may receive what goes through `atalaya_core::policy::decide`.
+//! The audit trail travels too, as signed tree heads that peers hold the node to
+//! ([`transparency`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -35,6 +37,7 @@ pub mod reports;
 pub mod roster_view;
 pub mod settings;
 pub mod sync;
+pub mod transparency;
 pub mod wire;
 
 pub use checks::{CheckError, StartedCheck};
@@ -155,6 +158,14 @@ pub struct Federation {
     healthy: Mutex<std::collections::HashSet<NodeId>>,
     escalation_wake: Arc<Notify>,
     audit_queue: audit::AuditQueue,
+    /// Notified after each write to the audit trail: a checkpoint is due.
+    pub(crate) checkpoint_wake: Notify,
+    /// The tree head (size, root hex) this process last published: not sent twice, even when
+    /// the one stored for that size says otherwise (a log rewritten at the same size).
+    pub(crate) last_published: Mutex<Option<(u64, String)>>,
+    /// Countersignatures of peers' audit heads to send back to them.
+    cosignatures_out: Mutex<Vec<atalaya_core::audit::Cosignature>>,
+    pub(crate) cosignatures_wake: Notify,
     events: broadcast::Sender<NodeEvent>,
 }
 
@@ -186,6 +197,9 @@ struct Checked {
     new: NewEnvelope,
     roster: Option<RosterView>,
     checkpoint: Option<atalaya_core::envelope::AuditCheckpoint>,
+    /// A report of another node's audit inconsistency, with the size of the head its reporter
+    /// held (the evidence checked).
+    inconsistency: Option<(atalaya_core::envelope::AuditInconsistency, u64)>,
     retraction: Option<atalaya_core::envelope::Retraction>,
     agreement: Option<atalaya_core::envelope::Agreement>,
     acceptance: Option<atalaya_core::envelope::AgreementAcceptance>,
@@ -253,6 +267,10 @@ impl Federation {
             healthy: Mutex::new(std::collections::HashSet::new()),
             escalation_wake: Arc::new(Notify::new()),
             audit_queue: audit::AuditQueue::default(),
+            checkpoint_wake: Notify::new(),
+            last_published: Mutex::new(None),
+            cosignatures_out: Mutex::new(Vec::new()),
+            cosignatures_wake: Notify::new(),
             events: broadcast::channel(1024).0,
         });
         if let Some(json) = fed.store.node_policy().await? {
@@ -1066,33 +1084,12 @@ impl Federation {
         Ok(Some(content))
     }
 
-    /// Sign and send the head of the local audit chain to every member, if it moved since the
-    /// last checkpoint. Returns the checkpointed entry.
-    pub async fn publish_checkpoint(
-        &self,
-        last: Option<i64>,
-    ) -> Result<Option<i64>, FederationError> {
-        let Some((seq, hash)) = self.store.audit_head().await? else {
-            return Ok(None);
-        };
-        if last.is_some_and(|l| l >= seq) {
-            return Ok(None);
-        }
-        let envelope = self.control_envelope(
-            EnvelopeKind::AuditCheckpoint,
-            serde_json::json!({"seq": seq, "hash": hash}),
-        );
-        self.publish_envelope(&envelope, None).await?;
-        tracing::debug!(seq, "audit checkpoint published");
-        Ok(Some(seq))
-    }
-
-    /// Ask `peer` for the checkpoint of this node's audit chain it holds, and check that this
-    /// node signed it. Returns (seq, hash).
+    /// Ask `peer` for the checkpoint of this node's audit log it holds, and check that this
+    /// node signed it.
     pub async fn fetch_own_checkpoint(
         &self,
         peer: &atalaya_core::Member,
-    ) -> Result<Option<(i64, String)>, client::PeerError> {
+    ) -> Result<Option<atalaya_core::envelope::AuditCheckpoint>, client::PeerError> {
         let Some(raw) = self.fetch_checkpoint_raw(peer, &self.me).await? else {
             return Ok(None);
         };
@@ -1102,9 +1099,7 @@ impl Federation {
             client::PeerError::BadAnswer(format!("checkpoint not signed by this node: {e}"))
         })?;
         match parsed.payload {
-            Payload::AuditCheckpoint(c) if parsed.envelope.origin == self.me => {
-                Ok(Some((c.seq, c.hash)))
-            }
+            Payload::AuditCheckpoint(c) if parsed.envelope.origin == self.me => Ok(Some(c)),
             _ => Err(client::PeerError::BadAnswer(
                 "not a checkpoint of this node".into(),
             )),
@@ -1185,6 +1180,12 @@ impl Federation {
             Payload::AuditCheckpoint(c) => Some(c.clone()),
             _ => None,
         };
+        let inconsistency = match &parsed.payload {
+            Payload::AuditInconsistency(r) => {
+                Some(((**r).clone(), self.check_inconsistency(r, view)?))
+            }
+            _ => None,
+        };
         let retraction = match &parsed.payload {
             Payload::Retraction(r) => Some(r.clone()),
             _ => None,
@@ -1242,6 +1243,7 @@ impl Federation {
             new: new_envelope(&parsed.envelope, raw, bulletin),
             roster,
             checkpoint,
+            inconsistency,
             retraction,
             agreement,
             acceptance,
@@ -1393,7 +1395,10 @@ impl Federation {
         let mut reply = BatchReply::default();
         let mut accepted = Vec::with_capacity(envelopes.len());
         let mut rosters = Vec::new();
-        let mut checkpoints = Vec::new();
+        let mut heads_in = Vec::new();
+        let mut batch_heads = HashMap::new();
+        let mut found = Vec::new();
+        let mut inconsistencies_in = Vec::new();
         let mut retractions = Vec::new();
         let mut acks = Vec::new();
         let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
@@ -1411,6 +1416,30 @@ impl Federation {
             let result = match result {
                 Ok(c) => match self.check_against_store(&c, &agreements).await? {
                     Some(refusal) => Err(refusal),
+                    None => Ok(c),
+                },
+                Err(r) => Err(r),
+            };
+            // A checkpoint is kept only as a proven extension of the head held (or the first).
+            let result = match result {
+                Ok(c) => match &c.checkpoint {
+                    Some(cp) => match self
+                        .judge_checkpoint(
+                            &c.new.origin,
+                            cp,
+                            &c.new.raw,
+                            &mut batch_heads,
+                            &mut found,
+                        )
+                        .await?
+                    {
+                        transparency::CheckpointOutcome::Keep(head) => {
+                            heads_in.push(head);
+                            Ok(c)
+                        }
+                        transparency::CheckpointOutcome::Nothing => Ok(c),
+                        transparency::CheckpointOutcome::Refuse(r) => Err(r),
+                    },
                     None => Ok(c),
                 },
                 Err(r) => Err(r),
@@ -1478,8 +1507,16 @@ impl Federation {
                     if let Some(r) = c.roster {
                         rosters.push(r);
                     }
-                    if let Some(cp) = c.checkpoint {
-                        checkpoints.push((c.new.origin.clone(), cp, c.new.raw.clone()));
+                    if let Some((r, held_size)) = &c.inconsistency {
+                        inconsistencies_in.push(atalaya_store::InconsistencyRecord {
+                            envelope: c.new.id,
+                            node: r.node.clone(),
+                            reporter: c.new.origin.clone(),
+                            code: r.code.clone(),
+                            detail: r.detail.clone(),
+                            held_size: *held_size,
+                            at: c.new.created,
+                        });
                     }
                     accepted.push(c.new);
                 }
@@ -1545,11 +1582,16 @@ impl Federation {
                 .record_retraction(r.bulletin, &origin, envelope, &r.reason, at)
                 .await?;
         }
-        for (node, cp, raw) in checkpoints {
-            self.store
-                .save_checkpoint(&node, cp.seq, &cp.hash, &raw, self.now())
-                .await?;
+        for head in &heads_in {
+            self.store.save_audit_head(head).await?;
         }
+        for r in &inconsistencies_in {
+            if self.store.save_inconsistency(r).await? {
+                tracing::error!(node = %r.node, reporter = %r.reporter, code = r.code, "audit log inconsistency reported");
+                self.notify(NodeEvent::Peers);
+            }
+        }
+        self.raise_inconsistencies(found).await?;
         for (check, from) in checks_in {
             self.store
                 .save_received_check(&check, &from, self.now())

@@ -29,8 +29,12 @@ pub struct FederationSettings {
     pub suspended_peers: Vec<NodeId>,
     /// Peers this node pulls at once during anti-entropy.
     pub pull_concurrency: u32,
-    /// Milliseconds between signed checkpoints of the audit chain sent to every peer.
+    /// Milliseconds between signed checkpoints of the audit log sent to every peer when
+    /// nothing else prompted one (the log changed but no checkpoint went out).
     pub checkpoint_interval_ms: u64,
+    /// Shortest time, in milliseconds, between two audit checkpoints: one follows each write
+    /// to the audit trail, and writes within this gap share the next.
+    pub audit_checkpoint_min_interval_ms: u64,
     /// Consecutive failed exchanges before a peer can be shown unreachable.
     pub peer_down_after_failures: u32,
     /// How long, in milliseconds, a streak of failures must last before a peer is shown
@@ -66,6 +70,7 @@ impl Default for FederationSettings {
             suspended_peers: Vec::new(),
             pull_concurrency: 8,
             checkpoint_interval_ms: 300_000,
+            audit_checkpoint_min_interval_ms: 5_000,
             peer_down_after_failures: 3,
             peer_down_after_ms: 60_000,
             peer_alert_after_ms: 15 * 60_000,

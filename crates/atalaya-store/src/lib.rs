@@ -85,6 +85,44 @@ pub enum Ingested {
     Duplicate,
 }
 
+/// A signed audit tree head held of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHeadRecord {
+    /// Whose.
+    pub node: NodeId,
+    /// Tree size.
+    pub size: u64,
+    /// Root (hex).
+    pub root: String,
+    /// When the node took it.
+    pub time: Timestamp,
+    /// The signed `audit-checkpoint` envelope.
+    pub raw: String,
+    /// When it was kept here.
+    pub received: Timestamp,
+    /// This node's countersignature of it (JSON), as a witness.
+    pub cosignature: Option<String>,
+}
+
+/// An audit inconsistency: one node's checkpoints that cannot both be true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InconsistencyRecord {
+    /// The report's envelope id.
+    pub envelope: Uuid,
+    /// The node whose log does not hold to its past.
+    pub node: NodeId,
+    /// Who found it.
+    pub reporter: NodeId,
+    /// `audit_fork`, `audit_not_extension` or `audit_truncated`.
+    pub code: String,
+    /// In words.
+    pub detail: String,
+    /// The size of the head the reporter held.
+    pub held_size: u64,
+    /// When it was found.
+    pub at: Timestamp,
+}
+
 /// A bulletin with what this node knows about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulletinRecord {
@@ -715,18 +753,53 @@ pub trait Store: Send + Sync + 'static {
     /// The head (seq, hash) of the local audit chain, if any entry exists.
     async fn audit_head(&self) -> Result<Option<(i64, String)>>;
 
-    /// Keep a peer's audit checkpoint if it is later than the one held.
-    async fn save_checkpoint(
+    /// How many leaves the audit Merkle tree has (it catches up with the trail at the next
+    /// [`Store::append_audit`] if it lags, e.g. after an upgrade).
+    async fn audit_tree_size(&self) -> Result<u64>;
+
+    /// The hashes of these complete subtrees of the audit tree (those it has).
+    async fn audit_subtrees(
+        &self,
+        wanted: &[atalaya_core::merkle::Subtree],
+    ) -> Result<std::collections::HashMap<atalaya_core::merkle::Subtree, atalaya_core::merkle::Hash>>;
+
+    /// Keep a tree head of `node` (a peer's accepted checkpoint, or this node's own published
+    /// one); the history per node is bounded (the oldest go first). Nothing if held already.
+    async fn save_audit_head(&self, head: &AuditHeadRecord) -> Result<()>;
+
+    /// The newest tree head held of `node`.
+    async fn latest_audit_head(&self, node: &NodeId) -> Result<Option<AuditHeadRecord>>;
+
+    /// The tree heads held of `node`, newest first, at most `limit`.
+    async fn audit_heads(&self, node: &NodeId, limit: u32) -> Result<Vec<AuditHeadRecord>>;
+
+    /// Keep a witness's countersignature of this node's head (size, root); false if that
+    /// witness's is held already.
+    async fn save_cosignature(
+        &self,
+        size: u64,
+        root: &str,
+        witness: &NodeId,
+        json: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+
+    /// The countersignatures (JSON) held of this node's head of `size`.
+    async fn cosignatures(&self, size: u64) -> Result<Vec<String>>;
+
+    /// Record an audit inconsistency (found here or reported); false if known already.
+    async fn save_inconsistency(&self, r: &InconsistencyRecord) -> Result<bool>;
+
+    /// Whether `reporter` already reported `node` against its head of `held_size`.
+    async fn inconsistency_reported(
         &self,
         node: &NodeId,
-        seq: i64,
-        hash: &str,
-        raw: &str,
-        now: Timestamp,
-    ) -> Result<()>;
+        reporter: &NodeId,
+        held_size: u64,
+    ) -> Result<bool>;
 
-    /// The latest audit checkpoint held of `node`: (seq, hash, signed envelope).
-    async fn checkpoint_of(&self, node: &NodeId) -> Result<Option<(i64, String, String)>>;
+    /// Audit inconsistencies known here, newest first.
+    async fn inconsistencies(&self, limit: u32) -> Result<Vec<InconsistencyRecord>>;
 
     /// Record that `origin` retracted `bulletin`; the bulletin (held now or later) is marked
     /// retracted only if it is `origin`'s own.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use atalaya_core::audit::{self, AuditEntry, AuditEvent};
+use atalaya_core::merkle;
 use atalaya_core::{Bulletin, NodeId, Timestamp};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
@@ -16,10 +17,11 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use crate::{
-    AckRecord, ApiToken, BulletinQuery, BulletinRecord, CensusResponseRow, CensusRoundRow,
-    Delivery, DirectoryRow, DirectoryWarningRow, EscalationRecord, IncidentReportRow, Ingested,
-    NewEnvelope, PeerAlert, PeerState, PortalPageRow, ReceivedRenotify, RenotifySent, Result,
-    SessionRecord, Store, StoreError, StoredEnvelope, UserRecord,
+    AckRecord, ApiToken, AuditHeadRecord, BulletinQuery, BulletinRecord, CensusResponseRow,
+    CensusRoundRow, Delivery, DirectoryRow, DirectoryWarningRow, EscalationRecord,
+    IncidentReportRow, InconsistencyRecord, Ingested, NewEnvelope, PeerAlert, PeerState,
+    PortalPageRow, ReceivedRenotify, RenotifySent, Result, SessionRecord, Store, StoreError,
+    StoredEnvelope, UserRecord,
 };
 use crate::{ImportClaim, ImportRecord, NewStixObject, StixLabels, StixQuery, StixRow};
 use atalaya_core::comm_check::{
@@ -288,6 +290,23 @@ fn user(r: &sqlx::sqlite::SqliteRow) -> Result<UserRecord> {
         created: ts(r.try_get("created_ms")?)?,
         disabled: opt_ts(r.try_get("disabled_ms")?)?,
     })
+}
+
+/// The Merkle leaf of an audit entry's chain hash.
+fn leaf(entry_hash: &str) -> Result<merkle::Hash> {
+    audit::leaf_of(entry_hash)
+        .ok_or_else(|| StoreError::Corrupt(format!("audit entry hash {entry_hash:?}")))
+}
+
+/// A stored subtree hash, which must be there and be 32 bytes.
+fn hash32(h: Option<&[u8]>, s: &merkle::Subtree) -> Result<merkle::Hash> {
+    h.and_then(|h| <merkle::Hash>::try_from(h).ok())
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "audit tree: subtree at level {}, index {} missing or malformed",
+                s.level, s.index
+            ))
+        })
 }
 
 fn node(s: &str) -> Result<NodeId> {
@@ -1335,6 +1354,23 @@ impl Store for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (mut seq, mut prev) = head.unwrap_or((0, audit::GENESIS.to_owned()));
+        // The Merkle tree is written with the entries; if it lags the trail (the database
+        // predates it), the missing leaves come first.
+        let tree_size: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE level = 0")
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut leaves = Vec::with_capacity(events.len());
+        if tree_size < seq {
+            let lagging: Vec<String> =
+                sqlx::query_scalar("SELECT hash FROM audit WHERE seq > ? ORDER BY seq")
+                    .bind(tree_size)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for h in &lagging {
+                leaves.push(leaf(h)?);
+            }
+        }
         for e in events {
             seq += 1;
             let hash = audit::entry_hash(&prev, seq, e);
@@ -1353,7 +1389,30 @@ impl Store for SqliteStore {
             .bind(&hash)
             .execute(&mut *tx)
             .await?;
+            leaves.push(leaf(&hash)?);
             prev = hash;
+        }
+        let size = u64::try_from(tree_size).unwrap_or(0);
+        let shape = merkle::peaks(size);
+        let mut peak_hashes = Vec::with_capacity(shape.len());
+        for s in &shape {
+            let h: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM audit_tree WHERE level = ? AND idx = ?")
+                    .bind(i64::from(s.level))
+                    .bind(i64::try_from(s.index).unwrap_or(i64::MAX))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            peak_hashes.push(hash32(h.as_deref(), s)?);
+        }
+        let nodes = merkle::append(size, &peak_hashes, &leaves)
+            .map_err(|e| StoreError::Corrupt(format!("audit tree: {e}")))?;
+        for (s, h) in nodes {
+            sqlx::query("INSERT INTO audit_tree (level, idx, hash) VALUES (?, ?, ?)")
+                .bind(i64::from(s.level))
+                .bind(i64::try_from(s.index).unwrap_or(i64::MAX))
+                .bind(h.as_slice())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok((seq, prev))
@@ -1396,37 +1455,177 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn save_checkpoint(
+    async fn audit_tree_size(&self) -> Result<u64> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_tree WHERE level = 0")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn audit_subtrees(
         &self,
-        node: &NodeId,
-        seq: i64,
-        hash: &str,
-        raw: &str,
-        now: Timestamp,
-    ) -> Result<()> {
+        wanted: &[merkle::Subtree],
+    ) -> Result<std::collections::HashMap<merkle::Subtree, merkle::Hash>> {
+        let mut conn = self.reader.acquire().await?;
+        let mut out = std::collections::HashMap::with_capacity(wanted.len());
+        for s in wanted {
+            let h: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM audit_tree WHERE level = ? AND idx = ?")
+                    .bind(i64::from(s.level))
+                    .bind(i64::try_from(s.index).unwrap_or(i64::MAX))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if h.is_some() {
+                out.insert(*s, hash32(h.as_deref(), s)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_audit_head(&self, h: &AuditHeadRecord) -> Result<()> {
+        /// Heads kept per node: the newest is what matters; the rest is evidence.
+        const KEPT: i64 = 1024;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
-            "INSERT INTO audit_checkpoints (node, seq, hash, raw, received_ms) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
-                 raw = excluded.raw, received_ms = excluded.received_ms
-             WHERE excluded.seq > audit_checkpoints.seq",
+            "INSERT INTO audit_heads (node, size, root, time_ms, raw, received_ms, cosignature)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, size) DO NOTHING",
         )
-        .bind(node.as_str())
-        .bind(seq)
-        .bind(hash)
-        .bind(raw)
-        .bind(now.unix_millis())
-        .execute(&self.writer)
+        .bind(h.node.as_str())
+        .bind(i64::try_from(h.size).unwrap_or(i64::MAX))
+        .bind(&h.root)
+        .bind(h.time.unix_millis())
+        .bind(&h.raw)
+        .bind(h.received.unix_millis())
+        .bind(h.cosignature.as_deref())
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "DELETE FROM audit_heads WHERE node = ?1 AND size < (
+                 SELECT size FROM audit_heads WHERE node = ?1 ORDER BY size DESC LIMIT 1 OFFSET ?2)",
+        )
+        .bind(h.node.as_str())
+        .bind(KEPT - 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn checkpoint_of(&self, node: &NodeId) -> Result<Option<(i64, String, String)>> {
-        Ok(
-            sqlx::query_as("SELECT seq, hash, raw FROM audit_checkpoints WHERE node = ?")
-                .bind(node.as_str())
-                .fetch_optional(&self.reader)
-                .await?,
+    async fn latest_audit_head(&self, node: &NodeId) -> Result<Option<AuditHeadRecord>> {
+        Ok(self.audit_heads(node, 1).await?.into_iter().next())
+    }
+
+    async fn audit_heads(&self, of: &NodeId, limit: u32) -> Result<Vec<AuditHeadRecord>> {
+        let rows = sqlx::query(
+            "SELECT node, size, root, time_ms, raw, received_ms, cosignature FROM audit_heads
+             WHERE node = ? ORDER BY size DESC LIMIT ?",
         )
+        .bind(of.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditHeadRecord {
+                    node: node(r.try_get("node")?)?,
+                    size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+                    root: r.try_get("root")?,
+                    time: ts(r.try_get("time_ms")?)?,
+                    raw: r.try_get("raw")?,
+                    received: ts(r.try_get("received_ms")?)?,
+                    cosignature: r.try_get("cosignature")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn save_cosignature(
+        &self,
+        size: u64,
+        root: &str,
+        witness: &NodeId,
+        json: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO audit_cosignatures (size, root, witness, json, received_ms)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, witness) DO NOTHING",
+        )
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .bind(root)
+        .bind(witness.as_str())
+        .bind(json)
+        .bind(now.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn cosignatures(&self, size: u64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT json FROM audit_cosignatures WHERE size = ? ORDER BY witness",
+        )
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn save_inconsistency(&self, r: &InconsistencyRecord) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO audit_inconsistencies (envelope, node, reporter, code, detail, held_size, at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (envelope) DO NOTHING",
+        )
+        .bind(r.envelope.to_string())
+        .bind(r.node.as_str())
+        .bind(r.reporter.as_str())
+        .bind(&r.code)
+        .bind(&r.detail)
+        .bind(i64::try_from(r.held_size).unwrap_or(i64::MAX))
+        .bind(r.at.unix_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn inconsistency_reported(
+        &self,
+        of: &NodeId,
+        reporter: &NodeId,
+        held_size: u64,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_inconsistencies WHERE node = ? AND reporter = ? AND held_size = ?",
+        )
+        .bind(of.as_str())
+        .bind(reporter.as_str())
+        .bind(i64::try_from(held_size).unwrap_or(i64::MAX))
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn inconsistencies(&self, limit: u32) -> Result<Vec<InconsistencyRecord>> {
+        let rows = sqlx::query(
+            "SELECT envelope, node, reporter, code, detail, held_size, at_ms
+             FROM audit_inconsistencies ORDER BY at_ms DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InconsistencyRecord {
+                    envelope: uuid(r.try_get("envelope")?)?,
+                    node: node(r.try_get("node")?)?,
+                    reporter: node(r.try_get("reporter")?)?,
+                    code: r.try_get("code")?,
+                    detail: r.try_get("detail")?,
+                    held_size: u64::try_from(r.try_get::<i64, _>("held_size")?).unwrap_or(0),
+                    at: ts(r.try_get("at_ms")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn record_retraction(

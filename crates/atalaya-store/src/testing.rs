@@ -53,6 +53,141 @@ pub async fn conformance(store: &dyn Store) {
     imports_are_recorded_with_their_bulletin_once(store).await;
     peer_health_streaks_and_alerts(store).await;
     holdings_say_what_a_relay_can_serve(store).await;
+    the_audit_tree_is_written_with_the_trail(store).await;
+    audit_heads_cosignatures_and_inconsistencies(store).await;
+}
+
+/// Every batch of audit entries lands in the Merkle tree in the same transaction: the stored
+/// subtrees are those of a tree built from the entries' chain hashes, so proofs for any earlier
+/// size can be made from them.
+async fn the_audit_tree_is_written_with_the_trail(store: &dyn Store) {
+    use atalaya_core::merkle;
+    let event = |i: usize| atalaya_core::audit::AuditEvent {
+        at: t(i as i64),
+        actor: format!("node:peer-{i}"),
+        action: "deliver".into(),
+        object: format!("obj-{i}"),
+        decision: "deny".into(),
+        reason: "not_in_audience".into(),
+    };
+    let mut i = 0;
+    for batch in [1usize, 2, 5, 1, 13, 3] {
+        let events: Vec<_> = (0..batch)
+            .map(|_| {
+                i += 1;
+                event(i)
+            })
+            .collect();
+        store.append_audit(&events).await.unwrap();
+    }
+    assert_eq!(store.audit_tree_size().await.unwrap(), 25);
+    let mut reference = merkle::MemoryTree::new();
+    for e in store.audit_entries(0, 100).await.unwrap() {
+        reference.push(atalaya_core::audit::leaf_of(&e.hash).unwrap());
+    }
+    for (old, new) in [(1, 25), (7, 25), (16, 17), (3, 9), (25, 25)] {
+        let wanted = merkle::consistency_subtrees(old, new).unwrap();
+        let got = store.audit_subtrees(&wanted).await.unwrap();
+        let proof = merkle::consistency_proof(old, new, &mut |s| got.get(&s).copied()).unwrap();
+        assert_eq!(
+            proof,
+            reference.consistency_proof(old, new).unwrap(),
+            "{old} -> {new}"
+        );
+    }
+    let peaks = merkle::peaks(25);
+    let got = store.audit_subtrees(&peaks).await.unwrap();
+    let hashes: Vec<_> = peaks.iter().map(|p| got[p]).collect();
+    assert_eq!(
+        merkle::root_from_peaks(&hashes),
+        reference.root(25).unwrap()
+    );
+    assert!(
+        store
+            .audit_subtrees(&[merkle::Subtree {
+                level: 0,
+                index: 25
+            }])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn audit_heads_cosignatures_and_inconsistencies(store: &dyn Store) {
+    let head = |size: u64| crate::AuditHeadRecord {
+        node: n("cl-csirt"),
+        size,
+        root: format!("{size:064x}"),
+        time: t(size as i64),
+        raw: format!("{{\"size\":{size}}}"),
+        received: t(0),
+        cosignature: None,
+    };
+    assert_eq!(store.latest_audit_head(&n("cl-csirt")).await.unwrap(), None);
+    for size in [3, 9, 5] {
+        store.save_audit_head(&head(size)).await.unwrap();
+    }
+    // Held already: the first one stays.
+    let mut again = head(9);
+    again.root = "ff".repeat(32);
+    store.save_audit_head(&again).await.unwrap();
+    assert_eq!(
+        store.latest_audit_head(&n("cl-csirt")).await.unwrap(),
+        Some(head(9))
+    );
+    let sizes: Vec<u64> = store
+        .audit_heads(&n("cl-csirt"), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.size)
+        .collect();
+    assert_eq!(sizes, [9, 5, 3]);
+    assert!(
+        store
+            .save_cosignature(9, "r", &n("mx-csirt"), "{}", t(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_cosignature(9, "r", &n("mx-csirt"), "{}", t(2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.cosignatures(9).await.unwrap().len(), 1);
+    assert!(store.cosignatures(8).await.unwrap().is_empty());
+    let r = crate::InconsistencyRecord {
+        envelope: Uuid::from_u128(77),
+        node: n("cl-csirt"),
+        reporter: n("mx-csirt"),
+        code: "audit_fork".into(),
+        detail: "two roots".into(),
+        held_size: 9,
+        at: t(5),
+    };
+    assert!(
+        !store
+            .inconsistency_reported(&r.node, &r.reporter, 9)
+            .await
+            .unwrap()
+    );
+    assert!(store.save_inconsistency(&r).await.unwrap());
+    assert!(!store.save_inconsistency(&r).await.unwrap());
+    assert!(
+        store
+            .inconsistency_reported(&r.node, &r.reporter, 9)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .inconsistency_reported(&r.node, &r.reporter, 5)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.inconsistencies(10).await.unwrap(), vec![r]);
 }
 
 /// The import record: written with the bulletin it produced, in one transaction; a claim that

@@ -51,6 +51,26 @@ async fn the_log_survives_reopening_and_is_append_only() {
             .await
             .is_err()
     );
+    // So does the audit trail's Merkle tree.
+    store
+        .append_audit(&[atalaya_core::audit::AuditEvent {
+            at: e.created,
+            actor: "public".into(),
+            action: "view".into(),
+            object: "x".into(),
+            decision: "deny".into(),
+            reason: "not_public".into(),
+        }])
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE audit_tree SET hash = zeroblob(32)",
+        "DELETE FROM audit_tree",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(store.audit_tree_size().await.unwrap(), 1);
 }
 
 /// Pushes from several peers arrive together and are committed in groups: every envelope is

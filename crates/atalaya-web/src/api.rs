@@ -397,6 +397,11 @@ pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Re
             "peer": a.peer, "event": a.event, "target": a.target, "channel": a.channel,
             "outcome": a.outcome, "at": a.at,
         })).collect::<Vec<_>>(),
+        // Nodes whose audit checkpoints do not hold to each other (found here or reported).
+        "audit_inconsistencies": fed.store.inconsistencies(50).await?.into_iter().map(|i| json!({
+            "node": i.node, "reporter": i.reporter, "code": i.code, "detail": i.detail,
+            "held_size": i.held_size, "at": i.at, "report": i.envelope,
+        })).collect::<Vec<_>>(),
     });
     Ok(Json(body).into_response())
 }

@@ -148,8 +148,8 @@ pub struct CheckpointQuery {
     node: NodeId,
 }
 
-/// `GET /fed/v1/checkpoint?node=`: the latest signed audit checkpoint this node holds of `node`
-/// (a node asks its peers for its own, to prove its history was not rewritten).
+/// `GET /fed/v1/checkpoint?node=`: the newest signed audit checkpoint this node accepted of
+/// `node` (a node asks its peers for its own, to prove its history was not rewritten).
 pub async fn checkpoint(
     State(state): State<AppState>,
     method: Method,
@@ -159,10 +159,72 @@ pub async fn checkpoint(
 ) -> Result<Response, ApiError> {
     caller(&state, &method, &uri, &headers, None).await?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    match state.fed.store.checkpoint_of(&q.node).await? {
-        Some((_, _, raw)) => {
-            Ok(([(header::CONTENT_TYPE, "application/json")], raw).into_response())
-        }
+    match state.fed.store.latest_audit_head(&q.node).await? {
+        Some(head) => Ok(([(header::CONTENT_TYPE, "application/json")], head.raw).into_response()),
         None => Err(ApiError::not_found("checkpoint")),
+    }
+}
+
+/// Query of `GET /fed/v1/audit/consistency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The earlier tree size (a checkpoint the caller holds).
+    from: u64,
+    /// The later tree size.
+    to: u64,
+}
+
+/// `GET /fed/v1/audit/consistency?from=&to=`: an RFC 9162 consistency proof between two sizes
+/// of this node's audit tree, for a peer that holds a checkpoint of `from` entries and is
+/// offered one of `to`.
+pub async fn audit_consistency(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller(&state, &method, &uri, &headers, None).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    match state.fed.audit_consistency(q.from, q.to).await? {
+        Ok(proof) => Ok(Json(serde_json::json!({
+            "from": q.from,
+            "to": q.to,
+            "proof": proof.iter().map(atalaya_core::merkle::to_hex).collect::<Vec<_>>(),
+        }))
+        .into_response()),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_such_proof",
+            e.to_string(),
+        )),
+    }
+}
+
+/// `POST /fed/v1/audit/cosignature`: a witness sends back its countersignature of one of this
+/// node's audit checkpoints; kept only if it is the caller's, by its key, of a checkpoint this
+/// node published.
+pub async fn audit_cosignature(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    /// A countersignature is a few hundred bytes.
+    const MAX: usize = 4096;
+    let bytes = body::read(body, MAX).await?;
+    let witness = caller(&state, &method, &uri, &headers, Some(&bytes)).await?;
+    let text = body::check_text(&bytes)?;
+    let c: atalaya_core::audit::Cosignature = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request("invalid_cosignature", e.to_string()))?;
+    match state.fed.accept_cosignature(&witness, &c).await? {
+        Ok(new) => Ok(Json(serde_json::json!({"stored": new})).into_response()),
+        Err(r) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r.code,
+            r.message,
+        )),
     }
 }

@@ -204,6 +204,8 @@ pub fn router(state: AppState) -> Router {
         .route("/fed/v1/outbox", get(fed::outbox))
         .route("/fed/v1/roster", get(fed::roster))
         .route("/fed/v1/checkpoint", get(fed::checkpoint))
+        .route("/fed/v1/audit/consistency", get(fed::audit_consistency))
+        .route("/fed/v1/audit/cosignature", post(fed::audit_cosignature))
         .route("/api/v1/bulletins", post(api::publish).get(api::list))
         .route("/api/v1/bulletins/{id}", get(api::show))
         .route("/api/v1/bulletins/{id}/retract", post(api::retract))

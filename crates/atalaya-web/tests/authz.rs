@@ -34,6 +34,8 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
         (g.clone(), "/fed/v1/outbox", Public),
         (g.clone(), "/fed/v1/roster", Public),
         (g.clone(), "/fed/v1/checkpoint", Public),
+        (g.clone(), "/fed/v1/audit/consistency", Public),
+        (p.clone(), "/fed/v1/audit/cosignature", Public),
         (p.clone(), "/api/v1/bulletins", Right(Publish)),
         (g.clone(), "/api/v1/bulletins", Right(ReadBulletins)),
         (g.clone(), "/api/v1/bulletins/{id}", Right(ReadBulletins)),

@@ -593,3 +593,58 @@ async fn the_peers_page_shows_retrying_unreachable_and_the_pages_sent() {
             .contains("data-node=\"mx-csirt\" data-state=\"reachable\"")
     );
 }
+
+/// A node whose audit log does not hold to its past is a line on the peers page, in each of the
+/// console's languages, and in `/api/v1/status`.
+#[tokio::test]
+async fn an_audit_inconsistency_is_shown_on_the_peers_page_in_four_languages() {
+    let node = TestNode::start().await;
+    let store = node.fed.store.clone();
+    let mut b = node.signed_in("olga", Role::DutyOfficer).await;
+    let page = b.get("/console/peers").await;
+    assert!(page.body.contains("id=\"audit-inconsistencies-none\""));
+    store
+        .save_inconsistency(&atalaya_store::InconsistencyRecord {
+            envelope: uuid::Uuid::from_u128(7),
+            node: atalaya_core::NodeId::new("mx-csirt").unwrap(),
+            reporter: atalaya_core::NodeId::new("ar-csirt").unwrap(),
+            code: "audit_not_extension".into(),
+            detail: "the tree of 9 entries does not extend the one of 4 held".into(),
+            held_size: 4,
+            at: node.fed.now(),
+        })
+        .await
+        .unwrap();
+    for (lang, words) in [
+        ("en", "history was rewritten"),
+        ("es", "se reescribió la historia"),
+        ("pt", "a história foi reescrita"),
+        ("fr", "historique a été réécrit"),
+    ] {
+        b.get("/console").await;
+        b.submit(
+            "/console/language",
+            &[("language", lang), ("back", "/console/peers")],
+        )
+        .await;
+        let page = b.get("/console/peers").await;
+        let table = page
+            .body
+            .split("id=\"audit-inconsistencies\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{lang}: no inconsistency table"));
+        assert!(
+            table.contains("data-node=\"mx-csirt\" data-code=\"audit_not_extension\""),
+            "{lang}: {table}"
+        );
+        assert!(table.contains("ar-csirt"), "{lang}: the reporter is named");
+        assert!(table.contains(words), "{lang}: {table}");
+    }
+    let r = b.get("/api/v1/status").await;
+    let status: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(status["audit_inconsistencies"][0]["node"], "mx-csirt");
+    assert_eq!(
+        status["audit_inconsistencies"][0]["code"],
+        "audit_not_extension"
+    );
+}

@@ -645,11 +645,21 @@ pub async fn policy(cmd: PolicyCommand) -> Result<()> {
 /// `atalaya audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the whole local audit chain; report the first broken link.
+    /// Check the whole local audit log (the chain and its Merkle tree), then that it extends
+    /// every checkpoint of it the peers hold; fails on any inconsistency.
     Verify {
         /// The node's configuration.
         #[arg(long, default_value = "config.toml")]
         config: PathBuf,
+    },
+    /// Show this node's newest published audit checkpoint (signed tree head).
+    Checkpoint {
+        /// The node's configuration.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Also show the peers' countersignatures of it (each checked against the roster).
+        #[arg(long)]
+        witnessed: bool,
     },
     /// Show the last entries of the audit trail.
     Show {
@@ -687,9 +697,11 @@ async fn audit_entries(config: &Config) -> Result<Vec<atalaya_core::audit::Audit
 pub async fn audit(cmd: AuditCommand) -> Result<()> {
     match cmd {
         AuditCommand::Verify { config } => {
+            use atalaya_core::{audit, merkle};
+            use atalaya_store::Store as _;
             let config = Config::load(&config)?;
             let entries = audit_entries(&config).await?;
-            atalaya_core::audit::verify_chain(&entries)?;
+            audit::verify_chain(&entries)?;
             match entries.last() {
                 Some(head) => println!(
                     "audit chain intact: {} entries, head {} ({})",
@@ -699,8 +711,42 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
                 ),
                 None => println!("audit chain intact: empty"),
             }
-            // The peers' checkpoints: a rewritten or truncated history shows against them.
+            // The Merkle tree, recomputed from the entries.
+            let mut tree = merkle::MemoryTree::new();
+            for e in &entries {
+                tree.push(
+                    audit::leaf_of(&e.hash)
+                        .ok_or_else(|| anyhow::anyhow!("entry {} has a malformed hash", e.seq))?,
+                );
+            }
+            let n = tree.size();
+            let local_root = tree.root(n)?;
             let (fed, store) = crate::node::open_federation(&config).await?;
+            // The tree stored beside the trail must be the one the entries make (it may lag
+            // until the next write).
+            let stored = store.audit_tree_size().await?;
+            if stored > n {
+                store.close().await;
+                anyhow::bail!(
+                    "audit log broken: the stored Merkle tree has {stored} entries, the trail {n}: the trail was truncated"
+                );
+            }
+            if stored > 0 && fed.audit_root(stored).await? != Some(tree.root(stored)?) {
+                store.close().await;
+                anyhow::bail!(
+                    "audit log broken: the stored Merkle tree does not match the entries (modified)"
+                );
+            }
+            println!(
+                "audit tree: {n} entries, root {}{}",
+                merkle::to_hex(&local_root),
+                if stored < n {
+                    " (the stored tree catches up at the next write)"
+                } else {
+                    ""
+                }
+            );
+            // The peers' checkpoints: a rewritten or truncated history shows against them.
             let peers: Vec<atalaya_core::Member> = fed
                 .roster()
                 .roster
@@ -709,38 +755,106 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
                 .collect();
             let mut checked = 0;
             let mut unreachable = Vec::new();
-            let mut broken = None;
+            let mut broken = Vec::new();
             for peer in &peers {
-                match fed.fetch_own_checkpoint(peer).await {
-                    Ok(Some((seq, hash))) => {
-                        checked += 1;
-                        match atalaya_core::audit::verify_checkpoint(&entries, seq, &hash) {
-                            Ok(()) => {
-                                println!("  {}: checkpoint at entry {seq} matches", peer.node_id)
-                            }
-                            Err(e) => {
-                                println!(
-                                    "  {}: checkpoint at entry {seq} does NOT match",
-                                    peer.node_id
-                                );
-                                broken.get_or_insert(e);
-                            }
-                        }
-                    }
+                let who = &peer.node_id;
+                let cp = match fed.fetch_own_checkpoint(peer).await {
+                    Ok(Some(cp)) => cp,
                     Ok(None) => {
-                        println!("  {}: holds no checkpoint of this node yet", peer.node_id)
+                        println!("  {who}: holds no checkpoint of this node yet");
+                        continue;
                     }
-                    Err(e) => unreachable.push(format!("{} ({e})", peer.node_id)),
+                    Err(e) => {
+                        unreachable.push(format!("{who} ({e})"));
+                        continue;
+                    }
+                };
+                checked += 1;
+                let m = u64::try_from(cp.seq).unwrap_or(0);
+                let verdict = match cp.root.as_deref().and_then(merkle::from_hex) {
+                    // A checkpoint from before the tree: the chain hash of its entry.
+                    None => audit::verify_checkpoint(&entries, cp.seq, &cp.hash)
+                        .map_err(|e| e.reason),
+                    Some(_) if m > n => Err(format!(
+                        "it holds a checkpoint of {m} entries, the local log has {n}: the log was truncated"
+                    )),
+                    Some(root) => tree
+                        .consistency_proof(m, n)
+                        .and_then(|p| merkle::verify_consistency(m, n, &root, &local_root, &p))
+                        .map_err(|e| format!(
+                            "its checkpoint of {m} entries is not a prefix of the local log ({e}): history was rewritten"
+                        )),
+                };
+                match verdict {
+                    Ok(()) => println!(
+                        "  {who}: checkpoint of {m} entries is consistent with the local log ({n})"
+                    ),
+                    Err(why) => {
+                        println!("  {who}: INCONSISTENT: {why}");
+                        broken.push(format!("{who}: {why}"));
+                    }
                 }
             }
             store.close().await;
             if !unreachable.is_empty() {
                 eprintln!("could not ask: {}", unreachable.join(", "));
             }
-            if let Some(e) = broken {
-                return Err(e.into());
+            if !broken.is_empty() {
+                anyhow::bail!(
+                    "audit log inconsistent with {} of {checked} peers' checkpoints:\n  {}",
+                    broken.len(),
+                    broken.join("\n  ")
+                );
             }
-            println!("peers' checkpoints: {checked} checked, all consistent with the local chain");
+            println!("peers' checkpoints: {checked} checked, all consistent with the local log");
+            Ok(())
+        }
+        AuditCommand::Checkpoint { config, witnessed } => {
+            use atalaya_store::Store as _;
+            let config = Config::load(&config)?;
+            let (fed, store) = crate::node::open_federation(&config).await?;
+            let Some(head) = store.latest_audit_head(fed.node_id()).await? else {
+                store.close().await;
+                println!("no audit checkpoint published yet");
+                return Ok(());
+            };
+            println!(
+                "checkpoint of {}: {} entries, root {}, taken {}",
+                fed.node_id(),
+                head.size,
+                head.root,
+                head.time
+            );
+            if witnessed {
+                let cosigs = store.cosignatures(head.size).await?;
+                let mut valid = 0;
+                for json in &cosigs {
+                    let c: atalaya_core::audit::Cosignature = match serde_json::from_str(json) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            println!("  unreadable countersignature: {e}");
+                            continue;
+                        }
+                    };
+                    match fed.verify_cosignature(&c) {
+                        Ok(h)
+                            if h.size == head.size
+                                && atalaya_core::merkle::to_hex(&h.root) == head.root =>
+                        {
+                            valid += 1;
+                            println!(
+                                "  witnessed by {} ({}) at {}: {}",
+                                c.witness, c.key, c.witnessed, c.sig
+                            );
+                        }
+                        Ok(_) => println!("  {}: countersigned another checkpoint", c.witness),
+                        Err(r) => println!("  {}: REFUSED ({}: {})", c.witness, r.code, r.message),
+                    }
+                }
+                println!("{valid} valid countersignature(s)");
+            }
+            println!("{}", head.raw);
+            store.close().await;
             Ok(())
         }
         AuditCommand::Show { config, last } => {

@@ -249,7 +249,10 @@ fn doc_for(line: &str) -> Option<&'static str> {
         }
         "pull_concurrency" => "Peers pulled at once during anti-entropy.",
         "checkpoint_interval_ms" => {
-            "Milliseconds between signed audit checkpoints sent to every peer."
+            "Milliseconds between signed audit checkpoints when nothing else prompted one."
+        }
+        "audit_checkpoint_min_interval_ms" => {
+            "Shortest gap in milliseconds between audit checkpoints (one follows each write)."
         }
         "peer_down_after_failures" => "Consecutive failed exchanges before a peer is unreachable.",
         "peer_down_after_ms" => {

@@ -601,10 +601,14 @@ mod bad_input {
         let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
         // No audit checkpoints here: they are envelopes too, and the log head must only move
         // for what this test sends.
-        net.node_mut("cl-csirt").env.push((
-            "ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS".into(),
-            "3600000".into(),
-        ));
+        for knob in [
+            "ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS",
+            "ATALAYA_FEDERATION__AUDIT_CHECKPOINT_MIN_INTERVAL_MS",
+        ] {
+            net.node_mut("cl-csirt")
+                .env
+                .push((knob.into(), "3600000".into()));
+        }
         net.node_mut("cl-csirt").start();
         let target = net.node("cl-csirt");
         let head = |n: &common::TestNode| n.get("/api/v1/status").1["log_head"].as_i64().unwrap();
@@ -879,6 +883,279 @@ mod bad_input {
             before + 1,
             "nothing stored by refused API calls"
         );
+    }
+
+    /// A request to `port` signed as `key_ref` (any method, path and query), as a peer would.
+    fn signed(
+        keys: &NodeKeys,
+        key_ref: &str,
+        port: u16,
+        rng: &mut Rng,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&[u8]>,
+    ) -> (u16, Value) {
+        let authority = format!("127.0.0.1:{port}");
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path_and_query, None),
+        };
+        let parts = RequestParts {
+            method,
+            authority: &authority,
+            path,
+            query,
+            body,
+        };
+        let h = sign_request(&parts, keys.signing_key(), key_ref, now_secs(), rng).unwrap();
+        let url = format!("http://{authority}{path_and_query}");
+        let mut req = match method {
+            "POST" => common::http().post(url),
+            _ => common::http().get(url),
+        }
+        .header("signature-input", h.signature_input)
+        .header("signature", h.signature);
+        if let Some(d) = h.content_digest {
+            req = req.header("content-digest", d);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_vec());
+        }
+        let r = req.send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    fn count_rows(db: &std::path::Path, table: &str) -> i64 {
+        let script = format!(
+            "import sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(c.execute('SELECT COUNT(*) FROM {table}').fetchone()[0])\n"
+        );
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(db)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Checkpoints of a peer that do not hold to the one held — another root for the same size,
+    /// a proof that does not verify, a later and smaller log, a larger one that cannot be
+    /// proven — are refused with their code and not kept (the head held stays, the envelope is
+    /// not stored); the node reports the peer once per head held. Countersignatures that are not
+    /// the sender's, not valid, or of a checkpoint never published are refused and not kept.
+    #[test]
+    fn audit_checkpoints_and_countersignatures_that_do_not_hold_are_refused() {
+        use atalaya_core::merkle::{self, MemoryTree};
+        let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
+        // mx-csirt is not running: cl-csirt cannot ask it for a proof.
+        net.node_mut("cl-csirt").start();
+        let target = net.node("cl-csirt");
+        let db = target.dir.join("atalaya.db");
+        let mx = NodeKeys::load_from_dir(&net.node("mx-csirt").dir.join("keys")).unwrap();
+        let key_ref = format!("mx-csirt#{}", mx.key_id());
+        let mut s = Sender {
+            keys: &mx,
+            key_ref: key_ref.clone(),
+            port: target.port,
+            rng: Rng(11),
+        };
+        let mut tree = MemoryTree::new();
+        for i in 0..12u8 {
+            tree.push(merkle::leaf_hash(&[i]));
+        }
+        let root = |n: u64| tree.root(n).unwrap();
+        let mut next_id = 0;
+        let mut send = |size: u64, root: [u8; 32], secs_ago: i64, extends: Value| {
+            next_id += 1;
+            let id = format!("01936b2e-0000-7000-8000-{next_id:012}");
+            let at = common::now_rfc3339(-secs_ago * 1000);
+            let mut e = json!({
+                "v": 1, "id": id, "kind": "audit-checkpoint", "origin": "mx-csirt",
+                "created": at, "tlp": "GREEN", "audience": {"scope": "network"},
+                "embargo_until": null, "refs": [],
+                "body": {"seq": size, "hash": "ab".repeat(32), "root": merkle::to_hex(&root),
+                         "time": at, "extends": extends}
+            })
+            .as_object()
+            .unwrap()
+            .clone();
+            sign_envelope(&mut e, mx.signing_key(), &key_ref).unwrap();
+            let batch = serde_json::to_vec(&json!({"envelopes": [e]})).unwrap();
+            let (st, reply, _) = s.post(&batch, 0);
+            assert_eq!(st, 200, "{reply}");
+            let code = reply["rejected"][0]["code"]
+                .as_str()
+                .unwrap_or("accepted")
+                .to_owned();
+            (id, code)
+        };
+        let link = |from: u64, to: u64, flip: bool| {
+            let mut proof = tree.consistency_proof(from, to).unwrap();
+            if flip {
+                proof[0][0] ^= 1;
+            }
+            json!({"seq": from, "root": merkle::to_hex(&root(from)),
+                   "proof": proof.iter().map(merkle::to_hex).collect::<Vec<_>>()})
+        };
+        let (first, verdict) = send(4, root(4), 60, Value::Null);
+        assert_eq!(
+            verdict, "accepted",
+            "the first head of a peer is taken as it is"
+        );
+        let mut refused = Vec::new();
+        for (size, r, ago, extends, expected) in [
+            (4, [9; 32], 50, Value::Null, "audit_fork"),
+            (8, root(8), 45, link(4, 8, true), "audit_not_extension"),
+            (8, [7; 32], 45, link(4, 8, false), "audit_not_extension"),
+        ] {
+            let (id, verdict) = send(size, r, ago, extends);
+            assert_eq!(verdict, expected, "size {size}");
+            refused.push(id);
+        }
+        let (proven, verdict) = send(8, root(8), 40, link(4, 8, false));
+        assert_eq!(verdict, "accepted", "a proven extension is taken");
+        for (size, r, ago, expected) in [
+            (6, root(6), 10, "audit_truncated"),
+            (12, root(12), 5, "audit_unproven"),
+        ] {
+            let (id, verdict) = send(size, r, ago, Value::Null);
+            assert_eq!(verdict, expected, "size {size}");
+            refused.push(id);
+        }
+        // An old head arriving late is kept as an envelope but changes nothing; one that
+        // contradicts a head held of its size is a fork.
+        let (_, verdict) = send(6, root(6), 55, Value::Null);
+        assert_eq!(verdict, "accepted");
+        let (id, verdict) = send(4, [5; 32], 58, Value::Null);
+        assert_eq!(verdict, "audit_fork");
+        refused.push(id);
+        let (held, _) = held_in_sqlite(&db);
+        assert!(held.contains(&first) && held.contains(&proven));
+        for id in &refused {
+            assert!(!held.contains(id), "refused checkpoint {id} stored");
+        }
+        // The head held is the proven one.
+        let (st, cp) = signed(
+            &mx,
+            &key_ref,
+            target.port,
+            &mut s.rng,
+            "GET",
+            "/fed/v1/checkpoint?node=mx-csirt",
+            None,
+        );
+        assert_eq!(
+            (st, cp["id"].as_str()),
+            (200, Some(proven.as_str())),
+            "{cp}"
+        );
+        // Reported once per head held: the fork (and the bad proofs) against 4, the
+        // truncation against 8.
+        let (_, status) = target.get("/api/v1/status");
+        let mut reports: Vec<(String, String, i64)> = status["audit_inconsistencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["node"].as_str().unwrap().to_owned(),
+                    i["code"].as_str().unwrap().to_owned(),
+                    i["held_size"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        reports.sort();
+        assert_eq!(
+            reports,
+            [
+                ("mx-csirt".to_owned(), "audit_fork".to_owned(), 4),
+                ("mx-csirt".to_owned(), "audit_truncated".to_owned(), 8)
+            ]
+        );
+
+        // Countersignatures of cl-csirt's heads, sent by mx-csirt.
+        let witnessed = common::now_rfc3339(0);
+        let head = atalaya_core::audit::TreeHead {
+            size: 1,
+            root: root(1),
+            time: atalaya_core::Timestamp::parse(&witnessed).unwrap(),
+        };
+        let cl = atalaya_core::NodeId::new("cl-csirt").unwrap();
+        let mxid = atalaya_core::NodeId::new("mx-csirt").unwrap();
+        let sign = |witness: &atalaya_core::NodeId| {
+            use base64::Engine as _;
+            use ed25519_dalek::Signer as _;
+            let msg = atalaya_core::audit::cosignature_message(witness, head.time, &cl, &head);
+            base64::engine::general_purpose::STANDARD.encode(mx.signing_key().sign(&msg).to_bytes())
+        };
+        let cosig = |witness: &str, key: &str, sig: String| {
+            serde_json::to_vec(&json!({
+                "origin": "cl-csirt", "size": 1, "root": merkle::to_hex(&root(1)), "time": witnessed,
+                "witness": witness, "key": key, "witnessed": witnessed, "sig": sig
+            }))
+            .unwrap()
+        };
+        use base64::Engine as _;
+        let zeros = base64::engine::general_purpose::STANDARD.encode([0u8; 64]);
+        for (body, expected) in [
+            (cosig("mx-csirt", &key_ref, zeros), "forged_cosignature"),
+            (
+                cosig(
+                    "mx-csirt",
+                    &key_ref,
+                    sign(&atalaya_core::NodeId::new("ar-csirt").unwrap()),
+                ),
+                "forged_cosignature",
+            ),
+            (
+                cosig("ar-csirt", &key_ref, sign(&mxid)),
+                "forged_cosignature",
+            ),
+            (
+                cosig("mx-csirt", &key_ref, sign(&mxid)),
+                "unknown_checkpoint",
+            ),
+            (b"{\"origin\": 1}".to_vec(), "invalid_cosignature"),
+        ] {
+            let (st, answer) = signed(
+                &mx,
+                &key_ref,
+                target.port,
+                &mut s.rng,
+                "POST",
+                "/fed/v1/audit/cosignature",
+                Some(&body),
+            );
+            assert_eq!(
+                (st, code(&answer)),
+                (
+                    if expected == "invalid_cosignature" {
+                        400
+                    } else {
+                        422
+                    },
+                    expected
+                ),
+                "{answer}"
+            );
+        }
+        assert_eq!(count_rows(&db, "audit_cosignatures"), 0);
+        // Proofs between sizes the node does not have are refused.
+        for q in ["from=5&to=3", "from=0&to=1", "from=1&to=100000"] {
+            let (st, answer) = signed(
+                &mx,
+                &key_ref,
+                target.port,
+                &mut s.rng,
+                "GET",
+                &format!("/fed/v1/audit/consistency?{q}"),
+                None,
+            );
+            assert_eq!((st, code(&answer)), (422, "no_such_proof"), "{q}: {answer}");
+        }
     }
 }
 
@@ -1182,14 +1459,18 @@ fn the_audit_trail_records_denials_and_views_and_names_any_tampering() {
     }
 }
 
-/// Rewrite a node's whole audit chain consistently (recomputing every hash), so only an outside
-/// checkpoint can tell: every `deny` becomes `allow`.
+/// Rewrite a node's audit chain after entry `argv[2]` (0: all of it) consistently, the way an
+/// intruder with the disk who knows the format would: every later `deny` becomes `allow`, every
+/// later hash is recomputed, and the Merkle tree nodes that cover the rewritten entries are
+/// removed so the node rebuilds them from the new chain (the triggers are dropped first).
 const REWRITE: &str = r#"
 import sqlite3, hashlib, struct, datetime, sys
-c = sqlite3.connect(sys.argv[1])
+c = sqlite3.connect(sys.argv[1], timeout=30)
+after = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 c.execute('DROP TRIGGER IF EXISTS audit_no_update')
-prev = '0' * 64
-rows = c.execute('SELECT seq, at_ms, actor, action, object, decision, reason FROM audit ORDER BY seq').fetchall()
+c.execute('DROP TRIGGER IF EXISTS audit_tree_no_delete')
+prev = '0' * 64 if after == 0 else c.execute('SELECT hash FROM audit WHERE seq = ?', (after,)).fetchone()[0]
+rows = c.execute('SELECT seq, at_ms, actor, action, object, decision, reason FROM audit WHERE seq > ? ORDER BY seq', (after,)).fetchall()
 for seq, at_ms, actor, action, obj, decision, reason in rows:
     decision = 'allow'
     t = datetime.datetime.fromtimestamp(at_ms / 1000, datetime.timezone.utc)
@@ -1202,65 +1483,17 @@ for seq, at_ms, actor, action, obj, decision, reason in rows:
     digest = h.hexdigest()
     c.execute('UPDATE audit SET decision = ?, prev_hash = ?, hash = ? WHERE seq = ?', (decision, prev, digest, seq))
     prev = digest
+c.execute('DELETE FROM audit_tree WHERE idx >= (? >> level)', (after,))
 c.commit()
+print(len(rows))
 "#;
 
-#[test]
-fn peers_checkpoints_expose_a_truncated_or_rewritten_audit_chain() {
-    let mut net = TestNet::new(&["cl-csirt", "mx-csirt"]);
-    net.start_all();
-    for i in 0..3 {
-        let (st, b) = net.node("cl-csirt").post("/api/v1/bulletins", &serde_json::json!({
-            "tlp": "GREEN", "kind": "informational", "severity": "low", "title": format!("Only for Mexico {i}"),
-            "summary": "s", "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}
-        }));
-        assert_eq!(st, 201, "{b}");
-    }
-    let config = net.node("cl-csirt").config();
-    let verify = || {
-        std::process::Command::new(common::BIN)
-            .args(["audit", "verify", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap()
-    };
-    // Wait until the trail is quiet and mx-csirt holds a checkpoint of its head.
-    let start = std::time::Instant::now();
-    let head = loop {
-        let out = verify();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let n: i64 = text
-            .split("intact: ")
-            .nth(1)
-            .and_then(|t| t.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        if out.status.success()
-            && n >= 3
-            && text.contains(&format!("mx-csirt: checkpoint at entry {n} matches"))
-        {
-            break n;
-        }
-        assert!(
-            start.elapsed() < T,
-            "no checkpoint of the head at mx-csirt: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    net.node_mut("cl-csirt").stop();
-    let cl = net.node("cl-csirt").dir.clone();
-
-    // Rewritten: internally consistent, but not what the peers were told.
-    let rewritten = net.path().join("rewritten");
-    copy_dir(&cl, &rewritten);
+fn rewrite_audit(db: &std::path::Path, after: i64) -> usize {
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(REWRITE)
-        .arg(rewritten.join("atalaya.db"))
+        .arg(db)
+        .arg(after.to_string())
         .output()
         .unwrap();
     assert!(
@@ -1268,43 +1501,219 @@ fn peers_checkpoints_expose_a_truncated_or_rewritten_audit_chain() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// `atalaya audit verify` of a node: (success, stdout, stderr).
+fn audit_verify(config: &std::path::Path) -> (bool, String, String) {
     let out = std::process::Command::new(common::BIN)
         .args(["audit", "verify", "--config"])
-        .arg(rewritten.join("config.toml"))
+        .arg(config)
         .output()
         .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        stdout.contains("audit chain intact"),
-        "the rewrite is locally consistent: {stdout}{stderr}"
-    );
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains(&format!("broken at entry {head}")) && stderr.contains("rewritten"),
-        "{stdout}{stderr}"
-    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
-    // Truncated: the tail is gone, the rest is consistent.
+/// The size of the local log once every peer in `peers` holds a checkpoint of all of it.
+fn wait_until_peers_hold_the_whole_log(config: &std::path::Path, peers: &[&str], min: i64) -> i64 {
+    let start = std::time::Instant::now();
+    loop {
+        let (ok, stdout, stderr) = audit_verify(config);
+        let n: i64 = stdout
+            .split("intact: ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if ok
+            && n >= min
+            && peers
+                .iter()
+                .all(|p| stdout.contains(&format!("{p}: checkpoint of {n} entries is consistent")))
+        {
+            return n;
+        }
+        assert!(
+            start.elapsed() < T,
+            "the peers hold no checkpoint of the whole log: {stdout}{stderr}"
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// The audit inconsistencies a node shows in `/api/v1/status`: (node, reporter, code).
+fn inconsistencies(n: &common::TestNode) -> Vec<(String, String, String)> {
+    let (_, status) = n.get("/api/v1/status");
+    status["audit_inconsistencies"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    (
+                        i["node"].as_str().unwrap_or("").to_owned(),
+                        i["reporter"].as_str().unwrap_or("").to_owned(),
+                        i["code"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn publish_for_mexico(n: &common::TestNode, title: &str) {
+    let (st, b) = n.post(
+        "/api/v1/bulletins",
+        &serde_json::json!({
+            "tlp": "GREEN", "kind": "informational", "severity": "low", "title": title,
+            "summary": "s", "audience": {"scope": "nodes", "nodes": ["mx-csirt"]}
+        }),
+    );
+    assert_eq!(st, 201, "{b}");
+}
+
+/// The issue's attack: with the node stopped, the audit history is rewritten (entry by entry,
+/// every later hash and the Merkle tree recomputed) and the node restarted. Before the restart
+/// `audit verify` fails against the peers' checkpoints; after it, the node's new checkpoints
+/// are refused by every peer (they keep the old head), each peer reports the inconsistency to
+/// every member, the coordinator included, and `audit verify` still fails. A truncated log is
+/// named as such. The peers countersigned the heads they accepted before.
+#[test]
+fn peers_hold_a_node_to_its_audit_past_across_a_rewrite_and_a_restart() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    for i in 0..3 {
+        publish_for_mexico(net.node("cl-csirt"), &format!("Only for Mexico {i}"));
+    }
+    let config = net.node("cl-csirt").config();
+    let peers = ["coordinator", "mx-csirt", "ar-csirt"];
+    let head = wait_until_peers_hold_the_whole_log(&config, &peers, 3);
+    // The witnesses countersigned what they accepted, and the node shows it.
+    eventually("countersignatures come back", T, || {
+        let out = atalaya(&[
+            "audit",
+            "checkpoint",
+            "--witnessed",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        peers
+            .iter()
+            .all(|p| out.contains(&format!("witnessed by {p}")))
+            && out.contains("3 valid countersignature(s)")
+    });
+    net.node_mut("cl-csirt").stop();
+    let cl = net.node("cl-csirt").dir.clone();
+
+    // Truncated (a copy): the tail is gone, the rest is consistent.
     let truncated = net.path().join("truncated");
     copy_dir(&cl, &truncated);
     tamper(
         &truncated.join("atalaya.db"),
-        "DELETE FROM audit WHERE seq >= 2",
+        "DROP TRIGGER IF EXISTS audit_tree_no_delete; DELETE FROM audit WHERE seq >= 2; DELETE FROM audit_tree;",
     );
-    let out = std::process::Command::new(common::BIN)
-        .args(["audit", "verify", "--config"])
-        .arg(truncated.join("config.toml"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, stdout, stderr) = audit_verify(&truncated.join("config.toml"));
     assert!(
-        stderr.contains(&format!("broken at entry {head}")) && stderr.contains("truncated"),
+        !ok && stdout.contains("audit chain intact"),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("truncated"), "{stdout}{stderr}");
+
+    // Rewritten, in place: internally consistent, but not what the peers were told.
+    assert!(rewrite_audit(&cl.join("atalaya.db"), 0) >= head as usize);
+    let (ok, stdout, stderr) = audit_verify(&config);
+    assert!(
+        stdout.contains("audit chain intact"),
+        "the rewrite is locally consistent: {stdout}{stderr}"
+    );
+    assert!(!ok, "{stdout}");
+    for p in peers {
+        assert!(
+            stderr.contains(&format!(
+                "{p}: its checkpoint of {head} entries is not a prefix"
+            )),
+            "{p}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("history was rewritten"), "{stderr}");
+
+    // Restarted: the node tells its peers about its rewritten log, and they refuse it.
+    net.node_mut("cl-csirt").start();
+    publish_for_mexico(net.node("cl-csirt"), "After the rewrite");
+    for n in peers {
+        eventually(&format!("{n} reports cl-csirt"), T, || {
+            inconsistencies(net.node(n)).contains(&(
+                "cl-csirt".into(),
+                n.into(),
+                "audit_fork".into(),
+            ))
+        });
+    }
+    // Every member hears of every report: ar-csirt and the coordinator hold mx-csirt's.
+    for n in ["ar-csirt", "coordinator", "cl-csirt"] {
+        eventually(&format!("{n} holds mx-csirt's report"), T, || {
+            inconsistencies(net.node(n)).contains(&(
+                "cl-csirt".into(),
+                "mx-csirt".into(),
+                "audit_fork".into(),
+            ))
+        });
+    }
+    // Reported once per head held, not at every later checkpoint.
+    std::thread::sleep(Duration::from_millis(1500));
+    publish_for_mexico(net.node("cl-csirt"), "Later still");
+    std::thread::sleep(Duration::from_millis(1500));
+    let mx_reports = inconsistencies(net.node("mx-csirt"))
+        .iter()
+        .filter(|r| r.1 == "mx-csirt")
+        .count();
+    assert_eq!(mx_reports, 1);
+    // The peers still hold the old head: verify fails after the restart too.
+    let (ok, stdout, stderr) = audit_verify(&config);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "mx-csirt: its checkpoint of {head} entries is not a prefix"
+        )),
         "{stderr}"
     );
+}
+
+/// Entries written after the last heartbeat checkpoint (the old five-minute window) are
+/// covered by the checkpoint that follows each write; rewriting them without a restart is
+/// exposed as soon as the next checkpoint arrives at the peers.
+#[test]
+fn a_rewrite_of_recent_entries_without_a_restart_is_exposed_by_the_next_checkpoint() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    // Only write-driven checkpoints: the heartbeat is an hour away.
+    net.node_mut("cl-csirt").env.push((
+        "ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS".into(),
+        "3600000".into(),
+    ));
+    net.start_all();
+    publish_for_mexico(net.node("cl-csirt"), "First");
+    let config = net.node("cl-csirt").config();
+    let first = wait_until_peers_hold_the_whole_log(&config, &["mx-csirt", "ar-csirt"], 1);
+    publish_for_mexico(net.node("cl-csirt"), "Second");
+    let head = wait_until_peers_hold_the_whole_log(&config, &["mx-csirt", "ar-csirt"], first + 1);
+    // Live: the entries after the first checkpoint are rewritten behind the running node.
+    let db = net.node("cl-csirt").dir.join("atalaya.db");
+    assert!(rewrite_audit(&db, first) >= (head - first) as usize);
+    assert!(inconsistencies(net.node("mx-csirt")).is_empty());
+    publish_for_mexico(net.node("cl-csirt"), "Third");
+    for n in ["mx-csirt", "ar-csirt"] {
+        eventually(&format!("{n} refuses the next checkpoint"), T, || {
+            inconsistencies(net.node(n))
+                .iter()
+                .any(|(node, by, _)| node == "cl-csirt" && by == n)
+        });
+    }
+    let (ok, stdout, stderr) = audit_verify(&config);
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(stderr.contains("history was rewritten"), "{stderr}");
 }
 
 #[test]

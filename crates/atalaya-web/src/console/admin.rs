@@ -57,12 +57,28 @@ pub struct AlertRow {
     pub outcome: String,
 }
 
+/// A node's audit log found not to hold to its past, as the peers page shows it.
+#[derive(Debug, Clone)]
+pub struct InconsistencyRow {
+    /// When it was found.
+    pub at: String,
+    /// The node whose log it is.
+    pub node: String,
+    /// Who found it.
+    pub reporter: String,
+    /// `audit_fork`, `audit_not_extension` or `audit_truncated`.
+    pub code: String,
+    /// In the finder's words.
+    pub detail: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/peers.html")]
 struct PeersPage {
     c: Chrome,
     peers: Vec<PeerRow>,
     alerts: Vec<AlertRow>,
+    inconsistencies: Vec<InconsistencyRow>,
 }
 
 /// `GET /console/peers`
@@ -79,6 +95,20 @@ pub async fn peers(State(state): State<AppState>, o: Officer) -> Response {
         Ok(a) => a,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
     };
+    let inconsistencies = match state.fed.store.inconsistencies(50).await {
+        Ok(i) => i,
+        Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
+    };
+    let inconsistencies = inconsistencies
+        .into_iter()
+        .map(|i| InconsistencyRow {
+            at: o.c.tr.when_opt(Some(i.at)),
+            node: i.node.to_string(),
+            reporter: i.reporter.to_string(),
+            code: i.code,
+            detail: i.detail,
+        })
+        .collect();
     let alerts = alerts
         .into_iter()
         .map(|a| AlertRow {
@@ -119,6 +149,7 @@ pub async fn peers(State(state): State<AppState>, o: Officer) -> Response {
         c: o.c,
         peers,
         alerts,
+        inconsistencies,
     })
 }
 

@@ -432,7 +432,11 @@ impl HostNode {
             .env("ATALAYA_FEDERATION__BACKOFF_MAX_MS", "500")
             .env("ATALAYA_FEDERATION__REQUEST_TIMEOUT_MS", "2000")
             .env("ATALAYA_STORE__SYNCHRONOUS", "normal")
-            .env("ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS", "300");
+            .env("ATALAYA_FEDERATION__CHECKPOINT_INTERVAL_MS", "300")
+            .env(
+                "ATALAYA_FEDERATION__AUDIT_CHECKPOINT_MIN_INTERVAL_MS",
+                "300",
+            );
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
