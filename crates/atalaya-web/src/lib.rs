@@ -37,6 +37,7 @@ mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
 pub use accounts::{Accounts, ConsoleSettings};
+pub use directory_api::read_armored_key;
 pub use error::ApiError;
 
 /// What every handler can reach.
