@@ -36,9 +36,11 @@
 //!   sealing key, so any age implementation opens them. Sealing keys as age strings: `age1...`
 //!   (Bech32, HRP `age`) for the public key and `AGE-SECRET-KEY-1...` for the secret. Sealed
 //!   files are limited to 16 MiB.
-//! * **OpenPGP public keys** ([`openpgp`]): a strict reader of a team's transferable public key
-//!   (armoured or binary, at most 64 KiB) giving its fingerprint, expiry, user ids and
-//!   revocation; Ed25519 self-signatures are verified.
+//! * **OpenPGP** ([`openpgp`], on the `pgp` crate): a strict reader of a team's transferable
+//!   public key (armoured or binary, at most 64 KiB) giving its fingerprint, algorithm, expiry,
+//!   user ids, revocation and subkeys with what each may do, every self-signature and subkey
+//!   binding verified for every algorithm (RSA under 2048 bits refused); and the Ed25519 key
+//!   that signs the node's CSAF documents (detached, armoured `.asc` signatures).
 
 pub mod canonical;
 pub mod envelope;
@@ -58,5 +60,7 @@ pub use httpsig::{
 pub use keys::{
     KeyError, NodeKeys, PublicSealingKey, PublicSigningKey, check_secret_file_permissions,
 };
-pub use openpgp::{OpenPgpError, OpenPgpKey, OpenPgpSigner, parse_public_key};
+pub use openpgp::{
+    EncryptionState, OpenPgpError, OpenPgpKey, OpenPgpSigner, OpenPgpSubkey, parse_public_key,
+};
 pub use seal::{MAX_SEALED_LEN, SealError, age_identity_string, open, seal};

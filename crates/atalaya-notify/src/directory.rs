@@ -1,10 +1,11 @@
 //! Keeping the directory current: warn a team (its listed contact and emergency addresses, and
-//! this node's on-call roster) before one of its OpenPGP keys expires, when it has expired, and
-//! when nobody confirmed its contacts for too long. The coordinator's node warns its own
+//! this node's on-call roster) before one of its OpenPGP keys expires, when it has expired, when
+//! it can no longer be encrypted to (its encryption subkey expired or was revoked), and when
+//! nobody confirmed its contacts for too long. The coordinator's node warns its own
 //! on-call roster about every team, so the network's secretariat knows too. Each warning is
 //! sent once per (team, subject, stage), however often the pass runs.
 
-use atalaya_core::directory::{self, DirectoryEntry, DirectorySettings, TeamRecord};
+use atalaya_core::directory::{self, DirectoryEntry, DirectorySettings, KeyReader, TeamRecord};
 use atalaya_core::escalation::OnCallRoster;
 use atalaya_core::{Clock, NodeId};
 use atalaya_store::{DirectoryWarningRow, Store, StoreError};
@@ -23,7 +24,9 @@ async fn teams(store: &dyn Store) -> Result<Vec<TeamRecord>, StoreError> {
     Ok(out)
 }
 
-/// One pass. Returns the warnings sent in it.
+/// One pass. Returns the warnings sent in it. `read` reads a listed key's armoured form (the
+/// node passes atalaya-crypto's OpenPGP reader), so an expired or revoked encryption subkey
+/// is warned about too.
 pub async fn directory_warnings_once(
     store: &dyn Store,
     me: &NodeId,
@@ -31,6 +34,7 @@ pub async fn directory_warnings_once(
     clock: &dyn Clock,
     notifier: &Notifier,
     settings: &DirectorySettings,
+    read: KeyReader<'_>,
 ) -> Result<Vec<DirectoryWarningRow>, StoreError> {
     let teams = teams(store).await?;
     let now = clock.now();
@@ -46,7 +50,7 @@ pub async fn directory_warnings_once(
         None => Vec::new(),
     };
     let mut sent = Vec::new();
-    for due in directory::due_warnings(&teams, now, settings) {
+    for due in directory::due_warnings(&teams, now, settings, read) {
         let own = due.team.authority() == me;
         if !own && !coordinator {
             continue;

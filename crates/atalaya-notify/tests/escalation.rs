@@ -470,6 +470,11 @@ async fn a_renotify_calls_the_whole_roster_at_once_and_only_once() {
     assert_eq!(hooks.lock().unwrap().len(), 3, "no new call");
 }
 
+/// The teams of the first test list keys by fingerprint only: the reader is never asked.
+fn no_reader(_: &str) -> Result<atalaya_core::directory::ArmoredKeyFacts, String> {
+    Err("no armoured keys in this test".into())
+}
+
 /// A team record as the directory holds it (the JSON of a `directory-record` body).
 fn team_entry(
     id: &str,
@@ -553,9 +558,11 @@ async fn a_key_about_to_expire_warns_the_team_and_the_coordinator_once() {
         .unwrap();
     let clock = FixedClock::new(t(0));
     let mx = NodeId::new("mx-csirt").unwrap();
-    let sent = directory_warnings_once(&member, &mx, false, &clock, &notifier, &settings)
-        .await
-        .unwrap();
+    let sent = directory_warnings_once(
+        &member, &mx, false, &clock, &notifier, &settings, &no_reader,
+    )
+    .await
+    .unwrap();
     // The member warns about its own team only: its key (contact address, not the abuse one).
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(
@@ -565,17 +572,27 @@ async fn a_key_about_to_expire_warns_the_team_and_the_coordinator_once() {
     assert_eq!(sent[0].recipients, "MX-CSIRT <mx-csirt@example.org>: sent");
     // Once: a second pass sends nothing.
     assert!(
-        directory_warnings_once(&member, &mx, false, &clock, &notifier, &settings)
-            .await
-            .unwrap()
-            .is_empty()
+        directory_warnings_once(
+            &member, &mx, false, &clock, &notifier, &settings, &no_reader
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
     // The coordinator warns its on-call officer about every team: the key, and the contacts
     // nobody ever confirmed.
     let oas = NodeId::new("oas-coord").unwrap();
-    let sent = directory_warnings_once(&coordinator, &oas, true, &clock, &notifier, &settings)
-        .await
-        .unwrap();
+    let sent = directory_warnings_once(
+        &coordinator,
+        &oas,
+        true,
+        &clock,
+        &notifier,
+        &settings,
+        &no_reader,
+    )
+    .await
+    .unwrap();
     let what: Vec<(&str, &str)> = sent
         .iter()
         .map(|w| (w.team.as_str(), w.subject.as_str()))
@@ -615,10 +632,119 @@ async fn a_key_about_to_expire_warns_the_team_and_the_coordinator_once() {
     assert!(mail.contains("mx-csirt@example.org"), "{mail}");
     // After the key has expired, a new warning.
     clock.set(t(60 * 24 * 30));
-    let sent = directory_warnings_once(&member, &mx, false, &clock, &notifier, &settings)
-        .await
-        .unwrap();
+    let sent = directory_warnings_once(
+        &member, &mx, false, &clock, &notifier, &settings, &no_reader,
+    )
+    .await
+    .unwrap();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].stage, "expired");
     assert_eq!(member.directory_warnings(10).await.unwrap().len(), 2);
+}
+
+/// The node's reader of armoured keys: atalaya-crypto's, which verifies every self-signature
+/// (as `atalaya_web::read_armored_key` does for the running node).
+fn crypto_reader(armored: &str) -> Result<atalaya_core::directory::ArmoredKeyFacts, String> {
+    use atalaya_core::directory::{ArmoredKeyFacts, Day, EncryptionKeyFacts};
+    let key =
+        atalaya_crypto::openpgp::parse_public_key(armored.as_bytes()).map_err(|e| e.to_string())?;
+    let day = |s: i64| Timestamp::from_unix_millis(s * 1000).map(Day::of);
+    Ok(ArmoredKeyFacts {
+        revoked: key.revoked,
+        encryption_keys: key
+            .encryption_keys()
+            .into_iter()
+            .map(|k| EncryptionKeyFacts {
+                fingerprint: k.fingerprint,
+                expires: k.expires.and_then(day),
+                revoked: k.revoked,
+            })
+            .collect(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rsa_key_whose_encryption_subkey_expired_warns_the_team() {
+    use atalaya_core::directory::DirectorySettings;
+    use atalaya_notify::directory_warnings_once;
+    let smtp = SmtpSink::start();
+    let notifier = Notifier::new(NotifySettings {
+        smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+        mail_from: "atalaya@example.org".into(),
+        escalation_tick_ms: 1000,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("member.db"), &SqliteOptions::default())
+        .await
+        .unwrap();
+    // An RSA-3072 key valid until 2034 whose only encryption subkey expired on 2025-01-02
+    // (GnuPG-made, see crates/atalaya-crypto/tests/fixtures/openpgp/README.md): the old
+    // reader called it fine.
+    let armored =
+        include_str!("../../atalaya-crypto/tests/fixtures/openpgp/rsa-subkey-expired.asc");
+    let mut row = team_entry("mx-csirt", "MX", "2034-12-30", Some("2026-11-15T00:00:00Z"));
+    let mut body: serde_json::Value = serde_json::from_str(&row.body).unwrap();
+    body["data"]["pgp_keys"] = serde_json::json!([{
+        "fingerprint": "441BD02D0C9CFB4C952295B19E0B0699D8AE4221",
+        "expires": "2034-12-30",
+        "armored": armored,
+    }]);
+    row.body = body.to_string();
+    store.save_directory_entry(&row).await.unwrap();
+    let clock = FixedClock::new(t(0));
+    let mx = NodeId::new("mx-csirt").unwrap();
+    let settings = DirectorySettings::default();
+    // With the reader that only trusts fingerprints, nothing is wrong: the primary key is
+    // valid for years.
+    assert!(
+        directory_warnings_once(&store, &mx, false, &clock, &notifier, &settings, &no_reader)
+            .await
+            .unwrap()
+            .iter()
+            .all(|w| w.stage != "expiring" && w.stage != "expired")
+    );
+    let sent = directory_warnings_once(
+        &store,
+        &mx,
+        false,
+        &clock,
+        &notifier,
+        &settings,
+        &crypto_reader,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].stage,
+        "encryption-expired-954D8B0DD06D6DE37EA0D9FA39D6CC9F83C1577F-2025-01-02"
+    );
+    assert_eq!(sent[0].recipients, "MX-CSIRT <mx-csirt@example.org>: sent");
+    let start = Instant::now();
+    while !smtp.text().contains("mx-csirt@example.org") {
+        assert!(start.elapsed() < Duration::from_secs(10), "no mail");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mail = smtp.text().replace("=\n", "");
+    assert!(
+        mail.contains("encryption subkey 954D8B0DD06D6DE37EA0D9FA39D6CC9F83C1577F")
+            && mail.contains("expired on 2025-01-02"),
+        "{mail}"
+    );
+    // Once.
+    assert!(
+        directory_warnings_once(
+            &store,
+            &mx,
+            false,
+            &clock,
+            &notifier,
+            &settings,
+            &crypto_reader
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
 }

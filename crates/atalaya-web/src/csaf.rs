@@ -272,7 +272,9 @@ pub async fn document(
                 .max(signer.created());
             text(
                 "application/pgp-signature",
-                signer.sign_detached_armored(&doc.bytes, when),
+                signer
+                    .sign_detached_armored(&doc.bytes, when)
+                    .map_err(ApiError::internal)?,
             )
         }
     })
@@ -368,7 +370,9 @@ pub async fn openpgp_key(
     );
     Ok(text(
         "application/pgp-keys",
-        signer.public_key_armored(&user_id),
+        signer
+            .public_key_armored(&user_id)
+            .map_err(ApiError::internal)?,
     ))
 }
 

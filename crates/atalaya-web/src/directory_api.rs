@@ -202,8 +202,71 @@ fn team_reply(mut reply: Value) -> Value {
     json!({"team": team, "envelope": reply["envelope"], "recipients": reply["recipients"]})
 }
 
-/// Fill each armoured key's fingerprint and expiry from the key itself, refusing a key that is
-/// malformed, revoked or expired, or whose fingerprint is not the one given.
+/// Read an armoured key given with a team record and refuse what the directory must not list:
+/// a key that is malformed, fails its self-signatures, is too weak, revoked or expired, or
+/// whose encryption subkeys all expired or were revoked. `Err` is `(code, message)`:
+/// `bad-key` or `expired-key`.
+pub(crate) fn check_armored_key(
+    armored: &str,
+    now: atalaya_core::Timestamp,
+) -> Result<atalaya_crypto::OpenPgpKey, (&'static str, String)> {
+    use atalaya_crypto::openpgp::EncryptionState;
+    let key = atalaya_crypto::openpgp::parse_public_key(armored.trim().as_bytes())
+        .map_err(|e| ("bad-key", e.to_string()))?;
+    let fpr = &key.fingerprint;
+    let now = now.unix_seconds();
+    if key.revoked {
+        return Err(("bad-key", format!("key {fpr} has been revoked")));
+    }
+    if key.expired_at(now) {
+        return Err(("expired-key", format!("key {fpr} has expired")));
+    }
+    match key.encryption_state(now) {
+        EncryptionState::Expired(sub) => Err((
+            "expired-key",
+            format!(
+                "the encryption subkey {} of key {fpr} has expired; extend it or add a new one",
+                sub.fingerprint
+            ),
+        )),
+        EncryptionState::Revoked(sub) => Err((
+            "bad-key",
+            format!(
+                "the encryption subkey {} of key {fpr} has been revoked and there is no other",
+                sub.fingerprint
+            ),
+        )),
+        // A key that only signs is listed (teams publish such keys); hygiene points it out.
+        EncryptionState::Usable(_) | EncryptionState::None => Ok(key),
+    }
+}
+
+/// The day of a unix time in seconds.
+fn day_of_unix(seconds: i64) -> Option<directory::Day> {
+    atalaya_core::Timestamp::from_unix_millis(seconds.saturating_mul(1000)).map(directory::Day::of)
+}
+
+/// What a listed key's armoured form says, for key hygiene ([`directory::KeyReader`]): read
+/// with every self-signature verified; `Err` with the reason when it no longer passes.
+pub fn read_armored_key(armored: &str) -> Result<directory::ArmoredKeyFacts, String> {
+    let key = atalaya_crypto::openpgp::parse_public_key(armored.trim().as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(directory::ArmoredKeyFacts {
+        revoked: key.revoked,
+        encryption_keys: key
+            .encryption_keys()
+            .into_iter()
+            .map(|k| directory::EncryptionKeyFacts {
+                fingerprint: k.fingerprint,
+                expires: k.expires.and_then(day_of_unix),
+                revoked: k.revoked,
+            })
+            .collect(),
+    })
+}
+
+/// Fill each armoured key's fingerprint and expiry from the key itself, refusing a key that
+/// [`check_armored_key`] refuses or whose fingerprint is not the one given.
 pub(crate) fn with_armored_keys(
     mut team: TeamRecord,
     now: atalaya_core::Timestamp,
@@ -213,51 +276,21 @@ pub(crate) fn with_armored_keys(
             continue;
         };
         let field = format!("pgp_keys[{i}]");
-        let parsed =
-            atalaya_crypto::openpgp::parse_public_key(armored.as_bytes()).map_err(|e| {
-                ApiError::problems(
-                    &[directory::Problem::new("bad-key", &field, e.to_string())],
-                    "bad-key",
-                )
-            })?;
-        if parsed.revoked {
-            return Err(ApiError::problems(
-                &[directory::Problem::new(
-                    "bad-key",
-                    &field,
-                    "the key has been revoked",
-                )],
-                "bad-key",
-            ));
-        }
-        if parsed.expired_at(now.unix_seconds()) {
-            return Err(ApiError::problems(
-                &[directory::Problem::new(
-                    "expired-key",
-                    &field,
-                    "the key has expired",
-                )],
-                "expired-key",
-            ));
-        }
+        let refuse = |code: &'static str, message: String| {
+            ApiError::problems(&[directory::Problem::new(code, &field, message)], code)
+        };
+        let parsed = check_armored_key(armored, now).map_err(|(code, m)| refuse(code, m))?;
         if !key.fingerprint.is_empty() && key.fingerprint != parsed.fingerprint {
-            return Err(ApiError::problems(
-                &[directory::Problem::new(
-                    "bad-key",
-                    &field,
-                    format!(
-                        "the fingerprint given ({}) is not the key's ({})",
-                        key.fingerprint, parsed.fingerprint
-                    ),
-                )],
+            return Err(refuse(
                 "bad-key",
+                format!(
+                    "the fingerprint given ({}) is not the key's ({})",
+                    key.fingerprint, parsed.fingerprint
+                ),
             ));
         }
         key.fingerprint = parsed.fingerprint;
-        key.expires = parsed.expires.and_then(|unix| {
-            atalaya_core::Timestamp::from_unix_millis(unix.saturating_mul(1000))
-                .map(directory::Day::of)
-        });
+        key.expires = parsed.expires.and_then(day_of_unix);
     }
     Ok(team)
 }
@@ -474,7 +507,9 @@ pub struct HygieneQuery {
     max_age_days: Option<i64>,
 }
 
-/// `GET /api/v1/directory/hygiene`: keys that expire soon (or have), and contacts nobody
+/// `GET /api/v1/directory/hygiene`: keys that expire soon (or have), keys that cannot be
+/// encrypted to (`key_problems`: encryption subkey expired, expiring or revoked, none, key
+/// revoked, key no longer passing the checks), and contacts nobody
 /// confirmed recently (windows from the node's `[directory]` settings unless given), with the
 /// warnings this node sent.
 pub async fn hygiene(
@@ -495,12 +530,15 @@ pub async fn hygiene(
     }
     let teams = state.fed.teams().await?;
     let now = state.fed.now();
-    let keys = directory::expiring_keys(&teams, directory::Day::of(now), within);
+    let today = directory::Day::of(now);
+    let keys = directory::expiring_keys(&teams, today, within);
+    let problems = directory::key_problems(&teams, today, within, &read_armored_key);
     let stale = directory::stale_contacts(&teams, now, max_age);
     Ok(Json(json!({
         "expiring_keys": keys.iter().map(|k| json!({
             "team": k.team, "fingerprint": k.fingerprint, "expires": k.expires, "days_left": k.days_left,
         })).collect::<Vec<_>>(),
+        "key_problems": problems.iter().map(key_problem_json).collect::<Vec<_>>(),
         "stale_contacts": stale.iter().map(|s| json!({
             "team": s.team, "last_confirmed": s.last_confirmed,
         })).collect::<Vec<_>>(),
@@ -510,6 +548,32 @@ pub async fn hygiene(
         })).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// One key finding: `{team, fingerprint, problem}` and, by problem, `subkey`, `expires`,
+/// `days_left` or `reason`.
+fn key_problem_json(p: &directory::KeyProblem) -> Value {
+    use directory::KeyFinding as F;
+    let mut v = json!({"team": p.team, "fingerprint": p.fingerprint, "problem": p.finding.code()});
+    match &p.finding {
+        F::EncryptionExpiring {
+            subkey,
+            expires,
+            days_left,
+        } => {
+            v["subkey"] = json!(subkey);
+            v["expires"] = json!(expires);
+            v["days_left"] = json!(days_left);
+        }
+        F::EncryptionExpired { subkey, expired } => {
+            v["subkey"] = json!(subkey);
+            v["expires"] = json!(expired);
+        }
+        F::EncryptionRevoked { subkey } => v["subkey"] = json!(subkey),
+        F::Unreadable { reason } => v["reason"] = json!(reason),
+        F::Revoked | F::NoEncryptionKey => {}
+    }
+    v
 }
 
 fn country_of(s: &str) -> Result<CountryCode, ApiError> {

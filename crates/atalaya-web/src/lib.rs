@@ -38,6 +38,7 @@ mod wellknown;
 
 pub use accounts::sha256_hex as api_token_hash;
 pub use accounts::{Accounts, ConsoleSettings};
+pub use directory_api::read_armored_key;
 pub use error::ApiError;
 pub use ops::metrics_only;
 

@@ -148,7 +148,8 @@ async fn a_csaf_downloader_walks_the_provider_and_verifies_everything() {
     let signer = OpenPgpSigner::generate(
         &mut EntropyRng(&SeededEntropy::new(99)),
         u32::try_from(common::t0().unix_seconds()).unwrap() - 86_400,
-    );
+    )
+    .unwrap();
     let state = node.state.clone().with_csaf_signer(Arc::new(signer));
     let app = atalaya_web::router(state);
     publish_fixtures(&node).await;

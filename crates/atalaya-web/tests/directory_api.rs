@@ -169,6 +169,50 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
         "expired-key",
     )
     .await;
+    // The RSA keys most teams have, each checked as strictly as Ed25519 ones: every refusal
+    // says why, and nothing is stored.
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                "../../atalaya-crypto/tests/fixtures/openpgp/",
+                $name
+            ))
+        };
+    }
+    for (armored, code, says) in [
+        (fixture!("rsa1024.asc"), "bad-key", "RSA-1024"),
+        (
+            fixture!("rsa-bad-self-signature.asc"),
+            "bad-key",
+            "self-signature",
+        ),
+        (fixture!("malformed-armor.asc"), "bad-key", "key"),
+        (fixture!("rsa-revoked.asc"), "bad-key", "revoked"),
+        (fixture!("rsa-expired.asc"), "expired-key", "expired"),
+        (
+            fixture!("rsa-subkey-expired.asc"),
+            "expired-key",
+            "encryption subkey",
+        ),
+        (
+            fixture!("rsa-subkey-revoked.asc"),
+            "bad-key",
+            "encryption subkey",
+        ),
+    ] {
+        let body = bad(&|r| {
+            r["pgp_keys"] = json!([{"fingerprint": "", "expires": null, "armored": armored}])
+        });
+        let before = teams(&api).await;
+        let (s, v) = api.put("/api/v1/teams/cl-csirt", &body).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (u, Some(code)),
+            "{says}: {v}"
+        );
+        assert!(v.to_string().contains(says), "{says}: {v}");
+        assert_eq!(teams(&api).await, before, "nothing stored: {says}");
+    }
     // A record for a team another node is the authority for.
     assert_refused(
         &api,
@@ -215,6 +259,23 @@ async fn a_liaison_publishes_the_team_record_and_every_bad_record_is_refused() {
     assert_eq!(fp.len(), 40, "{fp}");
     let parsed = atalaya_crypto::openpgp::parse_public_key(cert.as_bytes()).unwrap();
     assert_eq!(fp, parsed.fingerprint);
+    // An RSA key and an Ed25519 key with a Cv25519 subkey are accepted the same way.
+    for (armored, fpr) in [
+        (
+            include_str!("../../atalaya-crypto/tests/fixtures/openpgp/rsa-valid.asc"),
+            "607F4CD5F9991DE9B3A182DDCEE72FEC1AF0C281",
+        ),
+        (
+            include_str!("../../atalaya-crypto/tests/fixtures/openpgp/ed25519-cv25519.asc"),
+            "DB51D2C2B76F63B3473A34959CBFEE226FD9DE91",
+        ),
+    ] {
+        let mut r = team_record("cl-csirt");
+        r["pgp_keys"] = json!([{"fingerprint": fpr, "expires": null, "armored": armored}]);
+        let (s, v) = api.put("/api/v1/teams/cl-csirt", &r).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["team"]["pgp_keys"][0]["fingerprint"], fpr, "{v}");
+    }
 }
 
 #[tokio::test]
@@ -276,6 +337,25 @@ async fn exports_hygiene_and_import_all_or_nothing() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, h, _) = api.get("/api/v1/directory/hygiene").await;
     assert_eq!(h["stale_contacts"].as_array().unwrap().len(), 0, "{h}");
+    assert_eq!(h["key_problems"], json!([]), "{h}");
+    // A key that only signs is listed, and hygiene says nothing can be encrypted to it; a key
+    // with a Cv25519 encryption subkey is fine.
+    let mut r = team_record("cl-csirt");
+    r["pgp_keys"] = json!([
+        {"fingerprint": "", "expires": null,
+         "armored": include_str!("../../atalaya-crypto/tests/fixtures/openpgp/forever.asc")},
+        {"fingerprint": "", "expires": null,
+         "armored": include_str!("../../atalaya-crypto/tests/fixtures/openpgp/ed25519-cv25519.asc")}
+    ]);
+    let (s, v) = api.put("/api/v1/teams/cl-csirt", &r).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, h, _) = api.get("/api/v1/directory/hygiene").await;
+    assert_eq!(
+        h["key_problems"],
+        json!([{"team": "cl-csirt", "fingerprint": "C5B4995E0C7B0C8993E1BA9D7BAF98658EF9A51D",
+                "problem": "no-encryption-key"}]),
+        "{h}"
+    );
 
     // Import: the Trusted Introducer format as hosted teams. A file with one bad team stores
     // nothing.

@@ -176,6 +176,29 @@ async fn the_edit_form_publishes_and_every_bad_input_is_refused_with_its_message
         (
             with(&[(
                 "pgp",
+                include_str!("../../atalaya-crypto/tests/fixtures/openpgp/rsa1024.asc"),
+            )]),
+            "RSA-1024",
+        ),
+        (
+            with(&[(
+                "pgp",
+                include_str!(
+                    "../../atalaya-crypto/tests/fixtures/openpgp/rsa-bad-self-signature.asc"
+                ),
+            )]),
+            "self-signature does not verify",
+        ),
+        (
+            with(&[(
+                "pgp",
+                include_str!("../../atalaya-crypto/tests/fixtures/openpgp/rsa-subkey-expired.asc"),
+            )]),
+            "encryption subkey 954D8B0DD06D6DE37EA0D9FA39D6CC9F83C1577F",
+        ),
+        (
+            with(&[(
+                "pgp",
                 "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----",
             )]),
             "pgp_keys",
@@ -371,13 +394,31 @@ async fn the_public_directory_shows_public_fields_only_and_renders_names_inert()
 
 #[tokio::test]
 async fn coverage_cybercrime_and_standards_pages() {
-    let (_node, mut b) = setup(Role::Liaison).await;
+    let (node, mut b) = setup(Role::Liaison).await;
     let r = b.get("/console/coverage").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("cov-none") && r.body.contains("data-country=\"CL\""));
     assert!(r.body.contains("States without a national CSIRT"));
     assert!(r.body.contains("<svg") && r.body.contains("Teams by type"));
     assert!(r.body.contains("/api/v1/coverage?format=csv"));
+    assert!(r.body.contains("Keys that cannot be encrypted to"));
+    // A key that only signs is listed; the hygiene card says nothing can be encrypted to it.
+    let forever = include_str!("../../atalaya-crypto/tests/fixtures/openpgp/forever.asc");
+    node.clock.advance_millis(1000); // the newest entry wins
+    let edit = submit(
+        &mut b,
+        "/console/directory/team/cl-csirt/edit",
+        &with(&[("pgp", forever)]),
+    )
+    .await;
+    assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.body);
+    let r = b.get("/console/coverage").await;
+    assert!(
+        r.body.contains("C5B4995E0C7B0C8993E1BA9D7BAF98658EF9A51D")
+            && r.body.contains("No usable encryption subkey"),
+        "{}",
+        r.body
+    );
 
     let r = b.get("/console/cybercrime").await;
     assert_eq!(r.status, StatusCode::OK);

@@ -136,7 +136,8 @@ pub enum DirectoryCommand {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
-    /// PGP keys about to expire and contacts not confirmed for long.
+    /// PGP keys about to expire or that cannot be encrypted to, and contacts not confirmed
+    /// for long.
     Hygiene {
         /// The node's configuration.
         #[arg(long, default_value = "config.toml")]
@@ -329,6 +330,21 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
                     s(k, "expires"),
                     k["days_left"],
                     s(k, "fingerprint")
+                );
+            }
+            let problems = r["key_problems"].as_array().cloned().unwrap_or_default();
+            println!("\nPGP keys that cannot be encrypted to: {}", problems.len());
+            for p in &problems {
+                let detail = ["subkey", "expires", "reason"]
+                    .iter()
+                    .filter_map(|f| p[*f].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                println!(
+                    "  {:<32} {:<20} {}  {detail}",
+                    s(p, "team"),
+                    s(p, "problem"),
+                    s(p, "fingerprint")
                 );
             }
             let stale = r["stale_contacts"].as_array().cloned().unwrap_or_default();

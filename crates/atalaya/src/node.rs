@@ -374,7 +374,7 @@ async fn peer_watch(
     }
 }
 
-/// Warn about expiring keys and stale contacts every `hygiene_tick_ms`, until cancelled (the
+/// Warn about expiring keys, unusable encryption subkeys and stale contacts every `hygiene_tick_ms`, until cancelled (the
 /// coordinator warns about every team, a member about its own).
 async fn directory_hygiene(
     fed: Arc<atalaya_federation::Federation>,
@@ -392,6 +392,7 @@ async fn directory_hygiene(
             fed.clock.as_ref(),
             &notifier,
             &settings,
+            &atalaya_web::read_armored_key,
         )
         .await
         {

@@ -14,7 +14,8 @@ pub use entry::{
     StandardsAdoption, StandardsRegistry,
 };
 pub use hygiene::{
-    DirectorySettings, DueWarning, KeyWarning, StaleContacts, due_warnings, expiring_keys,
+    ArmoredKeyFacts, DirectorySettings, DueWarning, EncryptionKeyFacts, KeyFinding, KeyProblem,
+    KeyReader, KeyWarning, StaleContacts, due_warnings, expiring_keys, key_problems,
     stale_contacts,
 };
 pub use problem::Problem;

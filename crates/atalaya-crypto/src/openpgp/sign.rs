@@ -1,6 +1,6 @@
 //! OpenPGP signing with a v4 Ed25519 key (EdDSA legacy, algorithm 22, which every OpenPGP
 //! implementation in use reads — GnuPG 2.2 included): the node's key that signs its CSAF
-//! documents (CSAF §7.1.19–20).
+//! documents (CSAF §7.1.19–20). The packets are made by the `pgp` crate (rPGP).
 //!
 //! * [`OpenPgpSigner::public_key_armored`]: a transferable public key — the public-key packet,
 //!   one user id and its positive certification (0x13) self-signature, ASCII-armoured;
@@ -9,8 +9,9 @@
 //! * [`OpenPgpSigner::load_or_create`]: the secret in its own file (mode 0600, checked like
 //!   the node's other secret files), created on first need.
 //!
-//! Packets are written in the new format (RFC 9580 §4.2.1). The secret never leaves this type:
-//! its `Debug` shows the fingerprint only.
+//! The key is rebuilt from the 32-byte secret and the creation time in that file, so its
+//! fingerprint is the same whichever version of Atalaya wrote it. The secret never leaves
+//! this type: its `Debug` shows the fingerprint only.
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -20,23 +21,34 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
+use pgp::composed::{ArmorOptions, DetachedSignature, SignedKeyDetails, SignedPublicKey};
+use pgp::crypto::ed25519::{Mode, SecretKey as Ed25519Secret};
+use pgp::crypto::eddsa_legacy::SecretKey as EddsaLegacySecret;
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::crypto::public_key::PublicKeyAlgorithm;
+use pgp::packet::{
+    Features, KeyFlags, PubKeyInner, PublicKey, SecretKey, Signature, SignatureConfig,
+    SignatureType, Subpacket, SubpacketData, UserId,
+};
+use pgp::ser::Serialize as _;
+use pgp::types::{
+    EddsaLegacyPublicParams, KeyDetails as _, KeyVersion, PacketHeaderVersion, Password,
+    PlainSecretParams, PublicParams, SecretParams, SignedUser, Tag, Timestamp,
+};
 use rand_core::CryptoRngCore;
-use sha1::Sha1;
-use sha2::{Digest, Sha512};
 use zeroize::Zeroizing;
 
-use super::{ALGO_EDDSA_LEGACY, OID_ED25519_LEGACY, crc24, hex_upper};
+use super::{OpenPgpError, hex_upper};
 use crate::keys::{KeyError, check_secret_file_permissions};
 
 const FILE_PREFIX: &str = "openpgp-ed25519-secret:";
-const HASH_SHA512: u8 = 10;
-const HASH_SHA256: u8 = 8;
 
 /// A v4 Ed25519 OpenPGP key that signs.
 pub struct OpenPgpSigner {
     key: SigningKey,
     created: u32,
+    secret: SecretKey,
 }
 
 impl fmt::Debug for OpenPgpSigner {
@@ -47,78 +59,49 @@ impl fmt::Debug for OpenPgpSigner {
     }
 }
 
-fn header(tag: u8, len: usize, out: &mut Vec<u8>) {
-    out.push(0xC0 | tag);
-    match len {
-        0..=191 => out.push(len as u8),
-        192..=8383 => {
-            let l = len - 192;
-            out.push(((l >> 8) as u8) + 192);
-            out.push((l & 0xFF) as u8);
-        }
-        _ => {
-            out.push(0xFF);
-            out.extend_from_slice(&(len as u32).to_be_bytes());
-        }
+fn signing(e: pgp::errors::Error) -> OpenPgpError {
+    OpenPgpError::Signing {
+        reason: e.to_string(),
     }
 }
 
-fn packet(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 6);
-    header(tag, body.len(), &mut out);
-    out.extend_from_slice(body);
-    out
-}
-
-/// An MPI of big-endian `bytes` (leading zeros dropped).
-fn mpi(bytes: &[u8], out: &mut Vec<u8>) {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    let b = &bytes[start..];
-    let bits = b.first().map_or(0, |first| {
-        (b.len() - 1) * 8 + (8 - first.leading_zeros() as usize)
-    });
-    out.extend_from_slice(&(bits as u16).to_be_bytes());
-    out.extend_from_slice(b);
-}
-
-fn subpacket(kind: u8, data: &[u8], out: &mut Vec<u8>) {
-    // Every subpacket here is shorter than 192 bytes.
-    out.push((data.len() + 1) as u8);
-    out.push(kind);
-    out.extend_from_slice(data);
-}
-
-/// ASCII armour (RFC 9580 §6) of `data` under `kind` (`PUBLIC KEY BLOCK`, `SIGNATURE`).
-fn armor(kind: &str, data: &[u8]) -> String {
-    let b64 = STANDARD.encode(data);
-    let mut out = format!("-----BEGIN PGP {kind}-----\n\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
-    }
-    let crc = crc24(data).to_be_bytes();
-    out.push('=');
-    out.push_str(&STANDARD.encode(&crc[1..]));
-    out.push('\n');
-    out.push_str(&format!("-----END PGP {kind}-----\n"));
-    out
+/// The rPGP secret-key packet of the Ed25519 `key` created at `created`.
+fn secret_packet(key: &SigningKey, created: u32) -> Result<SecretKey, pgp::errors::Error> {
+    let secret = Ed25519Secret::try_from_bytes(key.to_bytes(), Mode::EdDSALegacy)?;
+    let public = PublicParams::EdDSALegacy(EddsaLegacyPublicParams::from(&secret));
+    let inner = PubKeyInner::new(
+        KeyVersion::V4,
+        PublicKeyAlgorithm::EdDSALegacy,
+        Timestamp::from_secs(created),
+        None,
+        public,
+    )?;
+    SecretKey::new(
+        PublicKey::from_inner(inner)?,
+        SecretParams::Plain(PlainSecretParams::EdDSALegacy(EddsaLegacySecret::Ed25519(
+            secret,
+        ))),
+    )
 }
 
 impl OpenPgpSigner {
     /// A fresh key created at `created` (unix seconds).
-    pub fn generate(rng: &mut impl CryptoRngCore, created: u32) -> Self {
-        Self {
-            key: SigningKey::generate(rng),
-            created,
-        }
+    pub fn generate(rng: &mut impl CryptoRngCore, created: u32) -> Result<Self, OpenPgpError> {
+        Self::from_signing_key(SigningKey::generate(rng), created)
     }
 
     /// The key from its 32-byte secret and creation time (which the fingerprint covers).
-    pub fn from_secret(secret: &[u8; 32], created: u32) -> Self {
-        Self {
-            key: SigningKey::from_bytes(secret),
+    pub fn from_secret(secret: &[u8; 32], created: u32) -> Result<Self, OpenPgpError> {
+        Self::from_signing_key(SigningKey::from_bytes(secret), created)
+    }
+
+    fn from_signing_key(key: SigningKey, created: u32) -> Result<Self, OpenPgpError> {
+        let secret = secret_packet(&key, created).map_err(signing)?;
+        Ok(Self {
+            key,
             created,
-        }
+            secret,
+        })
     }
 
     /// When the key was created (unix seconds).
@@ -126,107 +109,110 @@ impl OpenPgpSigner {
         self.created
     }
 
-    /// The public-key packet's body.
-    fn key_body(&self) -> Vec<u8> {
-        let mut body = vec![4];
-        body.extend_from_slice(&self.created.to_be_bytes());
-        body.push(ALGO_EDDSA_LEGACY);
-        body.push(OID_ED25519_LEGACY.len() as u8);
-        body.extend_from_slice(OID_ED25519_LEGACY);
-        let mut point = vec![0x40];
-        point.extend_from_slice(self.key.verifying_key().as_bytes());
-        mpi(&point, &mut body);
-        body
-    }
-
-    fn fingerprint_bytes(&self) -> [u8; 20] {
-        let body = self.key_body();
-        let mut h = Sha1::new();
-        h.update([0x99]);
-        h.update((body.len() as u16).to_be_bytes());
-        h.update(&body);
-        h.finalize().into()
-    }
-
     /// The v4 fingerprint, 40 upper-case hex digits.
     pub fn fingerprint(&self) -> String {
-        hex_upper(&self.fingerprint_bytes())
+        hex_upper(self.secret.fingerprint().as_bytes())
     }
 
     /// The key id: the fingerprint's last 8 bytes, 16 upper-case hex digits.
     pub fn key_id(&self) -> String {
-        hex_upper(&self.fingerprint_bytes()[12..])
+        hex_upper(self.secret.legacy_key_id().as_ref())
     }
 
-    /// A v4 signature packet of `sig_type` over `framing` (what precedes the trailer).
-    fn signature(&self, sig_type: u8, framing: &[u8], when: u32, extra_hashed: &[u8]) -> Vec<u8> {
-        let fpr = self.fingerprint_bytes();
-        let mut hashed = Vec::new();
-        subpacket(2, &when.to_be_bytes(), &mut hashed);
-        let mut issuer_fpr = vec![4];
-        issuer_fpr.extend_from_slice(&fpr);
-        subpacket(33, &issuer_fpr, &mut hashed);
-        hashed.extend_from_slice(extra_hashed);
-        let mut unhashed = Vec::new();
-        subpacket(16, &fpr[12..], &mut unhashed);
+    /// A v4 signature configuration of `typ` made at `when`, naming this key as its issuer
+    /// (fingerprint hashed, key id unhashed, as GnuPG writes them).
+    fn config(&self, typ: SignatureType, when: u32) -> Result<SignatureConfig, pgp::errors::Error> {
+        let mut config =
+            SignatureConfig::v4(typ, PublicKeyAlgorithm::EdDSALegacy, HashAlgorithm::Sha512);
+        config.hashed_subpackets = vec![
+            Subpacket::regular(SubpacketData::SignatureCreationTime(Timestamp::from_secs(
+                when,
+            )))?,
+            Subpacket::regular(SubpacketData::IssuerFingerprint(self.secret.fingerprint()))?,
+        ];
+        config.unhashed_subpackets = vec![Subpacket::regular(SubpacketData::IssuerKeyId(
+            self.secret.legacy_key_id(),
+        ))?];
+        Ok(config)
+    }
 
-        let mut head = vec![4, sig_type, ALGO_EDDSA_LEGACY, HASH_SHA512];
-        head.extend_from_slice(&(hashed.len() as u16).to_be_bytes());
-        head.extend_from_slice(&hashed);
+    /// The user id's positive certification, made at the key's creation.
+    fn certification(&self, user_id: &UserId) -> Result<Signature, pgp::errors::Error> {
+        let mut config = self.config(SignatureType::CertPositive, self.created)?;
+        let mut flags = KeyFlags::default();
+        flags.set_certify(true);
+        flags.set_sign(true);
+        let mut features = Features::default();
+        features.set_seipd_v1(true);
+        config.hashed_subpackets.extend([
+            Subpacket::regular(SubpacketData::KeyFlags(flags))?,
+            Subpacket::regular(SubpacketData::PreferredHashAlgorithms(
+                [HashAlgorithm::Sha512, HashAlgorithm::Sha256]
+                    .into_iter()
+                    .collect(),
+            ))?,
+            Subpacket::regular(SubpacketData::Features(features))?,
+        ]);
+        config.sign_certification(
+            &self.secret,
+            self.secret.public_key(),
+            &Password::empty(),
+            Tag::UserId,
+            user_id,
+        )
+    }
 
-        let mut h = Sha512::new();
-        h.update(framing);
-        h.update(&head);
-        h.update([4, 0xFF]);
-        h.update((head.len() as u32).to_be_bytes());
-        let digest = h.finalize();
-        // EdDSA in OpenPGP signs the digest.
-        let sig = self.key.sign(&digest).to_bytes();
-
-        let mut body = head;
-        body.extend_from_slice(&(unhashed.len() as u16).to_be_bytes());
-        body.extend_from_slice(&unhashed);
-        body.extend_from_slice(&digest[..2]);
-        mpi(&sig[..32], &mut body);
-        mpi(&sig[32..], &mut body);
-        packet(2, &body)
+    fn signed_public_key(&self, user_id: &str) -> Result<SignedPublicKey, pgp::errors::Error> {
+        let id = UserId::from_str(PacketHeaderVersion::New, user_id)?;
+        let certification = self.certification(&id)?;
+        Ok(SignedPublicKey::new(
+            self.secret.public_key().clone(),
+            SignedKeyDetails::new(
+                Vec::new(),
+                Vec::new(),
+                vec![SignedUser::new(id, vec![certification])],
+                Vec::new(),
+            ),
+            Vec::new(),
+        ))
     }
 
     /// The transferable public key with `user_id` (e.g. `CSIRT Chile CSAF <csirt@example>`),
     /// binary.
-    pub fn public_key(&self, user_id: &str) -> Vec<u8> {
-        let body = self.key_body();
-        let mut framing = vec![0x99];
-        framing.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        framing.extend_from_slice(&body);
-        framing.push(0xB4);
-        framing.extend_from_slice(&(user_id.len() as u32).to_be_bytes());
-        framing.extend_from_slice(user_id.as_bytes());
-        let mut extra = Vec::new();
-        subpacket(27, &[0x03], &mut extra); // certify and sign
-        subpacket(21, &[HASH_SHA512, HASH_SHA256], &mut extra); // preferred hashes
-        subpacket(30, &[0x01], &mut extra); // features: modification detection
-        let sig = self.signature(0x13, &framing, self.created, &extra);
-
-        let mut out = packet(6, &body);
-        out.extend_from_slice(&packet(13, user_id.as_bytes()));
-        out.extend_from_slice(&sig);
-        out
+    pub fn public_key(&self, user_id: &str) -> Result<Vec<u8>, OpenPgpError> {
+        self.signed_public_key(user_id)
+            .and_then(|k| k.to_bytes())
+            .map_err(signing)
     }
 
     /// [`OpenPgpSigner::public_key`], ASCII-armoured.
-    pub fn public_key_armored(&self, user_id: &str) -> String {
-        armor("PUBLIC KEY BLOCK", &self.public_key(user_id))
+    pub fn public_key_armored(&self, user_id: &str) -> Result<String, OpenPgpError> {
+        self.signed_public_key(user_id)
+            .and_then(|k| k.to_armored_string(ArmorOptions::default()))
+            .map_err(signing)
+    }
+
+    fn detached(&self, data: &[u8], when: u32) -> Result<DetachedSignature, pgp::errors::Error> {
+        let signature = self.config(SignatureType::Binary, when)?.sign(
+            &self.secret,
+            &Password::empty(),
+            data,
+        )?;
+        Ok(DetachedSignature::new(signature))
     }
 
     /// A detached signature of the binary document `data`, made at `when` (unix seconds).
-    pub fn sign_detached(&self, data: &[u8], when: u32) -> Vec<u8> {
-        self.signature(0x00, data, when, &[])
+    pub fn sign_detached(&self, data: &[u8], when: u32) -> Result<Vec<u8>, OpenPgpError> {
+        self.detached(data, when)
+            .and_then(|s| s.to_bytes())
+            .map_err(signing)
     }
 
     /// [`OpenPgpSigner::sign_detached`], ASCII-armoured (the content of a `.asc` file).
-    pub fn sign_detached_armored(&self, data: &[u8], when: u32) -> String {
-        armor("SIGNATURE", &self.sign_detached(data, when))
+    pub fn sign_detached_armored(&self, data: &[u8], when: u32) -> Result<String, OpenPgpError> {
+        self.detached(data, when)
+            .and_then(|s| s.to_armored_string(ArmorOptions::default()))
+            .map_err(signing)
     }
 
     /// Write the key to `path` (mode 0600), refusing to overwrite.
@@ -285,7 +271,8 @@ impl OpenPgpSigner {
                 .try_into()
                 .map_err(|_| malformed("secret is not 32 bytes long"))?,
         );
-        Ok(Self::from_secret(&secret, created))
+        Self::from_secret(&secret, created)
+            .map_err(|_| malformed("the OpenPGP key cannot be built from the secret"))
     }
 
     /// The key at `path`, created there (created at `now`, unix seconds) when there is none.
@@ -297,7 +284,10 @@ impl OpenPgpSigner {
         if fs::symlink_metadata(path).is_ok() {
             return Self::load(path);
         }
-        let key = Self::generate(rng, now);
+        let key = Self::generate(rng, now).map_err(|_| KeyError::MalformedKeyFile {
+            path: path.to_path_buf(),
+            reason: "a new OpenPGP key could not be built",
+        })?;
         key.write(path)?;
         Ok(key)
     }
@@ -309,37 +299,77 @@ mod tests {
     use super::*;
     use crate::keys::tests::TestRng;
     use crate::openpgp::parse_public_key;
+    use sha1::{Digest as _, Sha1};
 
     fn signer() -> OpenPgpSigner {
-        OpenPgpSigner::generate(&mut TestRng(0x1234_5678_9abc_def1), 1_700_000_000)
+        OpenPgpSigner::generate(&mut TestRng(0x1234_5678_9abc_def1), 1_700_000_000).unwrap()
     }
 
     #[test]
     fn our_reader_verifies_the_exported_key() {
         let s = signer();
-        let k = parse_public_key(
-            s.public_key_armored("Test CSAF <csaf@example.org>")
-                .as_bytes(),
-        )
-        .unwrap();
+        let armored = s
+            .public_key_armored("Test CSAF <csaf@example.org>")
+            .unwrap();
+        let k = parse_public_key(armored.as_bytes()).unwrap();
         assert_eq!(k.fingerprint, s.fingerprint());
-        assert_eq!(k.algorithm, ALGO_EDDSA_LEGACY);
+        assert_eq!(k.algorithm, 22);
         assert_eq!(k.created, 1_700_000_000);
+        assert_eq!(k.expires, None);
         assert_eq!(k.user_ids, vec!["Test CSAF <csaf@example.org>"]);
-        assert!(k.self_signature_verified);
+        assert!(k.usage.sign);
         assert_eq!(s.key_id(), &s.fingerprint()[24..]);
+        // Binary and armoured are the same key.
+        let binary = s.public_key("Test CSAF <csaf@example.org>").unwrap();
+        assert_eq!(parse_public_key(&binary).unwrap(), k);
     }
 
     #[test]
-    fn a_detached_signature_is_armoured_with_its_checksum() {
+    fn the_fingerprint_is_the_one_earlier_versions_published() {
+        // The v4 fingerprint as RFC 9580 §5.5.4 defines it, computed here by hand over the
+        // EdDSA legacy key packet: a node upgraded from the hand-written signer keeps the
+        // fingerprint its CSAF provider metadata already names.
         let s = signer();
-        let asc = s.sign_detached_armored(b"hello", 1_700_000_100);
-        assert!(asc.starts_with("-----BEGIN PGP SIGNATURE-----\n\n"));
-        assert!(asc.ends_with("-----END PGP SIGNATURE-----\n"));
-        let sig = s.sign_detached(b"hello", 1_700_000_100);
-        assert_eq!(sig[0], 0xC2);
+        let mut body = vec![4];
+        body.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        body.extend_from_slice(&[22, 9, 0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01]);
+        body.extend_from_slice(&263u16.to_be_bytes());
+        body.push(0x40);
+        body.extend_from_slice(s.key.verifying_key().as_bytes());
+        let mut h = Sha1::new();
+        h.update([0x99]);
+        h.update((body.len() as u16).to_be_bytes());
+        h.update(&body);
+        assert_eq!(s.fingerprint(), hex_upper(&h.finalize()));
+    }
+
+    #[test]
+    fn a_detached_signature_is_armoured_with_its_checksum_and_verifies() {
+        let s = signer();
+        let asc = s.sign_detached_armored(b"hello", 1_700_000_100).unwrap();
+        assert!(
+            asc.starts_with("-----BEGIN PGP SIGNATURE-----\n\n"),
+            "{asc}"
+        );
+        assert!(asc.ends_with("-----END PGP SIGNATURE-----\n"), "{asc}");
+        assert!(
+            asc.lines().any(|l| l.starts_with('=') && l.len() == 5),
+            "{asc}"
+        );
+        let sig = s.sign_detached(b"hello", 1_700_000_100).unwrap();
+        assert_eq!(sig[0], 0xC2, "a new-format signature packet");
         // Ed25519 is deterministic: same input, same signature.
-        assert_eq!(sig, s.sign_detached(b"hello", 1_700_000_100));
+        assert_eq!(sig, s.sign_detached(b"hello", 1_700_000_100).unwrap());
+        // rPGP verifies it with the public key, and refuses it over other bytes.
+        use pgp::composed::Deserializable as _;
+        let (detached, _) = DetachedSignature::from_string(&asc).unwrap();
+        let public = s.signed_public_key("Test <t@example.org>").unwrap();
+        detached.verify(&public, b"hello").unwrap();
+        assert!(detached.verify(&public, b"hellO").is_err());
+        assert_eq!(
+            detached.signature.created().map(|t| t.as_secs()),
+            Some(1_700_000_100)
+        );
     }
 
     #[test]

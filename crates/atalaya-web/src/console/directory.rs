@@ -736,18 +736,8 @@ impl TeamForm {
             });
         }
         if !self.pgp.trim().is_empty() {
-            match atalaya_crypto::openpgp::parse_public_key(self.pgp.trim().as_bytes()) {
-                Err(e) => problems.push(Problem::new("bad-key", "pgp_keys", e.to_string())),
-                Ok(k) if k.revoked => problems.push(Problem::new(
-                    "bad-key",
-                    "pgp_keys",
-                    format!("key {} is revoked", k.fingerprint),
-                )),
-                Ok(k) if k.expired_at(now.unix_seconds()) => problems.push(Problem::new(
-                    "bad-key",
-                    "pgp_keys",
-                    format!("key {} has expired", k.fingerprint),
-                )),
+            match crate::directory_api::check_armored_key(&self.pgp, now) {
+                Err((code, message)) => problems.push(Problem::new(code, "pgp_keys", message)),
                 Ok(k) => {
                     let expires = k
                         .expires
@@ -1166,6 +1156,8 @@ struct CoveragePage {
     gaps_24x7: Vec<String>,
     minimum: Vec<(String, String)>,
     expiring: Vec<(String, String, String, i64)>,
+    /// (team path segment, team, key fingerprint, finding code, day or reason).
+    key_problems: Vec<(String, String, String, &'static str, String)>,
     stale: Vec<(String, String, String)>,
 }
 
@@ -1272,6 +1264,30 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
             )
         })
         .collect();
+    let key_problems = directory::key_problems(
+        &teams,
+        today,
+        state.directory.key_warning_days,
+        &crate::directory_api::read_armored_key,
+    )
+    .into_iter()
+    .map(|p| {
+        use directory::KeyFinding as F;
+        let detail = match &p.finding {
+            F::EncryptionExpiring { expires, .. } => expires.to_string(),
+            F::EncryptionExpired { expired, .. } => expired.to_string(),
+            F::Unreadable { reason } => reason.clone(),
+            F::Revoked | F::EncryptionRevoked { .. } | F::NoEncryptionKey => String::new(),
+        };
+        (
+            id_segment(p.team.as_str()),
+            p.team.to_string(),
+            p.fingerprint,
+            p.finding.code(),
+            detail,
+        )
+    })
+    .collect();
     let stale = directory::stale_contacts(
         &teams,
         state.fed.now(),
@@ -1297,6 +1313,7 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         gaps_24x7: report.gaps_24x7.iter().map(name).collect(),
         minimum: minimum_rows,
         expiring,
+        key_problems,
         stale,
         report,
         c: o.c,
