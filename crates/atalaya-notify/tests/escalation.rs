@@ -672,6 +672,7 @@ async fn an_rsa_key_whose_encryption_subkey_expired_warns_the_team() {
         smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
         mail_from: "atalaya@example.org".into(),
         escalation_tick_ms: 1000,
+        ..Default::default()
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
