@@ -38,6 +38,7 @@ mod wellknown;
 pub use accounts::sha256_hex as api_token_hash;
 pub use accounts::{Accounts, ConsoleSettings};
 pub use error::ApiError;
+pub use fed::FedGate;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -59,6 +60,8 @@ pub struct AppState {
     pub taxii: Arc<taxii::TaxiiState>,
     /// The public live stream of bulletins (`/public/v1/events`).
     pub live: Arc<live::PublicLive>,
+    /// Limits of federation requests before and after authentication.
+    pub fed_gate: Arc<fed::FedGate>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
             portal_settings.live_subscribers as usize,
         ));
         let portal = Arc::new(portal::Portal::new(&fed, portal_settings));
+        let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
         Self {
             fed,
             accounts,
@@ -86,6 +90,7 @@ impl AppState {
                 atalaya_formats::stix::import::import,
             )),
             live,
+            fed_gate,
         }
     }
 
