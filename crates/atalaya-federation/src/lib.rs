@@ -5,6 +5,9 @@
 //! [`Federation::receive_batch`], [`Federation::serve_pull`] and
 //! [`Federation::authenticate_request`], and the background tasks ([`outbox`], [`sync`]) do the
 //! rest. Every decision about who may receive what goes through `atalaya_core::policy::decide`.
+//!
+//! A pushed batch is checked from the outside in, and nothing of a request's body is read
+//! before its signature verified; [`inbox`] states the order and holds the I/O-free part.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

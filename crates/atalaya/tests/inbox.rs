@@ -403,7 +403,11 @@ fn an_authenticated_body_must_be_the_signed_one_within_its_limits() {
     ));
     cl.env.push((
         "ATALAYA_FEDERATION__INBOX_BODY_TIMEOUT_MS".into(),
-        "1500".into(),
+        "3000".into(),
+    ));
+    cl.env.push((
+        "ATALAYA_FEDERATION__INBOX_BODIES_PER_PEER".into(),
+        "1".into(),
     ));
     cl.start();
     let port = net.node("cl-csirt").port;
@@ -448,11 +452,17 @@ fn an_authenticated_body_must_be_the_signed_one_within_its_limits() {
     s.write_all(&head(port, &lines)).unwrap();
     s.write_all(&body[..body.len() / 2]).unwrap();
     let started = Instant::now();
+    // Meanwhile the member's one body turn (inbox_bodies_per_peer = 1) is taken.
+    std::thread::sleep(Duration::from_millis(1000));
+    let mut lines = mx.sign(&body, 0);
+    lines.push(content_length(body.len()));
+    let busy = exchange(port, &head(port, &lines), &body);
+    assert_eq!((busy.status, busy.code()), (429, "peer_busy"), "{busy:?}");
     let a = read_answer(&mut s).unwrap();
     let waited = started.elapsed();
     assert_eq!((a.status, a.code()), (408, "body_timeout"), "{a:?}");
     assert!(
-        waited >= Duration::from_millis(1200) && waited < Duration::from_secs(5),
+        waited >= Duration::from_millis(2500) && waited < Duration::from_secs(8),
         "{waited:?}"
     );
 
