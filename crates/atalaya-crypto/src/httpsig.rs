@@ -6,8 +6,14 @@
 //! `created` (unix seconds), `keyid` (the signer's key reference), `alg="ed25519"` and `nonce`
 //! (16 random bytes, base64url without padding). Replay protection (remembering nonces) is left
 //! to the caller.
+//!
+//! A receiver checks in two steps, so that nobody makes it read a body before it knows who is
+//! sending: [`verify_request_head`] checks the signature over the request line and headers
+//! (the signed `Content-Digest` value included), and gives the digest the body must have;
+//! [`DigestCheck`] then hashes the body as it streams in. [`verify_request`] does both for a
+//! body already in memory. The headers are structured fields (RFC 8941), parsed with `sfv`.
 
-mod sfv;
+mod fields;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -16,7 +22,7 @@ use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
 use crate::keys::PublicSigningKey;
-use sfv::{BareItem, Member};
+use fields::{BareItem, Member};
 
 /// The signature label used in `Signature-Input` and `Signature`.
 pub const LABEL: &str = "atalaya";
@@ -39,6 +45,72 @@ pub struct RequestParts<'a> {
     pub query: Option<&'a str>,
     /// The request body, if the request has one.
     pub body: Option<&'a [u8]>,
+}
+
+/// The parts of an HTTP request the signature covers that are known before its body is read.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// The request method, e.g. `POST` (case-sensitive, used as is).
+    pub method: &'a str,
+    /// The target authority, `host[:port]` (compared lowercased; see [`RequestParts`]).
+    pub authority: &'a str,
+    /// The absolute path (an empty path counts as `/`).
+    pub path: &'a str,
+    /// The query string without the leading `?`, if any.
+    pub query: Option<&'a str>,
+    /// Whether the request has a body: then the signature must cover its `Content-Digest`.
+    pub has_body: bool,
+}
+
+impl<'a> RequestParts<'a> {
+    /// The parts known before the body.
+    pub fn head(&self) -> RequestHead<'a> {
+        RequestHead {
+            method: self.method,
+            authority: self.authority,
+            path: self.path,
+            query: self.query,
+            has_body: self.body.is_some(),
+        }
+    }
+}
+
+/// The SHA-256 a request's body must have, taken from its signed `Content-Digest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyDigest([u8; 32]);
+
+impl BodyDigest {
+    /// Start checking a body that arrives in pieces.
+    pub fn check(self) -> DigestCheck {
+        DigestCheck {
+            expected: self,
+            hasher: Sha256::new(),
+        }
+    }
+}
+
+/// Hashes a body as it streams in; [`DigestCheck::finish`] says whether it is the signed one.
+pub struct DigestCheck {
+    expected: BodyDigest,
+    hasher: Sha256,
+}
+
+impl DigestCheck {
+    /// The next piece of the body.
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+    }
+
+    /// The whole body arrived: refuse it unless it is the one the signature covers.
+    pub fn finish(self) -> Result<(), RequestSigError> {
+        if self.hasher.finalize()[..] == self.expected.0[..] {
+            Ok(())
+        } else {
+            Err(RequestSigError::DigestMismatch(
+                "body does not match Content-Digest",
+            ))
+        }
+    }
 }
 
 /// Header values to attach to an outgoing signed request.
@@ -72,6 +144,9 @@ pub struct VerifiedRequest {
     pub nonce: String,
     /// The signature creation time, unix seconds.
     pub created: i64,
+    /// What the body must hash to, when the request has one (from the signed
+    /// `Content-Digest`); the caller checks the body against it as it reads.
+    pub body_digest: Option<BodyDigest>,
 }
 
 /// Why a request could not be signed or its signature was rejected.
@@ -147,7 +222,7 @@ pub fn sign_request(
     created: i64,
     rng: &mut impl CryptoRngCore,
 ) -> Result<SignatureHeaders, RequestSigError> {
-    if !sfv::is_valid_string(key_ref) {
+    if !fields::is_valid_string(key_ref) {
         return Err(RequestSigError::InvalidKeyRef(key_ref.to_owned()));
     }
     let mut nonce_bytes = [0u8; 16];
@@ -170,20 +245,60 @@ pub fn sign_request(
         ("nonce".to_owned(), ParamValue::String(nonce)),
     ];
     let signature_params = serialize_signature_params(&components, &params);
-    let base = signature_base(parts, &components, &signature_params);
+    let digest = parts.body.map(content_digest);
+    let base = signature_base(
+        &parts.head(),
+        digest.as_deref(),
+        &components,
+        &signature_params,
+    );
     let signature = key.sign(base.as_bytes());
     Ok(SignatureHeaders {
-        content_digest: parts.body.map(content_digest),
+        content_digest: digest,
         signature_input: format!("{LABEL}={signature_params}"),
         signature: format!("{LABEL}=:{}:", STANDARD.encode(signature.to_bytes())),
     })
 }
 
-/// Verifies the `atalaya` signature of an incoming request.
+/// Verifies the `atalaya` signature of an incoming request whose body is already in memory.
 ///
 /// `lookup` maps the signature's `keyid` to the signer's public key. Nonce reuse is not checked.
 pub fn verify_request(
     parts: &RequestParts<'_>,
+    headers: &IncomingSignature<'_>,
+    now: i64,
+    max_skew_secs: i64,
+    lookup: impl FnOnce(&str) -> Option<PublicSigningKey>,
+) -> Result<VerifiedRequest, RequestSigError> {
+    verify(
+        &parts.head(),
+        parts.body,
+        headers,
+        now,
+        max_skew_secs,
+        lookup,
+    )
+}
+
+/// Verifies the `atalaya` signature of an incoming request before its body is read: the
+/// signature input's shape, algorithm, coverage, nonce and age, then the key, then the
+/// signature over the request line and headers, `Content-Digest` included as sent. The body
+/// is not trusted yet: check it against [`VerifiedRequest::body_digest`] as it arrives.
+///
+/// `lookup` maps the signature's `keyid` to the signer's public key. Nonce reuse is not checked.
+pub fn verify_request_head(
+    head: &RequestHead<'_>,
+    headers: &IncomingSignature<'_>,
+    now: i64,
+    max_skew_secs: i64,
+    lookup: impl FnOnce(&str) -> Option<PublicSigningKey>,
+) -> Result<VerifiedRequest, RequestSigError> {
+    verify(head, None, headers, now, max_skew_secs, lookup)
+}
+
+fn verify(
+    head: &RequestHead<'_>,
+    body: Option<&[u8]>,
     headers: &IncomingSignature<'_>,
     now: i64,
     max_skew_secs: i64,
@@ -218,7 +333,7 @@ pub fn verify_request(
         }
     }
     let covers_digest = parsed.components.contains(&Component::ContentDigest);
-    if parts.body.is_some() && !covers_digest {
+    if head.has_body && !covers_digest {
         return Err(RequestSigError::IncompleteCoverage(
             "\"content-digest\" of the body",
         ));
@@ -235,23 +350,29 @@ pub fn verify_request(
             max_skew_secs,
         });
     }
-    if parts.body.is_some() || covers_digest {
+    let mut digest_header = None;
+    let mut body_digest = None;
+    if head.has_body || covers_digest {
         let header = headers
             .content_digest
             .ok_or(RequestSigError::DigestMismatch(
                 "missing Content-Digest header",
-            ))?;
-        if header.trim_matches([' ', '\t']) != content_digest(parts.body.unwrap_or_default()) {
-            return Err(RequestSigError::DigestMismatch(
-                "body does not match Content-Digest",
-            ));
+            ))?
+            .trim_matches([' ', '\t']);
+        let digest = parse_content_digest(header)?;
+        if let Some(body) = body {
+            let mut check = digest.check();
+            check.update(body);
+            check.finish()?;
         }
+        digest_header = Some(header);
+        body_digest = Some(digest);
     }
     let key_ref = parsed.keyid.clone();
     let key = lookup(&key_ref).ok_or_else(|| RequestSigError::UnknownKey(key_ref.clone()))?;
 
     let signature_params = serialize_signature_params(&parsed.components, &parsed.params);
-    let base = signature_base(parts, &parsed.components, &signature_params);
+    let base = signature_base(head, digest_header, &parsed.components, &signature_params);
     key.verifying_key()
         .verify_strict(base.as_bytes(), &parsed.signature)
         .map_err(|_| RequestSigError::BadSignature)?;
@@ -259,7 +380,36 @@ pub fn verify_request(
         key_ref,
         nonce,
         created: parsed.created,
+        body_digest,
     })
+}
+
+/// The `sha-256` member of a `Content-Digest` dictionary (RFC 9530): the field must be
+/// exactly one 32-byte `sha-256` digest, as [`content_digest`] writes it.
+fn parse_content_digest(header: &str) -> Result<BodyDigest, RequestSigError> {
+    let mismatch = RequestSigError::DigestMismatch;
+    let found = fields::members(header, "sha-256")
+        .map_err(|_| mismatch("Content-Digest is not a valid structured-field dictionary"))?;
+    let digest = match found.as_slice() {
+        [
+            Member::Item(fields::Item {
+                bare: BareItem::Bytes(bytes),
+                ..
+            }),
+        ] => bytes
+            .as_slice()
+            .try_into()
+            .map(BodyDigest)
+            .map_err(|_| mismatch("the sha-256 Content-Digest is not 32 bytes"))?,
+        [] => return Err(mismatch("Content-Digest has no sha-256 digest")),
+        _ => return Err(mismatch("Content-Digest is not one sha-256 byte sequence")),
+    };
+    if header != format!("sha-256=:{}:", STANDARD.encode(digest.0)) {
+        return Err(mismatch(
+            "Content-Digest must be exactly sha-256=:<base64>: and nothing else",
+        ));
+    }
+    Ok(digest)
 }
 
 /// A covered component this module knows how to compute.
@@ -295,15 +445,16 @@ impl Component {
         .find(|c| c.name() == name)
     }
 
-    /// The component value (RFC 9421 §2.1, §2.2) for `parts`.
-    fn value(self, parts: &RequestParts<'_>) -> String {
+    /// The component value (RFC 9421 §2.1, §2.2) for `head`; `content-digest` is the header
+    /// value as sent (trimmed), the body being checked against it separately.
+    fn value(self, head: &RequestHead<'_>, content_digest: Option<&str>) -> String {
         match self {
-            Self::Method => parts.method.to_owned(),
-            Self::Authority => parts.authority.to_ascii_lowercase(),
-            Self::Path if parts.path.is_empty() => "/".to_owned(),
-            Self::Path => parts.path.to_owned(),
-            Self::Query => format!("?{}", parts.query.unwrap_or_default()),
-            Self::ContentDigest => content_digest(parts.body.unwrap_or_default()),
+            Self::Method => head.method.to_owned(),
+            Self::Authority => head.authority.to_ascii_lowercase(),
+            Self::Path if head.path.is_empty() => "/".to_owned(),
+            Self::Path => head.path.to_owned(),
+            Self::Query => format!("?{}", head.query.unwrap_or_default()),
+            Self::ContentDigest => content_digest.unwrap_or_default().to_owned(),
         }
     }
 }
@@ -340,11 +491,9 @@ fn malformed(reason: &'static str) -> RequestSigError {
 
 /// Finds the single `atalaya` member of a dictionary header, ignoring other labels.
 fn label_member(header: &str) -> Result<Option<Member>, RequestSigError> {
-    let dictionary = sfv::parse_dictionary(header).map_err(malformed)?;
-    let mut members = dictionary
-        .into_iter()
-        .filter(|(key, _)| key == LABEL)
-        .map(|(_, m)| m);
+    let mut members = fields::members(header, LABEL)
+        .map_err(|_| malformed("not a valid structured-field dictionary (RFC 8941)"))?
+        .into_iter();
     let member = members.next();
     if members.next().is_some() {
         return Err(malformed("duplicate \"atalaya\" member"));
@@ -404,7 +553,7 @@ fn parse_signature(input: &str, signature: &str) -> Result<ParsedSignature, Requ
     let keyid = keyid.ok_or(malformed("missing keyid parameter"))?;
 
     let signature = match label_member(signature)? {
-        Some(Member::Item(sfv::Item {
+        Some(Member::Item(fields::Item {
             bare: BareItem::Bytes(bytes),
             ..
         })) => {
@@ -432,7 +581,7 @@ fn serialize_signature_params(components: &[Component], params: &[(String, Param
         if i > 0 {
             out.push(' ');
         }
-        sfv::serialize_string(component.name(), &mut out);
+        fields::serialize_string(component.name(), &mut out);
     }
     out.push(')');
     for (name, value) in params {
@@ -441,7 +590,7 @@ fn serialize_signature_params(components: &[Component], params: &[(String, Param
         out.push('=');
         match value {
             ParamValue::Integer(n) => out.push_str(&n.to_string()),
-            ParamValue::String(s) => sfv::serialize_string(s, &mut out),
+            ParamValue::String(s) => fields::serialize_string(s, &mut out),
         }
     }
     out
@@ -450,7 +599,8 @@ fn serialize_signature_params(components: &[Component], params: &[(String, Param
 /// The RFC 9421 §2.5 signature base: one `"<component>": <value>` line per covered component,
 /// then the `"@signature-params"` line, joined by `\n` without a trailing newline.
 fn signature_base(
-    parts: &RequestParts<'_>,
+    head: &RequestHead<'_>,
+    content_digest: Option<&str>,
     components: &[Component],
     signature_params: &str,
 ) -> String {
@@ -459,7 +609,7 @@ fn signature_base(
         base.push('"');
         base.push_str(component.name());
         base.push_str("\": ");
-        base.push_str(&component.value(parts));
+        base.push_str(&component.value(head, content_digest));
         base.push('\n');
     }
     base.push_str("\"@signature-params\": ");
@@ -542,7 +692,13 @@ mod tests {
             .split_whitespace()
             .map(|c| Component::from_name(c.trim_matches('"')).unwrap())
             .collect();
-        let base = signature_base(parts, &components, signature_params);
+        let digest = parts.body.map(content_digest);
+        let base = signature_base(
+            &parts.head(),
+            digest.as_deref(),
+            &components,
+            signature_params,
+        );
         let signature = test_keys(1).signing_key().sign(base.as_bytes());
         format!("{LABEL}=:{}:", STANDARD.encode(signature.to_bytes()))
     }
@@ -629,7 +785,11 @@ mod tests {
             "\"content-digest\");created=1700000000;keyid=\"cl-csirt#0123\";alg=\"ed25519\";",
             "nonce=\"AAECAwQFBgcICQoLDA0ODw\""
         );
-        assert_eq!(signature_base(&post(), &components, params), expected);
+        let digest = content_digest(BODY);
+        assert_eq!(
+            signature_base(&post().head(), Some(&digest), &components, params),
+            expected
+        );
 
         let expected_get = concat!(
             "\"@method\": GET\n",
@@ -639,7 +799,7 @@ mod tests {
             "\"@signature-params\": (\"@method\")"
         );
         assert_eq!(
-            signature_base(&get(), &components[..4], "(\"@method\")"),
+            signature_base(&get().head(), None, &components[..4], "(\"@method\")"),
             expected_get
         );
 
@@ -897,6 +1057,56 @@ mod tests {
             ..incoming(&headers)
         };
         assert_eq!(verify_code(&tampered, &recomputed), "bad_signature");
+    }
+
+    #[test]
+    fn the_head_is_verified_first_and_the_body_streams_against_its_digest() {
+        let parts = post();
+        let headers = sign(&parts, NOW);
+        let verified =
+            verify_request_head(&parts.head(), &incoming(&headers), NOW, SKEW, lookup).unwrap();
+        let digest = verified.body_digest.unwrap();
+        let mut check = digest.check();
+        for chunk in BODY.chunks(5) {
+            check.update(chunk);
+        }
+        check.finish().unwrap();
+        let mut other = digest.check();
+        other.update(br#"{"hello": "World"}"#);
+        assert_eq!(other.finish().unwrap_err().code(), "digest_mismatch");
+        let mut short = digest.check();
+        short.update(&BODY[..BODY.len() - 1]);
+        assert_eq!(short.finish().unwrap_err().code(), "digest_mismatch");
+
+        let get = get();
+        let verified =
+            verify_request_head(&get.head(), &incoming(&sign(&get, NOW)), NOW, SKEW, lookup)
+                .unwrap();
+        assert_eq!(verified.body_digest, None);
+
+        // Digest headers in a shape we do not read are refused before the signature is checked.
+        let good = headers.content_digest.clone().unwrap();
+        let b64 = good
+            .strip_prefix("sha-256=:")
+            .unwrap()
+            .strip_suffix(':')
+            .unwrap();
+        for bad in [
+            "sha-512=:AAAA:".to_owned(),
+            "sha-256=\"x\"".to_owned(),
+            "sha-256=:AAAA:".to_owned(),
+            "(((".to_owned(),
+            format!("{good}, {good}"),
+            format!("{good}, sha-512=:AAAA:"),
+            format!("sha-256=:{b64}:;p=1"),
+        ] {
+            let headers = IncomingSignature {
+                content_digest: Some(&bad),
+                ..incoming(&headers)
+            };
+            let err = verify_request_head(&parts.head(), &headers, NOW, SKEW, lookup).unwrap_err();
+            assert_eq!(err.code(), "digest_mismatch", "{bad}");
+        }
     }
 
     #[test]

@@ -25,7 +25,10 @@
 //!   with parameters `;created=<unix s>;keyid="<key_ref>";alg="ed25519";nonce="<base64url of 16
 //!   random bytes, no padding>"`. `@authority` is lowercased, `@query` is `?` plus the query (just
 //!   `?` when absent). `Content-Digest` is RFC 9530 `sha-256=:<standard base64>:` and must
-//!   match exactly (only the `sha-256` member, nothing else). The signature base is the RFC 9421
+//!   match exactly (only the `sha-256` member, nothing else). A receiver verifies the
+//!   signature over the request line and headers first ([`verify_request_head`], the headers
+//!   parsed as RFC 8941 structured fields by the `sfv` crate), then streams the body through a
+//!   [`DigestCheck`], so an unsigned body is never read. The signature base is the RFC 9421
 //!   §2.5 one: `"<name>": <value>` lines, then `"@signature-params": <inner list and params>`,
 //!   joined by `\n` with no trailing newline. The `Signature` value is `atalaya=:<base64>:`.
 //!   Verifiers accept components and parameters in any order (the base follows the received
@@ -54,8 +57,9 @@ pub mod totp;
 pub use canonical::{CanonicalError, canonicalize};
 pub use envelope::{SignError, VerifyError, sign_envelope, signature_key_ref, verify_envelope};
 pub use httpsig::{
-    IncomingSignature, RequestParts, RequestSigError, SignatureHeaders, VerifiedRequest,
-    content_digest, sign_request, verify_request,
+    BodyDigest, DigestCheck, IncomingSignature, RequestHead, RequestParts, RequestSigError,
+    SignatureHeaders, VerifiedRequest, content_digest, sign_request, verify_request,
+    verify_request_head,
 };
 pub use keys::{
     KeyError, NodeKeys, PublicSealingKey, PublicSigningKey, check_secret_file_permissions,

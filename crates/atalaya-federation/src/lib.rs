@@ -7,6 +7,9 @@
 //! rest. Every decision about who may receive what goes through `atalaya_core::policy::decide`.
 //! The audit trail travels too, as signed tree heads that peers hold the node to
 //! ([`transparency`]).
+//!
+//! A pushed batch is checked from the outside in, and nothing of a request's body is read
+//! before its signature verified; [`inbox`] states the order and holds the I/O-free part.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -18,9 +21,7 @@ use atalaya_core::{
     Bulletin, BulletinDraft, Clock, Entropy, EntropyRng, Envelope, EnvelopeKind, NodeId, Timestamp,
     ids,
 };
-use atalaya_crypto::{
-    NodeKeys, PublicSigningKey, sign_envelope, signature_key_ref, verify_envelope,
-};
+use atalaya_crypto::{NodeKeys, PublicSigningKey, sign_envelope, verify_envelope};
 use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast, watch};
@@ -30,6 +31,7 @@ pub mod census;
 pub mod checks;
 pub mod client;
 pub mod directory;
+pub mod inbox;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
@@ -118,6 +120,15 @@ impl Refusal {
             message: message.into(),
         }
     }
+}
+
+/// A federation request whose signature verified over its request line and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The requesting member.
+    pub node: NodeId,
+    /// What the body must hash to (signed `Content-Digest`), when the request has a body.
+    pub body_digest: Option<atalaya_crypto::BodyDigest>,
 }
 
 /// The node's identity: id, keys, and the coordinator key it trusts for rosters.
@@ -1108,66 +1119,23 @@ impl Federation {
 
     /// Check one envelope that arrived from a peer (push or pull).
     fn check(&self, raw: &str, view: &RosterView) -> Result<Checked, Refusal> {
-        let parsed =
-            Envelope::parse(raw.as_bytes()).map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+        let inbox::Authentic { parsed, roster } = inbox::authentic(
+            raw,
+            view,
+            &self.coordinator_key,
+            self.now(),
+            self.settings.max_skew_secs,
+        )?;
         let env = &parsed.envelope;
-        let now = self.now();
-        if env.created.millis_since(now) > self.settings.max_skew_secs * 1000 {
-            return Err(Refusal::new(
-                "created_in_future",
-                format!(
-                    "envelope created at {} is ahead of this node's clock ({now})",
-                    env.created
-                ),
-            ));
-        }
-        let key_ref =
-            signature_key_ref(&parsed.object).map_err(|e| Refusal::new(e.code(), e.to_string()))?;
-        let (key_node, key_id) = key_ref.split_once('#').unwrap_or((key_ref, ""));
-        if key_node != env.origin.as_str() {
-            return Err(Refusal::new(
-                "key_origin_mismatch",
-                format!("signed with {key_ref}, but the origin is {}", env.origin),
-            ));
-        }
-        let mut roster = None;
-        if env.kind == EnvelopeKind::Roster {
-            let candidate = RosterView::from_signed(raw, &self.coordinator_key)
-                .map_err(|e| Refusal::new("untrusted_roster", e.to_string()))?;
-            roster = Some(candidate);
-        } else {
-            if view.roster.is_removed(&env.origin) {
-                return Err(Refusal::new(
-                    "origin_removed",
-                    format!("{} has been removed from the network", env.origin),
-                ));
-            }
-            if view.member(&env.origin).is_none() {
-                return Err(Refusal::new(
-                    "unknown_origin",
-                    format!(
-                        "{} is not a member of roster version {}",
-                        env.origin,
-                        view.version()
-                    ),
-                ));
-            }
-            let key = view.key_of(&env.origin, key_id).ok_or_else(|| {
-                Refusal::new(
-                    "unknown_key",
-                    format!("{key_ref} is not the current key of {}", env.origin),
-                )
-            })?;
-            verify_envelope(&parsed.object, key)
-                .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
-            if let policy::Decision::Deny(d) = self.decide_audited(
+        if roster.is_none()
+            && let policy::Decision::Deny(d) = self.decide_audited(
                 &item_of(env),
                 &env.id.to_string(),
                 &Actor::Node(&env.origin),
                 Action::Accept,
-            ) {
-                return Err(Refusal::new(d.code(), d.to_string()));
-            }
+            )
+        {
+            return Err(Refusal::new(d.code(), d.to_string()));
         }
         let bulletin = match &parsed.payload {
             Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
@@ -1771,12 +1739,21 @@ impl Federation {
         )
     }
 
-    /// Authenticate a signed federation request; returns the requesting member.
+    /// Authenticate a signed federation request from its request line and headers, before
+    /// any of its body is read: the signature input, the key against the roster, the age, the
+    /// signature (over `Content-Digest` too, when there is a body), then the nonce.
+    ///
+    /// The nonce is recorded here, once the signature is known to be good (so nobody can burn
+    /// a member's nonces with forged requests) and before the body is read (so a replay is
+    /// refused without reading its body, and a replay with another body too: it carries the
+    /// same nonce). A body that then fails its digest costs the sender that nonce; a sender
+    /// signs every attempt afresh, so nothing is lost. The caller checks the body against
+    /// [`Authenticated::body_digest`] as it reads.
     pub async fn authenticate_request(
         &self,
-        parts: &atalaya_crypto::RequestParts<'_>,
+        parts: &atalaya_crypto::RequestHead<'_>,
         headers: &atalaya_crypto::IncomingSignature<'_>,
-    ) -> Result<NodeId, Refusal> {
+    ) -> Result<Authenticated, Refusal> {
         let view = self.roster();
         let now = self.now();
         // A request signed for another node must not be accepted here (cross-node replay).
@@ -1792,7 +1769,7 @@ impl Federation {
                 ),
             ));
         }
-        let verified = atalaya_crypto::verify_request(
+        let verified = atalaya_crypto::verify_request_head(
             parts,
             headers,
             now.unix_seconds(),
@@ -1845,7 +1822,10 @@ impl Federation {
         }
         // A peer that talks to us is up: let its outbox worker retry now.
         self.signals(&node).alive.notify_one();
-        Ok(node)
+        Ok(Authenticated {
+            node,
+            body_digest: verified.body_digest,
+        })
     }
 
     /// Sign an outgoing request to a peer.

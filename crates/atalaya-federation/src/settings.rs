@@ -43,6 +43,19 @@ pub struct FederationSettings {
     /// Milliseconds a peer may stay unreachable before the duty roster is paged (once per
     /// outage, and once more when it is back).
     pub peer_alert_after_ms: u64,
+    /// Largest body a member may push in one request, in bytes (read only after its signature
+    /// verified; a larger announced or actual body is refused with `too_large`).
+    pub inbox_max_bytes: u64,
+    /// Bodies one member may have being read at once (more get `peer_busy`): with
+    /// `inbox_max_bytes`, what one member can make this node hold.
+    pub inbox_bodies_per_peer: u32,
+    /// Milliseconds an authenticated member has to send the whole body (`body_timeout`).
+    pub inbox_body_timeout_ms: u64,
+    /// Federation requests being authenticated at once; the rest wait their turn.
+    pub unauthenticated_concurrency: u32,
+    /// Milliseconds a federation request may take to be authenticated, its turn included
+    /// (`busy` after that); no body is read before.
+    pub unauthenticated_timeout_ms: u64,
 }
 
 impl FederationSettings {
@@ -74,6 +87,11 @@ impl Default for FederationSettings {
             peer_down_after_failures: 3,
             peer_down_after_ms: 60_000,
             peer_alert_after_ms: 15 * 60_000,
+            inbox_max_bytes: crate::wire::MAX_BATCH_BYTES as u64,
+            inbox_bodies_per_peer: 4,
+            inbox_body_timeout_ms: 30_000,
+            unauthenticated_concurrency: 64,
+            unauthenticated_timeout_ms: 5_000,
         }
     }
 }

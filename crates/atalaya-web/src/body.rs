@@ -1,6 +1,11 @@
 //! Reading request bodies with limits, and JSON with our error codes.
 
+use std::time::Duration;
+
+use atalaya_crypto::BodyDigest;
 use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -8,13 +13,92 @@ use atalaya_core::json;
 
 /// Read a body, refusing more than `max` bytes with `too_large` (413).
 pub async fn read(body: Body, max: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, max).await.map_err(|_| {
+    axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| too_large(max))
+}
+
+/// The announced `Content-Length`, refusing one over `max` with `too_large` before anything
+/// is read (no key is needed to know a body is too large).
+pub fn content_length(
+    headers: &axum::http::HeaderMap,
+    max: usize,
+) -> Result<Option<usize>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::CONTENT_LENGTH) else {
+        return Ok(None);
+    };
+    let n: u64 = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_content_length", "Content-Length is not a number")
+        })?;
+    match usize::try_from(n) {
+        Ok(n) if n <= max => Ok(Some(n)),
+        _ => Err(too_large(max)),
+    }
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("request body over {max} bytes"),
+    )
+}
+
+/// Read the body of a request whose signature already verified: at most `max` bytes, exactly
+/// `announced` when a length was announced, within `timeout`, and refused unless it hashes to
+/// the signed `digest` (checked as it streams, so nothing is parsed before).
+pub async fn read_signed(
+    body: Body,
+    max: usize,
+    announced: Option<usize>,
+    digest: BodyDigest,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    let read = async {
+        let mut check = digest.check();
+        let mut out = Vec::with_capacity(announced.unwrap_or(0).min(max));
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| incomplete())?;
+            let len = out.len().saturating_add(chunk.len());
+            if len > max {
+                return Err(too_large(max));
+            }
+            if announced.is_some_and(|n| len > n) {
+                return Err(ApiError::bad_request(
+                    "body_longer_than_announced",
+                    "the body is longer than its Content-Length",
+                ));
+            }
+            check.update(&chunk);
+            out.extend_from_slice(&chunk);
+        }
+        if announced.is_some_and(|n| out.len() < n) {
+            return Err(incomplete());
+        }
+        check
+            .finish()
+            .map_err(|e| ApiError::unauthorized(e.code(), e.to_string()))?;
+        Ok(Bytes::from(out))
+    };
+    tokio::time::timeout(timeout, read).await.map_err(|_| {
         ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("request body over {max} bytes"),
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
         )
-    })
+    })?
+}
+
+fn incomplete() -> ApiError {
+    ApiError::bad_request(
+        "incomplete_body",
+        "the body ended before its Content-Length, or the connection failed while sending it",
+    )
 }
 
 /// Check UTF-8 and nesting before any parsing.

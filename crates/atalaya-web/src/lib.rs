@@ -97,6 +97,7 @@ impl ApiLimits {
         })
     }
 }
+pub use fed::FedGate;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -122,6 +123,8 @@ pub struct AppState {
     pub http: HttpSettings,
     /// API rate limits and the client-address rule.
     pub limits: Arc<ApiLimits>,
+    /// Limits of federation requests before and after authentication.
+    pub fed_gate: Arc<fed::FedGate>,
 }
 
 impl AppState {
@@ -143,6 +146,7 @@ impl AppState {
             ApiLimits::new(&http, fed.clock.clone())
                 .unwrap_or_else(|_| unreachable!("the default settings trust no proxy")),
         );
+        let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
         Self {
             http,
             limits,
@@ -156,6 +160,7 @@ impl AppState {
                 atalaya_formats::stix::import::import,
             )),
             live,
+            fed_gate,
         }
     }
 

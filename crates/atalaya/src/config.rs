@@ -261,6 +261,13 @@ fn doc_for(line: &str) -> Option<&'static str> {
         "peer_alert_after_ms" => {
             "Page the duty roster once when a peer is unreachable this long, and when it is back."
         }
+        "inbox_max_bytes" => "Largest body a member may push, read only after its signature.",
+        "inbox_bodies_per_peer" => "Bodies one member may have being read at once.",
+        "inbox_body_timeout_ms" => "Milliseconds a signed member has to send its whole body.",
+        "unauthenticated_concurrency" => "Federation requests authenticated at once.",
+        "unauthenticated_timeout_ms" => {
+            "Milliseconds to authenticate a federation request (its wait included); no body is read before."
+        }
         "[notify]" => "E-mail, webhooks and escalation of unacknowledged bulletins.",
         "smtp_url" => {
             "SMTP server: smtp://host:587?tls=required, smtps://user@host:465; empty: no e-mail."
