@@ -1594,6 +1594,24 @@ fn held_in_sqlite(db: &std::path::Path) -> (Vec<String>, Vec<String>) {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The nodes whose acknowledgement of bulletin `id` a node's database holds.
+fn acks_in_sqlite(db: &std::path::Path, id: &str) -> Vec<String> {
+    let script = "import sqlite3, sys, json\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(json.dumps([r[0] for r in c.execute('SELECT node FROM acknowledgements WHERE bulletin = ?', (sys.argv[2],))]))\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(db)
+        .arg(id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn envelope_raw(db: &std::path::Path, id: &str) -> String {
     let script = "import sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(c.execute('SELECT raw FROM envelopes WHERE id = ?', (sys.argv[2],)).fetchone()[0])\n";
     let out = std::process::Command::new("python3")
@@ -1983,18 +2001,35 @@ fn carriers_of_sealed_items_learn_no_recipient_while_the_recipient_reads_and_ack
         red["bulletin"]["people"],
         serde_json::json!(["cli@ar-csirt", "duty@ar-csirt"])
     );
-    // The origin knows the recipients and sees the acknowledgements.
-    for id in &ids {
-        eventually("the origin sees ar-csirt's acknowledgement", T, || {
-            let (_, b) = net.node("cl-csirt").get(&format!("/api/v1/bulletins/{id}"));
-            b["bulletin"]["deliveries"].as_array().is_some_and(|d| {
-                d.iter()
-                    .any(|d| d["peer"] == "ar-csirt" && d["ack_state"] == "acknowledged")
-            })
-        });
-    }
+    // The origin knows the recipients (carriers are marked as such) and sees the
+    // acknowledgements: through the API for AMBER+STRICT (its CLI user is no named person of
+    // the RED one, so that one is read from its database).
+    eventually("the origin sees ar-csirt's acknowledgement", T, || {
+        let (_, b) = net
+            .node("cl-csirt")
+            .get(&format!("/api/v1/bulletins/{}", ids[1]));
+        b["bulletin"]["deliveries"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|d| d["peer"] == "ar-csirt" && d["ack_state"] == "acknowledged")
+                && d.iter()
+                    .any(|d| d["peer"] == "mx-csirt" && d["carrier"] == true)
+        })
+    });
+    eventually(
+        "the origin holds ar-csirt's acknowledgement of the RED one",
+        T,
+        || {
+            acks_in_sqlite(&net.node("cl-csirt").dir.join("atalaya.db"), &ids[0])
+                .contains(&"ar-csirt".to_owned())
+        },
+    );
     // The carriers hold the sealed envelopes (they carry them) and read nothing.
-    let db = |node: &str| net.node(node).dir.join("atalaya.db");
+    let dirs: std::collections::BTreeMap<&str, std::path::PathBuf> =
+        ["cl-csirt", "mx-csirt", "ar-csirt", "coordinator"]
+            .into_iter()
+            .map(|n| (n, net.node(n).dir.clone()))
+            .collect();
+    let db = |node: &str| dirs[node].join("atalaya.db");
     for carrier in ["mx-csirt", "coordinator"] {
         for id in &ids {
             eventually(&format!("{carrier} carries {id}"), T, || {
@@ -2052,7 +2087,7 @@ fn carriers_of_sealed_items_learn_no_recipient_while_the_recipient_reads_and_ack
     for carrier in ["mx-csirt", "coordinator"] {
         let mut bytes = Vec::new();
         for suffix in ["", "-wal"] {
-            let path = net.node(carrier).dir.join(format!("atalaya.db{suffix}"));
+            let path = dirs[carrier].join(format!("atalaya.db{suffix}"));
             if let Ok(b) = std::fs::read(&path) {
                 bytes.extend(b);
             }
