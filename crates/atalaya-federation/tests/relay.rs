@@ -620,3 +620,37 @@ async fn a_sealed_item_with_a_bad_inside_is_refused_and_nothing_is_stored() {
     }
     assert_eq!(lab.store.log_head().await.unwrap(), head, "nothing stored");
 }
+
+/// Envelopes of the earlier form (labels and `sealed.to` in clear, the age file holding only
+/// the body), signed before the upgrade, are still read by their recipient.
+#[tokio::test]
+async fn a_sealed_envelope_of_the_earlier_form_still_opens() {
+    use base64::Engine as _;
+    let holder = fake_holder(0, Arc::new(|| page(&[], 0)), false).await;
+    let lab = lab(&holder.url, FederationSettings::default()).await;
+    let body = serde_json::json!({"kind": "attack-warning", "severity": "high",
+                                  "title": "Sealed the old way", "summary": "s"});
+    let mut rng = EntropyRng(&SeededEntropy::new(61));
+    let age = atalaya_crypto::seal(
+        &serde_json::to_vec(&body).unwrap(),
+        &[lab.cl.sealing_public(), lab.ar_sealing],
+        &mut rng,
+    )
+    .unwrap();
+    let mut e = serde_json::json!({
+        "v": 1, "id": "01936b2e-0000-7000-8000-000000000061", "kind": "bulletin",
+        "origin": "cl-csirt", "created": lab.t0, "tlp": "RED",
+        "audience": {"scope": "nodes", "nodes": ["ar-csirt"]}, "people": ["duty@ar-csirt"],
+        "embargo_until": null, "refs": [],
+        "sealed": {"alg": "age-x25519", "to": ["cl-csirt", "ar-csirt"],
+                   "ciphertext": base64::engine::general_purpose::STANDARD.encode(&age)}
+    });
+    let key_ref = format!("cl-csirt#{}", lab.cl.key_id());
+    sign_envelope(e.as_object_mut().unwrap(), lab.cl.signing_key(), &key_ref).unwrap();
+    let raw = serde_json::value::to_raw_value(&e).unwrap();
+    let reply = lab.fed.receive_batch(&[raw.as_ref()]).await.unwrap();
+    assert_eq!(reply.accepted.len(), 1, "{reply:?}");
+    let held = lab.store.bulletin(id_of(&e)).await.unwrap().unwrap();
+    assert_eq!(held.bulletin.content.title, "Sealed the old way");
+    assert_eq!(held.bulletin.people, vec!["duty@ar-csirt".to_owned()]);
+}
