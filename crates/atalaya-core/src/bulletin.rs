@@ -422,7 +422,11 @@ impl Bulletin {
             origin: env.origin.clone(),
             created: env.created,
             tlp: env.tlp,
-            audience: env.audience.clone(),
+            // An envelope whose labels were never known addresses no one.
+            audience: env
+                .audience
+                .clone()
+                .unwrap_or(Audience::Nodes { nodes: Vec::new() }),
             embargo_until: env.embargo_until,
             people: env.people.clone(),
             constituents: Vec::new(),
@@ -439,7 +443,7 @@ impl Bulletin {
             origin: self.origin.clone(),
             created: self.created,
             tlp: self.tlp,
-            audience: self.audience.clone(),
+            audience: Some(self.audience.clone()),
             embargo_until: self.embargo_until,
             refs: self.content.supersedes.into_iter().collect(),
             people: self.people.clone(),

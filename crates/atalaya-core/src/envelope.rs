@@ -3,6 +3,43 @@
 //! An envelope is verified over the JSON object exactly as received (RFC 8785 canonical form of
 //! everything but `sig`), so this module parses in two steps: the generic JSON object that the
 //! signature covers, then the typed view the node reasons about.
+//!
+//! # Sealed items, and what a carrier sees (design note)
+//!
+//! TLP:AMBER+STRICT and TLP:RED bulletins travel sealed: the body is an age v1 file
+//! (`sealed.ciphertext`) that only their recipient nodes can open, and it is sent to every
+//! other member too, so that nodes which cannot read it can still carry it across a partition
+//! (relay). Since protocol v1 with *recipients inside* (this version), the age file holds
+//! [`SealedContent`]: the audience, the named people, the embargo, `refs` and the body. The
+//! clear, signed part of a sealed envelope is only
+//!
+//! `{"v":1, "id", "kind":"bulletin", "origin", "created", "tlp", "embargo_until":null,
+//! "refs":[], "sealed":{"alg":"age-x25519","ciphertext"}, "sig"}`
+//!
+//! with no `audience`, no `people` and no `sealed.to`. A receiver tries its sealing key on
+//! the file (trial decryption; an age X25519 stanza names no recipient and can only be
+//! recognised by the recipient's secret). If it opens, the content is authentic (the origin's
+//! signature covers the ciphertext) and the node reads the labels from inside; if not, the
+//! node is a carrier.
+//!
+//! **What a carrier can see**: the origin, the envelope id, that it is a bulletin, its TLP label
+//! (AMBER+STRICT or RED), when it was created, the size of the age file, the number of stanzas
+//! in it (padded by the origin to the roster's size, so it says nothing about the number of
+//! recipients; the age crate adds a random "grease" stanza at times, which adds noise only),
+//! when and from which peer it arrived, and whom the origin pushed it to directly (all members:
+//! recipients and carriers alike get it). It cannot see the audience, the recipient nodes, the
+//! named people, the embargo, which earlier bulletin it supersedes, or any content.
+//!
+//! **What an outside attacker on the network can learn**: the federation traffic is TLS, so
+//! only its shape: which nodes talk, when, and how many bytes. A sealed item is pushed to every
+//! member at once, recipients and carriers alike, so the fan-out does not single out the
+//! recipients; what can still single them out is what follows: a recipient's acknowledgement
+//! goes back to the origin (a small push a few seconds or minutes later), and a RED item may
+//! make the recipient's people act. Timing and sizes are not padded.
+//!
+//! Envelopes of the earlier form (`sealed.to` and `audience`/`people` in clear, the age file
+//! holding only the body) are still accepted and opened, so envelopes already signed verify
+//! and travel after an upgrade; nodes no longer make them.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -130,8 +167,10 @@ pub struct Envelope {
     pub created: Timestamp,
     /// Its sharing label.
     pub tlp: Tlp,
-    /// Who it is addressed to.
-    pub audience: Audience,
+    /// Who it is addressed to; absent on a sealed envelope, whose audience is inside the
+    /// sealed part ([`SealedContent`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
     /// Not to be made public before this instant.
     pub embargo_until: Option<Timestamp>,
     /// Envelopes this one refers to (e.g. the bulletin it supersedes).
@@ -312,23 +351,101 @@ pub struct Retraction {
 }
 
 /// An envelope body encrypted to its recipient nodes (TLP:RED and TLP:AMBER+STRICT): an age
-/// v1 file (X25519 recipients), base64.
+/// v1 file (X25519 recipients), base64. It holds a [`SealedContent`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sealed {
     /// Always `age-x25519`.
     pub alg: String,
-    /// The nodes whose sealing keys can open it.
-    pub to: Vec<NodeId>,
+    /// Only in the earlier form: the nodes whose sealing keys can open it (the file then holds
+    /// just the body, and the labels are in clear). Nodes no longer write it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<NodeId>>,
     /// The age file, standard base64.
     pub ciphertext: String,
+}
+
+/// What the age file of a sealed envelope holds: the labels that say whom it is for, and the
+/// body. Only the nodes that can open it learn them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedContent {
+    /// Who it is addressed to.
+    pub audience: Audience,
+    /// TLP:RED: the people (`user@node`) it is for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<String>,
+    /// Not to be made public before this instant.
+    #[serde(default)]
+    pub embargo_until: Option<Timestamp>,
+    /// Envelopes it refers to (the bulletin it supersedes).
+    #[serde(default)]
+    pub refs: Vec<Uuid>,
+    /// The content.
+    pub body: Value,
+}
+
+/// Why the content of an opened sealed envelope was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed sealed content: {0}")]
+pub struct SealedContentError(pub String);
+
+impl SealedContent {
+    /// The labels a sealed envelope's content must have to be believed: an audience that
+    /// names someone; for TLP:RED, named nodes and people (`user@node`) at those nodes; named
+    /// people for nothing else.
+    pub fn check(&self, tlp: Tlp) -> Result<(), SealedContentError> {
+        let err = |s: &str| Err(SealedContentError(s.to_owned()));
+        if self.audience.is_empty() {
+            return err("the audience names no recipient");
+        }
+        if tlp != Tlp::Red {
+            if !self.people.is_empty() {
+                return err("named people only apply to TLP:RED");
+            }
+            return Ok(());
+        }
+        let Audience::Nodes { nodes } = &self.audience else {
+            return err("TLP:RED is addressed to named nodes");
+        };
+        if self.people.is_empty() {
+            return err("TLP:RED names the people it is for");
+        }
+        for p in &self.people {
+            let node = p
+                .split_once('@')
+                .filter(|(u, n)| !u.is_empty() && NodeId::new(n).is_ok())
+                .map(|(_, n)| n);
+            match node {
+                None => return Err(SealedContentError(format!("{p:?} is not user@node"))),
+                Some(n) if !nodes.iter().any(|m| m.as_str() == n) => {
+                    return Err(SealedContentError(format!(
+                        "{p} is at a node outside the audience"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The envelope as its recipients read it: the clear part with the labels from inside.
+    pub fn label(&self, env: &Envelope) -> Envelope {
+        let mut opened = env.clone();
+        opened.audience = Some(self.audience.clone());
+        opened.people = self.people.clone();
+        opened.embargo_until = self.embargo_until;
+        opened.refs = self.refs.clone();
+        opened
+    }
 }
 
 impl Sealed {
     /// The algorithm name.
     pub const ALG: &'static str = "age-x25519";
 
-    fn check(&self, tlp: Tlp) -> Result<(), String> {
+    fn check(&self, env: &Envelope) -> Result<(), String> {
+        let tlp = env.tlp;
         if self.alg != Self::ALG {
             return Err(format!(
                 "sealed with {:?}; only {:?} is known",
@@ -336,8 +453,28 @@ impl Sealed {
                 Self::ALG
             ));
         }
-        if self.to.is_empty() {
-            return Err("a sealed body names its recipients".into());
+        match &self.to {
+            // The earlier form: labels in clear.
+            Some(to) if to.is_empty() => {
+                return Err("a sealed body names its recipients".into());
+            }
+            Some(_) if env.audience.is_none() => {
+                return Err("a sealed body with `to` has its audience in clear".into());
+            }
+            Some(_) => {}
+            None => {
+                if env.audience.is_some()
+                    || !env.people.is_empty()
+                    || env.embargo_until.is_some()
+                    || !env.refs.is_empty()
+                {
+                    return Err(
+                        "a sealed envelope carries its audience, people, embargo and refs \
+                         inside the sealed part"
+                            .into(),
+                    );
+                }
+            }
         }
         if !matches!(tlp, Tlp::Red | Tlp::AmberStrict) {
             return Err(format!(
@@ -428,7 +565,7 @@ impl Envelope {
     }
 
     fn check_payload(&self) -> Result<Payload, EnvelopeError> {
-        if self.audience.is_empty() {
+        if self.audience.as_ref().is_some_and(Audience::is_empty) {
             return Err(EnvelopeError::Malformed(
                 "audience names no recipient".into(),
             ));
@@ -445,7 +582,7 @@ impl Envelope {
             (None, Some(sealed)) => {
                 let sealed: Sealed = serde_json::from_value(sealed.clone())
                     .map_err(|e| EnvelopeError::Malformed(format!("sealed: {e}")))?;
-                sealed.check(self.tlp).map_err(EnvelopeError::Malformed)?;
+                sealed.check(self).map_err(EnvelopeError::Malformed)?;
                 return Ok(Payload::Sealed(sealed));
             }
             _ => {
@@ -453,6 +590,9 @@ impl Envelope {
                     "exactly one of `body` and `sealed` is required".into(),
                 ));
             }
+        };
+        let Some(audience) = &self.audience else {
+            return Err(EnvelopeError::Malformed("missing field `audience`".into()));
         };
         let invalid = |reason: String| EnvelopeError::InvalidBody { kind, reason };
         match self.kind {
@@ -530,7 +670,7 @@ impl Envelope {
                             .into(),
                     ));
                 }
-                if !matches!(self.audience, Audience::Nodes { .. }) {
+                if !matches!(audience, Audience::Nodes { .. }) {
                     return Err(invalid("a check is addressed to named nodes".into()));
                 }
                 Ok(Payload::CommCheck(c))
@@ -565,7 +705,7 @@ impl Envelope {
                         "directory entries travel as TLP:CLEAR or TLP:GREEN".into(),
                     ));
                 }
-                if self.audience != Audience::Network {
+                if *audience != Audience::Network {
                     return Err(invalid(
                         "directory entries are addressed to the whole network".into(),
                     ));
@@ -573,7 +713,7 @@ impl Envelope {
                 Ok(Payload::Directory(Box::new(entry)))
             }
             EnvelopeKind::CensusRound => {
-                if self.audience != Audience::Network {
+                if *audience != Audience::Network {
                     return Err(invalid(
                         "a census round is addressed to the whole network".into(),
                     ));
@@ -581,7 +721,7 @@ impl Envelope {
                 Ok(Payload::CensusRound(body.clone()))
             }
             EnvelopeKind::CensusResponse => {
-                if !matches!(self.audience, Audience::Nodes { .. }) {
+                if !matches!(audience, Audience::Nodes { .. }) {
                     return Err(invalid(
                         "a census response is addressed to the coordinator".into(),
                     ));
@@ -591,8 +731,7 @@ impl Envelope {
             EnvelopeKind::IncidentReport => {
                 let r: crate::report::IncidentReport =
                     serde_json::from_value(body.clone()).map_err(|e| invalid(e.to_string()))?;
-                let one_node =
-                    matches!(&self.audience, Audience::Nodes { nodes } if nodes.len() == 1);
+                let one_node = matches!(audience, Audience::Nodes { nodes } if nodes.len() == 1);
                 if self.tlp != Tlp::AmberStrict || !one_node {
                     return Err(invalid(
                         "an incident report travels as TLP:AMBER+STRICT to one node".into(),
@@ -664,7 +803,7 @@ impl Envelope {
                 if r.node == self.origin {
                     return Err(invalid("a node does not report itself".into()));
                 }
-                if self.audience != Audience::Network {
+                if self.audience != Some(Audience::Network) {
                     return Err(invalid(
                         "an inconsistency report is addressed to the whole network".into(),
                     ));
@@ -695,6 +834,44 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_content_labels_are_checked() {
+        let content = |tlp_people: &[&str], audience: Value| SealedContent {
+            audience: serde_json::from_value(audience).unwrap(),
+            people: tlp_people.iter().map(|p| (*p).to_owned()).collect(),
+            embargo_until: None,
+            refs: Vec::new(),
+            body: Value::Null,
+        };
+        let nodes = serde_json::json!({"scope": "nodes", "nodes": ["ar-csirt", "mx-csirt"]});
+        assert!(
+            content(&["duty@ar-csirt"], nodes.clone())
+                .check(Tlp::Red)
+                .is_ok()
+        );
+        assert!(content(&[], nodes.clone()).check(Tlp::AmberStrict).is_ok());
+        for (people, audience, tlp) in [
+            (&[][..], nodes.clone(), Tlp::Red),
+            (&["duty@ar-csirt"][..], nodes.clone(), Tlp::AmberStrict),
+            (&["duty@cl-csirt"][..], nodes.clone(), Tlp::Red),
+            (&["ar-csirt"][..], nodes.clone(), Tlp::Red),
+            (&["@ar-csirt"][..], nodes.clone(), Tlp::Red),
+            (
+                &["duty@ar-csirt"][..],
+                serde_json::json!({"scope": "network"}),
+                Tlp::Red,
+            ),
+            (
+                &[][..],
+                serde_json::json!({"scope": "nodes", "nodes": []}),
+                Tlp::AmberStrict,
+            ),
+        ] {
+            let c = content(people, audience.clone());
+            assert!(c.check(tlp).is_err(), "{people:?} {audience} {tlp}");
+        }
+    }
 
     fn sample() -> Value {
         serde_json::json!({
@@ -835,6 +1012,56 @@ mod tests {
         v["sealed"]["alg"] = "age-x25519".into();
         v["tlp"] = "GREEN".into();
         assert_eq!(code(v), "malformed_envelope", "GREEN is not sealed");
+
+        // The form with the recipients inside: nothing of the audience, people, embargo or
+        // refs in clear.
+        let mut v = sample();
+        v["tlp"] = "RED".into();
+        let object = v.as_object_mut().unwrap();
+        object.remove("body");
+        object.remove("audience");
+        v["sealed"] = serde_json::json!({"alg": "age-x25519", "ciphertext": "AA=="});
+        let p = parse(&v).unwrap();
+        assert!(matches!(
+            p.payload,
+            Payload::Sealed(Sealed { to: None, .. })
+        ));
+        assert_eq!(p.envelope.audience, None);
+        let text = serde_json::to_string(&p.envelope.to_object()).unwrap();
+        assert!(
+            !text.contains("audience") && !text.contains("\"to\""),
+            "{text}"
+        );
+        for (field, value) in [
+            (
+                "audience",
+                serde_json::json!({"scope": "nodes", "nodes": ["mx-csirt"]}),
+            ),
+            ("people", serde_json::json!(["duty@mx-csirt"])),
+            (
+                "embargo_until",
+                serde_json::json!("2026-12-01T00:00:00.000Z"),
+            ),
+            (
+                "refs",
+                serde_json::json!(["01936b2e-0000-7000-8000-000000000002"]),
+            ),
+        ] {
+            let mut w = v.clone();
+            w[field] = value;
+            assert_eq!(code(w), "malformed_envelope", "{field} in clear");
+        }
+        let mut w = v.clone();
+        w["sealed"]["to"] = serde_json::json!(["mx-csirt"]);
+        assert_eq!(
+            code(w),
+            "malformed_envelope",
+            "the earlier form has its audience in clear"
+        );
+        // A clear envelope still needs its audience.
+        let mut w = sample();
+        w.as_object_mut().unwrap().remove("audience");
+        assert_eq!(code(w), "malformed_envelope");
         assert_eq!(Envelope::parse(b"[1]").unwrap_err().code(), "not_an_object");
         assert_eq!(Envelope::parse(b"{").unwrap_err().code(), "malformed_json");
         assert_eq!(

@@ -1,8 +1,9 @@
 //! Cryptography for Atalaya nodes: canonical JSON, node keys, envelope signatures, signed
 //! node-to-node HTTP requests and sealed (encrypted) bodies.
 //!
-//! No I/O except key files, no clock and no OS randomness: times are passed in as unix seconds
-//! and randomness as `&mut impl CryptoRngCore`.
+//! No I/O except key files and no clock; times are passed in as unix seconds and randomness
+//! as `&mut impl CryptoRngCore` (except inside the `age` crate, which draws the file key and
+//! ephemeral secrets of a sealed body from the OS).
 //!
 //! # Wire format (for other implementations)
 //!
@@ -35,8 +36,9 @@
 //!   order, re-serialized per RFC 8941) and ignore other labels, but reject unknown components
 //!   or parameters. `keyid` must be printable ASCII.
 //! * **Sealed bodies** ([`seal`](mod@seal)): binary age v1 files
-//!   (<https://age-encryption.org/v1>) with one native `X25519` stanza per recipient node's
-//!   sealing key, so any age implementation opens them. Sealing keys as age strings: `age1...`
+//!   (<https://age-encryption.org/v1>, made and read by the `age` crate) with one native
+//!   `X25519` stanza per recipient node's sealing key, padded with stanzas for throwaway keys
+//!   ([`seal_padded`]), so any age implementation opens them. Sealing keys as age strings: `age1...`
 //!   (Bech32, HRP `age`) for the public key and `AGE-SECRET-KEY-1...` for the secret. Sealed
 //!   files are limited to 16 MiB.
 //! * **OpenPGP** ([`openpgp`], on the `pgp` crate): a strict reader of a team's transferable
@@ -67,4 +69,4 @@ pub use keys::{
 pub use openpgp::{
     EncryptionState, OpenPgpError, OpenPgpKey, OpenPgpSigner, OpenPgpSubkey, parse_public_key,
 };
-pub use seal::{MAX_SEALED_LEN, SealError, age_identity_string, open, seal};
+pub use seal::{MAX_SEALED_LEN, SealError, age_identity_string, open, seal, seal_padded};

@@ -713,6 +713,7 @@ impl Federation {
     ) -> Result<Option<Vec<NodeId>>, FederationError> {
         // Readers may open it; carriers (sealed items only) hold ciphertext to relay it.
         let (recipients, carriers) = self.recipients(envelope);
+        let labels = envelope;
         let sealed;
         let envelope =
             if envelope.kind == EnvelopeKind::Bulletin && policy::travels_sealed(envelope.tlp) {
@@ -726,7 +727,8 @@ impl Federation {
             .map_err(|e| FederationError::Signing(e.to_string()))?;
         let raw =
             serde_json::to_string(&object).map_err(|e| FederationError::Signing(e.to_string()))?;
-        let new = new_envelope(envelope, &raw, bulletin);
+        // The origin knows whom a sealed item is for: its row keeps the labels.
+        let new = new_envelope(labels, &raw, bulletin);
         let queued = [recipients.as_slice(), carriers.as_slice()].concat();
         match claim {
             None => {
@@ -839,7 +841,7 @@ impl Federation {
             origin: self.me.clone(),
             created: now,
             tlp,
-            audience,
+            audience: Some(audience),
             embargo_until: None,
             refs,
             people: Vec::new(),
@@ -1029,7 +1031,10 @@ impl Federation {
         Ok(out)
     }
 
-    /// The envelope with its body sealed (age, X25519) to the recipients and to this node.
+    /// The envelope with its body and the labels that say whom it is for (audience, people,
+    /// embargo, refs) sealed (age, X25519) to the recipients and to this node, in a file with
+    /// one stanza per member of the roster whoever can open it (see the envelope module's
+    /// design note for what is left in clear).
     fn seal_for(
         &self,
         envelope: &Envelope,
@@ -1048,28 +1053,50 @@ impl Federation {
                     .map_err(|e| FederationError::Signing(format!("sealing key of {n}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let body = serde_json::to_vec(&envelope.body)
-            .map_err(|e| FederationError::Signing(e.to_string()))?;
-        let ciphertext = atalaya_crypto::seal(&body, &keys, &mut EntropyRng(self.entropy.as_ref()))
-            .map_err(|e| FederationError::Signing(e.to_string()))?;
+        let audience = envelope.audience.clone().ok_or_else(|| {
+            FederationError::InvalidBulletin("a sealed bulletin needs an audience".into())
+        })?;
+        let content = atalaya_core::envelope::SealedContent {
+            audience,
+            people: envelope.people.clone(),
+            embargo_until: envelope.embargo_until,
+            refs: envelope.refs.clone(),
+            body: envelope.body.clone().unwrap_or_default(),
+        };
+        let plain =
+            serde_json::to_vec(&content).map_err(|e| FederationError::Signing(e.to_string()))?;
+        let ciphertext = atalaya_crypto::seal_padded(
+            &plain,
+            &keys,
+            view.roster.members.len(),
+            &mut EntropyRng(self.entropy.as_ref()),
+        )
+        .map_err(|e| FederationError::Signing(e.to_string()))?;
         use base64::Engine as _;
         let mut sealed = envelope.clone();
         sealed.body = None;
+        sealed.audience = None;
+        sealed.people = Vec::new();
+        sealed.embargo_until = None;
+        sealed.refs = Vec::new();
         sealed.sealed = Some(serde_json::json!({
             "alg": atalaya_core::envelope::Sealed::ALG,
-            "to": to,
             "ciphertext": base64::engine::general_purpose::STANDARD.encode(ciphertext),
         }));
         Ok(sealed)
     }
 
-    /// Open a sealed bulletin body; `None` when this node only carries it (not a recipient).
+    /// Open a sealed bulletin by trying this node's sealing key on it. `None` when this node
+    /// only carries it: no stanza opens with its key, or (earlier form) `to` does not name it,
+    /// or the labels inside do not address it. Otherwise the envelope as its recipients read
+    /// it (the labels from inside) and the bulletin's content. The origin's signature, already
+    /// verified, covers the ciphertext, so what is inside is the origin's.
     fn open_sealed(
         &self,
         env: &Envelope,
         sealed: &atalaya_core::envelope::Sealed,
-    ) -> Result<Option<atalaya_core::BulletinContent>, Refusal> {
-        if !sealed.to.contains(&self.me) {
+    ) -> Result<Option<(Envelope, atalaya_core::BulletinContent)>, Refusal> {
+        if sealed.to.as_ref().is_some_and(|to| !to.contains(&self.me)) {
             return Ok(None);
         }
         use base64::Engine as _;
@@ -1077,22 +1104,63 @@ impl Federation {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&sealed.ciphertext)
             .map_err(|e| cannot(format!("ciphertext is not base64: {e}")))?;
-        let plain = atalaya_crypto::open(&bytes, self.keys.sealing_secret())
-            .map_err(|e| cannot(e.to_string()))?;
-        let content: atalaya_core::BulletinContent = serde_json::from_slice(&plain)
+        let plain = match atalaya_crypto::open(&bytes, self.keys.sealing_secret()) {
+            Ok(plain) => plain,
+            // Not for this node (or a stanza for it was damaged, which looks the same).
+            Err(atalaya_crypto::SealError::NoMatchingRecipient) if sealed.to.is_none() => {
+                return Ok(None);
+            }
+            Err(e) => {
+                let code = match e {
+                    atalaya_crypto::SealError::BadHeaderMac => "sealed_header_mac",
+                    atalaya_crypto::SealError::PayloadCorrupt { .. } => "sealed_payload_corrupt",
+                    _ => "cannot_open_sealed",
+                };
+                return Err(Refusal::new(code, e.to_string()));
+            }
+        };
+        let (labelled, body) = if sealed.to.is_some() {
+            (env.clone(), plain)
+        } else {
+            let content: atalaya_core::envelope::SealedContent = serde_json::from_slice(&plain)
+                .map_err(|e| {
+                    Refusal::new(
+                        "malformed_sealed_content",
+                        format!("the opened content is not labels and a body: {e}"),
+                    )
+                })?;
+            content
+                .check(env.tlp)
+                .map_err(|e| Refusal::new("malformed_sealed_content", e.to_string()))?;
+            let labelled = content.label(env);
+            let body = serde_json::to_vec(&content.body)
+                .map_err(|e| cannot(format!("the opened body: {e}")))?;
+            (labelled, body)
+        };
+        let content: atalaya_core::BulletinContent = serde_json::from_slice(&body)
             .map_err(|e| cannot(format!("the opened body is not a bulletin: {e}")))?;
         content
             .validate(env.created)
             .map_err(|e| Refusal::new("invalid_body", e.to_string()))?;
         if let Some(old) = content.supersedes
-            && !env.refs.contains(&old)
+            && !labelled.refs.contains(&old)
         {
             return Err(Refusal::new(
                 "invalid_body",
                 "`supersedes` must also be listed in `refs`",
             ));
         }
-        Ok(Some(content))
+        // Sealed to this node but not addressed to it: hold it as a carrier, read nothing.
+        let addressed = self.roster().member(&self.me).is_some_and(|m| {
+            labelled
+                .audience
+                .as_ref()
+                .is_some_and(|a| a.includes(&m.node_id, m.country))
+        });
+        if !addressed && env.origin != self.me {
+            return Ok(None);
+        }
+        Ok(Some((labelled, content)))
     }
 
     /// Ask `peer` for the checkpoint of this node's audit log it holds, and check that this
@@ -1137,11 +1205,21 @@ impl Federation {
         {
             return Err(Refusal::new(d.code(), d.to_string()));
         }
+        // A sealed item this node can open is stored with the labels from inside; one it only
+        // carries, with none (its row's audience names no one).
+        let mut labelled = None;
         let bulletin = match &parsed.payload {
             Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
-            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => self
-                .open_sealed(env, sealed)?
-                .map(|content| Bulletin::from_envelope(env, content)),
+            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => {
+                match self.open_sealed(env, sealed)? {
+                    Some((opened, content)) => {
+                        let bulletin = Bulletin::from_envelope(&opened, content);
+                        labelled = Some(opened);
+                        Some(bulletin)
+                    }
+                    None => None,
+                }
+            }
             _ => None,
         };
         let checkpoint = match &parsed.payload {
@@ -1208,7 +1286,7 @@ impl Federation {
             _ => None,
         };
         Ok(Checked {
-            new: new_envelope(&parsed.envelope, raw, bulletin),
+            new: new_envelope(labelled.as_ref().unwrap_or(env), raw, bulletin),
             roster,
             checkpoint,
             inconsistency,
@@ -1857,13 +1935,16 @@ fn read<T>(lock: &RwLock<Arc<T>>) -> Arc<T> {
         .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
 }
 
+/// The audience of an envelope whose labels this node cannot read (a sealed item it carries).
+static NOBODY: atalaya_core::Audience = atalaya_core::Audience::Nodes { nodes: Vec::new() };
+
 /// The labels of an envelope, as the policy reads them.
 fn item_of(env: &Envelope) -> Item<'_> {
     Item {
         origin: &env.origin,
         kind: env.kind,
         tlp: env.tlp,
-        audience: &env.audience,
+        audience: env.audience.as_ref().unwrap_or(&NOBODY),
         embargo_until: env.embargo_until,
         people: &env.people,
         retracted: false,
@@ -1885,7 +1966,8 @@ fn new_envelope(env: &Envelope, raw: &str, bulletin: Option<Bulletin>) -> NewEnv
         origin: env.origin.clone(),
         created: env.created,
         tlp: tlp_name(env),
-        audience: serde_json::to_string(&env.audience).unwrap_or_default(),
+        audience: serde_json::to_string(env.audience.as_ref().unwrap_or(&NOBODY))
+            .unwrap_or_default(),
         raw: raw.to_owned(),
         bulletin,
     }

@@ -99,7 +99,7 @@ pub fn sign_roster(
         origin: roster.coordinator.clone(),
         created: now,
         tlp: Tlp::Green,
-        audience: Audience::Network,
+        audience: Some(Audience::Network),
         embargo_until: None,
         refs: Vec::new(),
         people: Vec::new(),

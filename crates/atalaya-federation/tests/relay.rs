@@ -109,6 +109,7 @@ struct Lab {
     store: Arc<SqliteStore>,
     cl: NodeKeys,
     mx: NodeKeys,
+    ar_sealing: atalaya_crypto::PublicSealingKey,
     t0: Timestamp,
     _dir: tempfile::TempDir,
 }
@@ -146,6 +147,7 @@ async fn lab(holder_url: &str, settings: FederationSettings) -> Lab {
         roster.upsert(node(id, cc, Role::Member, keys, url), t0);
     }
     let signed = sign_roster(&roster, &coord, ids::new_id(t0, &mut rng), t0).unwrap();
+    let ar_sealing = ar.sealing_public();
     let store = Arc::new(
         SqliteStore::open(&dir.path().join("node.db"), &SqliteOptions::default())
             .await
@@ -177,6 +179,7 @@ async fn lab(holder_url: &str, settings: FederationSettings) -> Lab {
         store,
         cl,
         mx,
+        ar_sealing,
         t0,
         _dir: dir,
     }
@@ -437,4 +440,217 @@ async fn an_envelope_refused_for_now_is_pulled_again_not_skipped() {
             .unwrap(),
         2
     );
+}
+
+/// A sealed bulletin from `cl-csirt` in the form with the recipients inside: `content` sealed
+/// to `to` (padded to four stanzas), `tamper` applied to the age file, then signed by the
+/// origin, so only what is inside can be wrong.
+fn sealed_envelope(
+    lab: &Lab,
+    i: u32,
+    tlp: &str,
+    content: &[u8],
+    to: &[atalaya_crypto::PublicSealingKey],
+    tamper: impl FnOnce(&mut Vec<u8>),
+) -> serde_json::Value {
+    use base64::Engine as _;
+    let mut rng = EntropyRng(&SeededEntropy::new(u64::from(i)));
+    let mut age = atalaya_crypto::seal_padded(content, to, 4, &mut rng).unwrap();
+    tamper(&mut age);
+    let id = format!("01936b2e-0000-7000-8000-{i:012}");
+    let mut e = serde_json::json!({
+        "v": 1, "id": id, "kind": "bulletin", "origin": "cl-csirt", "created": lab.t0,
+        "tlp": tlp, "embargo_until": null, "refs": [],
+        "sealed": {"alg": "age-x25519",
+                   "ciphertext": base64::engine::general_purpose::STANDARD.encode(&age)}
+    });
+    let key_ref = format!("cl-csirt#{}", lab.cl.key_id());
+    sign_envelope(e.as_object_mut().unwrap(), lab.cl.signing_key(), &key_ref).unwrap();
+    e
+}
+
+fn red_content(audience: serde_json::Value, people: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "audience": audience, "people": people, "embargo_until": null, "refs": [],
+        "body": {"kind": "attack-warning", "severity": "high", "title": "Eyes only",
+                 "summary": "s"}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_sealed_item_is_read_by_its_recipient_and_only_carried_by_others() {
+    let holder = fake_holder(0, Arc::new(|| page(&[], 0)), false).await;
+    let lab = lab(&holder.url, FederationSettings::default()).await;
+    let ar_nodes = serde_json::json!({"scope": "nodes", "nodes": ["ar-csirt"]});
+    let mx_nodes = serde_json::json!({"scope": "nodes", "nodes": ["mx-csirt"]});
+    let for_ar = sealed_envelope(
+        &lab,
+        41,
+        "RED",
+        &red_content(ar_nodes, serde_json::json!(["duty@ar-csirt"])),
+        &[lab.ar_sealing],
+        |_| {},
+    );
+    let for_mx = sealed_envelope(
+        &lab,
+        42,
+        "RED",
+        &red_content(mx_nodes, serde_json::json!(["duty@mx-csirt"])),
+        &[lab.mx.sealing_public()],
+        |_| {},
+    );
+    for e in [&for_ar, &for_mx] {
+        let text = e.to_string();
+        assert!(
+            !text.contains("duty@") && !text.contains("\"audience\""),
+            "{text}"
+        );
+    }
+    let raws: Vec<_> = [&for_ar, &for_mx]
+        .iter()
+        .map(|e| serde_json::value::to_raw_value(e).unwrap())
+        .collect();
+    let batch: Vec<&serde_json::value::RawValue> = raws.iter().map(AsRef::as_ref).collect();
+    let reply = lab.fed.receive_batch(&batch).await.unwrap();
+    assert_eq!(reply.accepted.len(), 2, "{reply:?}");
+    // The one for ar-csirt: opened, with the labels from inside.
+    let held = lab.store.bulletin(id_of(&for_ar)).await.unwrap().unwrap();
+    assert_eq!(held.bulletin.people, vec!["duty@ar-csirt".to_owned()]);
+    assert_eq!(held.bulletin.content.title, "Eyes only");
+    // The one for mx-csirt: carried, unread, and its row names no recipient.
+    assert!(lab.store.has_envelope(id_of(&for_mx)).await.unwrap());
+    assert!(lab.store.bulletin(id_of(&for_mx)).await.unwrap().is_none());
+    let rows = lab
+        .store
+        .log_after(0, Some(&n("cl-csirt")), 10)
+        .await
+        .unwrap();
+    let carried = rows.iter().find(|r| r.id == id_of(&for_mx)).unwrap();
+    assert!(
+        !carried.audience.contains("mx-csirt"),
+        "{}",
+        carried.audience
+    );
+    assert!(!carried.raw.contains("mx-csirt") && !carried.raw.contains("duty@"));
+}
+
+#[tokio::test]
+async fn a_sealed_item_with_a_bad_inside_is_refused_and_nothing_is_stored() {
+    let holder = fake_holder(0, Arc::new(|| page(&[], 0)), false).await;
+    let lab = lab(&holder.url, FederationSettings::default()).await;
+    let ar_nodes = || serde_json::json!({"scope": "nodes", "nodes": ["ar-csirt"]});
+    let good = red_content(ar_nodes(), serde_json::json!(["duty@ar-csirt"]));
+    let to = [lab.ar_sealing];
+    // A header MAC changed to another valid one, then signed by the origin.
+    let bad_mac = |age: &mut Vec<u8>| {
+        let at = age.windows(4).position(|w| w == b"--- ").unwrap() + 10;
+        age[at] = if age[at] == b'A' { b'B' } else { b'A' };
+    };
+    let flip_last = |age: &mut Vec<u8>| *age.last_mut().unwrap() ^= 1;
+    let mut altered_in_transit = sealed_envelope(&lab, 51, "RED", &good, &to, |_| {});
+    {
+        let c = altered_in_transit["sealed"]["ciphertext"].as_str().unwrap();
+        let mut c = c.to_owned();
+        let tail = if c.ends_with('A') { "B" } else { "A" };
+        c.replace_range(c.len() - 1.., tail);
+        altered_in_transit["sealed"]["ciphertext"] = c.into();
+    }
+    let mut labels_in_clear = sealed_envelope(&lab, 58, "RED", &good, &to, |_| {});
+    labels_in_clear["audience"] = ar_nodes();
+    let cases: Vec<(serde_json::Value, &str)> = vec![
+        (altered_in_transit, "bad_signature"),
+        (
+            sealed_envelope(&lab, 52, "RED", &good, &to, bad_mac),
+            "sealed_header_mac",
+        ),
+        (
+            sealed_envelope(&lab, 53, "RED", &good, &to, flip_last),
+            "sealed_payload_corrupt",
+        ),
+        (
+            sealed_envelope(
+                &lab,
+                54,
+                "RED",
+                &red_content(ar_nodes(), serde_json::json!(["duty"])),
+                &to,
+                |_| {},
+            ),
+            "malformed_sealed_content",
+        ),
+        (
+            sealed_envelope(
+                &lab,
+                55,
+                "RED",
+                &red_content(
+                    serde_json::json!({"scope": "network"}),
+                    serde_json::json!(["duty@ar-csirt"]),
+                ),
+                &to,
+                |_| {},
+            ),
+            "malformed_sealed_content",
+        ),
+        (
+            sealed_envelope(&lab, 56, "RED", b"not json", &to, |_| {}),
+            "malformed_sealed_content",
+        ),
+        (
+            sealed_envelope(&lab, 57, "AMBER+STRICT", &good, &to, |age| {
+                *age = b"not an age file".to_vec();
+            }),
+            "cannot_open_sealed",
+        ),
+        (labels_in_clear, "malformed_envelope"),
+    ];
+    let head = lab.store.log_head().await.unwrap();
+    for (e, code) in &cases {
+        let raw = serde_json::value::to_raw_value(e).unwrap();
+        let reply = lab.fed.receive_batch(&[raw.as_ref()]).await.unwrap();
+        assert!(reply.accepted.is_empty(), "{code}: {reply:?}");
+        assert_eq!(reply.rejected.len(), 1, "{code}: {reply:?}");
+        assert_eq!(reply.rejected[0].code, *code, "{reply:?}");
+        assert!(!lab.store.has_envelope(id_of(e)).await.unwrap(), "{code}");
+        assert!(
+            lab.store.bulletin(id_of(e)).await.unwrap().is_none(),
+            "{code}"
+        );
+    }
+    assert_eq!(lab.store.log_head().await.unwrap(), head, "nothing stored");
+}
+
+/// Envelopes of the earlier form (labels and `sealed.to` in clear, the age file holding only
+/// the body), signed before the upgrade, are still read by their recipient.
+#[tokio::test]
+async fn a_sealed_envelope_of_the_earlier_form_still_opens() {
+    use base64::Engine as _;
+    let holder = fake_holder(0, Arc::new(|| page(&[], 0)), false).await;
+    let lab = lab(&holder.url, FederationSettings::default()).await;
+    let body = serde_json::json!({"kind": "attack-warning", "severity": "high",
+                                  "title": "Sealed the old way", "summary": "s"});
+    let mut rng = EntropyRng(&SeededEntropy::new(61));
+    let age = atalaya_crypto::seal(
+        &serde_json::to_vec(&body).unwrap(),
+        &[lab.cl.sealing_public(), lab.ar_sealing],
+        &mut rng,
+    )
+    .unwrap();
+    let mut e = serde_json::json!({
+        "v": 1, "id": "01936b2e-0000-7000-8000-000000000061", "kind": "bulletin",
+        "origin": "cl-csirt", "created": lab.t0, "tlp": "RED",
+        "audience": {"scope": "nodes", "nodes": ["ar-csirt"]}, "people": ["duty@ar-csirt"],
+        "embargo_until": null, "refs": [],
+        "sealed": {"alg": "age-x25519", "to": ["cl-csirt", "ar-csirt"],
+                   "ciphertext": base64::engine::general_purpose::STANDARD.encode(&age)}
+    });
+    let key_ref = format!("cl-csirt#{}", lab.cl.key_id());
+    sign_envelope(e.as_object_mut().unwrap(), lab.cl.signing_key(), &key_ref).unwrap();
+    let raw = serde_json::value::to_raw_value(&e).unwrap();
+    let reply = lab.fed.receive_batch(&[raw.as_ref()]).await.unwrap();
+    assert_eq!(reply.accepted.len(), 1, "{reply:?}");
+    let held = lab.store.bulletin(id_of(&e)).await.unwrap().unwrap();
+    assert_eq!(held.bulletin.content.title, "Sealed the old way");
+    assert_eq!(held.bulletin.people, vec!["duty@ar-csirt".to_owned()]);
 }

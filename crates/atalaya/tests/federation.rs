@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestNet, atalaya, eventually, webhook_receiver};
+use common::{TestNet, atalaya, eventually, http, webhook_receiver};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -1980,6 +1980,24 @@ fn held_in_sqlite(db: &std::path::Path) -> (Vec<String>, Vec<String>) {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The nodes whose acknowledgement of bulletin `id` a node's database holds.
+fn acks_in_sqlite(db: &std::path::Path, id: &str) -> Vec<String> {
+    let script = "import sqlite3, sys, json\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(json.dumps([r[0] for r in c.execute('SELECT node FROM acknowledgements WHERE bulletin = ?', (sys.argv[2],))]))\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(db)
+        .arg(id)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn envelope_raw(db: &std::path::Path, id: &str) -> String {
     let script = "import sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(c.execute('SELECT raw FROM envelopes WHERE id = ?', (sys.argv[2],)).fetchone()[0])\n";
     let out = std::process::Command::new("python3")
@@ -2274,4 +2292,204 @@ fn acknowledgements_travel_back_and_the_origin_sees_who_acknowledged() {
         .map(|r| r["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["not_a_recipient", "not_our_bulletin"], "{reply}");
+}
+
+/// `GET /fed/v1/outbox` of `target`, signed by `signer` as a peer would ask: the envelopes it
+/// serves to that peer, as text.
+fn fed_outbox_as(net: &TestNet, signer: &str, target: &str, query: &str) -> (u16, String) {
+    use atalaya_crypto::{NodeKeys, RequestParts, sign_request};
+    let keys = NodeKeys::load_from_dir(&net.node(signer).dir.join("keys")).unwrap();
+    let key_ref = format!("{signer}#{}", keys.key_id());
+    let authority = format!("127.0.0.1:{}", net.node(target).port);
+    let parts = RequestParts {
+        method: "GET",
+        authority: &authority,
+        path: "/fed/v1/outbox",
+        query: Some(query),
+        body: None,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let h = sign_request(
+        &parts,
+        keys.signing_key(),
+        &key_ref,
+        now,
+        &mut common::TestRng(now as u64 ^ 0x5ea1),
+    )
+    .unwrap();
+    let resp = http()
+        .get(format!("http://{authority}/fed/v1/outbox?{query}"))
+        .header("signature-input", h.signature_input)
+        .header("signature", h.signature)
+        .send()
+        .unwrap();
+    (resp.status().as_u16(), resp.text().unwrap())
+}
+
+/// Strings that would tell a carrier whom the sealed items are for: the recipient in an
+/// audience or `to` list, and the named people.
+const RECIPIENT_MARKS: [&str; 5] = [
+    "[\"ar-csirt\"",
+    "\"to\":",
+    "duty@ar-csirt",
+    "cli@ar-csirt",
+    "\"audience\":{\"scope\":\"nodes\",\"nodes\":[\"ar",
+];
+
+#[test]
+fn carriers_of_sealed_items_learn_no_recipient_while_the_recipient_reads_and_acknowledges() {
+    let mut net = TestNet::new(&["cl-csirt", "mx-csirt", "ar-csirt"]);
+    net.start_all();
+    let deadline = common::now_rfc3339(3_600_000);
+    let mut ids = Vec::new();
+    for (tlp, people) in [
+        ("RED", serde_json::json!(["cli@ar-csirt", "duty@ar-csirt"])),
+        ("AMBER+STRICT", serde_json::json!([])),
+    ] {
+        let (st, b) = net.node("cl-csirt").post(
+            "/api/v1/bulletins",
+            &serde_json::json!({
+                "tlp": tlp, "kind": "attack-warning", "severity": "critical",
+                "title": format!("{tlp} for Argentina"), "summary": "s",
+                "audience": {"scope": "nodes", "nodes": ["ar-csirt"]}, "people": people,
+                "ack_required_by": deadline
+            }),
+        );
+        assert_eq!(st, 201, "{tlp}: {b}");
+        ids.push(b["bulletin"]["id"].as_str().unwrap().to_owned());
+    }
+    // The recipient reads both (the CLI user is one of the RED item's named people) and
+    // acknowledges them, as before.
+    for id in &ids {
+        eventually("ar-csirt reads it", T, || {
+            net.node("ar-csirt").has_bulletin(id)
+        });
+        let (_, b) = net.node("ar-csirt").get(&format!("/api/v1/bulletins/{id}"));
+        assert!(
+            b["bulletin"]["title"]
+                .as_str()
+                .unwrap()
+                .ends_with("for Argentina")
+        );
+        let (st, body) = net.node("ar-csirt").post(
+            &format!("/api/v1/bulletins/{id}/ack"),
+            &serde_json::json!({"note": "investigating"}),
+        );
+        assert_eq!(st, 200, "{body}");
+    }
+    let (_, red) = net
+        .node("ar-csirt")
+        .get(&format!("/api/v1/bulletins/{}", ids[0]));
+    assert_eq!(
+        red["bulletin"]["people"],
+        serde_json::json!(["cli@ar-csirt", "duty@ar-csirt"])
+    );
+    // The origin knows the recipients (carriers are marked as such) and sees the
+    // acknowledgements: through the API for AMBER+STRICT (its CLI user is no named person of
+    // the RED one, so that one is read from its database).
+    eventually("the origin sees ar-csirt's acknowledgement", T, || {
+        let (_, b) = net
+            .node("cl-csirt")
+            .get(&format!("/api/v1/bulletins/{}", ids[1]));
+        b["bulletin"]["deliveries"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|d| d["peer"] == "ar-csirt" && d["ack_state"] == "acknowledged")
+                && d.iter()
+                    .any(|d| d["peer"] == "mx-csirt" && d["carrier"] == true)
+        })
+    });
+    eventually(
+        "the origin holds ar-csirt's acknowledgement of the RED one",
+        T,
+        || {
+            acks_in_sqlite(&net.node("cl-csirt").dir.join("atalaya.db"), &ids[0])
+                .contains(&"ar-csirt".to_owned())
+        },
+    );
+    // The carriers hold the sealed envelopes (they carry them) and read nothing.
+    let dirs: std::collections::BTreeMap<&str, std::path::PathBuf> =
+        ["cl-csirt", "mx-csirt", "ar-csirt", "coordinator"]
+            .into_iter()
+            .map(|n| (n, net.node(n).dir.clone()))
+            .collect();
+    let db = |node: &str| dirs[node].join("atalaya.db");
+    for carrier in ["mx-csirt", "coordinator"] {
+        for id in &ids {
+            eventually(&format!("{carrier} carries {id}"), T, || {
+                held_in_sqlite(&db(carrier)).0.contains(id)
+            });
+            let (st, body) = net.node(carrier).get(&format!("/api/v1/bulletins/{id}"));
+            assert_ne!(st, 200, "{carrier} reads {id}: {body}");
+            let raw = envelope_raw(&db(carrier), id);
+            assert!(raw.contains("\"sealed\""), "{raw}");
+            for mark in RECIPIENT_MARKS
+                .iter()
+                .chain(&["\"people\"", "\"audience\""])
+            {
+                assert!(
+                    !raw.contains(mark),
+                    "{carrier}'s envelope holds {mark}: {raw}"
+                );
+            }
+        }
+        let (st, list) = net.node(carrier).get("/api/v1/bulletins");
+        assert_eq!(st, 200);
+        let list = list.to_string();
+        for mark in RECIPIENT_MARKS {
+            assert!(!list.contains(mark), "{carrier}'s bulletin list: {list}");
+        }
+        // What it serves to peers: the sealed envelopes, nothing of whom they are for.
+        let other = if carrier == "mx-csirt" {
+            "coordinator"
+        } else {
+            "mx-csirt"
+        };
+        let (st, served) = fed_outbox_as(&net, other, carrier, "after=0&origin=cl-csirt");
+        assert_eq!(st, 200, "{served}");
+        for id in &ids {
+            assert!(
+                served.contains(id.as_str()),
+                "{carrier} serves {id}: {served}"
+            );
+        }
+        for mark in RECIPIENT_MARKS {
+            assert!(!served.contains(mark), "{carrier} serves {mark}: {served}");
+        }
+    }
+    // The origin serves the same envelope, equally closed.
+    let (st, served) = fed_outbox_as(&net, "mx-csirt", "cl-csirt", "after=0");
+    assert_eq!(st, 200, "{served}");
+    for mark in RECIPIENT_MARKS {
+        assert!(!served.contains(mark), "the origin serves {mark}: {served}");
+    }
+    for n in ["coordinator", "mx-csirt", "ar-csirt", "cl-csirt"] {
+        net.node_mut(n).stop();
+    }
+    // Nothing anywhere in a carrier's database files says whom they are for (the roster
+    // names every member, so a bare node id proves nothing; its lists and people would).
+    for carrier in ["mx-csirt", "coordinator"] {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal"] {
+            let path = dirs[carrier].join(format!("atalaya.db{suffix}"));
+            if let Ok(b) = std::fs::read(&path) {
+                bytes.extend(b);
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        for mark in RECIPIENT_MARKS {
+            assert!(!text.contains(mark), "{carrier}'s database holds {mark}");
+        }
+        assert!(!text.contains("for Argentina"), "{carrier} holds the title");
+    }
+    // While the recipient's and the origin's do (the check above can fail).
+    for node in ["ar-csirt", "cl-csirt"] {
+        let text = String::from_utf8_lossy(&std::fs::read(db(node)).unwrap()).into_owned();
+        assert!(
+            text.contains("duty@ar-csirt"),
+            "{node} lost the named people"
+        );
+    }
 }
