@@ -218,6 +218,13 @@ pub(crate) fn spec(data: &Path, base_port: u16, members: usize) -> NetworkSpec {
             ..demo_federation()
         },
         synchronous: Synchronous::Full,
+        // The benchmark's client publishes thousands in seconds with one token: it measures
+        // the node, not the API's rate limit.
+        http: atalaya_web::HttpSettings {
+            api_requests_per_minute: 1_000_000,
+            api_requests_per_minute_per_address: 1_000_000,
+            ..Default::default()
+        },
     }
 }
 

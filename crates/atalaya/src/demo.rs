@@ -148,6 +148,8 @@ pub struct NetworkSpec {
     pub federation: FederationSettings,
     /// Durability.
     pub synchronous: Synchronous,
+    /// The HTTP edge (API rate limits: a benchmark that publishes thousands raises them).
+    pub http: atalaya_web::HttpSettings,
 }
 
 fn member_id(s: &MemberState) -> Result<NodeId> {
@@ -236,6 +238,7 @@ impl Network {
             config.node.endpoint = url.clone();
             config.federation = spec.federation.clone();
             config.store.synchronous = spec.synchronous;
+            config.http = spec.http.clone();
             // The demo speaks plain HTTP on loopback: a `Secure` cookie would never come back.
             config.console.secure_cookie = false;
             std::fs::write(&config_path, toml::to_string_pretty(&config)?)?;
@@ -572,6 +575,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         members: all.into_iter().take(count).collect(),
         federation: demo_federation(),
         synchronous: Synchronous::Full,
+        http: Default::default(),
     };
     if !args.once {
         println!(

@@ -285,6 +285,7 @@ pub async fn run(args: SoakArgs) -> Result<()> {
             ..demo_federation()
         },
         synchronous: Synchronous::Full,
+        http: Default::default(),
     };
     let mut net = Network::prepare(&spec).await?;
     net.start_all().await?;
