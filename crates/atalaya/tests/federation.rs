@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestNet, atalaya, eventually, http, webhook_receiver};
+use common::{TestNet, atalaya, eventually, webhook_receiver};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -2309,33 +2309,8 @@ fn acknowledgements_travel_back_and_the_origin_sees_who_acknowledged() {
 /// `GET /fed/v1/outbox` of `target`, signed by `signer` as a peer would ask: the envelopes it
 /// serves to that peer, as text.
 fn fed_outbox_as(net: &TestNet, signer: &str, target: &str, query: &str) -> (u16, String) {
-    use atalaya_crypto::{NodeKeys, RequestParts, sign_request};
-    let keys = NodeKeys::load_from_dir(&net.node(signer).dir.join("keys")).unwrap();
-    let key_ref = format!("{signer}#{}", keys.key_id());
-    let authority = format!("127.0.0.1:{}", net.node(target).port);
-    let parts = RequestParts {
-        method: "GET",
-        authority: &authority,
-        path: "/fed/v1/outbox",
-        query: Some(query),
-        body: None,
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let h = sign_request(
-        &parts,
-        keys.signing_key(),
-        &key_ref,
-        now,
-        &mut common::TestRng(now as u64 ^ 0x5ea1),
-    )
-    .unwrap();
-    let resp = http()
-        .get(format!("http://{authority}/fed/v1/outbox?{query}"))
-        .header("signature-input", h.signature_input)
-        .header("signature", h.signature)
+    let resp = net
+        .fed_request_as(signer, target, "GET", "/fed/v1/outbox", Some(query), None)
         .send()
         .unwrap();
     (resp.status().as_u16(), resp.text().unwrap())

@@ -384,7 +384,7 @@ impl TestNet {
     /// Sign each envelope (JSON objects without `sig`) with `signer`'s own key and push them to
     /// `target`'s inbox in one request signed by `signer`, as a peer would. Returns the reply.
     pub fn push_signed(&self, signer: &str, target: &str, envelopes: Vec<Value>) -> Value {
-        use atalaya_crypto::{NodeKeys, RequestParts, sign_envelope, sign_request};
+        use atalaya_crypto::{NodeKeys, sign_envelope};
         let keys = NodeKeys::load_from_dir(&self.node(signer).dir.join("keys")).unwrap();
         let key_ref = format!("{signer}#{}", keys.key_id());
         let signed: Vec<Value> = envelopes
@@ -396,36 +396,64 @@ impl TestNet {
             })
             .collect();
         let body = serde_json::to_vec(&serde_json::json!({"envelopes": signed})).unwrap();
+        self.fed_request_as(signer, target, "POST", "/fed/v1/inbox", None, Some(body))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
+    /// A request to `target`'s `/fed/v1/*` signed by `signer` with its own key, as a peer sends
+    /// it (a fresh nonce each time, whatever the second).
+    pub fn fed_request_as(
+        &self,
+        signer: &str,
+        target: &str,
+        method: &'static str,
+        path: &str,
+        query: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> reqwest::blocking::RequestBuilder {
+        use atalaya_crypto::{NodeKeys, RequestParts, sign_request};
+        static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let keys = NodeKeys::load_from_dir(&self.node(signer).dir.join("keys")).unwrap();
+        let key_ref = format!("{signer}#{}", keys.key_id());
         let authority = format!("127.0.0.1:{}", self.node(target).port);
         let parts = RequestParts {
-            method: "POST",
+            method,
             authority: &authority,
-            path: "/fed/v1/inbox",
-            query: None,
-            body: Some(&body),
+            path,
+            query,
+            body: body.as_deref(),
         };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
+        let n = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let h = sign_request(
             &parts,
             keys.signing_key(),
             &key_ref,
             now,
-            &mut TestRng(now as u64),
+            &mut TestRng(now as u64 ^ (n << 40)),
         )
         .unwrap();
-        http()
-            .post(format!("http://{authority}/fed/v1/inbox"))
+        let url = match query {
+            Some(q) => format!("http://{authority}{path}?{q}"),
+            None => format!("http://{authority}{path}"),
+        };
+        let mut req = http()
+            .request(method.parse().unwrap(), url)
             .header("signature-input", h.signature_input)
-            .header("signature", h.signature)
-            .header("content-digest", h.content_digest.unwrap())
-            .body(body)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
+            .header("signature", h.signature);
+        if let Some(d) = h.content_digest {
+            req = req.header("content-digest", d);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        req
     }
 }
 
