@@ -700,6 +700,11 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
             use atalaya_core::{audit, merkle};
             use atalaya_store::Store as _;
             let config = Config::load(&config)?;
+            // The stored tree's size is read before the entries: a running node appends the
+            // tree and the trail in one transaction, so a tree read first is never ahead of
+            // a trail read after it, unless the trail was truncated.
+            let (fed, store) = crate::node::open_federation(&config).await?;
+            let stored = store.audit_tree_size().await?;
             let entries = audit_entries(&config).await?;
             audit::verify_chain(&entries)?;
             match entries.last() {
@@ -721,10 +726,8 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
             }
             let n = tree.size();
             let local_root = tree.root(n)?;
-            let (fed, store) = crate::node::open_federation(&config).await?;
             // The tree stored beside the trail must be the one the entries make (it may lag
             // until the next write).
-            let stored = store.audit_tree_size().await?;
             if stored > n {
                 store.close().await;
                 anyhow::bail!(
