@@ -643,7 +643,7 @@ async fn a_key_about_to_expire_warns_the_team_and_the_coordinator_once() {
 }
 
 /// The node's reader of armoured keys: atalaya-crypto's, which verifies every self-signature
-/// (as `atalaya_web::read_armored_key` does for the running node).
+/// (as `atalaya_node::directory::read_armored_key` does for the running node).
 fn crypto_reader(armored: &str) -> Result<atalaya_core::directory::ArmoredKeyFacts, String> {
     use atalaya_core::directory::{ArmoredKeyFacts, Day, EncryptionKeyFacts};
     let key =

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use subtle::ConstantTimeEq;
 
-use crate::accounts::{AccountError, Session};
 use crate::{ApiError, AppState};
+use atalaya_node::accounts::{AccountError, Session};
 
 /// The session cookie's name: with `Secure`, the `__Host-` prefix pins it to this host and path.
 pub fn session_cookie_name(secure: bool) -> &'static str {

@@ -241,30 +241,6 @@ pub(crate) fn check_armored_key(
     }
 }
 
-/// The day of a unix time in seconds.
-fn day_of_unix(seconds: i64) -> Option<directory::Day> {
-    atalaya_core::Timestamp::from_unix_millis(seconds.saturating_mul(1000)).map(directory::Day::of)
-}
-
-/// What a listed key's armoured form says, for key hygiene ([`directory::KeyReader`]): read
-/// with every self-signature verified; `Err` with the reason when it no longer passes.
-pub fn read_armored_key(armored: &str) -> Result<directory::ArmoredKeyFacts, String> {
-    let key = atalaya_crypto::openpgp::parse_public_key(armored.trim().as_bytes())
-        .map_err(|e| e.to_string())?;
-    Ok(directory::ArmoredKeyFacts {
-        revoked: key.revoked,
-        encryption_keys: key
-            .encryption_keys()
-            .into_iter()
-            .map(|k| directory::EncryptionKeyFacts {
-                fingerprint: k.fingerprint,
-                expires: k.expires.and_then(day_of_unix),
-                revoked: k.revoked,
-            })
-            .collect(),
-    })
-}
-
 /// Fill each armoured key's fingerprint and expiry from the key itself, refusing a key that
 /// [`check_armored_key`] refuses or whose fingerprint is not the one given.
 pub(crate) fn with_armored_keys(
@@ -290,7 +266,9 @@ pub(crate) fn with_armored_keys(
             ));
         }
         key.fingerprint = parsed.fingerprint;
-        key.expires = parsed.expires.and_then(day_of_unix);
+        key.expires = parsed
+            .expires
+            .and_then(atalaya_node::directory::day_of_unix);
     }
     Ok(team)
 }
@@ -532,7 +510,12 @@ pub async fn hygiene(
     let now = state.fed.now();
     let today = directory::Day::of(now);
     let keys = directory::expiring_keys(&teams, today, within);
-    let problems = directory::key_problems(&teams, today, within, &read_armored_key);
+    let problems = directory::key_problems(
+        &teams,
+        today,
+        within,
+        &atalaya_node::directory::read_armored_key,
+    );
     let stale = directory::stale_contacts(&teams, now, max_age);
     Ok(Json(json!({
         "expiring_keys": keys.iter().map(|k| json!({

@@ -149,7 +149,7 @@ fn cached(
     content_type: &'static str,
     updated: Timestamp,
 ) -> Response {
-    let etag = format!("\"{}\"", &crate::accounts::sha256_hex(&body)[..32]);
+    let etag = format!("\"{}\"", &atalaya_node::accounts::sha256_hex(&body)[..32]);
     let last_modified = http_date(updated);
     let fresh = match headers.get(header::IF_NONE_MATCH) {
         Some(v) => v.to_str().is_ok_and(|v| {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use atalaya_federation::Federation;
+use atalaya_node::accounts::{self, Accounts, ConsoleSettings};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -14,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tokio_util::sync::CancellationToken;
 
-pub mod accounts;
 mod api;
 pub mod auth;
 mod body;
@@ -36,9 +36,6 @@ pub mod portal;
 pub mod taxii;
 mod wellknown;
 
-pub use accounts::sha256_hex as api_token_hash;
-pub use accounts::{Accounts, ConsoleSettings};
-pub use directory_api::read_armored_key;
 pub use error::ApiError;
 pub use ops::metrics_only;
 
@@ -106,6 +103,8 @@ pub struct AppState {
     pub fed: Arc<Federation>,
     /// People, sessions and tokens.
     pub accounts: Arc<Accounts>,
+    /// Holds on logins after repeated failures, by account and by client address.
+    pub login_limits: Arc<limits::LoginLimits>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
     pub shutdown: CancellationToken,
     /// Key-expiry and stale-contact windows of the directory.
@@ -130,6 +129,7 @@ pub struct AppState {
 impl AppState {
     /// The state of a node's HTTP surfaces over its federation service.
     pub fn new(fed: Arc<Federation>, console: ConsoleSettings) -> Self {
+        let login_limits = Arc::new(limits::LoginLimits::new(&console, fed.clock.clone()));
         let accounts = Arc::new(Accounts::new(
             fed.store.clone(),
             fed.clock.clone(),
@@ -152,6 +152,7 @@ impl AppState {
             limits,
             fed,
             accounts,
+            login_limits,
             shutdown: CancellationToken::new(),
             directory: Default::default(),
             csaf_signer: None,

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atalaya_core::clock::Clock;
+use atalaya_node::accounts::{ConsoleSettings, LoginGuard};
 use axum::http::HeaderMap;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
@@ -178,6 +179,56 @@ impl Limit {
     /// Buckets held now (for tests and metrics).
     pub fn keys(&self) -> usize {
         self.buckets.len()
+    }
+}
+
+/// The console's login holds ([`LoginGuard`] of the account service): failed logins per
+/// account and per client address within the configured window.
+#[derive(Debug)]
+pub struct LoginLimits {
+    /// Failed logins per account (a correct password clears them).
+    by_account: Limit,
+    /// Failed logins per client address.
+    by_address: Limit,
+}
+
+impl LoginLimits {
+    /// The holds the console settings ask for.
+    pub fn new(settings: &ConsoleSettings, clock: Arc<dyn Clock>) -> Self {
+        let window = Duration::from_secs(u64::from(settings.failure_window_minutes.max(1)) * 60);
+        Self {
+            by_account: Limit::new(settings.max_failures_per_account, window, clock.clone()),
+            by_address: Limit::new(settings.max_failures_per_address, window, clock),
+        }
+    }
+}
+
+/// The key a client address is held by (an IPv6 client by its /64).
+fn limited_as(address: &str) -> String {
+    address
+        .parse()
+        .map_or_else(|_| address.to_owned(), address_key)
+}
+
+impl LoginGuard for LoginLimits {
+    fn held(&self, username: &str, address: &str) -> Option<Duration> {
+        [
+            self.by_account.peek(username),
+            self.by_address.peek(&limited_as(address)),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .max()
+    }
+
+    fn failed(&self, username: &str, address: &str) {
+        // Over the limit, a failure is not counted again: the hold runs its course.
+        let _ = self.by_account.hit(username);
+        let _ = self.by_address.hit(&limited_as(address));
+    }
+
+    fn passed(&self, username: &str) {
+        self.by_account.forget(username);
     }
 }
 

@@ -1006,7 +1006,7 @@ pub async fn oncall(cmd: OnCallCommand) -> Result<()> {
 async fn open_accounts(
     config: &std::path::Path,
 ) -> Result<(
-    atalaya_web::Accounts,
+    atalaya_node::accounts::Accounts,
     std::sync::Arc<atalaya_store::SqliteStore>,
 )> {
     let config = Config::load(config)?;
@@ -1017,7 +1017,7 @@ async fn open_accounts(
         )
         .await?,
     );
-    let accounts = atalaya_web::Accounts::new(
+    let accounts = atalaya_node::accounts::Accounts::new(
         store.clone(),
         std::sync::Arc::new(SystemClock),
         std::sync::Arc::new(OsEntropy),
@@ -1161,7 +1161,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
                     role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
                 let (password, generated) = password_input(password_stdin)?;
                 let user = accounts
-                    .create_user(atalaya_web::accounts::NewUser {
+                    .create_user(atalaya_node::accounts::NewUser {
                         username,
                         display_name: name,
                         role,

@@ -32,7 +32,7 @@ pub struct Config {
     pub notify: atalaya_notify::NotifySettings,
     /// The duty console: sessions, cookies, login limits.
     #[serde(default)]
-    pub console: atalaya_web::ConsoleSettings,
+    pub console: atalaya_node::accounts::ConsoleSettings,
     /// Keeping the directory current: key-expiry warnings, stale contacts.
     #[serde(default)]
     pub directory: atalaya_core::directory::DirectorySettings,
@@ -186,7 +186,7 @@ impl Config {
                 mail_from: "atalaya@csirt.example.cl".into(),
                 ..Default::default()
             },
-            console: atalaya_web::ConsoleSettings::default(),
+            console: atalaya_node::accounts::ConsoleSettings::default(),
             directory: atalaya_core::directory::DirectorySettings::default(),
             portal: atalaya_web::portal::PortalSettings::default(),
             http: atalaya_web::HttpSettings::default(),

@@ -78,14 +78,14 @@ async fn ensure_duty_officer(config: &Config, password: &str) -> Result<()> {
         if store.user_by_name(DUTY_USER).await?.is_some() {
             return Ok(());
         }
-        let accounts = atalaya_web::Accounts::new(
+        let accounts = atalaya_node::accounts::Accounts::new(
             store.clone(),
             std::sync::Arc::new(SystemClock),
             std::sync::Arc::new(OsEntropy),
             config.console.clone(),
         );
         accounts
-            .create_user(atalaya_web::accounts::NewUser {
+            .create_user(atalaya_node::accounts::NewUser {
                 username: DUTY_USER.into(),
                 display_name: format!("Duty officer, {}", config.node.team),
                 role: atalaya_core::access::Role::DutyOfficer,

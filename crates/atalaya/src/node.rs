@@ -113,7 +113,7 @@ pub async fn init(
         notify: Default::default(),
         // Browsers drop `Secure` cookies on plain-HTTP origins: a node reached over HTTP (a
         // test network on loopback) could not keep a console session otherwise.
-        console: atalaya_web::ConsoleSettings {
+        console: atalaya_node::accounts::ConsoleSettings {
             secure_cookie: opts.endpoint.starts_with("https://"),
             ..Default::default()
         },
@@ -188,7 +188,7 @@ pub async fn new_api_token(
         revoked: None,
     };
     store
-        .add_api_token(&record, &atalaya_web::api_token_hash(&token))
+        .add_api_token(&record, &atalaya_node::accounts::api_token_hash(&token))
         .await?;
     Ok(token)
 }
@@ -392,7 +392,7 @@ async fn directory_hygiene(
             fed.clock.as_ref(),
             &notifier,
             &settings,
-            &atalaya_web::read_armored_key,
+            &atalaya_node::directory::read_armored_key,
         )
         .await
         {

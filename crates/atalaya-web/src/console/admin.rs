@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Chrome, Officer, Posted, render, render_status};
-use crate::accounts::NewUser;
 use crate::auth::account_error;
 use crate::{ApiError, AppState};
+use atalaya_node::accounts::NewUser;
 
 /// One peer's reachability.
 #[derive(Debug, Clone)]
@@ -589,7 +589,7 @@ pub async fn save_oncall(State(state): State<AppState>, p: Posted) -> Response {
         roster
             .entries
             .iter()
-            .try_for_each(|e| crate::accounts::check_timezone(&e.timezone))
+            .try_for_each(|e| atalaya_node::accounts::check_timezone(&e.timezone))
     });
     if let Err(e) = checked {
         return settings_page(&state, c, Some(e), false, StatusCode::UNPROCESSABLE_ENTITY).await;

@@ -1268,7 +1268,7 @@ pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Respons
         &teams,
         today,
         state.directory.key_warning_days,
-        &crate::directory_api::read_armored_key,
+        &atalaya_node::directory::read_armored_key,
     )
     .into_iter()
     .map(|p| {

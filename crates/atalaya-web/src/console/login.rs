@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 
 use super::{Lang, Tr, read_form, render, render_status, request_lang};
 use crate::AppState;
-use crate::accounts::{NextStep, Session};
 use crate::auth::{self, session_cookie};
+use atalaya_node::accounts::{NextStep, Session};
 
 const LOGIN_COOKIE: &str = "atalaya_login";
 
@@ -70,7 +70,7 @@ fn login_page(
     username: String,
     status: StatusCode,
 ) -> Response {
-    let token = crate::accounts::sha256_hex(&format!(
+    let token = atalaya_node::accounts::sha256_hex(&format!(
         "{}{}",
         state.fed.now().unix_millis(),
         atalaya_core::ids::random_hex(
@@ -149,7 +149,12 @@ pub async fn submit(
     let address = state.client_ip(addr, &headers).to_string();
     match state
         .accounts
-        .login(&username, field(&fields, "password"), &address)
+        .login(
+            &username,
+            field(&fields, "password"),
+            &address,
+            state.login_limits.as_ref(),
+        )
         .await
     {
         Ok((cookie, session, next)) => {
@@ -179,11 +184,11 @@ pub async fn submit(
         Err(e) => {
             let status = auth::account_error(&e).status;
             let message = match &e {
-                crate::accounts::AccountError::TooManyAttempts { minutes } => {
+                atalaya_node::accounts::AccountError::TooManyAttempts { minutes } => {
                     tr.ta("error-too-many", &[("minutes", minutes.to_string())])
                 }
-                crate::accounts::AccountError::Disabled => tr.t("error-disabled"),
-                crate::accounts::AccountError::BadCredentials => tr.t("error-credentials"),
+                atalaya_node::accounts::AccountError::Disabled => tr.t("error-disabled"),
+                atalaya_node::accounts::AccountError::BadCredentials => tr.t("error-credentials"),
                 other => other.to_string(),
             };
             login_page(&state, lang, Some(message), username, status)
@@ -257,14 +262,19 @@ pub async fn totp_submit(
     };
     match state
         .accounts
-        .second_factor(&session, field(&fields, "code"), &address)
+        .second_factor(
+            &session,
+            field(&fields, "code"),
+            &address,
+            state.login_limits.as_ref(),
+        )
         .await
     {
         Ok(()) => Redirect::to("/console").into_response(),
         Err(e) => {
             let status = auth::account_error(&e).status;
             let error = match &e {
-                crate::accounts::AccountError::TooManyAttempts { minutes } => {
+                atalaya_node::accounts::AccountError::TooManyAttempts { minutes } => {
                     tr.ta("error-too-many", &[("minutes", minutes.to_string())])
                 }
                 _ => tr.t("error-code"),
@@ -335,7 +345,11 @@ pub async fn enrol_submit(
     };
     match state
         .accounts
-        .confirm_enrolment(&session, field(&fields, "code"))
+        .confirm_enrolment(
+            &session,
+            field(&fields, "code"),
+            state.login_limits.as_ref(),
+        )
         .await
     {
         Ok(codes) => {

@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::accounts::Session;
 use crate::auth::{self, Principal};
 use crate::{ApiError, AppState};
+use atalaya_node::accounts::Session;
 
 mod admin;
 mod bulletins;

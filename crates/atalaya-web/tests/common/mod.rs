@@ -17,9 +17,10 @@ use atalaya_core::{
 };
 use atalaya_crypto::NodeKeys;
 use atalaya_federation::{Federation, FederationSettings, Identity, sign_roster};
+use atalaya_node::accounts::ConsoleSettings;
+use atalaya_node::accounts::NewUser;
 use atalaya_store::{SqliteOptions, SqliteStore};
-use atalaya_web::accounts::NewUser;
-use atalaya_web::{AppState, ConsoleSettings};
+use atalaya_web::AppState;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;

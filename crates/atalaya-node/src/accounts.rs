@@ -1,5 +1,9 @@
-//! People at a node: accounts, login with a password and a second factor, sessions, rate
-//! limits and scoped API tokens. Console pages and API handlers call this; it holds the rules.
+//! People at a node: accounts, login with a password and a second factor, sessions and scoped
+//! API tokens. Console pages, API handlers and the command line call this; it holds the rules.
+//!
+//! Holding a login after repeated failures is the HTTP edge's rate limiter: the edge passes it
+//! in as a [`LoginGuard`] to each call that checks a secret, and the service says when an
+//! attempt failed or passed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,8 +14,6 @@ use atalaya_core::{Clock, Entropy, EntropyRng, ids};
 use atalaya_crypto::{password, totp};
 use atalaya_store::{ApiToken, SessionRecord, Store, StoreError, UserRecord};
 use serde::{Deserialize, Serialize};
-
-use crate::limits::Limit;
 use sha2::{Digest, Sha256};
 
 /// Console and session settings (`[console]` in the configuration).
@@ -165,11 +167,20 @@ pub fn sha256_hex(s: &str) -> String {
         .collect()
 }
 
-/// The key a client address is held by (an IPv6 client by its /64).
-fn limited_as(address: &str) -> String {
-    address
-        .parse()
-        .map_or_else(|_| address.to_owned(), crate::limits::address_key)
+/// How an API token is kept: its SHA-256, never the token.
+pub fn api_token_hash(token: &str) -> String {
+    sha256_hex(token)
+}
+
+/// What holds logins after repeated failures: the HTTP edge's rate limiter, by account and by
+/// client address. Only failures count; a correct password clears the account's.
+pub trait LoginGuard: Send + Sync {
+    /// How long until `username` from `address` may try again, when either is held.
+    fn held(&self, username: &str, address: &str) -> Option<Duration>;
+    /// Count a failed attempt against both.
+    fn failed(&self, username: &str, address: &str);
+    /// A correct password: forget the account's failures.
+    fn passed(&self, username: &str);
 }
 
 /// The account service of a node.
@@ -179,10 +190,6 @@ pub struct Accounts {
     entropy: Arc<dyn Entropy>,
     /// The settings it runs with.
     pub settings: ConsoleSettings,
-    /// Failed logins per account (a correct password clears them).
-    by_account: Limit,
-    /// Failed logins per client address.
-    by_address: Limit,
     /// TOTP secrets being enrolled, by session hash (confirmed ones go to the account).
     enrolling: Mutex<HashMap<String, String>>,
 }
@@ -195,10 +202,7 @@ impl Accounts {
         entropy: Arc<dyn Entropy>,
         settings: ConsoleSettings,
     ) -> Self {
-        let window = Duration::from_secs(u64::from(settings.failure_window_minutes.max(1)) * 60);
         Self {
-            by_account: Limit::new(settings.max_failures_per_account, window, clock.clone()),
-            by_address: Limit::new(settings.max_failures_per_address, window, clock.clone()),
             store,
             clock,
             entropy,
@@ -263,15 +267,12 @@ impl Accounts {
     }
 
     /// Refuse when either the account or the address is held by its recent failures.
-    fn check_limits(&self, username: &str, address: &str) -> Result<(), AccountError> {
-        let wait = [
-            self.by_account.peek(username),
-            self.by_address.peek(&limited_as(address)),
-        ]
-        .into_iter()
-        .filter_map(Result::err)
-        .max();
-        match wait {
+    fn check_limits(
+        guard: &dyn LoginGuard,
+        username: &str,
+        address: &str,
+    ) -> Result<(), AccountError> {
+        match guard.held(username, address) {
             Some(wait) => Err(AccountError::TooManyAttempts {
                 minutes: i64::try_from(wait.as_secs().div_ceil(60))
                     .unwrap_or(i64::MAX)
@@ -281,12 +282,6 @@ impl Accounts {
         }
     }
 
-    fn record_failure(&self, username: &str, address: &str) {
-        // Over the limit, a failure is not counted again: the hold runs its course.
-        let _ = self.by_account.hit(username);
-        let _ = self.by_address.hit(&limited_as(address));
-    }
-
     /// Check a password; on success open a session and say what is still needed. Returns the
     /// cookie value (shown once, never stored) and the session.
     pub async fn login(
@@ -294,11 +289,12 @@ impl Accounts {
         username: &str,
         pass: &str,
         address: &str,
+        guard: &dyn LoginGuard,
     ) -> Result<(String, Session, NextStep), AccountError> {
         if username.len() > 64 || pass.len() > 1024 {
             return Err(AccountError::BadCredentials);
         }
-        self.check_limits(username, address)?;
+        Self::check_limits(guard, username, address)?;
         let user = self.store.user_by_name(username).await?;
         // The same Argon2 work whether or not the account exists.
         let hash = user
@@ -306,13 +302,13 @@ impl Accounts {
             .map_or(password::decoy_hash(), |u| u.password_hash.as_str());
         let ok = Self::verify(pass, hash).await && user.is_some();
         let Some(user) = user.filter(|_| ok) else {
-            self.record_failure(username, address);
+            guard.failed(username, address);
             return Err(AccountError::BadCredentials);
         };
         if user.disabled.is_some() {
             return Err(AccountError::Disabled);
         }
-        self.by_account.forget(username);
+        guard.passed(username);
         let role: Role = user.role.parse().unwrap_or(Role::ReadOnly);
         let next = if user.totp_secret.is_some() {
             NextStep::Totp
@@ -383,9 +379,10 @@ impl Accounts {
         session: &Session,
         code: &str,
         address: &str,
+        guard: &dyn LoginGuard,
     ) -> Result<(), AccountError> {
         let username = &session.user.username;
-        self.check_limits(username, address)?;
+        Self::check_limits(guard, username, address)?;
         let Some(secret) = &session.user.totp_secret else {
             return Err(AccountError::BadCode);
         };
@@ -405,7 +402,7 @@ impl Accounts {
             None => false,
         };
         if !ok {
-            self.record_failure(username, address);
+            guard.failed(username, address);
             return Err(AccountError::BadCode);
         }
         self.store
@@ -428,6 +425,7 @@ impl Accounts {
         &self,
         session: &Session,
         code: &str,
+        guard: &dyn LoginGuard,
     ) -> Result<Vec<String>, AccountError> {
         let secret = self
             .enrolling
@@ -438,7 +436,7 @@ impl Accounts {
             .ok_or(AccountError::BadCode)?;
         let now = self.clock.now();
         let Some(step) = totp::verify(&secret, code, now.unix_seconds(), None) else {
-            self.record_failure(&session.user.username, &session.record.address);
+            guard.failed(&session.user.username, &session.record.address);
             return Err(AccountError::BadCode);
         };
         let mut user = session.user.clone();

@@ -1,0 +1,9 @@
+//! The domain services of a node (issue 14, item 2): one module per domain, each owning its
+//! part of the store and the rules of its reads. The web crate and the binary call these; the
+//! federation crate below carries messages between nodes.
+//!
+//! - [`accounts`]: people, passwords and second factors, sessions, API tokens.
+//! - [`directory`]: reading the teams' OpenPGP keys for key hygiene.
+
+pub mod accounts;
+pub mod directory;
