@@ -3,7 +3,10 @@
 //! federation crate below carries messages between nodes.
 //!
 //! - [`accounts`]: people, passwords and second factors, sessions, API tokens.
+//! - [`bulletins`]: the bulletins a person may see; every such read is a View decided and
+//!   audited in one place.
 //! - [`directory`]: reading the teams' OpenPGP keys for key hygiene.
 
 pub mod accounts;
+pub mod bulletins;
 pub mod directory;

@@ -1,6 +1,7 @@
 //! `/api/v1/*`: the JSON API for officers and scripts, authenticated by API token.
 
 use atalaya_core::{BulletinDraft, NodeId, Timestamp};
+use atalaya_node::bulletins::ReadError;
 use atalaya_store::{BulletinQuery, BulletinRecord, Delivery};
 use axum::Json;
 use axum::body::Body;
@@ -28,33 +29,6 @@ pub(crate) fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
 pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     let bytes = body::read(body, MAX_API_BODY).await?;
     body::parse(&bytes)
-}
-
-/// A bulletin as the sharing policy sees it.
-pub(crate) fn bulletin_item(b: &atalaya_core::Bulletin) -> atalaya_core::policy::Item<'_> {
-    atalaya_core::policy::Item {
-        origin: &b.origin,
-        kind: atalaya_core::EnvelopeKind::Bulletin,
-        tlp: b.tlp,
-        audience: &b.audience,
-        embargo_until: b.embargo_until,
-        people: &b.people,
-        retracted: false,
-    }
-}
-
-/// The policy's verdict on person `user` reading `b`, recorded in the audit trail.
-pub(crate) fn may_view(
-    state: &AppState,
-    user: &str,
-    b: &atalaya_core::Bulletin,
-) -> atalaya_core::policy::Decision {
-    state.fed.decide_audited(
-        &bulletin_item(b),
-        &b.id.to_string(),
-        &atalaya_core::policy::Actor::Person { user },
-        atalaya_core::policy::Action::View,
-    )
 }
 
 /// A bulletin as the API shows it.
@@ -166,19 +140,17 @@ pub async fn list(
     auth.require(Permission::ReadBulletins)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let records = state
-        .fed
-        .store
-        .bulletins(&BulletinQuery {
-            origin: q.origin,
-            before: q.before,
-            limit: q.limit.unwrap_or(50).clamp(1, 500),
-        })
+        .bulletins
+        .list(
+            &auth.name,
+            &BulletinQuery {
+                origin: q.origin,
+                before: q.before,
+                limit: q.limit.unwrap_or(50).clamp(1, 500),
+            },
+        )
         .await?;
-    let items: Vec<BulletinView<'_>> = records
-        .iter()
-        .filter(|r| may_view(&state, &auth.name, &r.bulletin).is_allowed())
-        .map(view)
-        .collect();
+    let items: Vec<BulletinView<'_>> = records.iter().map(|r| view(r)).collect();
     Ok(Json(json!({"bulletins": items})).into_response())
 }
 
@@ -259,19 +231,15 @@ pub async fn show(
     auth.require(Permission::ReadBulletins)?;
     let id = bulletin_id(&id)?;
     let record = state
-        .fed
-        .store
-        .bulletin(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("bulletin"))?;
-    if let atalaya_core::policy::Decision::Deny(d) = may_view(&state, &auth.name, &record.bulletin)
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            d.code(),
-            d.to_string(),
-        ));
-    }
+        .bulletins
+        .read(&auth.name, id)
+        .await
+        .map_err(|e| match e {
+            ReadError::NotFound => ApiError::not_found("bulletin"),
+            ReadError::Denied(d) => ApiError::new(StatusCode::FORBIDDEN, d.code(), d.to_string()),
+            ReadError::Store(e) => e.into(),
+        })?
+        .into_inner();
     let mut body = serde_json::to_value(view(&record)).map_err(ApiError::internal)?;
     if &record.bulletin.origin == state.fed.node_id() {
         let acks = state.fed.store.acks(id).await?;

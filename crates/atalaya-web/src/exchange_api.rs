@@ -500,7 +500,7 @@ pub async fn export(
         ));
     }
     if let Decision::Deny(d) = state.fed.decide_audited(
-        &crate::api::bulletin_item(b),
+        &atalaya_node::bulletins::policy_item(b),
         &b.id.to_string(),
         &Actor::Person { user: &auth.name },
         Action::Export,

@@ -103,6 +103,8 @@ pub struct AppState {
     pub fed: Arc<Federation>,
     /// People, sessions and tokens.
     pub accounts: Arc<Accounts>,
+    /// The bulletins people may see: every read makes and audits the View decision.
+    pub bulletins: Arc<atalaya_node::bulletins::Bulletins>,
     /// Holds on logins after repeated failures, by account and by client address.
     pub login_limits: Arc<limits::LoginLimits>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
@@ -147,11 +149,13 @@ impl AppState {
                 .unwrap_or_else(|_| unreachable!("the default settings trust no proxy")),
         );
         let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
+        let bulletins = Arc::new(atalaya_node::bulletins::Bulletins::new(fed.clone()));
         Self {
             http,
             limits,
             fed,
             accounts,
+            bulletins,
             login_limits,
             shutdown: CancellationToken::new(),
             directory: Default::default(),

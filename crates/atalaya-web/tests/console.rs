@@ -648,3 +648,164 @@ async fn an_audit_inconsistency_is_shown_on_the_peers_page_in_four_languages() {
         "audit_not_extension"
     );
 }
+
+/// The audit entries about `id` written since entry `after`: (actor, action, decision, reason).
+async fn audited(node: &TestNode, after: i64, id: &str) -> Vec<(String, String, String, String)> {
+    node.fed
+        .store
+        .audit_entries(after, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.object == id)
+        .map(|e| {
+            let e = e.event;
+            (e.actor, e.action, e.decision, e.reason)
+        })
+        .collect()
+}
+
+/// The newest audit entry's position.
+async fn audit_end(node: &TestNode) -> i64 {
+    node.fed
+        .store
+        .audit_head()
+        .await
+        .unwrap()
+        .map_or(0, |h| h.0)
+}
+
+/// A bulletin's View is decided and audited the same way whichever way a person reads it: the
+/// JSON API (one bulletin, and the list), the console's watch floor, the console's bulletin
+/// page, and the live update — the server-sent event after which the page fetches the feed.
+/// An AMBER bulletin: one `allow` entry each time; a RED one for someone else: one `deny`.
+#[tokio::test]
+async fn a_bulletins_view_is_audited_the_same_way_through_the_api_the_console_and_the_live_feed() {
+    use futures::StreamExt;
+
+    let node = TestNode::start().await;
+    let mut b = node.signed_in("ana", Role::DutyOfficer).await;
+    let owner = node.fed.store.user_by_name("ana").await.unwrap().unwrap();
+    let (token, _) = node
+        .state
+        .accounts
+        .issue_token(Some(&owner), "audit", "bulletins:read", None)
+        .await
+        .unwrap();
+    let api = |path: String| {
+        let app = node.app.clone();
+        let token = token.clone();
+        async move {
+            let mut req = axum::http::Request::builder()
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            req.extensions_mut().insert(axum::extract::ConnectInfo(
+                "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
+            ));
+            tower::ServiceExt::oneshot(app, req).await.unwrap().status()
+        }
+    };
+
+    // The live updates of the watch floor, subscribed before anything is published.
+    let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut req = axum::http::Request::builder()
+        .uri("/console/events")
+        .header("host", "127.0.0.1:7400")
+        .header("cookie", cookies.join("; "))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(b.address));
+    let events = tower::ServiceExt::oneshot(node.app.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut events = events.into_body().into_data_stream();
+
+    let publish = |tlp: &str, title: &str, people: &[&str]| {
+        let mut draft = serde_json::json!({
+            "tlp": tlp, "kind": "attack-warning", "title": title, "summary": "Watch out.",
+            "severity": "high",
+        });
+        if !people.is_empty() {
+            draft["audience"] = serde_json::json!({"scope": "nodes", "nodes": ["cl-csirt"]});
+            draft["people"] = serde_json::json!(people);
+        }
+        let draft: atalaya_core::BulletinDraft = serde_json::from_value(draft).unwrap();
+        let fed = node.fed.clone();
+        async move { fed.publish(draft).await.unwrap().0.id.to_string() }
+    };
+    let amber = publish("AMBER", "For the team", &[]).await;
+    let red = publish("RED", "For Bob only", &["bob@cl-csirt"]).await;
+
+    let allowed = vec![(
+        "user:ana".to_owned(),
+        "view".to_owned(),
+        "allow".to_owned(),
+        "TLP:AMBER".to_owned(),
+    )];
+    let denied = vec![(
+        "user:ana".to_owned(),
+        "view".to_owned(),
+        "deny".to_owned(),
+        "not_a_named_recipient".to_owned(),
+    )];
+
+    // The live update names what changed; the page then fetches the feed, rendered for Ana.
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(chunk) = events.next().await {
+            if String::from_utf8_lossy(&chunk.unwrap()).contains("event: bulletins") {
+                return;
+            }
+        }
+        panic!("the live updates ended");
+    })
+    .await
+    .expect("a live update naming bulletins");
+    let start = audit_end(&node).await;
+    let feed = b.get("/console/fragments/feed").await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert!(feed.body.contains("For the team") && !feed.body.contains("For Bob only"));
+    assert_eq!(audited(&node, start, &amber).await, allowed, "live feed");
+    assert_eq!(audited(&node, start, &red).await, denied, "live feed");
+
+    // The watch floor.
+    let start = audit_end(&node).await;
+    let floor = b.get("/console").await;
+    assert_eq!(floor.status, StatusCode::OK);
+    assert!(floor.body.contains("For the team") && !floor.body.contains("For Bob only"));
+    assert_eq!(audited(&node, start, &amber).await, allowed, "watch floor");
+    assert_eq!(audited(&node, start, &red).await, denied, "watch floor");
+
+    // The bulletin's page.
+    let start = audit_end(&node).await;
+    let page = b.get(&format!("/console/bulletins/{amber}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let refused = b.get(&format!("/console/bulletins/{red}")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        audited(&node, start, &amber).await,
+        allowed,
+        "bulletin page"
+    );
+    assert_eq!(audited(&node, start, &red).await, denied, "bulletin page");
+
+    // The API: one bulletin, then the list.
+    let start = audit_end(&node).await;
+    assert_eq!(
+        api(format!("/api/v1/bulletins/{amber}")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api(format!("/api/v1/bulletins/{red}")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(audited(&node, start, &amber).await, allowed, "API bulletin");
+    assert_eq!(audited(&node, start, &red).await, denied, "API bulletin");
+    let start = audit_end(&node).await;
+    assert_eq!(api("/api/v1/bulletins".to_owned()).await, StatusCode::OK);
+    assert_eq!(audited(&node, start, &amber).await, allowed, "API list");
+    assert_eq!(audited(&node, start, &red).await, denied, "API list");
+}

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::watch::{ack_word, tlp_class, tlp_label, visible};
+use super::watch::{ack_word, tlp_class, tlp_label};
 use super::{Chrome, Officer, Posted, render, render_status};
 use crate::{ApiError, AppState};
 
@@ -455,20 +455,17 @@ async fn load(
     let id: uuid::Uuid = id
         .parse()
         .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
-    let r = state
-        .fed
-        .store
-        .bulletin(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("bulletin"))?;
-    if !visible(state, &o.c.username, &r.bulletin) {
-        return Err(ApiError::new(
+    use atalaya_node::bulletins::ReadError;
+    match state.bulletins.read(&o.c.username, id).await {
+        Ok(r) => Ok(r.into_inner()),
+        Err(ReadError::NotFound) => Err(ApiError::not_found("bulletin")),
+        Err(ReadError::Denied(_)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "not_for_you",
             "the sharing policy does not let you see this bulletin",
-        ));
+        )),
+        Err(ReadError::Store(e)) => Err(e.into()),
     }
-    Ok(r)
 }
 
 /// `GET /console/bulletins/{id}`
@@ -478,9 +475,9 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
     }
     let result = async {
         let r = load(&state, &o, &id).await?;
+        // Reading the full bulletin is recorded in the audit trail (who saw what) by the
+        // bulletin service's read.
         let b = r.bulletin;
-        // Reading the full bulletin is recorded in the audit trail (who saw what).
-        crate::api::may_view(&state, &o.c.username, &b);
         let me = state.fed.node_id();
         let ours = &b.origin == me;
         let matrix = if ours {

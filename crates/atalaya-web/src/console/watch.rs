@@ -9,9 +9,9 @@ use std::time::Duration;
 use askama::Template;
 use atalaya_core::access::Permission;
 use atalaya_core::ack::AckState;
-use atalaya_core::policy::{Action, Actor};
-use atalaya_core::{Bulletin, NodeId, Timestamp, Tlp};
+use atalaya_core::{Bulletin, NodeId, Tlp};
 use atalaya_federation::NodeEvent;
+use atalaya_node::bulletins::ReadError;
 use atalaya_store::BulletinQuery;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -45,18 +45,6 @@ pub fn tlp_class(t: Tlp) -> &'static str {
     }
 }
 
-/// Whether the person may see this bulletin at all (the sharing policy's View decision).
-pub fn visible(state: &AppState, who: &str, b: &Bulletin) -> bool {
-    state
-        .fed
-        .decide(
-            &crate::api::bulletin_item(b),
-            &Actor::Person { user: who },
-            Action::View,
-        )
-        .is_allowed()
-}
-
 /// One line of the feed.
 #[derive(Debug, Clone)]
 pub struct FeedRow {
@@ -82,24 +70,25 @@ pub struct FeedRow {
     pub status_class: &'static str,
 }
 
-/// The newest bulletins the person may see, with their status.
+/// The newest bulletins the person may see, with their status (each row a view, audited by
+/// the bulletin service).
 pub async fn feed_rows(state: &AppState, c: &Chrome, limit: u32) -> Result<Vec<FeedRow>, ApiError> {
     let fed = &state.fed;
     let me = fed.node_id();
     let now = fed.now();
-    let records = fed
-        .store
-        .bulletins(&BulletinQuery {
-            limit,
-            ..Default::default()
-        })
+    let records = state
+        .bulletins
+        .list(
+            &c.username,
+            &BulletinQuery {
+                limit,
+                ..Default::default()
+            },
+        )
         .await?;
     let mut rows = Vec::with_capacity(records.len());
     for r in records {
         let b = &r.bulletin;
-        if !visible(state, &c.username, b) {
-            continue;
-        }
         let ours = &b.origin == me;
         let (status, status_class) = if r.retracted.is_some() {
             (c.tr.t("status-retracted"), "st-retracted")
@@ -206,12 +195,8 @@ pub struct AwaitingRow {
 
 /// What this team has not acknowledged yet, soonest deadline first.
 pub async fn awaiting_rows(state: &AppState, c: &Chrome) -> Result<Vec<AwaitingRow>, ApiError> {
-    let fed = &state.fed;
-    let now = fed.now();
-    // Every unacknowledged bulletin with a deadline, whatever the deadline.
-    let horizon = Timestamp::from_unix_millis(253_402_300_799_000).unwrap_or(now);
-    let mut list = fed.store.overdue_for(fed.node_id(), horizon).await?;
-    list.retain(|b| visible(state, &c.username, b));
+    let now = state.fed.now();
+    let mut list = state.bulletins.awaiting(&c.username).await?;
     list.sort_by_key(|b| b.content.ack_required_by);
     Ok(list
         .into_iter()
@@ -283,19 +268,14 @@ pub async fn map_view(
     for (m, s) in fed.peer_report().await? {
         node_states.insert(m.node_id.clone(), fed.peer_condition(&s));
     }
-    // The warning whose acknowledgements are shown.
+    // The warning whose acknowledgements are shown (its title is shown: a view).
     let current = match warning {
-        Some(id) => fed.store.bulletin(id).await?,
-        None => fed
-            .store
-            .bulletins(&BulletinQuery {
-                origin: Some(me.clone()),
-                limit: 20,
-                ..Default::default()
-            })
-            .await?
-            .into_iter()
-            .find(|r| r.bulletin.content.ack_required_by.is_some() && r.retracted.is_none()),
+        Some(id) => match state.bulletins.read(&c.username, id).await {
+            Ok(r) => Some(r),
+            Err(ReadError::NotFound | ReadError::Denied(_)) => None,
+            Err(ReadError::Store(e)) => return Err(e.into()),
+        },
+        None => state.bulletins.current_warning(&c.username).await?,
     };
     let mut ack_of: HashMap<NodeId, AckState> = HashMap::new();
     if let Some(r) = &current {
@@ -386,7 +366,7 @@ pub async fn map_view(
     Ok(MapView {
         countries,
         view_box: format!("0 0 {} {}", MAP.view_box[0], MAP.view_box[1]),
-        warning: current.map(|r| (r.bulletin.id.to_string(), r.bulletin.content.title)),
+        warning: current.map(|r| (r.bulletin.id.to_string(), r.bulletin.content.title.clone())),
         source: MAP.source.clone(),
     })
 }
