@@ -619,6 +619,16 @@ impl Accounts {
         }
     }
 
+    /// Every account, by username.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.store.users().await
+    }
+
+    /// Tokens, newest first: all (`None`), or those of one account.
+    pub async fn tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiToken>, StoreError> {
+        self.store.api_tokens(user_id).await
+    }
+
     /// How many recovery codes a person has left.
     pub async fn recovery_codes_left(&self, user_id: &str) -> Result<u32, AccountError> {
         Ok(self.store.recovery_codes_left(user_id).await?)

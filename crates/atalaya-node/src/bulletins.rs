@@ -28,7 +28,9 @@ use std::sync::Arc;
 use atalaya_core::policy::{Action, Actor, Decision, Denial, Item};
 use atalaya_core::{Bulletin, EnvelopeKind, Timestamp};
 use atalaya_federation::Federation;
-use atalaya_store::{BulletinQuery, BulletinRecord, StoreError};
+use atalaya_store::{
+    AckRecord, BulletinQuery, BulletinRecord, Delivery, EscalationRecord, RenotifySent, StoreError,
+};
 use uuid::Uuid;
 
 /// A bulletin (or its record) that a person may see: the View decision was made for them and
@@ -48,6 +50,24 @@ impl<T> Deref for Visible<T> {
 
     fn deref(&self) -> &T {
         &self.0
+    }
+}
+
+/// What a [`Visible`] can hold: a bulletin, or the record around one.
+pub trait HoldsBulletin {
+    /// The bulletin.
+    fn bulletin(&self) -> &Bulletin;
+}
+
+impl HoldsBulletin for Bulletin {
+    fn bulletin(&self) -> &Bulletin {
+        self
+    }
+}
+
+impl HoldsBulletin for BulletinRecord {
+    fn bulletin(&self) -> &Bulletin {
+        &self.bulletin
     }
 }
 
@@ -165,5 +185,40 @@ impl Bulletins {
         Ok(current
             .filter(|r| self.view(user, &r.bulletin).is_allowed())
             .map(Visible))
+    }
+
+    // What happened to a bulletin the person may see. These take a `Visible`: only a bulletin
+    // whose View was decided and audited can be asked about.
+
+    /// The acknowledgements of the bulletin (from every node that acknowledged it).
+    pub async fn acks<T: HoldsBulletin>(
+        &self,
+        b: &Visible<T>,
+    ) -> Result<Vec<AckRecord>, StoreError> {
+        self.fed.store.acks(b.bulletin().id).await
+    }
+
+    /// Its delivery to each peer (at its origin).
+    pub async fn deliveries<T: HoldsBulletin>(
+        &self,
+        b: &Visible<T>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.fed.store.deliveries(b.bulletin().id).await
+    }
+
+    /// The re-notifications this node sent about it, oldest first.
+    pub async fn renotifies_sent<T: HoldsBulletin>(
+        &self,
+        b: &Visible<T>,
+    ) -> Result<Vec<RenotifySent>, StoreError> {
+        self.fed.store.renotifies_sent(b.bulletin().id).await
+    }
+
+    /// The escalation calls this node made for it.
+    pub async fn escalations<T: HoldsBulletin>(
+        &self,
+        b: &Visible<T>,
+    ) -> Result<Vec<EscalationRecord>, StoreError> {
+        self.fed.store.escalations(b.bulletin().id).await
     }
 }

@@ -238,18 +238,16 @@ pub async fn show(
             ReadError::NotFound => ApiError::not_found("bulletin"),
             ReadError::Denied(d) => ApiError::new(StatusCode::FORBIDDEN, d.code(), d.to_string()),
             ReadError::Store(e) => e.into(),
-        })?
-        .into_inner();
+        })?;
     let mut body = serde_json::to_value(view(&record)).map_err(ApiError::internal)?;
     if &record.bulletin.origin == state.fed.node_id() {
-        let acks = state.fed.store.acks(id).await?;
-        let renotified = state.fed.store.renotifies_sent(id).await?;
+        let acks = state.bulletins.acks(&record).await?;
+        let renotified = state.bulletins.renotifies_sent(&record).await?;
         let roster = state.fed.roster();
         let now = state.fed.now();
         let deliveries: Vec<DeliveryView> = state
-            .fed
-            .store
-            .deliveries(id)
+            .bulletins
+            .deliveries(&record)
             .await?
             .into_iter()
             .map(|d| delivery_view(d, &record.bulletin, &acks, &renotified, &roster.roster, now))
@@ -264,9 +262,8 @@ pub async fn show(
         body["delivered"] = json!({"done": delivered, "of": deliveries.len()});
         body["acknowledged"] = json!({"done": acknowledged, "of": readers});
     } else if let Some(own) = state
-        .fed
-        .store
-        .acks(id)
+        .bulletins
+        .acks(&record)
         .await?
         .iter()
         .find(|a| &a.node == state.fed.node_id())
@@ -275,9 +272,8 @@ pub async fn show(
     }
     if &record.bulletin.origin != state.fed.node_id() {
         let calls: Vec<Value> = state
-            .fed
-            .store
-            .escalations(id)
+            .bulletins
+            .escalations(&record)
             .await?
             .iter()
             .map(|e| json!({"step": escalation_step(e), "level": e.level, "target": e.target, "channel": e.channel, "outcome": e.outcome, "at": e.at, "renotify": e.renotify}))

@@ -187,7 +187,7 @@ async fn users_page(
     created: Option<String>,
     status: StatusCode,
 ) -> Response {
-    match state.fed.store.users().await {
+    match state.accounts.users().await {
         Ok(list) => render_status(
             status,
             &UsersPage {
@@ -375,11 +375,11 @@ async fn tokens_page(
     let admin = o.principal.rights.contains(Permission::ManageUsers);
     let result = async {
         let list = if admin {
-            state.fed.store.api_tokens(None).await?
+            state.accounts.tokens(None).await?
         } else {
-            state.fed.store.api_tokens(Some(&o.session.user.id)).await?
+            state.accounts.tokens(Some(&o.session.user.id)).await?
         };
-        let users = state.fed.store.users().await?;
+        let users = state.accounts.users().await?;
         Ok::<_, ApiError>(
             list.into_iter()
                 .map(|t| TokenRow {

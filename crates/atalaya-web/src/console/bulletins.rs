@@ -10,6 +10,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use atalaya_node::bulletins::Visible;
+use atalaya_store::BulletinRecord;
+
 use super::watch::{ack_word, tlp_class, tlp_label};
 use super::{Chrome, Officer, Posted, render, render_status};
 use crate::{ApiError, AppState};
@@ -350,15 +353,16 @@ pub struct MatrixRow {
 pub async fn matrix_rows(
     state: &AppState,
     c: &Chrome,
-    b: &atalaya_core::Bulletin,
+    r: &Visible<BulletinRecord>,
 ) -> Result<Vec<MatrixRow>, ApiError> {
+    let b = &r.bulletin;
     let fed = &state.fed;
     let now = fed.now();
     let roster = fed.roster();
-    let acks = fed.store.acks(b.id).await?;
-    let renotified = fed.store.renotifies_sent(b.id).await?;
+    let acks = state.bulletins.acks(r).await?;
+    let renotified = state.bulletins.renotifies_sent(r).await?;
     let mut rows = Vec::new();
-    for d in fed.store.deliveries(b.id).await? {
+    for d in state.bulletins.deliveries(r).await? {
         let Some(m) = roster.member(&d.peer) else {
             continue;
         };
@@ -451,13 +455,13 @@ async fn load(
     state: &AppState,
     o: &Officer,
     id: &str,
-) -> Result<atalaya_store::BulletinRecord, ApiError> {
+) -> Result<Visible<BulletinRecord>, ApiError> {
     let id: uuid::Uuid = id
         .parse()
         .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
     use atalaya_node::bulletins::ReadError;
     match state.bulletins.read(&o.c.username, id).await {
-        Ok(r) => Ok(r.into_inner()),
+        Ok(r) => Ok(r),
         Err(ReadError::NotFound) => Err(ApiError::not_found("bulletin")),
         Err(ReadError::Denied(_)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -474,14 +478,13 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
         return r;
     }
     let result = async {
-        let r = load(&state, &o, &id).await?;
         // Reading the full bulletin is recorded in the audit trail (who saw what) by the
         // bulletin service's read.
-        let b = r.bulletin;
+        let r = load(&state, &o, &id).await?;
         let me = state.fed.node_id();
-        let ours = &b.origin == me;
+        let ours = &r.bulletin.origin == me;
         let matrix = if ours {
-            matrix_rows(&state, &o.c, &b).await?
+            matrix_rows(&state, &o.c, &r).await?
         } else {
             Vec::new()
         };
@@ -489,9 +492,8 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
             None
         } else {
             state
-                .fed
-                .store
-                .acks(b.id)
+                .bulletins
+                .acks(&r)
                 .await?
                 .into_iter()
                 .find(|a| &a.node == me)
@@ -501,14 +503,18 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
             Vec::new()
         } else {
             state
-                .fed
-                .store
-                .escalations(b.id)
+                .bulletins
+                .escalations(&r)
                 .await?
                 .into_iter()
                 .map(|e| (o.c.tr.when(e.at), e.target, e.channel, e.outcome))
                 .collect()
         };
+        let BulletinRecord {
+            bulletin: b,
+            retracted,
+            ..
+        } = r.into_inner();
         let audience = match &b.audience {
             atalaya_core::Audience::Network => o.c.tr.t("audience-network"),
             atalaya_core::Audience::Nodes { nodes } => nodes
@@ -550,7 +556,7 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
             severity,
             created: o.c.tr.when(b.created),
             deadline: o.c.tr.when_opt(b.content.ack_required_by),
-            retracted: r.retracted.map(|(at, why)| (o.c.tr.when(at), why)),
+            retracted: retracted.map(|(at, why)| (o.c.tr.when(at), why)),
             totals: totals(&matrix),
             matrix,
             can_ack: !ours && own_ack.is_none() && o.c.can("bulletins:ack"),
@@ -581,7 +587,7 @@ pub async fn matrix_fragment(
         let r = load(&state, &o, &id).await?;
         Ok::<_, ApiError>((
             r.bulletin.id.to_string(),
-            matrix_rows(&state, &o.c, &r.bulletin).await?,
+            matrix_rows(&state, &o.c, &r).await?,
         ))
     }
     .await;

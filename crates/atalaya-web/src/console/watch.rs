@@ -93,8 +93,8 @@ pub async fn feed_rows(state: &AppState, c: &Chrome, limit: u32) -> Result<Vec<F
         let (status, status_class) = if r.retracted.is_some() {
             (c.tr.t("status-retracted"), "st-retracted")
         } else if ours {
-            let acks = fed.store.acks(b.id).await?;
-            let deliveries = fed.store.deliveries(b.id).await?;
+            let acks = state.bulletins.acks(&r).await?;
+            let deliveries = state.bulletins.deliveries(&r).await?;
             let roster = fed.roster();
             let readers = deliveries
                 .iter()
@@ -133,7 +133,12 @@ pub async fn feed_rows(state: &AppState, c: &Chrome, limit: u32) -> Result<Vec<F
                 )
             }
         } else if let Some(deadline) = b.content.ack_required_by {
-            let acked = fed.store.acks(b.id).await?.iter().any(|a| &a.node == me);
+            let acked = state
+                .bulletins
+                .acks(&r)
+                .await?
+                .iter()
+                .any(|a| &a.node == me);
             if acked {
                 (c.tr.t("status-acknowledged"), "st-done")
             } else if now >= deadline {
@@ -280,8 +285,8 @@ pub async fn map_view(
     let mut ack_of: HashMap<NodeId, AckState> = HashMap::new();
     if let Some(r) = &current {
         let b = &r.bulletin;
-        let acks = fed.store.acks(b.id).await?;
-        for d in fed.store.deliveries(b.id).await? {
+        let acks = state.bulletins.acks(r).await?;
+        for d in state.bulletins.deliveries(r).await? {
             let reader = roster
                 .member(&d.peer)
                 .is_some_and(|m| b.audience.includes(&m.node_id, m.country));
