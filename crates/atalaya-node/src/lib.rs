@@ -5,8 +5,12 @@
 //! - [`accounts`]: people, passwords and second factors, sessions, API tokens.
 //! - [`bulletins`]: the bulletins a person may see; every such read is a View decided and
 //!   audited in one place.
+//! - [`checks`]: the communication checks this node started and received.
 //! - [`directory`]: reading the teams' OpenPGP keys for key hygiene.
+//! - [`portal`]: the public portal's awareness pages and report-form challenges.
 
 pub mod accounts;
 pub mod bulletins;
+pub mod checks;
 pub mod directory;
+pub mod portal;

@@ -110,9 +110,8 @@ pub async fn history(
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let now = state.fed.now();
     let checks: Vec<comm_check::CheckSummary> = state
-        .fed
-        .store
-        .comm_checks(q.limit.unwrap_or(50).clamp(1, 500))
+        .checks
+        .started(q.limit.unwrap_or(50).clamp(1, 500))
         .await?
         .iter()
         .map(|f| comm_check::summary(f, now))
@@ -129,11 +128,11 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadBulletins)?;
     let id = check_id(&id)?;
-    if let Some(facts) = state.fed.store.comm_check(id).await? {
+    if let Some(facts) = state.checks.started_check(id).await? {
         let report = comm_check::report(&facts, state.fed.now());
         return Ok(Json(json!({"check": report})).into_response());
     }
-    match state.fed.store.received_check(id).await? {
+    match state.checks.received_check(id).await? {
         Some(received) => Ok(Json(json!({"received_check": received})).into_response()),
         None => Err(ApiError::not_found("check")),
     }
@@ -144,9 +143,8 @@ pub async fn pending(State(state): State<AppState>, auth: Principal) -> Result<R
     auth.require(Permission::ReadBulletins)?;
     let now = state.fed.now();
     let checks: Vec<serde_json::Value> = state
-        .fed
-        .store
-        .pending_checks()
+        .checks
+        .pending()
         .await?
         .into_iter()
         .map(|c| {
@@ -223,7 +221,7 @@ pub async fn trend(
             format!("`last` is between 1 and {MAX_TREND_CHECKS}"),
         ));
     }
-    let checks = state.fed.store.comm_checks(last).await?;
+    let checks = state.checks.started(last).await?;
     let trend = comm_check::trend(&checks, last as usize, state.fed.now());
     Ok(Json(json!({"trend": trend})).into_response())
 }

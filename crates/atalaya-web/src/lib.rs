@@ -105,6 +105,10 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// The bulletins people may see: every read makes and audits the View decision.
     pub bulletins: Arc<atalaya_node::bulletins::Bulletins>,
+    /// The communication checks this node started and received.
+    pub checks: Arc<atalaya_node::checks::Checks>,
+    /// The public portal's awareness pages and report-form challenges.
+    pub pages: Arc<atalaya_node::portal::PortalPages>,
     /// Holds on logins after repeated failures, by account and by client address.
     pub login_limits: Arc<limits::LoginLimits>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
@@ -150,12 +154,16 @@ impl AppState {
         );
         let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
         let bulletins = Arc::new(atalaya_node::bulletins::Bulletins::new(fed.clone()));
+        let checks = Arc::new(atalaya_node::checks::Checks::new(fed.store.clone()));
+        let pages = Arc::new(atalaya_node::portal::PortalPages::new(fed.store.clone()));
         Self {
             http,
             limits,
             fed,
             accounts,
             bulletins,
+            checks,
+            pages,
             login_limits,
             shutdown: CancellationToken::new(),
             directory: Default::default(),

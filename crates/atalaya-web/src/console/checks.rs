@@ -40,9 +40,8 @@ pub struct PendingRow {
 pub async fn pending_rows(state: &AppState, c: &Chrome) -> Result<Vec<PendingRow>, ApiError> {
     let now = state.fed.now();
     Ok(state
-        .fed
-        .store
-        .pending_checks()
+        .checks
+        .pending()
         .await?
         .into_iter()
         .map(|r| PendingRow {
@@ -180,7 +179,7 @@ pub async fn page(State(state): State<AppState>, o: Officer) -> Response {
     }
     let result = async {
         let now = state.fed.now();
-        let facts = state.fed.store.comm_checks(20).await?;
+        let facts = state.checks.started(20).await?;
         let history = facts
             .iter()
             .map(|f| {
@@ -291,9 +290,8 @@ pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<St
             .parse()
             .map_err(|_| ApiError::bad_request("invalid_id", "check ids are UUIDs"))?;
         let facts = state
-            .fed
-            .store
-            .comm_check(id)
+            .checks
+            .started_check(id)
             .await?
             .ok_or_else(|| ApiError::not_found("check started here"))?;
         let r = comm_check::report(&facts, state.fed.now());

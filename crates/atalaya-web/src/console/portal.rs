@@ -187,9 +187,8 @@ pub async fn pages(
         ));
     }
     let page = state
-        .fed
-        .store
-        .portal_pages()
+        .pages
+        .all()
         .await
         .map_err(ApiError::from)
         .map(|rows| PagesPage {
@@ -256,7 +255,7 @@ pub async fn edit_form(
         .unwrap_or(o.c.tr.lang)
         .code()
         .to_owned();
-    let held = match state.fed.store.portal_page(&slug, &lang).await {
+    let held = match state.pages.page(&slug, &lang).await {
         Ok(p) => p,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
     };
@@ -361,7 +360,7 @@ pub async fn edit_submit(
         updated: state.fed.now(),
         updated_by: form.officer.c.username.clone(),
     };
-    if let Err(e) = state.fed.store.save_portal_page(&row).await {
+    if let Err(e) = state.pages.save(&row).await {
         return ApiError::from(e).into_response();
     }
     tracing::info!(slug = %row.slug, lang = %row.lang, by = %row.updated_by, "portal page saved");

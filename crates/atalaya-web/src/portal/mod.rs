@@ -189,7 +189,7 @@ async fn chrome(state: &AppState, lang: Lang, path: &str, nav: &'static str) -> 
 
 /// The awareness pages in `lang` (English where a page has no translation): (slug, title).
 async fn page_titles(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>, StoreError> {
-    let rows = state.fed.store.portal_pages().await?;
+    let rows = state.pages.all().await?;
     let mut out: Vec<(String, String)> = Vec::new();
     for r in &rows {
         if out.iter().any(|(s, _)| s == &r.slug) {
@@ -928,8 +928,7 @@ pub async fn report_submit(
         .await;
     }
     match state
-        .fed
-        .store
+        .pages
         .claim_challenge(&solved.nonce, solved.expires, now)
         .await
     {
@@ -1005,9 +1004,9 @@ pub async fn page(
     if !valid_slug(&slug) {
         return not_found(&state, lang).await;
     }
-    let row = match state.fed.store.portal_page(&slug, lang.code()).await {
+    let row = match state.pages.page(&slug, lang.code()).await {
         Ok(Some(r)) => Some(r),
-        Ok(None) => match state.fed.store.portal_page(&slug, "en").await {
+        Ok(None) => match state.pages.page(&slug, "en").await {
             Ok(r) => r,
             Err(e) => return ApiError::from(e).into_response(),
         },
@@ -1072,6 +1071,7 @@ const DEFAULT_PAGES: [(&str, &str, &str); 8] = [
 /// Seed the default awareness pages (two per language) that the store does not hold yet; an
 /// admin's edits are never overwritten. Returns how many were added. Run at every start.
 pub async fn seed_default_pages(fed: &Federation) -> Result<usize, StoreError> {
+    let pages = atalaya_node::portal::PortalPages::new(fed.store.clone());
     let mut added = 0;
     for (slug, lang, text) in DEFAULT_PAGES {
         let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
@@ -1083,7 +1083,7 @@ pub async fn seed_default_pages(fed: &Federation) -> Result<usize, StoreError> {
             updated: fed.now(),
             updated_by: "atalaya".to_owned(),
         };
-        if fed.store.seed_portal_page(&row).await? {
+        if pages.seed(&row).await? {
             added += 1;
         }
     }
