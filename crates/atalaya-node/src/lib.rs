@@ -7,10 +7,14 @@
 //!   audited in one place.
 //! - [`checks`]: the communication checks this node started and received.
 //! - [`directory`]: reading the teams' OpenPGP keys for key hygiene.
+//! - [`oncall`]: who is called when a warning is not acknowledged.
+//! - [`peers`]: pages sent about peers and the audit inconsistencies known here.
 //! - [`portal`]: the public portal's awareness pages and report-form challenges.
 
 pub mod accounts;
 pub mod bulletins;
 pub mod checks;
 pub mod directory;
+pub mod oncall;
+pub mod peers;
 pub mod portal;

@@ -357,12 +357,12 @@ pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Re
         "log_head": fed.store.log_head().await?,
         "now": now,
         "peers": peers,
-        "peer_alerts": fed.store.peer_alerts(20).await?.into_iter().map(|a| json!({
+        "peer_alerts": state.peers.alerts(20).await?.into_iter().map(|a| json!({
             "peer": a.peer, "event": a.event, "target": a.target, "channel": a.channel,
             "outcome": a.outcome, "at": a.at,
         })).collect::<Vec<_>>(),
         // Nodes whose audit checkpoints do not hold to each other (found here or reported).
-        "audit_inconsistencies": fed.store.inconsistencies(50).await?.into_iter().map(|i| json!({
+        "audit_inconsistencies": state.peers.inconsistencies(50).await?.into_iter().map(|i| json!({
             "node": i.node, "reporter": i.reporter, "code": i.code, "detail": i.detail,
             "held_size": i.held_size, "at": i.at, "report": i.envelope,
         })).collect::<Vec<_>>(),
@@ -560,7 +560,7 @@ pub async fn show_oncall(
     auth: Principal,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadBulletins)?;
-    let roster: Value = match state.fed.store.oncall().await? {
+    let roster: Value = match state.oncall.json().await? {
         Some(j) => serde_json::from_str(&j).map_err(ApiError::internal)?,
         None => Value::Null,
     };
@@ -580,7 +580,7 @@ pub async fn set_oncall(
         .check()
         .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_oncall", m))?;
     let text = serde_json::to_string(&roster).map_err(ApiError::internal)?;
-    state.fed.store.set_oncall(&text, state.fed.now()).await?;
+    state.oncall.replace(&text).await?;
     Ok(Json(json!({"oncall": roster})).into_response())
 }
 

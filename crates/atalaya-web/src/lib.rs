@@ -109,6 +109,10 @@ pub struct AppState {
     pub checks: Arc<atalaya_node::checks::Checks>,
     /// The public portal's awareness pages and report-form challenges.
     pub pages: Arc<atalaya_node::portal::PortalPages>,
+    /// Who is called when a warning is not acknowledged.
+    pub oncall: Arc<atalaya_node::oncall::OnCall>,
+    /// Pages sent about peers and the audit inconsistencies known here.
+    pub peers: Arc<atalaya_node::peers::Peers>,
     /// Holds on logins after repeated failures, by account and by client address.
     pub login_limits: Arc<limits::LoginLimits>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
@@ -156,6 +160,11 @@ impl AppState {
         let bulletins = Arc::new(atalaya_node::bulletins::Bulletins::new(fed.clone()));
         let checks = Arc::new(atalaya_node::checks::Checks::new(fed.store.clone()));
         let pages = Arc::new(atalaya_node::portal::PortalPages::new(fed.store.clone()));
+        let oncall = Arc::new(atalaya_node::oncall::OnCall::new(
+            fed.store.clone(),
+            fed.clock.clone(),
+        ));
+        let peers = Arc::new(atalaya_node::peers::Peers::new(fed.store.clone()));
         Self {
             http,
             limits,
@@ -164,6 +173,8 @@ impl AppState {
             bulletins,
             checks,
             pages,
+            oncall,
+            peers,
             login_limits,
             shutdown: CancellationToken::new(),
             directory: Default::default(),

@@ -91,11 +91,11 @@ pub async fn peers(State(state): State<AppState>, o: Officer) -> Response {
         Ok(r) => r,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
     };
-    let alerts = match state.fed.store.peer_alerts(20).await {
+    let alerts = match state.peers.alerts(20).await {
         Ok(a) => a,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
     };
-    let inconsistencies = match state.fed.store.inconsistencies(50).await {
+    let inconsistencies = match state.peers.inconsistencies(50).await {
         Ok(i) => i,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
     };
@@ -499,7 +499,7 @@ async fn settings_page(
 ) -> Response {
     let fed = &state.fed;
     let roster = fed.roster();
-    let oncall: Option<OnCallRoster> = match fed.store.oncall().await {
+    let oncall: Option<OnCallRoster> = match state.oncall.json().await {
         Ok(j) => j.and_then(|j| serde_json::from_str(&j).ok()),
         Err(e) => return super::error_page(&c.tr, &ApiError::from(e)),
     };
@@ -595,7 +595,7 @@ pub async fn save_oncall(State(state): State<AppState>, p: Posted) -> Response {
         return settings_page(&state, c, Some(e), false, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let json = serde_json::to_string(&roster).unwrap_or_default();
-    match state.fed.store.set_oncall(&json, state.fed.now()).await {
+    match state.oncall.replace(&json).await {
         Ok(()) => settings_page(&state, c, None, true, StatusCode::OK).await,
         Err(e) => super::error_page(&c.tr, &ApiError::from(e)),
     }
