@@ -26,11 +26,14 @@ use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast, watch};
 
+pub mod agreement;
 pub mod audit;
+pub mod bulletins;
 pub mod census;
 pub mod checks;
 pub mod client;
 pub mod directory;
+pub mod handler;
 pub mod inbox;
 pub mod metrics;
 pub mod outbox;
@@ -114,7 +117,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    /// A refusal with its code and explanation.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -178,6 +182,8 @@ pub struct Federation {
     cosignatures_out: Mutex<Vec<atalaya_core::audit::Cosignature>>,
     pub(crate) cosignatures_wake: Notify,
     events: broadcast::Sender<NodeEvent>,
+    /// The handler of each message kind, where the road ends.
+    handlers: handler::Handlers,
 }
 
 /// Something a person watching the node would want to see change (the console's live
@@ -201,27 +207,6 @@ pub struct PeerSignals {
     pub work: Notify,
     /// The peer just contacted us, so it is up: retry now instead of waiting out the backoff.
     pub alive: Notify,
-}
-
-/// An envelope that passed every check and is ready to store.
-struct Checked {
-    new: NewEnvelope,
-    roster: Option<RosterView>,
-    checkpoint: Option<atalaya_core::envelope::AuditCheckpoint>,
-    /// A report of another node's audit inconsistency, with the size of the head its reporter
-    /// held (the evidence checked).
-    inconsistency: Option<(atalaya_core::envelope::AuditInconsistency, u64)>,
-    retraction: Option<atalaya_core::envelope::Retraction>,
-    agreement: Option<atalaya_core::envelope::Agreement>,
-    acceptance: Option<atalaya_core::envelope::AgreementAcceptance>,
-    acknowledgement: Option<atalaya_core::ack::Acknowledgement>,
-    comm_check: Option<atalaya_core::comm_check::CommCheck>,
-    check_answer: Option<atalaya_core::comm_check::CommCheckAnswer>,
-    renotify: Option<atalaya_core::ack::Renotify>,
-    directory: Option<atalaya_core::directory::DirectoryEntry>,
-    census_round: Option<atalaya_core::census::CensusRound>,
-    census_response: Option<serde_json::Value>,
-    incident_report: Option<atalaya_core::report::IncidentReport>,
 }
 
 impl Federation {
@@ -283,6 +268,7 @@ impl Federation {
             cosignatures_out: Mutex::new(Vec::new()),
             cosignatures_wake: Notify::new(),
             events: broadcast::channel(1024).0,
+            handlers: handler::registry(),
         });
         if let Some(json) = fed.store.node_policy().await? {
             let policy: NodePolicy = serde_json::from_str(&json)
@@ -770,49 +756,6 @@ impl Federation {
         Ok(())
     }
 
-    /// The coordinator issues a new version of the sharing agreement (and accepts it).
-    pub async fn issue_agreement(&self, text: &str) -> Result<u64, FederationError> {
-        if self.roster().roster.coordinator != self.me {
-            return Err(FederationError::NotTheCoordinator(self.me.clone()));
-        }
-        let version = self
-            .store
-            .current_agreement()
-            .await?
-            .map_or(1, |(v, _, _)| v + 1);
-        let hash = atalaya_core::envelope::agreement_hash(text);
-        let body = serde_json::json!({"version": version, "text": text, "hash": hash});
-        let envelope = self.control_envelope(EnvelopeKind::Agreement, body);
-        Envelope::from_object(envelope.to_object())
-            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
-        self.publish_envelope(&envelope, None).await?;
-        self.store
-            .save_agreement(version, &hash, text, "", self.now())
-            .await?;
-        self.accept_agreement().await?;
-        Ok(version)
-    }
-
-    /// This node accepts the current version of the sharing agreement.
-    pub async fn accept_agreement(&self) -> Result<u64, FederationError> {
-        let (version, hash, _) = self
-            .store
-            .current_agreement()
-            .await?
-            .ok_or(FederationError::NoAgreement)?;
-        let envelope = self.control_envelope(
-            EnvelopeKind::AgreementAcceptance,
-            serde_json::json!({"version": version, "hash": hash}),
-        );
-        self.publish_envelope(&envelope, None).await?;
-        self.store
-            .save_acceptance(&self.me, version, "", self.now())
-            .await?;
-        self.reload_agreement().await?;
-        tracing::info!(version, "sharing agreement accepted");
-        Ok(version)
-    }
-
     /// An unsigned envelope about the network itself, from this node, to every member.
     fn control_envelope(&self, kind: EnvelopeKind, body: serde_json::Value) -> Envelope {
         self.envelope_from_me(
@@ -1086,16 +1029,14 @@ impl Federation {
         Ok(sealed)
     }
 
-    /// Open a sealed bulletin by trying this node's sealing key on it. `None` when this node
-    /// only carries it: no stanza opens with its key, or (earlier form) `to` does not name it,
-    /// or the labels inside do not address it. Otherwise the envelope as its recipients read
-    /// it (the labels from inside) and the bulletin's content. The origin's signature, already
-    /// verified, covers the ciphertext, so what is inside is the origin's.
-    fn open_sealed(
+    /// Open a sealed envelope with this node's sealing key: the envelope with the labels from
+    /// inside (or, in the earlier form, those in clear) and the body. `None` when this node
+    /// only carries it: no stanza opens with its key, or (earlier form) `to` does not name it.
+    fn unseal(
         &self,
         env: &Envelope,
         sealed: &atalaya_core::envelope::Sealed,
-    ) -> Result<Option<(Envelope, atalaya_core::BulletinContent)>, Refusal> {
+    ) -> Result<Option<(Envelope, Vec<u8>)>, Refusal> {
         if sealed.to.as_ref().is_some_and(|to| !to.contains(&self.me)) {
             return Ok(None);
         }
@@ -1119,48 +1060,23 @@ impl Federation {
                 return Err(Refusal::new(code, e.to_string()));
             }
         };
-        let (labelled, body) = if sealed.to.is_some() {
-            (env.clone(), plain)
-        } else {
-            let content: atalaya_core::envelope::SealedContent = serde_json::from_slice(&plain)
-                .map_err(|e| {
-                    Refusal::new(
-                        "malformed_sealed_content",
-                        format!("the opened content is not labels and a body: {e}"),
-                    )
-                })?;
-            content
-                .check(env.tlp)
-                .map_err(|e| Refusal::new("malformed_sealed_content", e.to_string()))?;
-            let labelled = content.label(env);
-            let body = serde_json::to_vec(&content.body)
-                .map_err(|e| cannot(format!("the opened body: {e}")))?;
-            (labelled, body)
-        };
-        let content: atalaya_core::BulletinContent = serde_json::from_slice(&body)
-            .map_err(|e| cannot(format!("the opened body is not a bulletin: {e}")))?;
+        if sealed.to.is_some() {
+            return Ok(Some((env.clone(), plain)));
+        }
+        let content: atalaya_core::envelope::SealedContent = serde_json::from_slice(&plain)
+            .map_err(|e| {
+                Refusal::new(
+                    "malformed_sealed_content",
+                    format!("the opened content is not labels and a body: {e}"),
+                )
+            })?;
         content
-            .validate(env.created)
-            .map_err(|e| Refusal::new("invalid_body", e.to_string()))?;
-        if let Some(old) = content.supersedes
-            && !labelled.refs.contains(&old)
-        {
-            return Err(Refusal::new(
-                "invalid_body",
-                "`supersedes` must also be listed in `refs`",
-            ));
-        }
-        // Sealed to this node but not addressed to it: hold it as a carrier, read nothing.
-        let addressed = self.roster().member(&self.me).is_some_and(|m| {
-            labelled
-                .audience
-                .as_ref()
-                .is_some_and(|a| a.includes(&m.node_id, m.country))
-        });
-        if !addressed && env.origin != self.me {
-            return Ok(None);
-        }
-        Ok(Some((labelled, content)))
+            .check(env.tlp)
+            .map_err(|e| Refusal::new("malformed_sealed_content", e.to_string()))?;
+        let labelled = content.label(env);
+        let body = serde_json::to_vec(&content.body)
+            .map_err(|e| cannot(format!("the opened body: {e}")))?;
+        Ok(Some((labelled, body)))
     }
 
     /// Ask `peer` for the checkpoint of this node's audit log it holds, and check that this
@@ -1185,11 +1101,12 @@ impl Federation {
         }
     }
 
-    /// Check one envelope that arrived from a peer (push or pull).
-    fn check(&self, raw: &str, view: &RosterView) -> Result<Checked, Refusal> {
+    /// Check one envelope that arrived from a peer (push or pull): authentic, accepted by the
+    /// sharing policy (a roster needs only the coordinator's signature), then its kind's check.
+    fn check(&self, raw: &str, ctx: &handler::Context<'_>) -> Result<handler::Checked, Refusal> {
         let inbox::Authentic { parsed, roster } = inbox::authentic(
             raw,
-            view,
+            ctx.roster(),
             &self.coordinator_key,
             self.now(),
             self.settings.max_skew_secs,
@@ -1205,103 +1122,15 @@ impl Federation {
         {
             return Err(Refusal::new(d.code(), d.to_string()));
         }
-        // A sealed item this node can open is stored with the labels from inside; one it only
-        // carries, with none (its row's audience names no one).
-        let mut labelled = None;
-        let bulletin = match &parsed.payload {
-            Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
-            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => {
-                match self.open_sealed(env, sealed)? {
-                    Some((opened, content)) => {
-                        let bulletin = Bulletin::from_envelope(&opened, content);
-                        labelled = Some(opened);
-                        Some(bulletin)
-                    }
-                    None => None,
-                }
-            }
-            _ => None,
-        };
-        let checkpoint = match &parsed.payload {
-            Payload::AuditCheckpoint(c) => Some(c.clone()),
-            _ => None,
-        };
-        let inconsistency = match &parsed.payload {
-            Payload::AuditInconsistency(r) => {
-                Some(((**r).clone(), self.check_inconsistency(r, view)?))
-            }
-            _ => None,
-        };
-        let retraction = match &parsed.payload {
-            Payload::Retraction(r) => Some(r.clone()),
-            _ => None,
-        };
-        let agreement = match &parsed.payload {
-            Payload::Agreement(a) if env.origin != view.roster.coordinator => {
-                return Err(Refusal::new(
-                    "not_the_coordinator",
-                    format!(
-                        "only the coordinator issues the sharing agreement, not {}",
-                        env.origin
-                    ),
-                ));
-            }
-            Payload::Agreement(a) => Some(a.clone()),
-            _ => None,
-        };
-        let acceptance = match &parsed.payload {
-            Payload::AgreementAcceptance(a) => Some(a.clone()),
-            _ => None,
-        };
-        let acknowledgement = match &parsed.payload {
-            Payload::Acknowledgement(a) => Some(a.clone()),
-            _ => None,
-        };
-        let comm_check = match &parsed.payload {
-            Payload::CommCheck(c) => Some(c.clone()),
-            _ => None,
-        };
-        let check_answer = match &parsed.payload {
-            Payload::CommCheckAnswer(a) => Some(a.clone()),
-            _ => None,
-        };
-        let renotify = match &parsed.payload {
-            Payload::Renotify(r) => Some(r.clone()),
-            _ => None,
-        };
-        let directory = match &parsed.payload {
-            Payload::Directory(entry) => {
-                self.refuse_directory_entry(env, entry, view)?;
-                Some((**entry).clone())
-            }
-            _ => None,
-        };
-        let (census_round, census_response) = match &parsed.payload {
-            Payload::CensusRound(v) => (Some(self.check_received_round(env, v, view)?), None),
-            Payload::CensusResponse(v) => (None, Some(v.clone())),
-            _ => (None, None),
-        };
-        let incident_report = match &parsed.payload {
-            Payload::IncidentReport(r) => Some((**r).clone()),
-            _ => None,
-        };
-        Ok(Checked {
-            new: new_envelope(labelled.as_ref().unwrap_or(env), raw, bulletin),
-            roster,
-            checkpoint,
-            inconsistency,
-            retraction,
-            agreement,
-            acceptance,
-            acknowledgement,
-            comm_check,
-            check_answer,
-            renotify,
-            directory,
-            census_round,
-            census_response,
-            incident_report,
-        })
+        self.handlers.check(
+            ctx,
+            handler::Incoming {
+                envelope: &parsed.envelope,
+                raw,
+                payload: parsed.payload,
+                roster,
+            },
+        )
     }
 
     /// Check every envelope of a batch (signatures are the costly part), keeping the batch's
@@ -1310,19 +1139,16 @@ impl Federation {
     fn check_all(
         &self,
         envelopes: &[&RawValue],
-        view: &RosterView,
-    ) -> Vec<Result<Checked, Refusal>> {
+        ctx: &handler::Context<'_>,
+    ) -> Vec<Result<handler::Checked, Refusal>> {
         /// Below this many envelopes per thread, starting threads costs more than it saves.
         const PER_THREAD: usize = 32;
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let threads = cores.min(envelopes.len() / PER_THREAD);
-        let check_piece = |piece: &[&RawValue]| -> Vec<Result<Checked, Refusal>> {
-            piece
-                .iter()
-                .map(|raw| self.check(raw.get(), view))
-                .collect()
+        let check_piece = |piece: &[&RawValue]| -> Vec<Result<handler::Checked, Refusal>> {
+            piece.iter().map(|raw| self.check(raw.get(), ctx)).collect()
         };
         if threads < 2 || !multi_thread {
             return check_piece(envelopes);
@@ -1352,220 +1178,26 @@ impl Federation {
         })
     }
 
-    /// Refuse a retraction of someone else's bulletin, an acceptance of an agreement version
-    /// that does not exist (here or earlier in the same batch) or whose text differs, and
-    /// acknowledgements, check answers and renotifies that do not fit what this node holds.
-    async fn check_against_store(
-        &self,
-        c: &Checked,
-        batch_agreements: &[(atalaya_core::envelope::Agreement, String)],
-    ) -> Result<Option<Refusal>, StoreError> {
-        if let Some(r) = &c.retraction
-            && let Some(held) = self.store.bulletin(r.bulletin).await?
-            && held.bulletin.origin != c.new.origin
-        {
-            return Ok(Some(Refusal::new(
-                "not_the_origin",
-                format!(
-                    "{} cannot retract bulletin {}: only its origin {} can",
-                    c.new.origin, r.bulletin, held.bulletin.origin
-                ),
-            )));
-        }
-        if let Some(a) = &c.acknowledgement {
-            let Some(held) = self.store.bulletin(a.bulletin).await? else {
-                return Ok(Some(Refusal::new(
-                    "unknown_bulletin",
-                    format!("this node holds no bulletin {}", a.bulletin),
-                )));
-            };
-            if held.bulletin.origin != self.me {
-                return Ok(Some(Refusal::new(
-                    "not_our_bulletin",
-                    format!(
-                        "bulletin {} is {}'s, not this node's",
-                        a.bulletin, held.bulletin.origin
-                    ),
-                )));
-            }
-            let sender = self.roster().member(&c.new.origin).cloned();
-            if !sender.is_some_and(|m| held.bulletin.audience.includes(&m.node_id, m.country)) {
-                return Ok(Some(Refusal::new(
-                    "not_a_recipient",
-                    format!("{} was not sent bulletin {}", c.new.origin, a.bulletin),
-                )));
-            }
-        }
-        if let Some(r) = self.refuse_check_answer(c).await? {
-            return Ok(Some(r));
-        }
-        if let Some(r) = self.refuse_renotify(c).await? {
-            return Ok(Some(r));
-        }
-        if let Some(body) = &c.census_response {
-            let env = Envelope::parse(c.new.raw.as_bytes())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Err(r) = self.check_received_response(&env.envelope, body).await? {
-                return Ok(Some(r));
-            }
-        }
-        if let Some(a) = &c.acceptance {
-            let known = match batch_agreements
-                .iter()
-                .find(|(g, _)| g.version == a.version)
-            {
-                Some((g, _)) => Some(g.hash.clone()),
-                None => self.store.agreement_hash(a.version).await?,
-            };
-            return Ok(match known {
-                None => Some(Refusal::new(
-                    "unknown_agreement_version",
-                    format!("there is no version {} of the sharing agreement", a.version),
-                )),
-                Some(h) if h != a.hash => Some(Refusal::new(
-                    "agreement_hash_mismatch",
-                    format!("the accepted text does not match version {}", a.version),
-                )),
-                Some(_) => None,
-            });
-        }
-        Ok(None)
-    }
-
-    /// Check and store a batch of envelopes (from a push by `sender`, or a pull page).
+    /// Check and store a batch of envelopes (from a push by `sender`, or a pull page): the
+    /// road's checks and each kind's, one transaction for the envelopes accepted, then each
+    /// kind's handler keeps what it accepted.
     pub async fn receive_batch(
         &self,
         envelopes: &[&RawValue],
     ) -> Result<BatchReply, FederationError> {
-        let view = self.roster();
+        let ctx = handler::Context::new(self);
         let mut reply = BatchReply::default();
         let mut accepted = Vec::with_capacity(envelopes.len());
-        let mut rosters = Vec::new();
-        let mut heads_in = Vec::new();
-        let mut batch_heads = HashMap::new();
-        let mut found = Vec::new();
-        let mut inconsistencies_in = Vec::new();
-        let mut retractions = Vec::new();
-        let mut acks = Vec::new();
-        let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
-        let mut acceptances = Vec::new();
-        let mut checks_in = Vec::new();
-        let mut answers_in = Vec::new();
-        let mut renotifies_in = Vec::new();
-        let mut entries_in = Vec::new();
-        let mut rounds_in = Vec::new();
-        let mut responses_in = Vec::new();
-        let mut reports_in = Vec::new();
-        let checked = self.check_all(envelopes, &view);
+        let mut batch = self.handlers.batch();
+        let checked = self.check_all(envelopes, &ctx);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
             let result = match result {
-                Ok(c) => match self.check_against_store(&c, &agreements).await? {
-                    Some(refusal) => Err(refusal),
-                    None => Ok(c),
-                },
-                Err(r) => Err(r),
-            };
-            // A checkpoint is kept only as a proven extension of the head held (or the first).
-            let result = match result {
-                Ok(c) => match &c.checkpoint {
-                    Some(cp) => match self
-                        .judge_checkpoint(
-                            &c.new.origin,
-                            cp,
-                            &c.new.raw,
-                            &mut batch_heads,
-                            &mut found,
-                        )
-                        .await?
-                    {
-                        transparency::CheckpointOutcome::Keep(head) => {
-                            heads_in.push(head);
-                            Ok(c)
-                        }
-                        transparency::CheckpointOutcome::Nothing => Ok(c),
-                        transparency::CheckpointOutcome::Refuse(r) => Err(r),
-                    },
-                    None => Ok(c),
-                },
+                Ok(c) => batch.check_held(&ctx, c).await?,
                 Err(r) => Err(r),
             };
             match result {
-                Ok(c) => {
-                    if let Some(a) = &c.acknowledgement {
-                        acks.push((a.clone(), c.new.origin.clone(), c.new.id, c.new.created));
-                    }
-                    if let Some(a) = &c.acceptance {
-                        acceptances.push((c.new.origin.clone(), a.version, c.new.raw.clone()));
-                    }
-                    if let Some(check) = &c.comm_check
-                        && c.new.origin != self.me
-                    {
-                        checks_in.push((check.clone(), c.new.origin.clone()));
-                    }
-                    if let Some(a) = &c.check_answer {
-                        answers_in.push((a.clone(), c.new.origin.clone(), c.new.id));
-                    }
-                    if let Some(r) = &c.renotify {
-                        renotifies_in.push(atalaya_store::ReceivedRenotify {
-                            envelope: c.new.id,
-                            bulletin: r.bulletin,
-                            origin: c.new.origin.clone(),
-                            by: r.by.clone(),
-                            at: r.at,
-                            received: self.now(),
-                        });
-                    }
-                    if let Some(a) = &c.agreement {
-                        agreements.push((a.clone(), c.new.raw.clone()));
-                    }
-                    if let Some(round) = &c.census_round {
-                        rounds_in.push((round.clone(), c.new.created));
-                    }
-                    if let Some(body) = &c.census_response
-                        && let Ok(r) = serde_json::from_value::<atalaya_core::census::CensusResponse>(
-                            body.clone(),
-                        )
-                    {
-                        responses_in.push((r, c.new.origin.clone(), c.new.id));
-                    }
-                    if let Some(r) = &c.incident_report
-                        && c.new.origin != self.me
-                    {
-                        reports_in.push(r.clone());
-                    }
-                    if let Some(entry) = directory::entry_of(&c) {
-                        entries_in.push((
-                            entry.clone(),
-                            c.new.origin.clone(),
-                            c.new.created,
-                            c.new.id,
-                        ));
-                    }
-                    if let Some(r) = &c.retraction {
-                        retractions.push((
-                            r.clone(),
-                            c.new.origin.clone(),
-                            c.new.id,
-                            c.new.created,
-                        ));
-                    }
-                    if let Some(r) = c.roster {
-                        rosters.push(r);
-                    }
-                    if let Some((r, held_size)) = &c.inconsistency {
-                        inconsistencies_in.push(atalaya_store::InconsistencyRecord {
-                            envelope: c.new.id,
-                            node: r.node.clone(),
-                            reporter: c.new.origin.clone(),
-                            code: r.code.clone(),
-                            detail: r.detail.clone(),
-                            held_size: *held_size,
-                            at: c.new.created,
-                        });
-                    }
-                    accepted.push(c.new);
-                }
+                Ok(row) => accepted.push(row),
                 Err(r) => {
                     self.metrics.reject(r.code);
                     tracing::debug!(index, code = r.code, reason = %r.message, "envelope refused");
@@ -1596,73 +1228,7 @@ impl Federation {
             &self.metrics.envelopes_duplicate,
             reply.duplicate.len() as u64,
         );
-        for r in rosters {
-            self.install(r).await?;
-        }
-        let agreement_news = !agreements.is_empty() || !acceptances.is_empty();
-        for (a, raw) in agreements {
-            self.store
-                .save_agreement(a.version, &a.hash, &a.text, &raw, self.now())
-                .await?;
-        }
-        for (node, version, raw) in acceptances {
-            self.store
-                .save_acceptance(&node, version, &raw, self.now())
-                .await?;
-        }
-        if agreement_news {
-            self.reload_agreement().await?;
-        }
-        for (a, node, envelope, at) in acks {
-            let record = atalaya_store::AckRecord {
-                node,
-                by: a.by,
-                note: note_name(a.note),
-                comment: a.comment,
-                at,
-            };
-            self.store.save_ack(a.bulletin, &record, envelope).await?;
-        }
-        for (r, origin, envelope, at) in retractions {
-            self.store
-                .record_retraction(r.bulletin, &origin, envelope, &r.reason, at)
-                .await?;
-        }
-        for head in &heads_in {
-            self.store.save_audit_head(head).await?;
-        }
-        for r in &inconsistencies_in {
-            if self.store.save_inconsistency(r).await? {
-                tracing::error!(node = %r.node, reporter = %r.reporter, code = r.code, "audit log inconsistency reported");
-                self.notify(NodeEvent::Peers);
-            }
-        }
-        self.raise_inconsistencies(found).await?;
-        for (check, from) in checks_in {
-            self.store
-                .save_received_check(&check, &from, self.now())
-                .await?;
-        }
-        for (answer, node, envelope) in answers_in {
-            // False for a repeat (or a second answer in the same batch): the first one stands.
-            if self
-                .store
-                .save_check_answer(&answer, &node, envelope)
-                .await?
-            {
-                tracing::info!(check = %answer.check, %node, "communication check answered");
-            }
-        }
-        self.keep_received_entries(entries_in).await?;
-        self.keep_received_census(rounds_in, responses_in).await?;
-        self.keep_received_reports(reports_in).await?;
-        if !renotifies_in.is_empty() {
-            for r in &renotifies_in {
-                self.store.save_renotify_received(r).await?;
-                tracing::warn!(bulletin = %r.bulletin, origin = %r.origin, "re-notified by the origin");
-            }
-            self.escalation_wake.notify_one();
-        }
+        batch.keep(&ctx).await?;
         Ok(reply)
     }
 
@@ -1707,14 +1273,15 @@ impl Federation {
                 break;
             }
             next = row.cursor;
-            let Some(kind) = EnvelopeKind::parse(&row.kind) else {
-                continue;
-            };
-            let (Some(tlp), Ok(audience)) = (
-                atalaya_core::Tlp::parse(&row.tlp),
-                serde_json::from_str::<atalaya_core::Audience>(&row.audience),
-            ) else {
-                continue;
+            let (kind, tlp, audience) = match row_labels(&row) {
+                Ok(labels) => labels,
+                Err(why) => {
+                    // Not served (its labels cannot be read, so no decision can be made), but
+                    // never silently: the pull goes on past it.
+                    tracing::error!(id = %row.id, cursor = row.cursor, why, "stored envelope cannot be decoded: not served");
+                    Metrics::add(&self.metrics.undecodable_rows, 1);
+                    continue;
+                }
             };
             let item = Item {
                 origin: &row.origin,
@@ -1971,6 +1538,16 @@ fn new_envelope(env: &Envelope, raw: &str, bulletin: Option<Bulletin>) -> NewEnv
         raw: raw.to_owned(),
         bulletin,
     }
+}
+
+/// The labels of a stored row, as the policy reads them, or what cannot be decoded.
+fn row_labels(
+    row: &atalaya_store::StoredEnvelope,
+) -> Result<(EnvelopeKind, atalaya_core::Tlp, atalaya_core::Audience), String> {
+    let kind = EnvelopeKind::parse(&row.kind).ok_or_else(|| format!("kind {:?}", row.kind))?;
+    let tlp = atalaya_core::Tlp::parse(&row.tlp).ok_or_else(|| format!("tlp {:?}", row.tlp))?;
+    let audience = serde_json::from_str(&row.audience).map_err(|e| format!("audience: {e}"))?;
+    Ok((kind, tlp, audience))
 }
 
 fn id_of(raw: &str) -> Option<uuid::Uuid> {
