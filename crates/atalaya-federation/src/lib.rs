@@ -1,5 +1,8 @@
-//! How a message travels: publishing, checking what arrives, the durable per-peer outbox, the
-//! anti-entropy pull that also relays, and the roster that says who the members are.
+//! The road a message travels, and only the road: publishing (seal, sign, store with one outbox
+//! row per recipient in one transaction), the durable per-peer outbox, the anti-entropy pull
+//! that also relays, and the inbox that checks what arrives — signature, roster, the sharing
+//! policy's accept decision — before it hands each envelope to the handler registered for its
+//! kind ([`handler`]: the one list of kinds, and how to add one).
 //!
 //! `Federation` holds a node's federation state; the HTTP edge (`atalaya-web`) calls
 //! [`Federation::receive_batch`], [`Federation::serve_pull`] and
@@ -10,6 +13,10 @@
 //!
 //! A pushed batch is checked from the outside in, and nothing of a request's body is read
 //! before its signature verified; [`inbox`] states the order and holds the I/O-free part.
+//!
+//! Each domain's module holds what it publishes and its handler: [`bulletins`] (with
+//! retractions and acknowledgements), [`renotify`], [`checks`], [`agreement`], [`directory`],
+//! [`census`], [`reports`], and the road's own [`roster_view`] and [`transparency`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -414,7 +421,7 @@ impl Federation {
     }
 
     /// Notified with the new version whenever the roster changes.
-    pub fn watch_roster(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch_roster(&self) -> watch::Receiver<u64> {
         self.roster_changed.subscribe()
     }
 
@@ -430,7 +437,7 @@ impl Federation {
     }
 
     /// The wake-ups of a peer's outbox worker.
-    pub fn signals(&self, peer: &NodeId) -> Arc<PeerSignals> {
+    pub(crate) fn signals(&self, peer: &NodeId) -> Arc<PeerSignals> {
         let mut w = self.signals.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(w.entry(peer.clone()).or_default())
     }
@@ -496,7 +503,7 @@ impl Federation {
     }
 
     /// The `host[:port]` peers must address this node by (from its roster endpoint).
-    pub fn own_authority(&self) -> Option<String> {
+    pub(crate) fn own_authority(&self) -> Option<String> {
         let view = self.roster();
         let endpoint = &view.member(&self.me)?.endpoint;
         let rest = endpoint
@@ -742,7 +749,7 @@ impl Federation {
     }
 
     /// Refresh the agreement status the policy sees from the store.
-    pub async fn reload_agreement(&self) -> Result<(), StoreError> {
+    pub(crate) async fn reload_agreement(&self) -> Result<(), StoreError> {
         let status = match self.store.current_agreement().await? {
             Some((version, _, _)) => AgreementStatus {
                 version: Some(version),
@@ -1146,7 +1153,7 @@ impl Federation {
     }
 
     /// A peer answered (a pull or a push): record it once per streak, not at every exchange.
-    pub async fn peer_answered(&self, peer: &NodeId) {
+    pub(crate) async fn peer_answered(&self, peer: &NodeId) {
         let first = self
             .healthy
             .lock()
@@ -1161,7 +1168,7 @@ impl Federation {
     }
 
     /// An exchange with a peer that is not a delivery failed (a pull).
-    pub async fn peer_failed(&self, peer: &NodeId, error: &str) {
+    pub(crate) async fn peer_failed(&self, peer: &NodeId, error: &str) {
         self.forget_healthy(peer);
         if let Err(e) = self
             .store
@@ -1174,7 +1181,7 @@ impl Federation {
     }
 
     /// A failure was recorded for `peer` elsewhere (a push): its next answer must be recorded.
-    pub fn forget_healthy(&self, peer: &NodeId) {
+    pub(crate) fn forget_healthy(&self, peer: &NodeId) {
         if let Ok(mut h) = self.healthy.lock() {
             h.remove(peer);
         }
@@ -1294,7 +1301,7 @@ impl Federation {
     }
 
     /// Sign an outgoing request to a peer.
-    pub fn sign_request(
+    pub(crate) fn sign_request(
         &self,
         parts: &atalaya_crypto::RequestParts<'_>,
     ) -> Result<atalaya_crypto::SignatureHeaders, String> {

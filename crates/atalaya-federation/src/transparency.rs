@@ -98,7 +98,7 @@ impl Federation {
 
     /// Sign and send this node's audit tree head to every member, if it changed since the last
     /// one published, with a consistency proof from that one. Returns the size published.
-    pub async fn publish_checkpoint(&self) -> Result<Option<u64>, FederationError> {
+    pub(crate) async fn publish_checkpoint(&self) -> Result<Option<u64>, FederationError> {
         let mut size = self.store.audit_tree_size().await?;
         if let Some((seq, _)) = self.store.audit_head().await?
             && u64::try_from(seq).is_ok_and(|s| s > size)
@@ -355,7 +355,7 @@ impl Federation {
 
     /// Send every queued countersignature back to the node it is for (best effort: a head
     /// not countersigned is still held and checked).
-    pub async fn push_cosignatures(&self) {
+    pub(crate) async fn push_cosignatures(&self) {
         let queued: Vec<Cosignature> = self
             .cosignatures_out
             .lock()
