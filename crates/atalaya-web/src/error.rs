@@ -5,6 +5,12 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+mod code;
+mod domain;
+
+pub use code::ErrorCode;
+pub(crate) use domain::problem;
+
 /// An HTTP error with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -29,11 +35,25 @@ impl ApiError {
         }
     }
 
+    /// The error with `code`, its status and `message`.
+    pub fn of(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code.status(), code.as_str(), message)
+    }
+
+    /// The same error with another status (for the few places where a code is answered with
+    /// a status other than its usual one).
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     /// 422 naming every problem of the input; the code is the first problem's.
     pub fn problems<P: serde::Serialize + std::fmt::Display>(
         problems: &[P],
-        code: &'static str,
+        code: impl Into<&'static str>,
     ) -> Self {
+        let code = code.into();
         let message = problems
             .iter()
             .map(ToString::to_string)
@@ -59,19 +79,14 @@ impl ApiError {
 
     /// 404.
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
+        Self::of(ErrorCode::NotFound, format!("no such {what}"))
     }
 
     /// 500; the cause is logged, never returned.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+        Self::of(
+            ErrorCode::InternalError,
             "the node could not complete the request; see its log",
         )
     }

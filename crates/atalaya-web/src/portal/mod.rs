@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::directory::{Day, TeamRecord, TeamType, vocab};
 use atalaya_core::policy::{Action, Actor, Decision, Denial, Item};
 use atalaya_core::report::{self, IncidentReport, ReportForm};
@@ -26,8 +25,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Principal;
+use crate::auth::Need;
+use crate::auth::right::ReadReports;
 use crate::console::{Lang, Tr, browser_lang, render, render_status};
+use crate::error::ErrorCode;
 use crate::limits::Limit;
 use crate::{ApiError, AppState};
 
@@ -1122,11 +1123,10 @@ pub struct ReportsQuery {
 /// `GET /api/v1/reports`: the incident reports filed here, newest first.
 pub async fn api_reports(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadReports>,
     query: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadReports)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let reports = state
         .fed
         .incident_reports(q.limit.unwrap_or(100).clamp(1, 1000))
@@ -1137,10 +1137,9 @@ pub async fn api_reports(
 /// `GET /api/v1/reports/{id}`: one report filed here.
 pub async fn api_report(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadReports>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadReports)?;
     let id = id
         .parse::<uuid::Uuid>()
         .map_err(|_| ApiError::not_found("report"))?;
