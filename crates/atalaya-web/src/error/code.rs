@@ -84,6 +84,7 @@ error_codes! {
     InvalidOncall = ("invalid_oncall", UNPROCESSABLE_ENTITY),
     InvalidQuery = ("invalid_query", BAD_REQUEST),
     InvalidRenotify = ("invalid_renotify", UNPROCESSABLE_ENTITY),
+    InvalidReport = ("invalid_report", UNPROCESSABLE_ENTITY, "portal-error-invalid_report"),
     InvalidRequest = ("invalid_request", UNPROCESSABLE_ENTITY),
     InvalidRetraction = ("invalid_retraction", UNPROCESSABLE_ENTITY),
     InvalidRole = ("invalid_role", BAD_REQUEST),
@@ -117,6 +118,7 @@ error_codes! {
     OwnNode = ("own_node", UNPROCESSABLE_ENTITY),
     OwnRole = ("own_role", BAD_REQUEST),
     PeerBusy = ("peer_busy", TOO_MANY_REQUESTS),
+    PowReplayed = ("pow_replayed", CONFLICT, "portal-error-pow_replayed"),
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "portal-error-rate_limited"),
     RemovedMember = ("removed_member", FORBIDDEN),
     Retracted = ("retracted", CONFLICT),
@@ -206,6 +208,7 @@ mod tests {
         ("invalid_oncall", 422, None),
         ("invalid_query", 400, None),
         ("invalid_renotify", 422, None),
+        ("invalid_report", 422, Some("portal-error-invalid_report")),
         ("invalid_request", 422, None),
         ("invalid_retraction", 422, None),
         ("invalid_role", 400, None),
@@ -243,6 +246,7 @@ mod tests {
         ("own_node", 422, None),
         ("own_role", 400, None),
         ("peer_busy", 429, None),
+        ("pow_replayed", 409, Some("portal-error-pow_replayed")),
         ("rate_limited", 429, Some("portal-error-rate_limited")),
         ("removed_member", 403, None),
         ("retracted", 409, None),
@@ -279,6 +283,17 @@ mod tests {
                 c.status().is_client_error() || c.status().is_server_error(),
                 "{c} is not an error status"
             );
+        }
+    }
+
+    #[test]
+    fn every_message_key_is_translated() {
+        use crate::console::{Lang, Tr};
+        for lang in Lang::ALL {
+            let tr = Tr::new(lang, "UTC");
+            for key in ErrorCode::ALL.iter().filter_map(|c| c.message_key()) {
+                assert_ne!(tr.t(key), key, "{key} has no {} message", lang.code());
+            }
         }
     }
 

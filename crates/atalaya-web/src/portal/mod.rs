@@ -221,7 +221,13 @@ async fn error_page(state: &AppState, lang: Lang, status: StatusCode, code: &str
 }
 
 async fn not_found(state: &AppState, lang: Lang) -> Response {
-    error_page(state, lang, StatusCode::NOT_FOUND, "not_found").await
+    error_page(
+        state,
+        lang,
+        ErrorCode::NotFound.status(),
+        ErrorCode::NotFound.as_str(),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,20 +843,26 @@ pub async fn report_submit(
         }
     };
     // A refusal that keeps nothing of what was typed.
-    let refuse_plainly = |lang: Lang, status: StatusCode, code_: &'static str| {
-        refuse(lang, status, code_, Filled::default(), Vec::new())
+    let refuse_plainly = |lang: Lang, code_: ErrorCode| {
+        refuse(
+            lang,
+            code_.status(),
+            code_.as_str(),
+            Filled::default(),
+            Vec::new(),
+        )
     };
     // Every post counts against the address, before any costly work.
     if !state
         .portal
         .allow_address(&state.client_key(addr, &headers))
     {
-        return refuse_plainly(lang0, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        return refuse_plainly(lang0, ErrorCode::RateLimited).await;
     }
     let bytes = match axum::body::to_bytes(body, report::limits::BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return refuse_plainly(lang0, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
+            return refuse_plainly(lang0, ErrorCode::TooLarge).await;
         }
     };
     let form: ReportForm = match report::parse_form(&bytes) {
@@ -879,7 +891,7 @@ pub async fn report_submit(
     };
     if !form.website.is_empty() {
         tracing::info!(address = %addr.ip(), "report form refused: honeypot filled in");
-        return refuse_plainly(lang, StatusCode::BAD_REQUEST, "honeypot").await;
+        return refuse_plainly(lang, ErrorCode::Honeypot).await;
     }
     let solved = match state.portal.pow.verify(
         &form.challenge,
@@ -897,7 +909,7 @@ pub async fn report_submit(
         Err(e) => return ApiError::from(e).into_response(),
     };
     if route == ReportRoute::Nowhere {
-        return refuse_plainly(lang, StatusCode::CONFLICT, "no_node_for_state").await;
+        return refuse_plainly(lang, ErrorCode::NoNodeForState).await;
     }
     let id = state.fed.new_report_id();
     let report: IncidentReport = match form.to_report(id, code, now, state.fed.node_id().clone()) {
@@ -910,8 +922,8 @@ pub async fn report_submit(
                 .collect();
             return refuse(
                 lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_report",
+                ErrorCode::InvalidReport.status(),
+                ErrorCode::InvalidReport.as_str(),
                 filled,
                 problems,
             )
@@ -921,8 +933,8 @@ pub async fn report_submit(
     if !state.portal.allow_state(code.as_str()) {
         return refuse(
             lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited.status(),
+            ErrorCode::RateLimited.as_str(),
             filled,
             Vec::new(),
         )
@@ -938,8 +950,8 @@ pub async fn report_submit(
         Ok(false) => {
             return refuse(
                 lang,
-                StatusCode::CONFLICT,
-                "pow_replayed",
+                ErrorCode::PowReplayed.status(),
+                ErrorCode::PowReplayed.as_str(),
                 filled,
                 Vec::new(),
             )
@@ -950,11 +962,18 @@ pub async fn report_submit(
     match state.fed.file_incident_report(report.clone()).await {
         Ok(_) => {}
         Err(ReportError::NoNode(_)) => {
-            return refuse_plainly(lang, StatusCode::CONFLICT, "no_node_for_state").await;
+            return refuse_plainly(lang, ErrorCode::NoNodeForState).await;
         }
         Err(ReportError::Invalid(m)) => {
             tracing::warn!(reason = %m, "incident report not sent");
-            return refuse(lang, StatusCode::CONFLICT, "not_sent", filled, Vec::new()).await;
+            return refuse(
+                lang,
+                ErrorCode::NotSent.status(),
+                ErrorCode::NotSent.as_str(),
+                filled,
+                Vec::new(),
+            )
+            .await;
         }
         Err(e) => return ApiError::internal(e).into_response(),
     }
