@@ -246,7 +246,7 @@ pub(crate) fn with_armored_keys(
         let parsed = check_armored_key(armored, now).map_err(|(code, m)| refuse(code, m))?;
         if !key.fingerprint.is_empty() && key.fingerprint != parsed.fingerprint {
             return Err(refuse(
-                "bad-key",
+                ErrorCode::BadKey.as_str(),
                 format!(
                     "the fingerprint given ({}) is not the key's ({})",
                     key.fingerprint, parsed.fingerprint
@@ -423,20 +423,19 @@ pub async fn import(
         return Err(ErrorCode::EmptyImport.with("the file holds no team"));
     }
     if !problems.is_empty() {
+        // A file holding a team of another authority is refused with that code, but as the
+        // whole file's problem (422), not as a refusal of the caller (403).
         let code = match problems[0]["code"].as_str() {
-            Some("not_authoritative") => "not_authoritative",
-            _ => "import_refused",
+            Some("not_authoritative") => ErrorCode::NotAuthoritative,
+            _ => ErrorCode::ImportRefused,
         };
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            code,
-            format!(
+        return Err(code
+            .with(format!(
                 "{} problem(s) in the file; nothing was imported",
                 problems.len()
-            ),
-        );
-        e.problems = Some(Value::Array(problems));
-        return Err(e);
+            ))
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .with_problems(problems));
     }
     let mut imported = Vec::with_capacity(teams.len());
     for team in teams {

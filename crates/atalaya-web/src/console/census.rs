@@ -180,18 +180,16 @@ pub async fn open(
     };
     match outcome {
         Ok(round) => go(&format!("/console/census/{}", round.id)),
-        Err((code, message)) if code == "not_the_coordinator" || code == "internal_error" => {
-            let status = if code == "internal_error" {
-                StatusCode::INTERNAL_SERVER_ERROR
+        Err((code, message))
+            if code == ErrorCode::NotTheCoordinator.as_str()
+                || code == ErrorCode::InternalError.as_str() =>
+        {
+            let code = if code == ErrorCode::InternalError.as_str() {
+                ErrorCode::InternalError
             } else {
-                StatusCode::FORBIDDEN
+                ErrorCode::NotTheCoordinator
             };
-            let code: &'static str = if status == StatusCode::FORBIDDEN {
-                "not_the_coordinator"
-            } else {
-                "internal_error"
-            };
-            error_page(&o.c.tr, &ApiError::new(status, code, message))
+            error_page(&o.c.tr, &code.with(message))
         }
         Err(problem) => {
             let c = with_nav(o.c.clone());
