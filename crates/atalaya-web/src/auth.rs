@@ -1,6 +1,6 @@
 //! Who is calling: a bearer API token, or a console session cookie (with the session's CSRF
-//! token on every state-changing request). Handlers ask the resulting [`Principal`] for the
-//! right they need.
+//! token on every state-changing request). Handlers name the right they need in their
+//! signature ([`Need`]), or ask the resulting [`Principal`] when it depends on the record.
 
 use atalaya_core::access::{Permission, Permissions, Role};
 use axum::extract::FromRequestParts;
@@ -122,7 +122,8 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Refuse with 403 `forbidden` unless the caller holds `right`.
+    /// Refuse with 403 `forbidden` unless the caller holds `right`. A handler whose right does
+    /// not depend on the record declares it instead ([`Need`]).
     pub fn require(&self, right: Permission) -> Result<(), ApiError> {
         if self.rights.contains(right) {
             Ok(())

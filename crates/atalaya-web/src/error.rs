@@ -1,5 +1,7 @@
 //! The one error type at the HTTP edge: every refusal is a status, a stable code and a message,
 //! as `{"error": {"code": "...", "message": "..."}}`. Internal details go to the log only.
+//! The codes the web crate spells are the [`ErrorCode`] list; each domain's refusals convert
+//! with `From` (see `domain.rs`), so handlers use `?`.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -25,7 +27,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// A new error.
+    /// A new error. The web's own codes are [`ErrorCode`]s ([`ApiError::of`]); this is for a
+    /// code that comes from a domain (a denial, a label or import problem, an account refusal).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -67,12 +70,12 @@ impl ApiError {
         }
     }
 
-    /// 400 for input that is not what the endpoint takes.
+    /// 400 for input that is not what the endpoint takes (prefer an [`ErrorCode`]).
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// 401: no valid credentials.
+    /// 401: no valid credentials (prefer an [`ErrorCode`]).
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }

@@ -38,7 +38,12 @@ pub mod right {
             impl Right for $name {
                 const PERMISSION: Permission = Permission::$name;
             }
-        )*};
+        )*
+
+        /// Every right that has a type, in [`Permission::ALL`]'s order.
+        #[cfg(test)]
+        pub(super) const TYPED: &[Permission] = &[$(<$name as Right>::PERMISSION),*];
+        };
     }
 
     rights!(
@@ -103,5 +108,15 @@ impl<P: Right> FromRequestParts<AppState> for Need<P> {
         let who = Principal::from_request_parts(parts, state).await?;
         who.require(P::PERMISSION)?;
         Ok(Need::checked(who))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_permission_has_a_type() {
+        assert_eq!(right::TYPED, Permission::ALL.as_slice());
     }
 }
