@@ -214,20 +214,24 @@ struct ErrorPage<'a> {
     message: String,
 }
 
-async fn error_page(state: &AppState, lang: Lang, status: StatusCode, code: &str) -> Response {
+async fn error_page(state: &AppState, lang: Lang, code: ErrorCode) -> Response {
     let p = chrome(state, lang, "/", "").await;
-    let message = p.tr.tk("portal-error-", code);
-    render_status(status, &ErrorPage { p, code, message })
+    let message = match code.message_key() {
+        Some(key) => p.tr.t(key),
+        None => p.tr.tk("portal-error-", code.as_str()),
+    };
+    render_status(
+        code.status(),
+        &ErrorPage {
+            p,
+            code: code.as_str(),
+            message,
+        },
+    )
 }
 
 async fn not_found(state: &AppState, lang: Lang) -> Response {
-    error_page(
-        state,
-        lang,
-        ErrorCode::NotFound.status(),
-        ErrorCode::NotFound.as_str(),
-    )
-    .await
+    error_page(state, lang, ErrorCode::NotFound).await
 }
 
 // ---------------------------------------------------------------------------------------------
