@@ -3,7 +3,6 @@
 //! refreshed live.
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::{BulletinDraft, Tlp};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,6 +11,9 @@ use serde_json::{Value, json};
 
 use super::watch::{ack_word, tlp_class, tlp_label, visible};
 use super::{Chrome, Officer, Posted, render, render_status};
+use crate::auth::Need;
+use crate::auth::right::{Acknowledge, Publish, ReadBulletins};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// The sectors vocabulary (key, English name), from the project's data file.
@@ -136,10 +138,10 @@ fn compose_page(state: &AppState, c: Chrome, typed: Typed, error: Option<String>
 }
 
 /// `GET /console/compose`
-pub async fn compose(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::Publish) {
-        return r;
-    }
+pub async fn compose(
+    State(state): State<AppState>,
+    Need(o, ..): Need<Publish, Officer>,
+) -> Response {
     render(&compose_page(&state, o.c, Typed::default(), None))
 }
 
@@ -248,10 +250,10 @@ struct PreviewFragment {
 }
 
 /// `POST /console/compose/preview`: the bulletin as it will go, and exactly who will get it.
-pub async fn preview(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::Publish) {
-        return r;
-    }
+pub async fn preview(
+    State(state): State<AppState>,
+    Need(p, ..): Need<Publish, Posted>,
+) -> Response {
     let c = p.officer.c.clone();
     let outcome = draft_from_form(&p, &state).and_then(|draft| {
         let (title, summary, tlp) = (
@@ -299,10 +301,10 @@ pub async fn preview(State(state): State<AppState>, p: Posted) -> Response {
 }
 
 /// `POST /console/compose`: publish, then show the bulletin's page.
-pub async fn publish(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::Publish) {
-        return r;
-    }
+pub async fn publish(
+    State(state): State<AppState>,
+    Need(p, ..): Need<Publish, Posted>,
+) -> Response {
     let result = match draft_from_form(&p, &state) {
         Ok(draft) => state.fed.publish(draft).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
@@ -454,7 +456,7 @@ async fn load(
 ) -> Result<atalaya_store::BulletinRecord, ApiError> {
     let id: uuid::Uuid = id
         .parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
+        .map_err(|_| ErrorCode::InvalidId.with("bulletin ids are UUIDs"))?;
     let r = state
         .fed
         .store
@@ -462,20 +464,19 @@ async fn load(
         .await?
         .ok_or_else(|| ApiError::not_found("bulletin"))?;
     if !visible(state, &o.c.username, &r.bulletin) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_for_you",
-            "the sharing policy does not let you see this bulletin",
-        ));
+        return Err(
+            ErrorCode::NotForYou.with("the sharing policy does not let you see this bulletin")
+        );
     }
     Ok(r)
 }
 
 /// `GET /console/bulletins/{id}`
-pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<String>) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn page(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let r = load(&state, &o, &id).await?;
         let b = r.bulletin;
@@ -574,12 +575,9 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
 /// `GET /console/bulletins/{id}/matrix`
 pub async fn matrix_fragment(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadBulletins, Officer>,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
     let result = async {
         let r = load(&state, &o, &id).await?;
         Ok::<_, ApiError>((
@@ -603,12 +601,9 @@ pub async fn matrix_fragment(
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    p: Posted,
+    Need(p, ..): Need<Acknowledge, Posted>,
 ) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::Acknowledge) {
-        return r;
-    }
     let note = match p.get("note") {
         None => atalaya_core::ack::AckNote::Received,
         Some(n) => match serde_json::from_value(json!(n)) {
@@ -616,7 +611,7 @@ pub async fn acknowledge(
             Err(_) => {
                 return super::error_page(
                     &o.c.tr,
-                    &ApiError::bad_request("invalid_note", format!("unknown note {n:?}")),
+                    &ErrorCode::InvalidNote.with(format!("unknown note {n:?}")),
                 );
             }
         },
