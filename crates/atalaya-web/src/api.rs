@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::Principal;
+use crate::auth::Need;
+use crate::auth::right::{
+    Acknowledge, EditOnCall, EditPolicy, EditRoster, Publish, ReadBulletins, Renotify, Retract,
+};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState, body};
-use atalaya_core::access::Permission;
 
 /// Largest API request body.
 const MAX_API_BODY: usize = 2 * 1024 * 1024;
@@ -22,7 +25,7 @@ const MAX_API_BODY: usize = 2 * 1024 * 1024;
 /// A bulletin id from the path.
 pub(crate) fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))
+        .map_err(|_| ErrorCode::InvalidId.with("bulletin ids are UUIDs"))
 }
 
 /// A JSON request body, read with the API's size limit and parsed with our error codes.
@@ -62,11 +65,10 @@ pub struct RetractRequest {
 /// `POST /api/v1/bulletins/{id}/retract`: the origin withdraws its bulletin.
 pub async fn retract(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<Retract>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::Retract)?;
     let id = bulletin_id(&id)?;
     let req: RetractRequest = json_body(body).await?;
     use atalaya_federation::FederationError as E;
@@ -76,15 +78,9 @@ pub async fn retract(
         .await
         .map_err(|e| match e {
             E::NoSuchBulletin(_) => ApiError::not_found("bulletin"),
-            e @ E::NotTheOrigin(_) => {
-                ApiError::new(StatusCode::FORBIDDEN, "not_the_origin", e.to_string())
-            }
-            e @ E::AlreadyRetracted(_) => {
-                ApiError::new(StatusCode::CONFLICT, "already_retracted", e.to_string())
-            }
-            E::InvalidBulletin(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_retraction", m)
-            }
+            e @ E::NotTheOrigin(_) => ErrorCode::NotTheOrigin.with(e.to_string()),
+            e @ E::AlreadyRetracted(_) => ErrorCode::AlreadyRetracted.with(e.to_string()),
+            E::InvalidBulletin(m) => ErrorCode::InvalidRetraction.with(m),
             other => ApiError::internal(other),
         })?;
     Ok(Json(json!({"retraction": retraction, "bulletin": id})).into_response())
@@ -93,23 +89,11 @@ pub async fn retract(
 /// `POST /api/v1/bulletins`: publish a bulletin from this node.
 pub async fn publish(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<Publish>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::Publish)?;
     let draft: BulletinDraft = json_body(body).await?;
-    let (bulletin, recipients) = state.fed.publish(draft).await.map_err(|e| match e {
-        atalaya_federation::FederationError::InvalidBulletin(m) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_bulletin", m)
-        }
-        atalaya_federation::FederationError::Labels(l) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.code(), l.to_string())
-        }
-        e @ atalaya_federation::FederationError::NotInRoster(_) => {
-            ApiError::new(StatusCode::FORBIDDEN, "removed_member", e.to_string())
-        }
-        other => ApiError::internal(other),
-    })?;
+    let (bulletin, recipients) = state.fed.publish(draft).await?;
     let body = json!({"bulletin": bulletin, "recipients": recipients});
     Ok((
         StatusCode::CREATED,
@@ -134,11 +118,10 @@ pub struct ListQuery {
 /// `GET /api/v1/bulletins`: newest first.
 pub async fn list(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<ReadBulletins>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let records = state
         .bulletins
         .list(
@@ -225,10 +208,9 @@ fn delivery_view(
 /// `GET /api/v1/bulletins/{id}`: the bulletin and, at its origin, per-peer delivery.
 pub async fn show(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<ReadBulletins>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     let id = bulletin_id(&id)?;
     let record = state
         .bulletins
@@ -322,8 +304,10 @@ struct PeerView {
 }
 
 /// `GET /api/v1/status`: this node, its roster and every peer's delivery state.
-pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
+pub async fn status(
+    State(state): State<AppState>,
+    _: Need<ReadBulletins>,
+) -> Result<Response, ApiError> {
     let fed = &state.fed;
     let view = fed.roster();
     let now = fed.now();
@@ -373,10 +357,9 @@ pub async fn status(State(state): State<AppState>, auth: Principal) -> Result<Re
 /// `PUT /api/v1/roster`: install a coordinator-signed roster; the coordinator also sends it on.
 pub async fn install_roster(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditRoster>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditRoster)?;
     let bytes = body::read(body, MAX_API_BODY).await?;
     let text = body::check_text(&bytes)?;
     let installed = state
@@ -384,11 +367,9 @@ pub async fn install_roster(
         .accept_roster_raw(text)
         .await
         .map_err(|e| match e {
-            atalaya_federation::FederationError::Roster(r) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_roster",
-                r.to_string(),
-            ),
+            atalaya_federation::FederationError::Roster(r) => {
+                ErrorCode::InvalidRoster.with(r.to_string())
+            }
             other => ApiError::internal(other),
         })?;
     state
@@ -403,9 +384,8 @@ pub async fn install_roster(
 /// `GET /api/v1/roster`: the roster in force.
 pub async fn show_roster(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     let v = state.fed.roster();
     let signed: Value = serde_json::from_str(&v.raw).map_err(ApiError::internal)?;
     Ok(Json(json!({"roster": v.roster, "signed": signed})).into_response())
@@ -414,28 +394,24 @@ pub async fn show_roster(
 /// `GET /api/v1/policy`: this node's own sharing policy.
 pub async fn show_policy(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     Ok(Json(json!({"policy": *state.fed.node_policy()})).into_response())
 }
 
 /// `PUT /api/v1/policy`: replace this node's own sharing policy.
 pub async fn set_policy(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditPolicy>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditPolicy)?;
     let policy: atalaya_core::policy::NodePolicy = json_body(body).await?;
     state
         .fed
         .set_node_policy(policy)
         .await
         .map_err(|e| match e {
-            atalaya_federation::FederationError::Labels(l) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.code(), l.to_string())
-            }
+            atalaya_federation::FederationError::Labels(l) => l.into(),
             other => ApiError::internal(other),
         })?;
     Ok(Json(json!({"policy": *state.fed.node_policy()})).into_response())
@@ -452,13 +428,9 @@ pub async fn public_bulletins(State(state): State<AppState>) -> Result<Response,
 fn agreement_error(e: atalaya_federation::FederationError) -> ApiError {
     use atalaya_federation::FederationError as E;
     match e {
-        e @ E::NotTheCoordinator(_) => {
-            ApiError::new(StatusCode::FORBIDDEN, "not_the_coordinator", e.to_string())
-        }
-        e @ E::NoAgreement => ApiError::new(StatusCode::CONFLICT, "no_agreement", e.to_string()),
-        E::InvalidBulletin(m) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_agreement", m)
-        }
+        e @ E::NotTheCoordinator(_) => ErrorCode::NotTheCoordinator.with(e.to_string()),
+        e @ E::NoAgreement => ErrorCode::NoAgreement.with(e.to_string()),
+        E::InvalidBulletin(m) => ErrorCode::InvalidAgreement.with(m),
         other => ApiError::internal(other),
     }
 }
@@ -466,9 +438,8 @@ fn agreement_error(e: atalaya_federation::FederationError) -> ApiError {
 /// `GET /api/v1/agreement`: the sharing agreement in force and who accepted it.
 pub async fn show_agreement(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     let current = state.fed.store.current_agreement().await?;
     let status = state.fed.agreement();
     let body = match current {
@@ -496,10 +467,9 @@ pub struct IssueAgreement {
 /// `POST /api/v1/agreement`: the coordinator issues a new version.
 pub async fn issue_agreement(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditPolicy>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditPolicy)?;
     let req: IssueAgreement = json_body(body).await?;
     let version = state
         .fed
@@ -512,9 +482,8 @@ pub async fn issue_agreement(
 /// `POST /api/v1/agreement/accept`: this node accepts the current version.
 pub async fn accept_agreement(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditPolicy>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditPolicy)?;
     let version = state
         .fed
         .accept_agreement()
@@ -539,11 +508,10 @@ fn received() -> atalaya_core::ack::AckNote {
 /// `POST /api/v1/bulletins/{id}/ack`: a person here acknowledges a bulletin this node received.
 pub async fn acknowledge(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<Acknowledge>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::Acknowledge)?;
     let id = bulletin_id(&id)?;
     let req: AckRequest = json_body(body).await?;
     let envelope = state
@@ -557,9 +525,8 @@ pub async fn acknowledge(
 /// `GET /api/v1/oncall`: this node's on-call roster.
 pub async fn show_oncall(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     let roster: Value = match state.oncall.json().await? {
         Some(j) => serde_json::from_str(&j).map_err(ApiError::internal)?,
         None => Value::Null,
@@ -571,14 +538,13 @@ pub async fn show_oncall(
 /// webhook; time zone; minutes between steps).
 pub async fn set_oncall(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditOnCall>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditOnCall)?;
     let roster: atalaya_core::escalation::OnCallRoster = json_body(body).await?;
     roster
         .check()
-        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_oncall", m))?;
+        .map_err(|m| ErrorCode::InvalidOncall.with(m))?;
     let text = serde_json::to_string(&roster).map_err(ApiError::internal)?;
     state.oncall.replace(&text).await?;
     Ok(Json(json!({"oncall": roster})).into_response())
@@ -588,21 +554,11 @@ pub async fn set_oncall(
 pub(crate) fn ack_error(e: atalaya_federation::FederationError) -> ApiError {
     use atalaya_federation::FederationError as E;
     match e {
-        E::NoSuchBulletin(_) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "never_received",
-            "this node never received that bulletin",
-        ),
-        e @ E::OwnBulletin(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "own_bulletin",
-            e.to_string(),
-        ),
-        E::InvalidBulletin(m) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_acknowledgement",
-            m,
-        ),
+        E::NoSuchBulletin(_) => {
+            ErrorCode::NeverReceived.with("this node never received that bulletin")
+        }
+        e @ E::OwnBulletin(_) => ErrorCode::OwnBulletin.with(e.to_string()),
+        E::InvalidBulletin(m) => ErrorCode::InvalidAcknowledgement.with(m),
         other => ApiError::internal(other),
     }
 }
@@ -612,26 +568,12 @@ pub(crate) fn renotify_error(e: atalaya_federation::FederationError) -> ApiError
     use atalaya_federation::FederationError as E;
     match e {
         E::NoSuchBulletin(_) => ApiError::not_found("bulletin"),
-        e @ E::NotOurBulletin(_) => {
-            ApiError::new(StatusCode::FORBIDDEN, "not_our_bulletin", e.to_string())
-        }
-        e @ E::NotARecipient(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_a_recipient",
-            e.to_string(),
-        ),
-        e @ E::AlreadyAcknowledged(_) => {
-            ApiError::new(StatusCode::CONFLICT, "already_acknowledged", e.to_string())
-        }
-        e @ E::NothingOverdue(_) => {
-            ApiError::new(StatusCode::CONFLICT, "nothing_overdue", e.to_string())
-        }
-        e @ E::AlreadyRetracted(_) => {
-            ApiError::new(StatusCode::CONFLICT, "retracted", e.to_string())
-        }
-        E::InvalidBulletin(m) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_renotify", m)
-        }
+        e @ E::NotOurBulletin(_) => ErrorCode::NotOurBulletin.with(e.to_string()),
+        e @ E::NotARecipient(_) => ErrorCode::NotARecipient.with(e.to_string()),
+        e @ E::AlreadyAcknowledged(_) => ErrorCode::AlreadyAcknowledged.with(e.to_string()),
+        e @ E::NothingOverdue(_) => ErrorCode::NothingOverdue.with(e.to_string()),
+        e @ E::AlreadyRetracted(_) => ErrorCode::Retracted.with(e.to_string()),
+        E::InvalidBulletin(m) => ErrorCode::InvalidRenotify.with(m),
         other => ApiError::internal(other),
     }
 }
@@ -648,11 +590,10 @@ pub struct RenotifyRequest {
 /// not acknowledged it to call their on-call roster now.
 pub async fn renotify(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<Renotify>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::Renotify)?;
     let id = bulletin_id(&id)?;
     let req: RenotifyRequest = json_body(body).await?;
     let done = state

@@ -1,6 +1,6 @@
 //! Who is calling: a bearer API token, or a console session cookie (with the session's CSRF
-//! token on every state-changing request). Handlers ask the resulting [`Principal`] for the
-//! right they need.
+//! token on every state-changing request). Handlers name the right they need in their
+//! signature ([`Need`]), or ask the resulting [`Principal`] when it depends on the record.
 
 use atalaya_core::access::{Permission, Permissions, Role};
 use axum::extract::FromRequestParts;
@@ -10,6 +10,11 @@ use subtle::ConstantTimeEq;
 
 use crate::{ApiError, AppState};
 use atalaya_node::accounts::{AccountError, Session};
+
+mod need;
+
+use crate::error::ErrorCode;
+pub use need::{Checked, Need, Right, right};
 
 /// The session cookie's name: with `Secure`, the `__Host-` prefix pins it to this host and path.
 pub fn session_cookie_name(secure: bool) -> &'static str {
@@ -117,16 +122,13 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Refuse with 403 `forbidden` unless the caller holds `right`.
+    /// Refuse with 403 `forbidden` unless the caller holds `right`. A handler whose right does
+    /// not depend on the record declares it instead ([`Need`]).
     pub fn require(&self, right: Permission) -> Result<(), ApiError> {
         if self.rights.contains(right) {
             Ok(())
         } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("{} does not have the right {right}", self.name),
-            ))
+            Err(ErrorCode::Forbidden.with(format!("{} does not have the right {right}", self.name)))
         }
     }
 
@@ -154,19 +156,12 @@ impl FromRequestParts<AppState> for Principal {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .filter(|t| !t.is_empty() && t.len() <= 256)
                 .ok_or_else(|| {
-                    ApiError::unauthorized(
-                        "invalid_token",
-                        "the Authorization header must be `Bearer <API token>`",
-                    )
+                    ErrorCode::InvalidToken
+                        .with("the Authorization header must be `Bearer <API token>`")
                 })?;
             // Looked up by hash: the comparison happens on a digest, so its timing reveals
             // nothing about the token.
-            return match state
-                .accounts
-                .token(token)
-                .await
-                .map_err(|e| account_error(&e))?
-            {
+            return match state.accounts.token(token).await? {
                 Some((t, owner, rights)) => Ok(Principal {
                     name: owner
                         .as_ref()
@@ -178,23 +173,17 @@ impl FromRequestParts<AppState> for Principal {
                     rights,
                     via: Via::Token(t.id),
                 }),
-                None => Err(ApiError::unauthorized(
-                    "invalid_token",
-                    "unknown, expired or revoked API token",
-                )),
+                None => Err(ErrorCode::InvalidToken.with("unknown, expired or revoked API token")),
             };
         }
         let Some(session) = session_of(parts, state).await? else {
-            return Err(ApiError::unauthorized(
-                "missing_token",
-                "send `Authorization: Bearer <API token>`, or log in to the console",
-            ));
+            return Err(ErrorCode::MissingToken
+                .with("send `Authorization: Bearer <API token>`, or log in to the console"));
         };
         if !session.record.mfa_done {
-            return Err(ApiError::unauthorized(
-                "second_factor_required",
-                "finish logging in with your second factor",
-            ));
+            return Err(
+                ErrorCode::SecondFactorRequired.with("finish logging in with your second factor")
+            );
         }
         if is_unsafe(&parts.method) {
             let sent = parts
@@ -212,11 +201,13 @@ impl FromRequestParts<AppState> for Principal {
 
 /// 403 `csrf_failed`.
 pub fn csrf_refused() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "csrf_failed",
-        "missing or wrong CSRF token; reload the page and try again",
-    )
+    ErrorCode::CsrfFailed.with("missing or wrong CSRF token; reload the page and try again")
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        account_error(&e)
+    }
 }
 
 /// An account refusal as an HTTP error.

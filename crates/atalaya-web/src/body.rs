@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use atalaya_crypto::BodyDigest;
 use axum::body::{Body, Bytes};
-use axum::http::StatusCode;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
+use crate::error::ErrorCode;
 use atalaya_core::json;
 
 /// Read a body, refusing more than `max` bytes with `too_large` (413).
@@ -31,9 +31,7 @@ pub fn content_length(
         .to_str()
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_content_length", "Content-Length is not a number")
-        })?;
+        .ok_or_else(|| ErrorCode::InvalidContentLength.with("Content-Length is not a number"))?;
     match usize::try_from(n) {
         Ok(n) if n <= max => Ok(Some(n)),
         _ => Err(too_large(max)),
@@ -41,11 +39,7 @@ pub fn content_length(
 }
 
 fn too_large(max: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        format!("request body over {max} bytes"),
-    )
+    ErrorCode::TooLarge.with(format!("request body over {max} bytes"))
 }
 
 /// Read the body of a request whose signature already verified: at most `max` bytes, exactly
@@ -69,10 +63,8 @@ pub async fn read_signed(
                 return Err(too_large(max));
             }
             if announced.is_some_and(|n| len > n) {
-                return Err(ApiError::bad_request(
-                    "body_longer_than_announced",
-                    "the body is longer than its Content-Length",
-                ));
+                return Err(ErrorCode::BodyLongerThanAnnounced
+                    .with("the body is longer than its Content-Length"));
             }
             check.update(&chunk);
             out.extend_from_slice(&chunk);
@@ -86,27 +78,24 @@ pub async fn read_signed(
         Ok(Bytes::from(out))
     };
     tokio::time::timeout(timeout, read).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
-            format!("the body did not arrive within {} ms", timeout.as_millis()),
-        )
+        ErrorCode::BodyTimeout.with(format!(
+            "the body did not arrive within {} ms",
+            timeout.as_millis()
+        ))
     })?
 }
 
 fn incomplete() -> ApiError {
-    ApiError::bad_request(
-        "incomplete_body",
-        "the body ended before its Content-Length, or the connection failed while sending it",
-    )
+    ErrorCode::IncompleteBody
+        .with("the body ended before its Content-Length, or the connection failed while sending it")
 }
 
 /// Check UTF-8 and nesting before any parsing.
 pub fn check_text(bytes: &[u8]) -> Result<&str, ApiError> {
     let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::bad_request("invalid_utf8", "the body is not valid UTF-8"))?;
+        .map_err(|_| ErrorCode::InvalidUtf8.with("the body is not valid UTF-8"))?;
     json::check_depth(bytes, json::MAX_DEPTH)
-        .map_err(|e| ApiError::bad_request("too_deep", e.to_string()))?;
+        .map_err(|e| ErrorCode::TooDeep.with(e.to_string()))?;
     Ok(text)
 }
 
@@ -114,12 +103,6 @@ pub fn check_text(bytes: &[u8]) -> Result<&str, ApiError> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text = check_text(bytes)?;
     let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("not valid JSON: {e}")))?;
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            e.to_string(),
-        )
-    })
+        .map_err(|e| ErrorCode::MalformedJson.with(format!("not valid JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| ErrorCode::InvalidRequest.with(e.to_string()))
 }

@@ -3,12 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use atalaya_core::access::Permission;
 use atalaya_core::census::{self, Answers, Questionnaire};
 use atalaya_core::directory::coverage::{self, CoverageInput, CoverageReport, MinimumServiceSet};
 use atalaya_core::directory::{DirectoryEntry, TeamId};
 use atalaya_core::{Timestamp, member_states};
-use atalaya_federation::census::CensusError;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -19,32 +17,14 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api::json_body;
-use crate::auth::Principal;
-use crate::directory_api::directory_error;
+use crate::auth::Need;
+use crate::auth::right::{AnswerCensus, ManageCensus, ReadDirectory};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
-
-pub(crate) fn census_error(e: CensusError) -> ApiError {
-    match e {
-        CensusError::Invalid(problems) => {
-            let code = problems.first().map_or("invalid", |p| p.code);
-            ApiError::problems(&problems, code)
-        }
-        e @ CensusError::NoSuchRound(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-        }
-        e @ (CensusError::NotTheCoordinator(_) | CensusError::NotAuthoritative(_)) => {
-            ApiError::new(StatusCode::FORBIDDEN, e.code(), e.to_string())
-        }
-        e @ CensusError::AlreadyClosed(_) => {
-            ApiError::new(StatusCode::CONFLICT, "round-closed", e.to_string())
-        }
-        other => ApiError::internal(other),
-    }
-}
 
 fn round_id(s: &str) -> Result<Uuid, ApiError> {
     s.parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "census round ids are UUIDs"))
+        .map_err(|_| ErrorCode::InvalidId.with("census round ids are UUIDs"))
 }
 
 async fn round_or_404(state: &AppState, id: Uuid) -> Result<census::CensusRound, ApiError> {
@@ -56,14 +36,15 @@ async fn round_or_404(state: &AppState, id: Uuid) -> Result<census::CensusRound,
 }
 
 /// `GET /api/v1/census/questionnaire`: the network's default questionnaire.
-pub async fn questionnaire(auth: Principal) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
+pub async fn questionnaire(_: Need<ReadDirectory>) -> Result<Response, ApiError> {
     Ok(Json(census::default_questionnaire()).into_response())
 }
 
 /// `GET /api/v1/census/rounds`: every round this node knows, newest first.
-pub async fn rounds(State(state): State<AppState>, auth: Principal) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
+pub async fn rounds(
+    State(state): State<AppState>,
+    _: Need<ReadDirectory>,
+) -> Result<Response, ApiError> {
     let now = state.fed.now();
     let mut out = Vec::new();
     for round in state.fed.census_rounds().await? {
@@ -93,26 +74,23 @@ pub struct OpenRound {
 /// `POST /api/v1/census/rounds`: the coordinator opens a round.
 pub async fn open_round(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<ManageCensus>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ManageCensus)?;
     let req: OpenRound = json_body(body).await?;
     let round = state
         .fed
         .open_census_round(&req.title, req.closes, req.questionnaire, &auth.name)
-        .await
-        .map_err(census_error)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({"round": round}))).into_response())
 }
 
 /// `GET /api/v1/census/rounds/{id}`: the round with its questionnaire.
 pub async fn show_round(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let round = round_or_404(&state, round_id(&id)?).await?;
     let open = round.is_open(state.fed.now());
     Ok(Json(json!({"round": round, "open": open})).into_response())
@@ -121,15 +99,10 @@ pub async fn show_round(
 /// `POST /api/v1/census/rounds/{id}/close`: the coordinator closes a round.
 pub async fn close_round(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ManageCensus>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ManageCensus)?;
-    let round = state
-        .fed
-        .close_census_round(round_id(&id)?)
-        .await
-        .map_err(census_error)?;
+    let round = state.fed.close_census_round(round_id(&id)?).await?;
     Ok(Json(json!({"round": round})).into_response())
 }
 
@@ -143,7 +116,7 @@ pub struct TeamQuery {
 fn team_or_own(state: &AppState, team: Option<&str>) -> Result<TeamId, ApiError> {
     match team {
         None | Some("") => Ok(TeamId::of_node(state.fed.node_id())),
-        Some(t) => TeamId::new(t).map_err(|m| ApiError::bad_request("bad-field", m)),
+        Some(t) => TeamId::new(t).map_err(|m| ErrorCode::BadField.with(m)),
     }
 }
 
@@ -151,11 +124,10 @@ fn team_or_own(state: &AppState, team: Option<&str>) -> Result<TeamId, ApiError>
 /// (and its latest response to this round, if it answered already).
 pub async fn prefill(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
     Query(q): Query<TeamQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let round = round_or_404(&state, round_id(&id)?).await?;
     let team = team_or_own(&state, q.team.as_deref())?;
     let answered = state
@@ -190,19 +162,17 @@ pub struct Answer {
 /// for (default its own).
 pub async fn answer(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<AnswerCensus>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::AnswerCensus)?;
     let id = round_id(&id)?;
     let req: Answer = json_body(body).await?;
     let team = team_or_own(&state, req.team.as_deref())?;
     let response = state
         .fed
         .answer_census(id, team, req.answers, &auth.name)
-        .await
-        .map_err(census_error)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({"response": response}))).into_response())
 }
 
@@ -210,10 +180,9 @@ pub async fn answer(
 /// everyone's, a member its own).
 pub async fn responses(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let round = round_or_404(&state, round_id(&id)?).await?;
     let responses = state.fed.census_responses(round.id).await?;
     Ok(Json(json!({"responses": responses})).into_response())
@@ -222,10 +191,9 @@ pub async fn responses(
 /// `GET /api/v1/census/rounds/{id}/report`: response rates and answers per question.
 pub async fn report(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let round = round_or_404(&state, round_id(&id)?).await?;
     let responses = state.fed.census_responses(round.id).await?;
     let teams = state.fed.teams().await?;
@@ -242,14 +210,13 @@ pub struct CompareQuery {
 /// `GET /api/v1/census/compare?question=`: one question's answers across rounds, oldest first.
 pub async fn compare(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Query(q): Query<CompareQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let question = q
         .question
         .filter(|q| !q.is_empty())
-        .ok_or_else(|| ApiError::bad_request("missing_question", "name a question: ?question="))?;
+        .ok_or_else(|| ErrorCode::MissingQuestion.with("name a question: ?question="))?;
     let mut rounds = Vec::new();
     for round in state.fed.census_rounds().await? {
         let responses = state.fed.census_responses(round.id).await?;
@@ -259,11 +226,7 @@ pub async fn compare(
         .iter()
         .any(|(r, _)| r.questionnaire.question(&question).is_some())
     {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown-question",
-            format!("no round asks question `{question}`"),
-        ));
+        return Err(ErrorCode::UnknownQuestion.with(format!("no round asks question `{question}`")));
     }
     let series: Vec<Value> = census::compare(&rounds, &question)
         .into_iter()
@@ -320,10 +283,9 @@ pub struct FormatQuery {
 /// service set, with sector, 24/7 and maturity gaps (`?format=csv` for one row per state).
 pub async fn coverage(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Query(q): Query<FormatQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let report = coverage_report(&state).await?;
     match q.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(report).into_response()),
@@ -338,29 +300,24 @@ pub async fn coverage(
             coverage::to_csv(&report),
         )
             .into_response()),
-        other => Err(ApiError::bad_request(
-            "bad_format",
-            format!("format `{other}` is not json or csv"),
-        )),
+        other => Err(ErrorCode::BadFormat.with(format!("format `{other}` is not json or csv"))),
     }
 }
 
 /// `GET /api/v1/coverage/minimum-services`.
 pub async fn show_minimum(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     Ok(Json(minimum_set(&state).await?).into_response())
 }
 
 /// `PUT /api/v1/coverage/minimum-services`: the coordinator changes the minimum service set.
 pub async fn put_minimum(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ManageCensus>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ManageCensus)?;
     let set: MinimumServiceSet = json_body(body).await?;
     if let Err(problems) = set.check() {
         let code = problems.first().map_or("invalid", |p| p.code);
@@ -370,7 +327,6 @@ pub async fn put_minimum(
     let published = state
         .fed
         .publish_directory_entry(DirectoryEntry::MinimumServices(Box::new(value)))
-        .await
-        .map_err(directory_error)?;
+        .await?;
     Ok(Json(json!({"minimum_services": set, "envelope": published.envelope})).into_response())
 }

@@ -14,39 +14,17 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::json_body;
-use crate::auth::Principal;
+use crate::auth::Need;
+use crate::auth::right::{AnswerChecks, ReadBulletins, RunChecks};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
-use atalaya_core::access::Permission;
 
 /// Minutes given to answer when the request does not say.
 const DEFAULT_ANSWER_WITHIN_MINUTES: u32 = 60;
 
 fn check_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "check ids are UUIDs"))
-}
-
-pub(crate) fn check_error(e: CheckError) -> ApiError {
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    match e {
-        e @ CheckError::UnknownNode(_) => {
-            ApiError::new(unprocessable, "unknown_node", e.to_string())
-        }
-        e @ CheckError::OwnNode => ApiError::new(unprocessable, "own_node", e.to_string()),
-        e @ CheckError::NoTargets => ApiError::new(unprocessable, "no_targets", e.to_string()),
-        CheckError::Invalid(m) => ApiError::new(unprocessable, "invalid_check", m),
-        e @ CheckError::NeverReceived(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "never_received", e.to_string())
-        }
-        e @ CheckError::OwnCheck(_) => ApiError::new(unprocessable, "own_check", e.to_string()),
-        e @ CheckError::AlreadyAnswered(_) => {
-            ApiError::new(StatusCode::CONFLICT, "already_answered", e.to_string())
-        }
-        CheckError::Federation(e @ atalaya_federation::FederationError::NotInRoster(_)) => {
-            ApiError::new(StatusCode::FORBIDDEN, "removed_member", e.to_string())
-        }
-        other => ApiError::internal(other),
-    }
+        .map_err(|_| ErrorCode::InvalidId.with("check ids are UUIDs"))
 }
 
 /// Body of `POST /api/v1/checks`.
@@ -64,10 +42,9 @@ pub struct StartRequest {
 /// `POST /api/v1/checks`: start a communication check.
 pub async fn start(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<RunChecks>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::RunChecks)?;
     let req: StartRequest = json_body(body).await?;
     let minutes = req
         .answer_within_minutes
@@ -75,8 +52,7 @@ pub async fn start(
     let started = state
         .fed
         .start_check(req.targets.as_deref(), req.message, minutes, &auth.name)
-        .await
-        .map_err(check_error)?;
+        .await?;
     let id = started.check.id;
     let body = json!({
         "id": id,
@@ -103,11 +79,10 @@ pub struct HistoryQuery {
 /// `GET /api/v1/checks`: the checks this node started, newest first, with their counts.
 pub async fn history(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let now = state.fed.now();
     let checks: Vec<comm_check::CheckSummary> = state
         .checks
@@ -123,10 +98,9 @@ pub async fn history(
 /// check as received with this node's answer.
 pub async fn report(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     let id = check_id(&id)?;
     if let Some(facts) = state.checks.started_check(id).await? {
         let report = comm_check::report(&facts, state.fed.now());
@@ -139,8 +113,10 @@ pub async fn report(
 }
 
 /// `GET /api/v1/checks/pending`: checks this node received that nobody here answered yet.
-pub async fn pending(State(state): State<AppState>, auth: Principal) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
+pub async fn pending(
+    State(state): State<AppState>,
+    _: Need<ReadBulletins>,
+) -> Result<Response, ApiError> {
     let now = state.fed.now();
     let checks: Vec<serde_json::Value> = state
         .checks
@@ -171,11 +147,10 @@ pub struct AnswerRequest {
 /// `POST /api/v1/checks/{id}/answer`: a person here answers a check this node received.
 pub async fn answer(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<AnswerChecks>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::AnswerChecks)?;
     let id = check_id(&id)?;
     let req: AnswerRequest = json_body(body).await?;
     let envelope = state
@@ -187,10 +162,8 @@ pub async fn answer(
         )
         .await
         .map_err(|e| match e {
-            CheckError::Invalid(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_answer", m)
-            }
-            other => check_error(other),
+            CheckError::Invalid(m) => ErrorCode::InvalidAnswer.with(m),
+            other => other.into(),
         })?;
     Ok(Json(json!({"check": id, "answer": envelope})).into_response())
 }
@@ -209,17 +182,15 @@ const MAX_TREND_CHECKS: u32 = 100;
 /// node started (oldest first, `null` where it did not answer), and their median.
 pub async fn trend(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadBulletins>,
     query: Result<Query<TrendQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let last = q.last.unwrap_or(10);
     if !(1..=MAX_TREND_CHECKS).contains(&last) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("`last` is between 1 and {MAX_TREND_CHECKS}"),
-        ));
+        return Err(
+            ErrorCode::InvalidQuery.with(format!("`last` is between 1 and {MAX_TREND_CHECKS}"))
+        );
     }
     let checks = state.checks.started(last).await?;
     let trend = comm_check::trend(&checks, last as usize, state.fed.now());

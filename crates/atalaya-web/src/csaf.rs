@@ -23,10 +23,11 @@ use atalaya_core::{Bulletin, BulletinKind};
 use atalaya_formats::csaf::provider::{self, Entry, ListedProvider, Provider};
 use atalaya_formats::csaf::{self, CsafPublisher};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// Most public bulletins looked at.
@@ -383,11 +384,8 @@ pub async fn aggregator(State(state): State<AppState>) -> Result<Response, ApiEr
     let view = state.fed.roster();
     let roster = &view.roster;
     if &roster.coordinator != state.fed.node_id() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "only the network's coordinator lists the members' CSAF providers",
-        ));
+        return Err(ErrorCode::NotFound
+            .with("only the network's coordinator lists the members' CSAF providers"));
     }
     let listed: Vec<ListedProvider> = roster
         .members

@@ -7,11 +7,9 @@
 //! problem and nothing is stored.
 
 use atalaya_core::CountryCode;
-use atalaya_core::access::Permission;
 use atalaya_core::directory::{
     self, CountryCybercrime, DirectoryEntry, StandardsAdoption, StandardsRegistry, TeamRecord,
 };
-use atalaya_federation::directory::DirectoryError;
 use atalaya_formats::directory as formats;
 use axum::Json;
 use axum::body::Body;
@@ -22,31 +20,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::json_body;
-use crate::auth::Principal;
+use crate::auth::Need;
+use crate::auth::right::{EditDirectory, ManageCensus, ReadDirectory};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState, body};
 
 /// Largest directory import.
 const MAX_IMPORT: usize = formats::MAX_INPUT_BYTES;
-
-/// Map a refused publication to the API's error.
-pub(crate) fn directory_error(e: DirectoryError) -> ApiError {
-    match e {
-        e @ DirectoryError::NotAuthoritative(_) => {
-            ApiError::new(StatusCode::FORBIDDEN, "not_authoritative", e.to_string())
-        }
-        DirectoryError::Invalid { code, message } => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-        }
-        DirectoryError::Federation(atalaya_federation::FederationError::NotInRoster(n)) => {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "removed_member",
-                format!("this node ({n}) is not a member of the roster"),
-            )
-        }
-        other => ApiError::internal(other),
-    }
-}
 
 /// Check an entry, naming every problem (422), before handing it to the federation.
 fn checked(state: &AppState, entry: DirectoryEntry) -> Result<DirectoryEntry, ApiError> {
@@ -65,11 +45,7 @@ async fn publish(state: &AppState, entry: DirectoryEntry) -> Result<Value, ApiEr
     let entry = checked(state, entry)?;
     // The authority is checked first, so that a record for someone else's team is refused as
     // such whatever its content.
-    let published = state
-        .fed
-        .publish_directory_entry(entry.clone())
-        .await
-        .map_err(directory_error)?;
+    let published = state.fed.publish_directory_entry(entry.clone()).await?;
     Ok(json!({
         "entry": entry,
         "envelope": published.envelope,
@@ -89,13 +65,7 @@ async fn entry_body<T: serde::de::DeserializeOwned>(
             serde_json::to_value(state.fed.now()).unwrap_or(Value::Null),
         );
     }
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "malformed_entry",
-            e.to_string(),
-        )
-    })
+    serde_json::from_value(value).map_err(|e| ErrorCode::MalformedEntry.with(e.to_string()))
 }
 
 /// Filters of `GET /api/v1/teams`.
@@ -111,34 +81,30 @@ pub struct TeamFilter {
 /// `GET /api/v1/teams`: every team record this node holds, optionally filtered.
 pub async fn list_teams(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Query(filter): Query<TeamFilter>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
-    let country = match filter.country.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(CountryCode::new(c).map_err(|_| {
-            ApiError::bad_request("unknown-country", format!("`{c}` is not a country code"))
-        })?),
-    };
+    let country =
+        match filter.country.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(CountryCode::new(c).map_err(|_| {
+                ErrorCode::UnknownCountry.with(format!("`{c}` is not a country code"))
+            })?),
+        };
     let team_type = match filter.team_type.as_deref() {
         None | Some("") => None,
         Some(t) => Some(directory::TeamType::parse(t).ok_or_else(|| {
-            ApiError::bad_request(
-                "bad-field",
-                format!(
-                    "`{t}` is not a team type (national, government, sectoral, academic, private)"
-                ),
-            )
+            ErrorCode::BadField.with(format!(
+                "`{t}` is not a team type (national, government, sectoral, academic, private)"
+            ))
         })?),
     };
     if let Some(s) = filter.service.as_deref().filter(|s| !s.is_empty())
         && directory::vocab::service(s).is_none()
     {
-        return Err(ApiError::bad_request(
-            "unknown-service",
-            format!("`{s}` is not a service of the FIRST CSIRT Services Framework v2.1"),
-        ));
+        return Err(ErrorCode::UnknownService.with(format!(
+            "`{s}` is not a service of the FIRST CSIRT Services Framework v2.1"
+        )));
     }
     let teams: Vec<TeamRecord> = state
         .fed
@@ -169,27 +135,25 @@ async fn team_or_404(state: &AppState, id: &str) -> Result<TeamRecord, ApiError>
 /// `GET /api/v1/teams/{id}`.
 pub async fn show_team(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     Ok(Json(team_or_404(&state, &id).await?).into_response())
 }
 
 /// `PUT /api/v1/teams/{id}`: publish this node's record for a team it is the authority for.
 pub async fn put_team(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditDirectory>,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditDirectory)?;
     let team: TeamRecord = entry_body(&state, body).await?;
     if team.id.as_str() != id {
-        return Err(ApiError::bad_request(
-            "id_mismatch",
-            format!("the record's id `{}` is not the path's `{id}`", team.id),
-        ));
+        return Err(ErrorCode::IdMismatch.with(format!(
+            "the record's id `{}` is not the path's `{id}`",
+            team.id
+        )));
     }
     let team = with_armored_keys(directory::normalise(team), state.fed.now())?;
     let reply = publish(&state, DirectoryEntry::Team(Box::new(team))).await?;
@@ -258,7 +222,7 @@ pub(crate) fn with_armored_keys(
         let parsed = check_armored_key(armored, now).map_err(|(code, m)| refuse(code, m))?;
         if !key.fingerprint.is_empty() && key.fingerprint != parsed.fingerprint {
             return Err(refuse(
-                "bad-key",
+                ErrorCode::BadKey.as_str(),
                 format!(
                     "the fingerprint given ({}) is not the key's ({})",
                     key.fingerprint, parsed.fingerprint
@@ -276,10 +240,9 @@ pub(crate) fn with_armored_keys(
 /// `POST /api/v1/teams/{id}/confirm-contacts`: a person confirms the team's contacts are right.
 pub async fn confirm_contacts(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditDirectory)?;
     let mut team = team_or_404(&state, &id).await?;
     let now = state.fed.now();
     team.contacts_confirmed = Some(now);
@@ -295,10 +258,9 @@ fn text(content_type: &'static str, body: String) -> Response {
 /// `GET /api/v1/teams/{id}/rfc2350`: the team's RFC 2350 description (public fields).
 pub async fn team_rfc2350(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let team = team_or_404(&state, &id).await?;
     let today = directory::Day::of(state.fed.now());
     Ok(text(
@@ -310,10 +272,9 @@ pub async fn team_rfc2350(
 /// `GET /api/v1/teams/{id}/vcard`: the team's public contacts as a vCard 4.0.
 pub async fn team_vcard(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let team = team_or_404(&state, &id).await?;
     Ok(text(
         "text/vcard; charset=utf-8",
@@ -333,20 +294,18 @@ fn view_of(s: Option<&str>) -> Result<formats::View, ApiError> {
     match s {
         None | Some("members") => Ok(formats::View::Members),
         Some("public") => Ok(formats::View::Public),
-        Some(other) => Err(ApiError::bad_request(
-            "bad_view",
-            format!("view `{other}` is not `members` or `public`"),
-        )),
+        Some(other) => {
+            Err(ErrorCode::BadView.with(format!("view `{other}` is not `members` or `public`")))
+        }
     }
 }
 
 /// `GET /api/v1/directory/export?format=json|csv|ti|first|vcard&view=members|public`.
 pub async fn export(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let view = view_of(q.view.as_deref())?;
     let teams = state.fed.teams().await?;
     let now = state.fed.now();
@@ -369,10 +328,9 @@ pub async fn export(
         "first" => Json(formats::first::export_first(&teams)).into_response(),
         "vcard" => text("text/vcard; charset=utf-8", formats::vcard::vcards(&teams)),
         other => {
-            return Err(ApiError::bad_request(
-                "bad_format",
-                format!("format `{other}` is not json, csv, ti, first or vcard"),
-            ));
+            return Err(ErrorCode::BadFormat.with(format!(
+                "format `{other}` is not json, csv, ti, first or vcard"
+            )));
         }
     })
 }
@@ -388,11 +346,10 @@ pub struct ImportQuery {
 /// node hosts. All or nothing: if any team is refused, none is published.
 pub async fn import(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditDirectory>,
     Query(q): Query<ImportQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditDirectory)?;
     let bytes = body::read(body, MAX_IMPORT).await?;
     let me = state.fed.node_id().clone();
     let now = state.fed.now();
@@ -410,10 +367,9 @@ pub async fn import(
                 .map(Ok)
                 .collect(),
             other => {
-                return Err(ApiError::bad_request(
-                    "bad_format",
-                    format!("format `{other}` is not ti, first or json (give ?format=)"),
-                ));
+                return Err(ErrorCode::BadFormat.with(format!(
+                    "format `{other}` is not ti, first or json (give ?format=)"
+                )));
             }
         };
     let today = directory::Day::of(now);
@@ -442,27 +398,22 @@ pub async fn import(
         }
     }
     if teams.is_empty() && problems.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "empty_import",
-            "the file holds no team",
-        ));
+        return Err(ErrorCode::EmptyImport.with("the file holds no team"));
     }
     if !problems.is_empty() {
+        // A file holding a team of another authority is refused with that code, but as the
+        // whole file's problem (422), not as a refusal of the caller (403).
         let code = match problems[0]["code"].as_str() {
-            Some("not_authoritative") => "not_authoritative",
-            _ => "import_refused",
+            Some("not_authoritative") => ErrorCode::NotAuthoritative,
+            _ => ErrorCode::ImportRefused,
         };
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            code,
-            format!(
+        return Err(code
+            .with(format!(
                 "{} problem(s) in the file; nothing was imported",
                 problems.len()
-            ),
-        );
-        e.problems = Some(Value::Array(problems));
-        return Err(e);
+            ))
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .with_problems(problems));
     }
     let mut imported = Vec::with_capacity(teams.len());
     for team in teams {
@@ -470,8 +421,7 @@ pub async fn import(
         state
             .fed
             .publish_directory_entry(DirectoryEntry::Team(Box::new(team)))
-            .await
-            .map_err(directory_error)?;
+            .await?;
         imported.push(id);
     }
     Ok(Json(json!({"imported": imported})).into_response())
@@ -492,19 +442,15 @@ pub struct HygieneQuery {
 /// warnings this node sent.
 pub async fn hygiene(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Query(q): Query<HygieneQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let within = q.within_days.unwrap_or(state.directory.key_warning_days);
     let max_age = q
         .max_age_days
         .unwrap_or(state.directory.contacts_max_age_days);
     if !(0..=3650).contains(&within) || !(1..=3650).contains(&max_age) {
-        return Err(ApiError::bad_request(
-            "bad_window",
-            "within_days is 0–3650 and max_age_days 1–3650",
-        ));
+        return Err(ErrorCode::BadWindow.with("within_days is 0–3650 and max_age_days 1–3650"));
     }
     let teams = state.fed.teams().await?;
     let now = state.fed.now();
@@ -563,12 +509,7 @@ fn country_of(s: &str) -> Result<CountryCode, ApiError> {
     CountryCode::new(s)
         .ok()
         .filter(|c| atalaya_core::member_states::is_member_state(*c))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "unknown-country",
-                format!("`{s}` is not an OAS member state"),
-            )
-        })
+        .ok_or_else(|| ErrorCode::UnknownCountry.with(format!("`{s}` is not an OAS member state")))
 }
 
 /// Refuse an entry whose country is not the path's.
@@ -576,19 +517,15 @@ fn same_country(entry: CountryCode, path: CountryCode) -> Result<(), ApiError> {
     if entry == path {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "id_mismatch",
-            format!("the entry is for {entry}, the path for {path}"),
-        ))
+        Err(ErrorCode::IdMismatch.with(format!("the entry is for {entry}, the path for {path}")))
     }
 }
 
 /// `GET /api/v1/cybercrime`: every member state's cybercrime entry (members only).
 pub async fn list_cybercrime(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let countries = state.fed.cybercrime_entries().await?;
     Ok(Json(json!({"countries": countries})).into_response())
 }
@@ -596,10 +533,9 @@ pub async fn list_cybercrime(
 /// `GET /api/v1/cybercrime/{country}`.
 pub async fn show_cybercrime(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
     Path(country): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let country = country_of(&country)?;
     let entry = state
         .fed
@@ -614,11 +550,10 @@ pub async fn show_cybercrime(
 /// `PUT /api/v1/cybercrime/{country}`: this node's country's authorities and laws.
 pub async fn put_cybercrime(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditDirectory>,
     Path(country): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditDirectory)?;
     let country = country_of(&country)?;
     let entry: CountryCybercrime = entry_body(&state, body).await?;
     same_country(entry.country, country)?;
@@ -629,9 +564,8 @@ pub async fn put_cybercrime(
 /// `GET /api/v1/standards`: the registry of recommended standards.
 pub async fn show_standards(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     Ok(match state.fed.standards_registry().await? {
         Some(r) => Json(json!(r)).into_response(),
         None => Json(json!({"standards": [], "updated": null})).into_response(),
@@ -641,10 +575,9 @@ pub async fn show_standards(
 /// `PUT /api/v1/standards`: the coordinator keeps the registry.
 pub async fn put_standards(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ManageCensus>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ManageCensus)?;
     let registry: StandardsRegistry = entry_body(&state, body).await?;
     let reply = publish(
         &state,
@@ -657,9 +590,8 @@ pub async fn put_standards(
 /// `GET /api/v1/standards/adoption`: every state's adoption of the recommended standards.
 pub async fn list_adoption(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadDirectory>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadDirectory)?;
     let countries = state.fed.standards_adoptions().await?;
     Ok(Json(json!({"countries": countries})).into_response())
 }
@@ -668,11 +600,10 @@ pub async fn list_adoption(
 /// the registry are refused.
 pub async fn put_adoption(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<EditDirectory>,
     Path(country): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::EditDirectory)?;
     let country = country_of(&country)?;
     let adoption: StandardsAdoption = entry_body(&state, body).await?;
     same_country(adoption.country, country)?;
@@ -699,7 +630,7 @@ pub async fn put_adoption(
         })
         .collect();
     if !unknown.is_empty() {
-        return Err(ApiError::problems(&unknown, "unknown-standard"));
+        return Err(ApiError::problems(&unknown, ErrorCode::UnknownStandard));
     }
     let reply = publish(
         &state,

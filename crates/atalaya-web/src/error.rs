@@ -1,9 +1,17 @@
 //! The one error type at the HTTP edge: every refusal is a status, a stable code and a message,
 //! as `{"error": {"code": "...", "message": "..."}}`. Internal details go to the log only.
+//! The codes the web crate spells are the [`ErrorCode`] list; each domain's refusals convert
+//! with `From` (see `domain.rs`), so handlers use `?`.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+mod code;
+mod domain;
+
+pub use code::ErrorCode;
+pub(crate) use domain::problem;
 
 /// An HTTP error with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +27,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// A new error.
+    /// A new error. The web's own codes are [`ErrorCode`]s ([`ApiError::of`]); this is for a
+    /// code that comes from a domain (a denial, a label or import problem, an account refusal).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -29,11 +38,25 @@ impl ApiError {
         }
     }
 
+    /// The error with `code`, its status and `message`.
+    pub fn of(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code.status(), code.as_str(), message)
+    }
+
+    /// The same error with another status (for the few places where a code is answered with
+    /// a status other than its usual one).
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     /// 422 naming every problem of the input; the code is the first problem's.
     pub fn problems<P: serde::Serialize + std::fmt::Display>(
         problems: &[P],
-        code: &'static str,
+        code: impl Into<&'static str>,
     ) -> Self {
+        let code = code.into();
         let message = problems
             .iter()
             .map(ToString::to_string)
@@ -47,31 +70,26 @@ impl ApiError {
         }
     }
 
-    /// 400 for input that is not what the endpoint takes.
+    /// 400 for input that is not what the endpoint takes (prefer an [`ErrorCode`]).
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// 401: no valid credentials.
+    /// 401: no valid credentials (prefer an [`ErrorCode`]).
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
     /// 404.
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
+        Self::of(ErrorCode::NotFound, format!("no such {what}"))
     }
 
     /// 500; the cause is logged, never returned.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+        Self::of(
+            ErrorCode::InternalError,
             "the node could not complete the request; see its log",
         )
     }

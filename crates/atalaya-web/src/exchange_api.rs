@@ -27,9 +27,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Principal;
+use crate::auth::Need;
+use crate::auth::right::{Publish, ReadBulletins};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
-use atalaya_core::access::Permission;
 
 /// The formats a document can be imported from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +46,8 @@ impl ImportFormat {
             "csaf" => Ok(Self::Csaf),
             "stix" => Ok(Self::Stix),
             "misp" => Ok(Self::Misp),
-            other => Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_format",
-                format!("cannot import {other:?}: use csaf, stix or misp"),
-            )),
+            other => Err(ErrorCode::UnknownFormat
+                .with(format!("cannot import {other:?}: use csaf, stix or misp"))),
         }
     }
 
@@ -81,33 +79,6 @@ pub struct ImportQuery {
     dry_run: bool,
 }
 
-/// The HTTP status and body of a refused document.
-fn refused(e: ImportError) -> ApiError {
-    let status = match e.code {
-        exchange::codes::TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-        exchange::codes::MALFORMED => StatusCode::BAD_REQUEST,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    let problems = e
-        .problems
-        .iter()
-        .map(|p| problem(e.code, &p.path, &p.message))
-        .collect();
-    with_problems(ApiError::new(status, e.code, e.reason), problems)
-}
-
-/// One problem as the API lists it: `{code, field, message}`.
-fn problem(code: &str, field: &str, message: &str) -> Value {
-    json!({"code": code, "field": field, "message": message})
-}
-
-fn with_problems(mut e: ApiError, problems: Vec<Value>) -> ApiError {
-    if !problems.is_empty() {
-        e.problems = Some(Value::Array(problems));
-    }
-    e
-}
-
 /// One imported bulletin, as the reply lists it.
 fn summary(id: Option<uuid::Uuid>, d: &BulletinDraft) -> Value {
     json!({
@@ -127,23 +98,19 @@ fn summary(id: Option<uuid::Uuid>, d: &BulletinDraft) -> Value {
 /// `POST /api/v1/import/{format}`.
 pub async fn import(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<Publish>,
     Path(format): Path<String>,
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::Publish)?;
     let format = ImportFormat::parse(&format)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let default_tlp = match query.tlp.as_deref() {
         None => None,
         Some(t) => Some(Tlp::parse(t).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "tlp={t:?} is not a TLP 2.0 label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)"
-                ),
-            )
+            ErrorCode::InvalidQuery.with(format!(
+                "tlp={t:?} is not a TLP 2.0 label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)"
+            ))
         })?),
     };
     let opts = ImportOptions {
@@ -154,10 +121,9 @@ pub async fn import(
     // Conversion is CPU work on up to 16 MiB: off the async workers.
     let imported = tokio::task::spawn_blocking(move || format.convert(&bytes, &opts))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(refused)?;
+        .map_err(ApiError::internal)??;
     if imported.bulletins.is_empty() {
-        return Err(refused(ImportError::new(
+        return Err(ApiError::from(ImportError::new(
             exchange::codes::NOTHING_TO_IMPORT,
             "the document holds nothing that becomes a bulletin",
         )));
@@ -192,24 +158,19 @@ pub struct ConvertedQuery {
 /// node applies the same checks, sharing policy and re-import rules as for a whole document.
 pub async fn import_converted(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<Publish>,
     Path(format): Path<String>,
     query: Result<Query<ConvertedQuery>, axum::extract::rejection::QueryRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::Publish)?;
     let format = ImportFormat::parse(&format)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let unit: ConvertedBulletin = crate::api::json_body(body).await?;
     if unit.source.format != format.source() || unit.source.objects.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_source",
-            format!(
-                "the bulletin's source must name at least one {} object",
-                format.source().as_str()
-            ),
-        ));
+        return Err(ErrorCode::InvalidSource.with(format!(
+            "the bulletin's source must name at least one {} object",
+            format.source().as_str()
+        )));
     }
     let (status, reply) = land(&state, vec![(unit.bulletin, unit.source)], query.dry_run).await?;
     Ok((status, Json(reply)).into_response())
@@ -354,7 +315,7 @@ async fn land(
             continue;
         }
         if let Err(e) = state.fed.preview_recipients(draft.clone()) {
-            problems.push(problem(
+            problems.push(crate::error::problem(
                 exchange::codes::INVALID_BULLETIN,
                 &format!("bulletins[{i}]"),
                 &e.to_string(),
@@ -367,14 +328,12 @@ async fn land(
             problems.len(),
             units.len()
         );
-        return Err(with_problems(
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                exchange::codes::INVALID_BULLETIN,
-                message,
-            ),
-            problems,
-        ));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            exchange::codes::INVALID_BULLETIN,
+            message,
+        )
+        .with_problems(problems));
     }
     let mut lines = Vec::new();
     let mut published = 0usize;
@@ -456,11 +415,8 @@ async fn publish_once(
             return Ok(Landed::Duplicate(dup));
         }
     }
-    Err(ApiError::new(
-        StatusCode::CONFLICT,
-        "import_conflict",
-        "other imports of the same document kept changing it; try again",
-    ))
+    Err(ErrorCode::ImportConflict
+        .with("other imports of the same document kept changing it; try again"))
 }
 
 /// Publish what a TAXII client posted, at most once per object version (see [`land`]); the
@@ -480,10 +436,9 @@ pub(crate) async fn land_posted(
 /// `GET /api/v1/bulletins/{id}/export/{format}`.
 pub async fn export(
     State(state): State<AppState>,
-    auth: Principal,
+    Need(auth, ..): Need<ReadBulletins>,
     Path((id, format)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadBulletins)?;
     let id = crate::api::bulletin_id(&id)?;
     let record = state
         .fed
@@ -493,11 +448,9 @@ pub async fn export(
         .ok_or_else(|| ApiError::not_found("bulletin"))?;
     let b = &record.bulletin;
     if !matches!(format.as_str(), "csaf" | "stix" | "misp" | "cap") {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_format",
-            format!("cannot export as {format:?}: use csaf, stix, misp or cap"),
-        ));
+        return Err(ErrorCode::UnknownFormat.with(format!(
+            "cannot export as {format:?}: use csaf, stix, misp or cap"
+        )));
     }
     if let Decision::Deny(d) = state.fed.decide_audited(
         &atalaya_node::bulletins::policy_item(b),
@@ -505,11 +458,7 @@ pub async fn export(
         &Actor::Person { user: &auth.name },
         Action::Export,
     ) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            d.code(),
-            d.to_string(),
-        ));
+        return Err(d.into());
     }
     let json_body = |v: Value| {
         (
@@ -559,11 +508,8 @@ pub async fn export(
             let xml = crate::feeds::cap_export(&state, b.id)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "cap_not_available",
-                        "CAP 1.2 alerts are made for public (TLP:CLEAR) attack warnings only",
-                    )
+                    ErrorCode::CapNotAvailable
+                        .with("CAP 1.2 alerts are made for public (TLP:CLEAR) attack warnings only")
                 })?;
             Ok((
                 [(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")],

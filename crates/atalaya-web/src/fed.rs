@@ -31,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState, body};
 
 /// What a federation request must get through before its body is read: a turn among the
@@ -67,14 +68,10 @@ impl FedGate {
             .map_err(|_| ApiError::internal("the body counter is poisoned"))?;
         let count = reading.entry(node.clone()).or_default();
         if *count >= self.bodies_per_peer {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "peer_busy",
-                format!(
-                    "{node} already has {} bodies being read here; retry when one is done",
-                    self.bodies_per_peer
-                ),
-            ));
+            return Err(ErrorCode::PeerBusy.with(format!(
+                "{node} already has {} bodies being read here; retry when one is done",
+                self.bodies_per_peer
+            )));
         }
         *count += 1;
         Ok(BodyTurn {
@@ -133,14 +130,10 @@ async fn caller(
     };
     let gate = &state.fed_gate;
     let busy = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            format!(
-                "the node could not authenticate this request within {} ms; retry later",
-                gate.auth_timeout.as_millis()
-            ),
-        )
+        ErrorCode::Busy.with(format!(
+            "the node could not authenticate this request within {} ms; retry later",
+            gate.auth_timeout.as_millis()
+        ))
     };
     let authenticate = async {
         let _turn = gate.authenticating.acquire().await.map_err(|_| busy())?;
@@ -162,10 +155,8 @@ async fn signed_body(
 ) -> Result<axum::body::Bytes, ApiError> {
     let gate = &state.fed_gate;
     let digest = who.body_digest.ok_or_else(|| {
-        ApiError::unauthorized(
-            "incomplete_coverage",
-            "signature does not cover \"content-digest\" of the body",
-        )
+        ErrorCode::IncompleteCoverage
+            .with("signature does not cover \"content-digest\" of the body")
     })?;
     let _turn = gate.start_body(&who.node)?;
     let read = body::read_signed(body, max, announced, digest, gate.body_timeout).await;
@@ -233,12 +224,9 @@ pub async fn outbox(
     query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let requester = caller(&state, &method, &uri, &headers, false).await?.node;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     if q.after < 0 {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "`after` must not be negative",
-        ));
+        return Err(ErrorCode::InvalidQuery.with("`after` must not be negative"));
     }
     let (raws, next, more) = state
         .fed
@@ -284,7 +272,7 @@ pub async fn checkpoint(
     query: Result<Query<CheckpointQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     caller(&state, &method, &uri, &headers, false).await?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     match state.fed.store.latest_audit_head(&q.node).await? {
         Some(head) => Ok(([(header::CONTENT_TYPE, "application/json")], head.raw).into_response()),
         None => Err(ApiError::not_found("checkpoint")),
@@ -312,7 +300,7 @@ pub async fn audit_consistency(
     query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     caller(&state, &method, &uri, &headers, false).await?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     match state.fed.audit_consistency(q.from, q.to).await? {
         Ok(proof) => Ok(Json(serde_json::json!({
             "from": q.from,
@@ -320,11 +308,7 @@ pub async fn audit_consistency(
             "proof": proof.iter().map(atalaya_core::merkle::to_hex).collect::<Vec<_>>(),
         }))
         .into_response()),
-        Err(e) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_such_proof",
-            e.to_string(),
-        )),
+        Err(e) => Err(ErrorCode::NoSuchProof.with(e.to_string())),
     }
 }
 
@@ -346,7 +330,7 @@ pub async fn audit_cosignature(
     let witness = witness.node;
     let text = body::check_text(&bytes)?;
     let c: atalaya_core::audit::Cosignature = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request("invalid_cosignature", e.to_string()))?;
+        .map_err(|e| ErrorCode::InvalidCosignature.with(e.to_string()))?;
     match state.fed.accept_cosignature(&witness, &c).await? {
         Ok(new) => Ok(Json(serde_json::json!({"stored": new})).into_response()),
         Err(r) => Err(ApiError::new(

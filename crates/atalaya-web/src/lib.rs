@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::error::ErrorCode;
 use atalaya_federation::Federation;
 use atalaya_node::accounts::{self, Accounts, ConsoleSettings};
 use axum::Router;
@@ -446,12 +447,9 @@ async fn api_rate_limit(
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let secs = wait.as_secs().max(1);
-            let mut resp = ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests; try again in {secs} s"),
-            )
-            .into_response();
+            let mut resp = ErrorCode::RateLimited
+                .with(format!("too many requests; try again in {secs} s"))
+                .into_response();
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -477,10 +475,7 @@ async fn audit_before_answer(
         Ok(()) => resp,
         Err(e) => {
             tracing::error!(error = %e, "answer withheld: its audit entries are not written");
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "audit_unavailable",
-                "the node could not record this request in its audit trail, so it withholds the \
+            ErrorCode::AuditUnavailable.with("the node could not record this request in its audit trail, so it withholds the \
                  answer; try again later, and tell the node's operator if it persists",
             )
             .into_response()

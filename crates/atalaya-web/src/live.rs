@@ -24,13 +24,13 @@ use std::time::Duration;
 
 use atalaya_federation::{Federation, NodeEvent};
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use tokio::sync::{OnceCell, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// Envelopes read from the log per page when catching up after an event.
@@ -169,15 +169,12 @@ pub async fn events(
     let before = live.subscribers.fetch_add(1, Ordering::Relaxed);
     let guard = Subscribed(Arc::clone(&live.subscribers));
     if before >= live.max_subscribers {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_subscribers",
-            format!(
+        return Err(ErrorCode::TooManySubscribers
+            .with(format!(
                 "this node serves at most {} live subscribers; read /public/v1/bulletins instead",
                 live.max_subscribers
-            ),
-        )
-        .into_response());
+            ))
+            .into_response());
     }
     let tx = live
         .feed(&state.fed, &state.shutdown)

@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::{Principal, Via};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// Largest body a client may post (announced as the API root's `max_content_length`).
@@ -182,6 +183,10 @@ pub struct TaxiiError {
 }
 
 impl TaxiiError {
+    fn of(code: ErrorCode, description: impl Into<String>) -> Self {
+        Self::new(code.status(), code.as_str(), description)
+    }
+
     fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
@@ -246,15 +251,11 @@ fn taxii_response(status: StatusCode, body: String) -> Response {
 }
 
 fn unauthorized(description: &str) -> TaxiiError {
-    TaxiiError::new(StatusCode::UNAUTHORIZED, "unauthorized", description)
+    TaxiiError::of(ErrorCode::Unauthorized, description)
 }
 
 fn not_found(what: &str) -> TaxiiError {
-    TaxiiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no such {what}"),
-    )
+    TaxiiError::of(ErrorCode::NotFound, format!("no such {what}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,9 +267,8 @@ fn check_accept(headers: &HeaderMap) -> Result<()> {
     if proto::accepts_taxii(accept) {
         Ok(())
     } else {
-        Err(TaxiiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            "not_acceptable",
+        Err(TaxiiError::of(
+            ErrorCode::NotAcceptable,
             format!("this server answers with {}", proto::MEDIA_TYPE),
         ))
     }
@@ -405,9 +405,8 @@ fn require_read(c: &Collection, who: Option<&Principal>) -> Result<()> {
         None => Err(unauthorized(
             "this collection needs an API token (Bearer, or Basic with the token as password)",
         )),
-        Some(p) => Err(TaxiiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Some(p) => Err(TaxiiError::of(
+            ErrorCode::Forbidden,
             format!(
                 "{} may not read this collection (needs bulletins:read)",
                 p.name
@@ -876,17 +875,15 @@ pub async fn add_objects(
         return Err(unauthorized("adding objects needs an API token"));
     };
     if !who.rights.contains(Permission::Publish) {
-        return Err(TaxiiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(TaxiiError::of(
+            ErrorCode::Forbidden,
             format!("{} does not have the right bulletins:publish", who.name),
         ));
     }
     let c = find_collection(&state.fed, &id)?;
     if !can_write(&c, Some(&who)) {
-        return Err(TaxiiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(TaxiiError::of(
+            ErrorCode::Forbidden,
             "the public collection is read-only",
         ));
     }
@@ -894,9 +891,8 @@ pub async fn add_objects(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     if !proto::is_taxii_content_type(content_type) {
-        return Err(TaxiiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        return Err(TaxiiError::of(
+            ErrorCode::UnsupportedMediaType,
             format!("post a TAXII envelope as {}", proto::MEDIA_TYPE),
         ));
     }

@@ -9,7 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Chrome, Officer, Posted, render, render_status};
+use crate::auth::Need;
 use crate::auth::account_error;
+use crate::auth::right::{EditOnCall, ManageUsers, ReadBulletins};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 use atalaya_node::accounts::NewUser;
 
@@ -82,10 +85,10 @@ struct PeersPage {
 }
 
 /// `GET /console/peers`
-pub async fn peers(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn peers(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+) -> Response {
     let now = state.fed.now();
     let report = match state.fed.peer_report().await {
         Ok(r) => r,
@@ -213,18 +216,18 @@ async fn users_page(
 }
 
 /// `GET /console/users`
-pub async fn users(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ManageUsers) {
-        return r;
-    }
+pub async fn users(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ManageUsers, Officer>,
+) -> Response {
     users_page(&state, o.c, None, None, StatusCode::OK).await
 }
 
 /// `POST /console/users`: create an account (its password is shown once).
-pub async fn create_user(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::ManageUsers) {
-        return r;
-    }
+pub async fn create_user(
+    State(state): State<AppState>,
+    Need(p, ..): Need<ManageUsers, Posted>,
+) -> Response {
     let c = p.officer.c.clone();
     let role = match p.get("role").unwrap_or("").parse::<Role>() {
         Ok(r) => r,
@@ -263,23 +266,19 @@ async fn after_user_change(state: &AppState, o: &Officer, r: Result<(), ApiError
 pub async fn change_role(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    p: Posted,
+    Need(p, ..): Need<ManageUsers, Posted>,
 ) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::ManageUsers) {
-        return r;
-    }
     let r = async {
         let role: Role = p
             .get("role")
             .unwrap_or("")
             .parse()
-            .map_err(|e: String| ApiError::bad_request("invalid_role", e))?;
+            .map_err(|e: String| ErrorCode::InvalidRole.with(e))?;
         if o.session.user.id == id && role != Role::Admin {
-            return Err(ApiError::bad_request(
-                "own_role",
-                "an admin cannot demote themselves (another admin can)",
-            ));
+            return Err(
+                ErrorCode::OwnRole.with("an admin cannot demote themselves (another admin can)")
+            );
         }
         state
             .accounts
@@ -295,17 +294,11 @@ pub async fn change_role(
 pub async fn disable_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    p: Posted,
+    Need(p, ..): Need<ManageUsers, Posted>,
 ) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::ManageUsers) {
-        return r;
-    }
     let r = if o.session.user.id == id {
-        Err(ApiError::bad_request(
-            "own_account",
-            "you cannot disable your own account",
-        ))
+        Err(ErrorCode::OwnAccount.with("you cannot disable your own account"))
     } else {
         state
             .accounts
@@ -320,12 +313,9 @@ pub async fn disable_user(
 pub async fn enable_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    p: Posted,
+    Need(p, ..): Need<ManageUsers, Posted>,
 ) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::ManageUsers) {
-        return r;
-    }
     let r = state
         .accounts
         .set_disabled(&id, false)
@@ -544,18 +534,18 @@ async fn settings_page(
 }
 
 /// `GET /console/settings`
-pub async fn settings(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn settings(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+) -> Response {
     settings_page(&state, o.c, None, false, StatusCode::OK).await
 }
 
 /// `POST /console/settings/oncall`: the primary, secondary and lead.
-pub async fn save_oncall(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::EditOnCall) {
-        return r;
-    }
+pub async fn save_oncall(
+    State(state): State<AppState>,
+    Need(p, ..): Need<EditOnCall, Posted>,
+) -> Response {
     let c = p.officer.c.clone();
     let mut entries = Vec::new();
     for role in OnCallRole::ORDER {

@@ -3,7 +3,6 @@
 //! refreshed live.
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::{BulletinDraft, Tlp};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,6 +14,9 @@ use atalaya_store::BulletinRecord;
 
 use super::watch::{ack_word, tlp_class, tlp_label};
 use super::{Chrome, Officer, Posted, render, render_status};
+use crate::auth::Need;
+use crate::auth::right::{Acknowledge, Publish, ReadBulletins};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// The sectors vocabulary (key, English name), from the project's data file.
@@ -139,10 +141,10 @@ fn compose_page(state: &AppState, c: Chrome, typed: Typed, error: Option<String>
 }
 
 /// `GET /console/compose`
-pub async fn compose(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::Publish) {
-        return r;
-    }
+pub async fn compose(
+    State(state): State<AppState>,
+    Need(o, ..): Need<Publish, Officer>,
+) -> Response {
     render(&compose_page(&state, o.c, Typed::default(), None))
 }
 
@@ -251,10 +253,10 @@ struct PreviewFragment {
 }
 
 /// `POST /console/compose/preview`: the bulletin as it will go, and exactly who will get it.
-pub async fn preview(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::Publish) {
-        return r;
-    }
+pub async fn preview(
+    State(state): State<AppState>,
+    Need(p, ..): Need<Publish, Posted>,
+) -> Response {
     let c = p.officer.c.clone();
     let outcome = draft_from_form(&p, &state).and_then(|draft| {
         let (title, summary, tlp) = (
@@ -302,10 +304,10 @@ pub async fn preview(State(state): State<AppState>, p: Posted) -> Response {
 }
 
 /// `POST /console/compose`: publish, then show the bulletin's page.
-pub async fn publish(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::Publish) {
-        return r;
-    }
+pub async fn publish(
+    State(state): State<AppState>,
+    Need(p, ..): Need<Publish, Posted>,
+) -> Response {
     let result = match draft_from_form(&p, &state) {
         Ok(draft) => state.fed.publish(draft).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
@@ -458,25 +460,24 @@ async fn load(
 ) -> Result<Visible<BulletinRecord>, ApiError> {
     let id: uuid::Uuid = id
         .parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"))?;
+        .map_err(|_| ErrorCode::InvalidId.with("bulletin ids are UUIDs"))?;
     use atalaya_node::bulletins::ReadError;
     match state.bulletins.read(&o.c.username, id).await {
         Ok(r) => Ok(r),
         Err(ReadError::NotFound) => Err(ApiError::not_found("bulletin")),
-        Err(ReadError::Denied(_)) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_for_you",
-            "the sharing policy does not let you see this bulletin",
-        )),
+        Err(ReadError::Denied(_)) => {
+            Err(ErrorCode::NotForYou.with("the sharing policy does not let you see this bulletin"))
+        }
         Err(ReadError::Store(e)) => Err(e.into()),
     }
 }
 
 /// `GET /console/bulletins/{id}`
-pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<String>) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn page(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         // Reading the full bulletin is recorded in the audit trail (who saw what) by the
         // bulletin service's read.
@@ -577,12 +578,9 @@ pub async fn page(State(state): State<AppState>, o: Officer, Path(id): Path<Stri
 /// `GET /console/bulletins/{id}/matrix`
 pub async fn matrix_fragment(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadBulletins, Officer>,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
     let result = async {
         let r = load(&state, &o, &id).await?;
         Ok::<_, ApiError>((
@@ -606,12 +604,9 @@ pub async fn matrix_fragment(
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    p: Posted,
+    Need(p, ..): Need<Acknowledge, Posted>,
 ) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::Acknowledge) {
-        return r;
-    }
     let note = match p.get("note") {
         None => atalaya_core::ack::AckNote::Received,
         Some(n) => match serde_json::from_value(json!(n)) {
@@ -619,7 +614,7 @@ pub async fn acknowledge(
             Err(_) => {
                 return super::error_page(
                     &o.c.tr,
-                    &ApiError::bad_request("invalid_note", format!("unknown note {n:?}")),
+                    &ErrorCode::InvalidNote.with(format!("unknown note {n:?}")),
                 );
             }
         },

@@ -6,7 +6,6 @@
 
 use askama::Template;
 use atalaya_core::Timestamp;
-use atalaya_core::access::Permission;
 use atalaya_core::census::{
     self, AnswerValue, Answers, CensusResponse, CensusRound, Question, QuestionKind,
     QuestionSummary,
@@ -19,8 +18,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Chrome, Officer, Posted, error_page, go, render_or_error, render_status};
-use crate::census_api::census_error;
+use crate::auth::Need;
+use crate::auth::right::{AnswerCensus, ManageCensus, ReadDirectory};
 use crate::charts;
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// The navigation entry of every census page.
@@ -28,7 +29,7 @@ const NAV: &str = "census";
 
 fn round_id(s: &str) -> Result<Uuid, ApiError> {
     s.parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", "census round ids are UUIDs"))
+        .map_err(|_| ErrorCode::InvalidId.with("census round ids are UUIDs"))
 }
 
 /// The round a path names (`{id}`): a bad id is a 400, an unknown round a 404.
@@ -42,11 +43,7 @@ async fn round_of_path(state: &AppState, id: &str) -> Result<CensusRound, ApiErr
 
 /// The refusal of an answer to a round that takes none now.
 fn round_closed(round: &CensusRound) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "round-closed",
-        format!("round `{}` is not open for responses", round.title),
-    )
+    ErrorCode::RoundClosed.with(format!("round `{}` is not open for responses", round.title))
 }
 
 /// Whether this person runs rounds here: the right, at the roster's coordinator.
@@ -136,10 +133,10 @@ async fn list_page(
 }
 
 /// `GET /console/census`: the rounds this node knows, newest first.
-pub async fn list(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
+pub async fn list(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadDirectory, Officer>,
+) -> Response {
     let c = with_nav(o.c.clone());
     render_or_error(
         &o.c.tr,
@@ -148,11 +145,11 @@ pub async fn list(State(state): State<AppState>, o: Officer) -> Response {
 }
 
 /// `POST /console/census`: the coordinator opens a round with the network's questionnaire.
-pub async fn open(State(state): State<AppState>, p: Posted) -> Response {
+pub async fn open(
+    State(state): State<AppState>,
+    Need(p, ..): Need<ManageCensus, Posted>,
+) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::ManageCensus) {
-        return r;
-    }
     let title = p.get("title").unwrap_or("").to_owned();
     let closes_value = p.get("closes").unwrap_or("").to_owned();
     let closes = if closes_value.is_empty() {
@@ -183,18 +180,16 @@ pub async fn open(State(state): State<AppState>, p: Posted) -> Response {
     };
     match outcome {
         Ok(round) => go(&format!("/console/census/{}", round.id)),
-        Err((code, message)) if code == "not_the_coordinator" || code == "internal_error" => {
-            let status = if code == "internal_error" {
-                StatusCode::INTERNAL_SERVER_ERROR
+        Err((code, message))
+            if code == ErrorCode::NotTheCoordinator.as_str()
+                || code == ErrorCode::InternalError.as_str() =>
+        {
+            let code = if code == ErrorCode::InternalError.as_str() {
+                ErrorCode::InternalError
             } else {
-                StatusCode::FORBIDDEN
+                ErrorCode::NotTheCoordinator
             };
-            let code: &'static str = if status == StatusCode::FORBIDDEN {
-                "not_the_coordinator"
-            } else {
-                "internal_error"
-            };
-            error_page(&o.c.tr, &ApiError::new(status, code, message))
+            error_page(&o.c.tr, &code.with(message))
         }
         Err(problem) => {
             let c = with_nav(o.c.clone());
@@ -207,18 +202,19 @@ pub async fn open(State(state): State<AppState>, p: Posted) -> Response {
 }
 
 /// `POST /console/census/{id}/close`: the coordinator closes a round.
-pub async fn close(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
+pub async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Need(p, ..): Need<ManageCensus, Posted>,
+) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::ManageCensus) {
-        return r;
-    }
     let id = match round_id(&id) {
         Ok(id) => id,
         Err(e) => return error_page(&o.c.tr, &e),
     };
     match state.fed.close_census_round(id).await {
         Ok(_) => go("/console/census"),
-        Err(e) => error_page(&o.c.tr, &census_error(e)),
+        Err(e) => error_page(&o.c.tr, &ApiError::from(e)),
     }
 }
 
@@ -483,13 +479,10 @@ pub struct SentQuery {
 /// `GET /console/census/{id}`: the round, and the census form while it is open.
 pub async fn page(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadDirectory, Officer>,
     Path(id): Path<String>,
     Query(q): Query<SentQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
     let result = async {
         let round = round_of_path(&state, &id).await?;
         let (answers, source) = match own_response(&state, round.id).await? {
@@ -585,11 +578,12 @@ fn answers_of(
 /// `POST /console/census/{id}/answer`: send this team's answers to the coordinator. On problems
 /// the form comes back with what was entered and each problem next to its question; nothing is
 /// stored or sent.
-pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
+pub async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Need(p, ..): Need<AnswerCensus, Posted>,
+) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::AnswerCensus) {
-        return r;
-    }
     let round = match round_of_path(&state, &id).await {
         Ok(r) => r,
         Err(e) => return error_page(&o.c.tr, &e),
@@ -612,7 +606,7 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
                 }
                 problems = found;
             }
-            Err(e) => return error_page(&o.c.tr, &census_error(e)),
+            Err(e) => return error_page(&o.c.tr, &ApiError::from(e)),
         }
     } else {
         // Show every problem at once: those of the answers that could be read too.
@@ -726,10 +720,11 @@ fn summary_view(
 
 /// `GET /console/census/{id}/report`: what the responses held here say (the coordinator holds
 /// every team's).
-pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<String>) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
+pub async fn report(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadDirectory, Officer>,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let round = round_of_path(&state, &id).await?;
         let responses = state.fed.census_responses(round.id).await?;
@@ -849,12 +844,9 @@ pub struct CompareQuery {
 /// `GET /console/census/compare?question=ID`: one question's answers, round by round.
 pub async fn compare(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadDirectory, Officer>,
     Query(q): Query<CompareQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
     let result = async {
         let c = with_nav(o.c.clone());
         let lang = c.tr.lang.code();

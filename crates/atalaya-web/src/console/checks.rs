@@ -3,12 +3,14 @@
 //! checks. Also the origin's "re-notify" action on a bulletin's overdue recipients.
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::comm_check::{self, MemberStatus};
 use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{Chrome, Officer, Posted, go, render_or_error};
+use crate::auth::Need;
+use crate::auth::right::{AnswerChecks, ReadBulletins, Renotify, RunChecks};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 fn status_word(s: MemberStatus) -> &'static str {
@@ -173,10 +175,10 @@ fn trend_rows(c: &Chrome, t: &comm_check::Trend) -> Vec<TrendRow> {
 }
 
 /// `GET /console/checks`
-pub async fn page(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn page(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+) -> Response {
     let result = async {
         let now = state.fed.now();
         let facts = state.checks.started(20).await?;
@@ -216,17 +218,19 @@ pub async fn page(State(state): State<AppState>, o: Officer) -> Response {
 }
 
 /// `POST /console/checks`: start a check of every peer.
-pub async fn start(State(state): State<AppState>, p: Posted) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    Need(p, ..): Need<RunChecks, Posted>,
+) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::RunChecks) {
-        return r;
-    }
     let minutes = match p.get("minutes").unwrap_or("15").parse::<u32>() {
         Ok(m) => m,
         Err(_) => {
             return super::error_page(
                 &o.c.tr,
-                &ApiError::bad_request("invalid_check", "minutes: not a number"),
+                &ErrorCode::InvalidCheck
+                    .with("minutes: not a number")
+                    .with_status(axum::http::StatusCode::BAD_REQUEST),
             );
         }
     };
@@ -241,7 +245,7 @@ pub async fn start(State(state): State<AppState>, p: Posted) -> Response {
         .await
     {
         Ok(started) => go(&format!("/console/checks/{}", started.check.id)),
-        Err(e) => super::error_page(&o.c.tr, &crate::checks::check_error(e)),
+        Err(e) => super::error_page(&o.c.tr, &ApiError::from(e)),
     }
 }
 
@@ -281,14 +285,15 @@ struct CheckPage {
 }
 
 /// `GET /console/checks/{id}`: the report, refreshed live.
-pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<String>) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn report(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let id: uuid::Uuid = id
             .parse()
-            .map_err(|_| ApiError::bad_request("invalid_id", "check ids are UUIDs"))?;
+            .map_err(|_| ErrorCode::InvalidId.with("check ids are UUIDs"))?;
         let facts = state
             .checks
             .started_check(id)
@@ -332,16 +337,14 @@ pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<St
 }
 
 /// `POST /console/checks/{id}/answer`: a person here answers, in their own name.
-pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
+pub async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Need(p, ..): Need<AnswerChecks, Posted>,
+) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::AnswerChecks) {
-        return r;
-    }
     let Ok(id) = id.parse::<uuid::Uuid>() else {
-        return super::error_page(
-            &o.c.tr,
-            &ApiError::bad_request("invalid_id", "check ids are UUIDs"),
-        );
+        return super::error_page(&o.c.tr, &ErrorCode::InvalidId.with("check ids are UUIDs"));
     };
     match state
         .fed
@@ -356,15 +359,10 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
             .get("back")
             .filter(|b| b.starts_with("/console"))
             .unwrap_or("/console/checks")),
-        Err(atalaya_federation::CheckError::Invalid(m)) => super::error_page(
-            &o.c.tr,
-            &ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_answer",
-                m,
-            ),
-        ),
-        Err(e) => super::error_page(&o.c.tr, &crate::checks::check_error(e)),
+        Err(atalaya_federation::CheckError::Invalid(m)) => {
+            super::error_page(&o.c.tr, &ErrorCode::InvalidAnswer.with(m))
+        }
+        Err(e) => super::error_page(&o.c.tr, &ApiError::from(e)),
     }
 }
 
@@ -373,16 +371,13 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
 pub async fn renotify(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    p: Posted,
+    Need(p, ..): Need<Renotify, Posted>,
 ) -> Response {
     let o = &p.officer;
-    if let Err(r) = o.require(Permission::Renotify) {
-        return r;
-    }
     let Ok(bulletin) = id.parse::<uuid::Uuid>() else {
         return super::error_page(
             &o.c.tr,
-            &ApiError::bad_request("invalid_id", "bulletin ids are UUIDs"),
+            &ErrorCode::InvalidId.with("bulletin ids are UUIDs"),
         );
     };
     let nodes: Option<Vec<String>> = p.get("node").map(|n| vec![n.to_owned()]);

@@ -22,6 +22,9 @@ use serde::Deserialize;
 
 use super::map::MAP;
 use super::{Chrome, Lang, Officer, Posted, Tr, go, render, render_status};
+use crate::auth::Need;
+use crate::auth::right::{EditDirectory, ReadDirectory};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// SIM3 rows of one category: (category, [(id, name, level)]).
@@ -111,11 +114,7 @@ fn my_country(state: &AppState) -> Option<CountryCode> {
 fn not_in_roster(tr: &Tr) -> Response {
     super::error_page(
         tr,
-        &ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_authoritative",
-            "this node is not in the roster",
-        ),
+        &ErrorCode::NotAuthoritative.with("this node is not in the roster"),
     )
 }
 
@@ -187,12 +186,9 @@ struct DirectoryPage {
 /// `GET /console/directory`
 pub async fn list(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadDirectory, Officer>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
     let teams = match state.fed.teams().await {
         Ok(t) => t,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
@@ -352,13 +348,10 @@ pub struct SavedQuery {
 /// `GET /console/directory/team/{id}`
 pub async fn team(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadDirectory, Officer>,
     Path(id): Path<String>,
     Query(q): Query<SavedQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
     let t = match find_team(&state, &o.c.tr, &id).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -907,15 +900,11 @@ fn check_edit(state: &AppState, o: &Officer, id: &TeamId) -> Result<(), Response
     if id.authority() != state.fed.node_id() {
         return Err(super::error_page(
             &o.c.tr,
-            &ApiError::new(
-                StatusCode::FORBIDDEN,
-                "not_authoritative",
-                format!(
-                    "{} is not the authority for team {id}: {} is",
-                    state.fed.node_id(),
-                    id.authority()
-                ),
-            ),
+            &ErrorCode::NotAuthoritative.with(format!(
+                "{} is not the authority for team {id}: {} is",
+                state.fed.node_id(),
+                id.authority()
+            )),
         ));
     }
     Ok(())
@@ -1044,10 +1033,10 @@ fn blank_record(state: &AppState, id: TeamId, country: CountryCode) -> TeamRecor
 }
 
 /// `GET /console/directory/new`: a team this node hosts.
-pub async fn new_form(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::EditDirectory) {
-        return r;
-    }
+pub async fn new_form(
+    State(state): State<AppState>,
+    Need(o, ..): Need<EditDirectory, Officer>,
+) -> Response {
     let Some(country) = my_country(&state) else {
         return not_in_roster(&o.c.tr);
     };
@@ -1070,10 +1059,10 @@ pub async fn new_form(State(state): State<AppState>, o: Officer) -> Response {
 }
 
 /// `POST /console/directory/new`
-pub async fn new_submit(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::EditDirectory) {
-        return r;
-    }
+pub async fn new_submit(
+    State(state): State<AppState>,
+    Need(p, ..): Need<EditDirectory, Posted>,
+) -> Response {
     let f = TeamForm::posted(&p);
     let c = p.officer.c.clone();
     let title = c.tr.t("dir-new-team");
@@ -1162,10 +1151,10 @@ struct CoveragePage {
 }
 
 /// `GET /console/coverage`
-pub async fn coverage_page(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
+pub async fn coverage_page(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadDirectory, Officer>,
+) -> Response {
     let teams = match state.fed.teams().await {
         Ok(t) => t,
         Err(e) => return super::error_page(&o.c.tr, &ApiError::from(e)),
@@ -1384,12 +1373,9 @@ async fn cybercrime_render(
 /// `GET /console/cybercrime`
 pub async fn cybercrime(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadDirectory, Officer>,
     Query(q): Query<SavedQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
     cybercrime_render(
         &state,
         o.c,
@@ -1412,10 +1398,10 @@ struct CybercrimeEdit {
 }
 
 /// `POST /console/cybercrime`: this node's country's entry.
-pub async fn save_cybercrime(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::EditDirectory) {
-        return r;
-    }
+pub async fn save_cybercrime(
+    State(state): State<AppState>,
+    Need(p, ..): Need<EditDirectory, Posted>,
+) -> Response {
     let c = p.officer.c.clone();
     let json = p
         .fields
@@ -1468,14 +1454,7 @@ async fn publish_country_entry(
             &c.tr,
             &ApiError::new(StatusCode::FORBIDDEN, e.code(), e.to_string()),
         ),
-        Err(e) => super::error_page(
-            &c.tr,
-            &ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_directory_entry",
-                e.to_string(),
-            ),
-        ),
+        Err(e) => super::error_page(&c.tr, &ErrorCode::InvalidDirectoryEntry.with(e.to_string())),
     }
 }
 
@@ -1574,20 +1553,17 @@ async fn standards_render(
 /// `GET /console/standards`
 pub async fn standards(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadDirectory, Officer>,
     Query(q): Query<SavedQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadDirectory) {
-        return r;
-    }
     standards_render(&state, o.c, Vec::new(), q.saved.is_some(), StatusCode::OK).await
 }
 
 /// `POST /console/standards`: this node's country's adoption (`status_<id>`, `obstacles_<id>`).
-pub async fn save_standards(State(state): State<AppState>, p: Posted) -> Response {
-    if let Err(r) = p.officer.require(Permission::EditDirectory) {
-        return r;
-    }
+pub async fn save_standards(
+    State(state): State<AppState>,
+    Need(p, ..): Need<EditDirectory, Posted>,
+) -> Response {
     let c = p.officer.c.clone();
     let Some(country) = my_country(&state) else {
         return not_in_roster(&c.tr);

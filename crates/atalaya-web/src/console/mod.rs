@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::auth::{self, Principal};
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 use atalaya_node::accounts::Session;
 
@@ -24,6 +25,7 @@ pub mod directory;
 pub mod i18n;
 mod login;
 pub mod map;
+mod need;
 mod portal;
 mod watch;
 
@@ -359,7 +361,7 @@ impl Posted {
 pub async fn read_form(body: Body) -> Result<Vec<(String, String)>, ApiError> {
     let bytes = crate::body::read(body, MAX_FORM).await?;
     serde_urlencoded::from_bytes(&bytes)
-        .map_err(|e| ApiError::bad_request("malformed_form", format!("not a form: {e}")))
+        .map_err(|e| ErrorCode::MalformedForm.with(format!("not a form: {e}")))
 }
 
 impl FromRequest<AppState> for Posted {

@@ -3,7 +3,6 @@
 //! preview rendered exactly as the portal will show it.
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::directory::Problem;
 use atalaya_core::member_states;
 use atalaya_core::report::IncidentReport;
@@ -14,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Chrome, Lang, Officer, Posted, go, render, render_or_error, render_status};
+use crate::auth::Need;
+use crate::auth::right::{EditPortal, ReadReports};
 use crate::portal::{markdown, valid_slug};
 use crate::{ApiError, AppState};
 
@@ -71,10 +72,10 @@ struct ReportsPage {
 }
 
 /// `GET /console/reports`: the incident reports filed here, newest first.
-pub async fn reports(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadReports) {
-        return r;
-    }
+pub async fn reports(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadReports, Officer>,
+) -> Response {
     let page = state
         .fed
         .incident_reports(500)
@@ -98,10 +99,11 @@ struct ReportPage {
 }
 
 /// `GET /console/reports/{id}`: one report.
-pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<String>) -> Response {
-    if let Err(r) = o.require(Permission::ReadReports) {
-        return r;
-    }
+pub async fn report(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadReports, Officer>,
+    Path(id): Path<String>,
+) -> Response {
     let found = match id.parse::<uuid::Uuid>() {
         Ok(id) => state.fed.incident_report(id).await.map_err(ApiError::from),
         Err(_) => Ok(None),
@@ -164,12 +166,9 @@ pub struct PagesQuery {
 /// `GET /console/pages`: the portal's awareness pages.
 pub async fn pages(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<EditPortal, Officer>,
     Query(q): Query<PagesQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::EditPortal) {
-        return r;
-    }
     let mut problems = Vec::new();
     if let Some(slug) = q.new.as_deref().map(str::trim) {
         let lang = q
@@ -238,13 +237,10 @@ fn languages() -> Vec<(&'static str, &'static str)> {
 /// `GET /console/pages/{slug}?lang=`: the edit form (empty for a new page or translation).
 pub async fn edit_form(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<EditPortal, Officer>,
     Path(slug): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::EditPortal) {
-        return r;
-    }
     if !valid_slug(&slug) {
         return super::error_page(&o.c.tr, &ApiError::not_found("page"));
     }
@@ -311,11 +307,8 @@ pub fn page_problems(slug: &str, lang: &str, title: &str, body: &str) -> Vec<Pro
 pub async fn edit_submit(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    form: Posted,
+    Need(form, ..): Need<EditPortal, Posted>,
 ) -> Response {
-    if let Err(r) = form.officer.require(Permission::EditPortal) {
-        return r;
-    }
     let field = |name: &str| {
         form.fields
             .iter()

@@ -7,7 +7,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::ack::AckState;
 use atalaya_core::{Bulletin, NodeId, Tlp};
 use atalaya_federation::NodeEvent;
@@ -21,6 +20,8 @@ use serde::Deserialize;
 
 use super::map::MAP;
 use super::{Chrome, Officer, render};
+use crate::auth::Need;
+use crate::auth::right::ReadBulletins;
 use crate::{ApiError, AppState};
 
 /// A TLP label as the standard shows it: `TLP:AMBER+STRICT`, never translated.
@@ -422,10 +423,10 @@ struct MapFragment {
 const FEED_LEN: u32 = 50;
 
 /// `GET /console`: the watch floor.
-pub async fn floor(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn floor(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+) -> Response {
     let result = async {
         Ok::<_, ApiError>(FloorPage {
             awaiting: awaiting_rows(&state, &o.c).await?,
@@ -440,10 +441,10 @@ pub async fn floor(State(state): State<AppState>, o: Officer) -> Response {
 }
 
 /// `GET /console/fragments/feed`
-pub async fn feed_fragment(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn feed_fragment(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+) -> Response {
     match feed_rows(&state, &o.c, FEED_LEN).await {
         Ok(feed) => render(&FeedFragment { c: o.c, feed }),
         Err(e) => e.into_response(),
@@ -451,10 +452,10 @@ pub async fn feed_fragment(State(state): State<AppState>, o: Officer) -> Respons
 }
 
 /// `GET /console/fragments/awaiting`
-pub async fn awaiting_fragment(State(state): State<AppState>, o: Officer) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
+pub async fn awaiting_fragment(
+    State(state): State<AppState>,
+    Need(o, ..): Need<ReadBulletins, Officer>,
+) -> Response {
     let rows = async {
         Ok::<_, ApiError>((
             awaiting_rows(&state, &o.c).await?,
@@ -481,12 +482,9 @@ pub struct MapQuery {
 /// `GET /console/fragments/map`
 pub async fn map_fragment(
     State(state): State<AppState>,
-    o: Officer,
+    Need(o, ..): Need<ReadBulletins, Officer>,
     Query(q): Query<MapQuery>,
 ) -> Response {
-    if let Err(r) = o.require(Permission::ReadBulletins) {
-        return r;
-    }
     match map_view(&state, &o.c, q.bulletin).await {
         Ok(map) => render(&MapFragment { c: o.c, map }),
         Err(e) => e.into_response(),
@@ -507,9 +505,8 @@ fn event_name(e: NodeEvent) -> &'static str {
 /// `peers`, `directory`); pages re-fetch their fragments, each rendered for its viewer.
 pub async fn events(
     State(state): State<AppState>,
-    o: Officer,
+    _: Need<ReadBulletins, Officer>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
-    o.require(Permission::ReadBulletins)?;
     let rx = state.fed.subscribe();
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         use tokio::sync::broadcast::error::RecvError;

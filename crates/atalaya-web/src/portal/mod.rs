@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use askama::Template;
-use atalaya_core::access::Permission;
 use atalaya_core::directory::{Day, TeamRecord, TeamType, vocab};
 use atalaya_core::policy::{Action, Actor, Decision, Denial, Item};
 use atalaya_core::report::{self, IncidentReport, ReportForm};
@@ -26,8 +25,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Principal;
+use crate::auth::Need;
+use crate::auth::right::ReadReports;
 use crate::console::{Lang, Tr, browser_lang, render, render_status};
+use crate::error::ErrorCode;
 use crate::limits::Limit;
 use crate::{ApiError, AppState};
 
@@ -213,14 +214,24 @@ struct ErrorPage<'a> {
     message: String,
 }
 
-async fn error_page(state: &AppState, lang: Lang, status: StatusCode, code: &str) -> Response {
+async fn error_page(state: &AppState, lang: Lang, code: ErrorCode) -> Response {
     let p = chrome(state, lang, "/", "").await;
-    let message = p.tr.tk("portal-error-", code);
-    render_status(status, &ErrorPage { p, code, message })
+    let message = match code.message_key() {
+        Some(key) => p.tr.t(key),
+        None => p.tr.tk("portal-error-", code.as_str()),
+    };
+    render_status(
+        code.status(),
+        &ErrorPage {
+            p,
+            code: code.as_str(),
+            message,
+        },
+    )
 }
 
 async fn not_found(state: &AppState, lang: Lang) -> Response {
-    error_page(state, lang, StatusCode::NOT_FOUND, "not_found").await
+    error_page(state, lang, ErrorCode::NotFound).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -836,20 +847,26 @@ pub async fn report_submit(
         }
     };
     // A refusal that keeps nothing of what was typed.
-    let refuse_plainly = |lang: Lang, status: StatusCode, code_: &'static str| {
-        refuse(lang, status, code_, Filled::default(), Vec::new())
+    let refuse_plainly = |lang: Lang, code_: ErrorCode| {
+        refuse(
+            lang,
+            code_.status(),
+            code_.as_str(),
+            Filled::default(),
+            Vec::new(),
+        )
     };
     // Every post counts against the address, before any costly work.
     if !state
         .portal
         .allow_address(&state.client_key(addr, &headers))
     {
-        return refuse_plainly(lang0, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        return refuse_plainly(lang0, ErrorCode::RateLimited).await;
     }
     let bytes = match axum::body::to_bytes(body, report::limits::BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return refuse_plainly(lang0, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
+            return refuse_plainly(lang0, ErrorCode::TooLarge).await;
         }
     };
     let form: ReportForm = match report::parse_form(&bytes) {
@@ -878,7 +895,7 @@ pub async fn report_submit(
     };
     if !form.website.is_empty() {
         tracing::info!(address = %addr.ip(), "report form refused: honeypot filled in");
-        return refuse_plainly(lang, StatusCode::BAD_REQUEST, "honeypot").await;
+        return refuse_plainly(lang, ErrorCode::Honeypot).await;
     }
     let solved = match state.portal.pow.verify(
         &form.challenge,
@@ -896,7 +913,7 @@ pub async fn report_submit(
         Err(e) => return ApiError::from(e).into_response(),
     };
     if route == ReportRoute::Nowhere {
-        return refuse_plainly(lang, StatusCode::CONFLICT, "no_node_for_state").await;
+        return refuse_plainly(lang, ErrorCode::NoNodeForState).await;
     }
     let id = state.fed.new_report_id();
     let report: IncidentReport = match form.to_report(id, code, now, state.fed.node_id().clone()) {
@@ -909,8 +926,8 @@ pub async fn report_submit(
                 .collect();
             return refuse(
                 lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_report",
+                ErrorCode::InvalidReport.status(),
+                ErrorCode::InvalidReport.as_str(),
                 filled,
                 problems,
             )
@@ -920,8 +937,8 @@ pub async fn report_submit(
     if !state.portal.allow_state(code.as_str()) {
         return refuse(
             lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited.status(),
+            ErrorCode::RateLimited.as_str(),
             filled,
             Vec::new(),
         )
@@ -936,8 +953,8 @@ pub async fn report_submit(
         Ok(false) => {
             return refuse(
                 lang,
-                StatusCode::CONFLICT,
-                "pow_replayed",
+                ErrorCode::PowReplayed.status(),
+                ErrorCode::PowReplayed.as_str(),
                 filled,
                 Vec::new(),
             )
@@ -948,11 +965,18 @@ pub async fn report_submit(
     match state.fed.file_incident_report(report.clone()).await {
         Ok(_) => {}
         Err(ReportError::NoNode(_)) => {
-            return refuse_plainly(lang, StatusCode::CONFLICT, "no_node_for_state").await;
+            return refuse_plainly(lang, ErrorCode::NoNodeForState).await;
         }
         Err(ReportError::Invalid(m)) => {
             tracing::warn!(reason = %m, "incident report not sent");
-            return refuse(lang, StatusCode::CONFLICT, "not_sent", filled, Vec::new()).await;
+            return refuse(
+                lang,
+                ErrorCode::NotSent.status(),
+                ErrorCode::NotSent.as_str(),
+                filled,
+                Vec::new(),
+            )
+            .await;
         }
         Err(e) => return ApiError::internal(e).into_response(),
     }
@@ -1122,11 +1146,10 @@ pub struct ReportsQuery {
 /// `GET /api/v1/reports`: the incident reports filed here, newest first.
 pub async fn api_reports(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadReports>,
     query: Result<Query<ReportsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadReports)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let reports = state
         .fed
         .incident_reports(q.limit.unwrap_or(100).clamp(1, 1000))
@@ -1137,10 +1160,9 @@ pub async fn api_reports(
 /// `GET /api/v1/reports/{id}`: one report filed here.
 pub async fn api_report(
     State(state): State<AppState>,
-    auth: Principal,
+    _: Need<ReadReports>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.require(Permission::ReadReports)?;
     let id = id
         .parse::<uuid::Uuid>()
         .map_err(|_| ApiError::not_found("report"))?;
