@@ -25,9 +25,6 @@ use crate::api::json_body;
 use crate::auth::Principal;
 use crate::{ApiError, AppState, body};
 
-/// Largest directory import.
-const MAX_IMPORT: usize = formats::MAX_INPUT_BYTES;
-
 /// Map a refused publication to the API's error.
 pub(crate) fn directory_error(e: DirectoryError) -> ApiError {
     match e {
@@ -415,7 +412,7 @@ pub async fn import(
     body: Body,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::EditDirectory)?;
-    let bytes = body::read(body, MAX_IMPORT).await?;
+    let bytes = body::read(body).await?;
     let me = state.fed.node_id().clone();
     let now = state.fed.now();
     let format_error = |e: formats::FormatError| {

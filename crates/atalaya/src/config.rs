@@ -336,6 +336,9 @@ fn doc_for(line: &str) -> Option<&'static str> {
         "metrics_listen" => {
             "Address serving only /metrics without a token, e.g. 127.0.0.1:9464; empty: none (on the main address /metrics needs an API token)."
         }
+        "request_timeout_secs" => {
+            "Seconds a request may take before it is answered 503 request_timeout (event streams excepted); 0: no limit."
+        }
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
         "format" => {

@@ -98,21 +98,41 @@ fn log_format_json_from_the_flag_and_from_the_file() {
         assert!(start.elapsed() < Duration::from_secs(30), "not ready");
         std::thread::sleep(Duration::from_millis(25));
     }
-    let (status, _) = node.get("/api/v1/status");
-    assert_eq!(status, 200);
+    let resp = http()
+        .get(format!("{}/api/v1/status?secret=not-logged", node.url()))
+        .bearer_auth(&node.token)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
         .status()
         .unwrap();
     child.wait().unwrap();
-    let lines = json_lines(&std::fs::read_to_string(&log_path).unwrap());
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        !text.contains("not-logged"),
+        "the query reached the log:\n{text}"
+    );
+    let lines = json_lines(&text);
     assert!(!lines.is_empty(), "no log lines");
     for l in &lines {
         assert!(l["timestamp"].is_string(), "{l}");
         assert!(l["level"].is_string(), "{l}");
         assert!(l["fields"].is_object(), "{l}");
     }
+    // The access-log line of that request: in its span, with its id, path, status, latency.
+    let access = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no line with request id {request_id}:\n{text}"));
+    assert_eq!(access["fields"]["message"], "request served", "{access}");
+    assert_eq!(access["fields"]["status"], 200, "{access}");
+    assert!(access["fields"]["latency_ms"].is_number(), "{access}");
+    assert_eq!(access["span"]["method"], "GET", "{access}");
+    assert_eq!(access["span"]["path"], "/api/v1/status", "{access}");
 
     // `[log] format = "json"` in the file, no flag.
     let config = std::fs::read_to_string(node.config()).unwrap();

@@ -29,9 +29,6 @@ mod watch;
 
 pub use i18n::{Lang, Tr};
 
-/// Largest console form.
-const MAX_FORM: usize = 256 * 1024;
-
 /// The console's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -357,7 +354,7 @@ impl Posted {
 
 /// Read an urlencoded form body with the console's limit.
 pub async fn read_form(body: Body) -> Result<Vec<(String, String)>, ApiError> {
-    let bytes = crate::body::read(body, MAX_FORM).await?;
+    let bytes = crate::body::read(body).await?;
     serde_urlencoded::from_bytes(&bytes)
         .map_err(|e| ApiError::bad_request("malformed_form", format!("not a form: {e}")))
 }
