@@ -186,7 +186,13 @@ pub async fn import(config: &Path, a: ImportArgs) -> Result<()> {
             .len()
     };
     if a.format == ImportFormat::Stix && size > WHOLE_DOCUMENT_LIMIT {
-        return crate::exchange_stream::import_stix_stream(&api, &a).await;
+        let stream = crate::exchange_stream::StreamImport {
+            file: a.file.clone(),
+            tlp: a.tlp,
+            dry_run: a.dry_run,
+            json: a.json,
+        };
+        return crate::exchange_stream::import_stix_stream(&api, &stream).await;
     }
     let bytes = read_with_progress(&a.file, WHOLE_DOCUMENT_LIMIT)?;
     let reply = api

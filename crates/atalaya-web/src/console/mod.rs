@@ -21,13 +21,13 @@ mod bulletins;
 mod census;
 mod checks;
 pub mod directory;
-pub mod i18n;
 mod login;
 pub mod map;
 mod portal;
 mod watch;
 
-pub use i18n::{Lang, Tr};
+pub use crate::i18n::{self, Lang, Tr};
+pub use crate::page::{browser_lang, render, render_status};
 
 /// The console's routes.
 pub fn routes() -> Router<AppState> {
@@ -203,16 +203,6 @@ pub fn request_lang(headers: &HeaderMap, chosen: Option<&str>) -> Lang {
         .unwrap_or_else(|| browser_lang(headers))
 }
 
-/// The language the browser asks for (`Accept-Language`).
-pub fn browser_lang(headers: &HeaderMap) -> Lang {
-    Lang::negotiate(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    )
-}
-
 /// A person with a complete session, and the page chrome for them.
 pub struct Officer {
     /// The session.
@@ -385,29 +375,12 @@ impl FromRequest<AppState> for Posted {
     }
 }
 
-/// Render a template, or a plain 500 if it cannot be.
-pub fn render(t: &impl askama::Template) -> Response {
-    match t.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
-    }
-}
-
 /// Render a page that was built, or the error page for why it could not be.
 pub fn render_or_error(tr: &Tr, page: Result<impl askama::Template, ApiError>) -> Response {
     match page {
         Ok(p) => render(&p),
         Err(e) => error_page(tr, &e),
     }
-}
-
-/// Render with a status.
-pub fn render_status(status: StatusCode, t: &impl askama::Template) -> Response {
-    let mut r = render(t);
-    if r.status() == StatusCode::OK {
-        *r.status_mut() = status;
-    }
-    r
 }
 
 #[derive(askama::Template)]
