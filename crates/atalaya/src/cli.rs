@@ -420,7 +420,7 @@ fn write_signed(c: &Coordinator, roster: &Roster) -> Result<()> {
 pub async fn roster(config: &Path, cmd: RosterCommand) -> Result<()> {
     match cmd {
         RosterCommand::Create { network } => {
-            let c = coordinator(&config)?;
+            let c = coordinator(config)?;
             let me: Node = serde_json::from_str(&std::fs::read_to_string(
                 c.config.node.data_dir.join("node.json"),
             )?)?;
@@ -431,7 +431,7 @@ pub async fn roster(config: &Path, cmd: RosterCommand) -> Result<()> {
             write_signed(&c, &roster)
         }
         RosterCommand::Add { node } => {
-            let c = coordinator(&config)?;
+            let c = coordinator(config)?;
             let text = std::fs::read_to_string(&node)
                 .with_context(|| format!("reading {}", node.display()))?;
             let member: Node = serde_json::from_str(&text)
@@ -446,13 +446,13 @@ pub async fn roster(config: &Path, cmd: RosterCommand) -> Result<()> {
             write_signed(&c, &roster)
         }
         RosterCommand::Remove { node } => {
-            let c = coordinator(&config)?;
+            let c = coordinator(config)?;
             let mut roster = load_roster(&c.config, None)?.roster;
             roster.remove(&node, SystemClock.now())?;
             write_signed(&c, &roster)
         }
         RosterCommand::Sign { file } => {
-            let c = coordinator(&config)?;
+            let c = coordinator(config)?;
             let roster: Roster = serde_json::from_str(&std::fs::read_to_string(&file)?)
                 .with_context(|| format!("{} is not a roster", file.display()))?;
             if roster.coordinator != c.config.node.id {
@@ -474,7 +474,7 @@ pub async fn roster(config: &Path, cmd: RosterCommand) -> Result<()> {
             write_signed(&c, &roster)
         }
         RosterCommand::Show { file } => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let view = load_roster(&config, file.as_deref())?;
             let r = &view.roster;
             println!(
@@ -497,7 +497,7 @@ pub async fn roster(config: &Path, cmd: RosterCommand) -> Result<()> {
             Ok(())
         }
         RosterCommand::Push => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let raw = std::fs::read_to_string(config.roster_path())?;
             let reply = ApiClient::for_config(&config)?
                 .put_raw("/api/v1/roster", raw.trim().to_owned())
@@ -539,7 +539,7 @@ pub async fn token(config: &Path, cmd: TokenCommand) -> Result<()> {
     use atalaya_store::{SqliteStore, Store};
     match cmd {
         TokenCommand::Create { name, scopes, days } => {
-            let (accounts, store) = open_accounts(&config).await?;
+            let (accounts, store) = open_accounts(config).await?;
             let issued = accounts.issue_token(None, &name, &scopes, days).await;
             store.close().await;
             let (token, record) = issued.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -548,7 +548,7 @@ pub async fn token(config: &Path, cmd: TokenCommand) -> Result<()> {
             Ok(())
         }
         TokenCommand::Revoke { id } => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let store = SqliteStore::open(
                 &config.db_path(),
                 &crate::node::sqlite_options(&config.store),
@@ -582,7 +582,7 @@ pub enum PolicyCommand {
 pub async fn policy(config: &Path, cmd: PolicyCommand) -> Result<()> {
     match cmd {
         PolicyCommand::Show => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let reply = ApiClient::for_config(&config)?
                 .get("/api/v1/policy")
                 .await?;
@@ -590,7 +590,7 @@ pub async fn policy(config: &Path, cmd: PolicyCommand) -> Result<()> {
             Ok(())
         }
         PolicyCommand::Set { file } => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let reply = ApiClient::for_config(&config)?
@@ -649,7 +649,7 @@ pub async fn audit(config: &Path, cmd: AuditCommand) -> Result<()> {
         AuditCommand::Verify => {
             use atalaya_core::{audit, merkle};
             use atalaya_store::Store as _;
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             // The stored tree's size is read before the entries: a running node appends the
             // tree and the trail in one transaction, so a tree read first is never ahead of
             // a trail read after it, unless the trail was truncated.
@@ -764,7 +764,7 @@ pub async fn audit(config: &Path, cmd: AuditCommand) -> Result<()> {
         }
         AuditCommand::Checkpoint { witnessed } => {
             use atalaya_store::Store as _;
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let (fed, store) = crate::node::open_federation(&config).await?;
             let Some(head) = store.latest_audit_head(fed.node_id()).await? else {
                 store.close().await;
@@ -811,7 +811,7 @@ pub async fn audit(config: &Path, cmd: AuditCommand) -> Result<()> {
             Ok(())
         }
         AuditCommand::Show { last } => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let entries = audit_entries(&config).await?;
             for e in entries.iter().skip(entries.len().saturating_sub(last)) {
                 let ev = &e.event;
@@ -859,7 +859,7 @@ pub enum AgreementCommand {
 pub async fn agreement(config: &Path, cmd: AgreementCommand) -> Result<()> {
     match cmd {
         AgreementCommand::Show => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let a = ApiClient::for_config(&config)?
                 .get("/api/v1/agreement")
                 .await?;
@@ -878,7 +878,7 @@ pub async fn agreement(config: &Path, cmd: AgreementCommand) -> Result<()> {
             Ok(())
         }
         AgreementCommand::Issue { file } => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let r = ApiClient::for_config(&config)?
@@ -891,7 +891,7 @@ pub async fn agreement(config: &Path, cmd: AgreementCommand) -> Result<()> {
             Ok(())
         }
         AgreementCommand::Accept => {
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let r = ApiClient::for_config(&config)?
                 .post("/api/v1/agreement/accept", &serde_json::json!({}))
                 .await?;
@@ -924,7 +924,7 @@ pub async fn oncall(config: &Path, cmd: OnCallCommand) -> Result<()> {
             (config, Some(text))
         }
     };
-    let config = Config::load(&config)?;
+    let config = Config::load(config)?;
     let client = ApiClient::for_config(&config)?;
     let reply = match body {
         Some(text) => client.put_raw("/api/v1/oncall", text).await?,
@@ -1041,7 +1041,7 @@ fn password_input(from_stdin: bool) -> Result<(String, bool)> {
 /// `atalaya user …`
 pub async fn user(config: &Path, cmd: UserCommand) -> Result<()> {
     use atalaya_store::Store;
-    let (accounts, store) = open_accounts(&config).await?;
+    let (accounts, store) = open_accounts(config).await?;
     let find = |username: String| {
         let store = store.clone();
         async move {
@@ -1084,7 +1084,7 @@ pub async fn user(config: &Path, cmd: UserCommand) -> Result<()> {
                     println!("a second factor (TOTP) is enrolled at the first login");
                 }
             }
-            UserCommand::List { .. } => {
+            UserCommand::List => {
                 for u in store.users().await? {
                     println!(
                         "{:<20} {:<13} {:<4} {:<9} {}",
@@ -1225,7 +1225,7 @@ pub async fn check(config: &Path, cmd: CheckCommand) -> Result<()> {
             if let Some(w) = within {
                 body["answer_within_minutes"] = w.into();
             }
-            let r = client(&config)?.post("/api/v1/checks", &body).await?;
+            let r = client(config)?.post("/api/v1/checks", &body).await?;
             println!(
                 "check {} started: {} member(s), answer by {}",
                 r["id"].as_str().unwrap_or("?"),
@@ -1235,7 +1235,7 @@ pub async fn check(config: &Path, cmd: CheckCommand) -> Result<()> {
             Ok(())
         }
         CheckCommand::List { json } => {
-            let r = client(&config)?.get("/api/v1/checks").await?;
+            let r = client(config)?.get("/api/v1/checks").await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -1261,9 +1261,7 @@ pub async fn check(config: &Path, cmd: CheckCommand) -> Result<()> {
             Ok(())
         }
         CheckCommand::Report { id, json } => {
-            let r = client(&config)?
-                .get(&format!("/api/v1/checks/{id}"))
-                .await?;
+            let r = client(config)?.get(&format!("/api/v1/checks/{id}")).await?;
             if json || r["check"].is_null() {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -1302,7 +1300,7 @@ pub async fn check(config: &Path, cmd: CheckCommand) -> Result<()> {
             Ok(())
         }
         CheckCommand::Pending => {
-            let r = client(&config)?.get("/api/v1/checks/pending").await?;
+            let r = client(config)?.get("/api/v1/checks/pending").await?;
             let checks = r["checks"].as_array().cloned().unwrap_or_default();
             if checks.is_empty() {
                 println!("no check waiting for an answer");
@@ -1328,14 +1326,14 @@ pub async fn check(config: &Path, cmd: CheckCommand) -> Result<()> {
             if let Some(n) = note {
                 body["note"] = Value::String(n);
             }
-            client(&config)?
+            client(config)?
                 .post(&format!("/api/v1/checks/{id}/answer"), &body)
                 .await?;
             println!("check {id} answered by {by}");
             Ok(())
         }
         CheckCommand::Trend { last } => {
-            let r = client(&config)?
+            let r = client(config)?
                 .get(&format!("/api/v1/checks/trend?last={last}"))
                 .await?;
             println!(

@@ -160,7 +160,7 @@ pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
             } else {
                 format!("/api/v1/teams?{}", query.join("&"))
             };
-            let r = client(&config)?.get(&path).await?;
+            let r = client(config)?.get(&path).await?;
             if json {
                 return pretty(&r);
             }
@@ -174,7 +174,7 @@ pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
             vcard,
             json,
         } => {
-            let api = client(&config)?;
+            let api = client(config)?;
             if rfc2350 || vcard {
                 let what = if rfc2350 { "rfc2350" } else { "vcard" };
                 print!(
@@ -198,7 +198,7 @@ pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
             let Some(id) = record["id"].as_str() else {
                 bail!("{} has no team `id`", file.display());
             };
-            let r = client(&config)?.put(&team_path(id), &record).await?;
+            let r = client(config)?.put(&team_path(id), &record).await?;
             println!(
                 "team {} published (envelope {}) to {} peer(s)",
                 r["team"]["id"].as_str().unwrap_or(id),
@@ -231,7 +231,7 @@ pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
                 b.enable_steady_tick(std::time::Duration::from_millis(120));
                 b
             });
-            let result = client(&config)?
+            let result = client(config)?
                 .post_raw(
                     &format!("/api/v1/directory/import?format={format}"),
                     content_type,
@@ -255,7 +255,7 @@ pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
             output,
         } => {
             let view = if public { "public" } else { "members" };
-            let text = client(&config)?
+            let text = client(config)?
                 .get_text(&format!(
                     "/api/v1/directory/export?format={format}&view={view}"
                 ))
@@ -278,7 +278,7 @@ pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
             max_age_days,
             json,
         } => {
-            let r = client(&config)?
+            let r = client(config)?
                 .get(&format!(
                     "/api/v1/directory/hygiene?within_days={within_days}&max_age_days={max_age_days}"
                 ))
@@ -553,9 +553,7 @@ pub async fn census(config: &Path, cmd: CensusCommand) -> Result<()> {
             if let Some(c) = closes {
                 body["closes"] = json!(c);
             }
-            let r = client(&config)?
-                .post("/api/v1/census/rounds", &body)
-                .await?;
+            let r = client(config)?.post("/api/v1/census/rounds", &body).await?;
             let round = &r["round"];
             println!(
                 "census round {} opened: {}{}",
@@ -569,7 +567,7 @@ pub async fn census(config: &Path, cmd: CensusCommand) -> Result<()> {
             Ok(())
         }
         CensusCommand::List { json } => {
-            let r = client(&config)?.get("/api/v1/census/rounds").await?;
+            let r = client(config)?.get("/api/v1/census/rounds").await?;
             if json {
                 return pretty(&r);
             }
@@ -609,7 +607,7 @@ pub async fn census(config: &Path, cmd: CensusCommand) -> Result<()> {
             if let Some(t) = team {
                 body["team"] = Value::String(t);
             }
-            let r = client(&config)?
+            let r = client(config)?
                 .post(&format!("/api/v1/census/rounds/{round}/responses"), &body)
                 .await?;
             println!(
@@ -623,7 +621,7 @@ pub async fn census(config: &Path, cmd: CensusCommand) -> Result<()> {
             Ok(())
         }
         CensusCommand::Report { round, json } => {
-            let r = client(&config)?
+            let r = client(config)?
                 .get(&format!("/api/v1/census/rounds/{round}/report"))
                 .await?;
             if json {
@@ -633,7 +631,7 @@ pub async fn census(config: &Path, cmd: CensusCommand) -> Result<()> {
             Ok(())
         }
         CensusCommand::Close { round } => {
-            client(&config)?
+            client(config)?
                 .post(&format!("/api/v1/census/rounds/{round}/close"), &json!({}))
                 .await?;
             println!("census round {round} closed");
