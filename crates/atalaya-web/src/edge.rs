@@ -80,7 +80,9 @@ pub async fn limit_bodies(State(limit): State<BodyLimit>, req: Request, next: Ne
     next.run(req).await
 }
 
-/// Makes request ids: a random prefix drawn once per node start, then a counter.
+/// Makes request ids: the node's start time (milliseconds, hexadecimal), then a counter, so
+/// ids do not repeat across restarts. Neither draws on the node's entropy, whose sequence the
+/// rest of the node (ids, keys) owns.
 #[derive(Clone)]
 pub struct RequestIds {
     prefix: Arc<str>,
@@ -88,13 +90,10 @@ pub struct RequestIds {
 }
 
 impl RequestIds {
-    /// With a prefix from the node's entropy.
-    pub fn new(entropy: &dyn atalaya_core::Entropy) -> Self {
-        let mut bytes = [0u8; 6];
-        entropy.fill(&mut bytes);
-        let prefix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    /// Starting now.
+    pub fn new(started: atalaya_core::Timestamp) -> Self {
         Self {
-            prefix: prefix.into(),
+            prefix: format!("{:x}", started.unix_millis()).into(),
             next: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -218,7 +218,7 @@ pub fn router(state: AppState) -> Router {
     let audited = state.clone();
     let limited = state.clone();
     let timeout = std::time::Duration::from_secs(state.http.request_timeout_secs);
-    let request_ids = edge::RequestIds::new(state.fed.entropy.as_ref());
+    let request_ids = edge::RequestIds::new(state.fed.now());
     let with_limit = |routes: Router<AppState>, max: usize| {
         routes.layer(middleware::from_fn_with_state(
             BodyLimit(max),
