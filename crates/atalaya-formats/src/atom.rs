@@ -300,10 +300,14 @@ pub fn advisory_entry(site: &Site<'_>, item: &Advisory<'_>) -> Entry {
         });
     }
     let mut links = vec![Link::new("alternate", site.advisory_url(b.id), "text/html")];
-    if crate::cap::is_alert(c.kind) {
+    if crate::alert::is_alert(c.kind) {
         links.push(Link {
             title: Some("CAP 1.2 alert".into()),
-            ..Link::new("alternate", site.cap_url(b.id), crate::cap::MEDIA_TYPE)
+            ..Link::new(
+                "alternate",
+                site.cap_url(b.id),
+                crate::alert::CAP_MEDIA_TYPE,
+            )
         });
     }
     if let Some(csaf) = item.csaf_url {
@@ -470,7 +474,7 @@ pub(crate) mod tests {
         assert!(
             e.links
                 .iter()
-                .all(|l| l.media_type != Some(crate::cap::MEDIA_TYPE))
+                .all(|l| l.media_type != Some(crate::alert::CAP_MEDIA_TYPE))
         );
         assert_eq!((e.published, e.updated), (Some(end), end));
         assert_eq!(e.content, None);

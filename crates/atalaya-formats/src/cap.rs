@@ -30,7 +30,7 @@
 //! | TLP | `parameter` `TLP` = `TLP:CLEAR` |
 //! | each country | an `area`: `areaDesc` (the state's name), `geocode` `ISO 3166-1 alpha-2` |
 
-use atalaya_core::bulletin::{Bulletin, BulletinKind, Severity};
+use atalaya_core::bulletin::{Bulletin, Severity};
 use atalaya_core::{Timestamp, Tlp};
 use uuid::Uuid;
 
@@ -38,16 +38,13 @@ use crate::atom::{self, Category, Entry, Feed, Link, Person, Site};
 use crate::xml::Writer;
 
 /// The media type alerts are served with.
-pub const MEDIA_TYPE: &str = "application/cap+xml";
+pub const MEDIA_TYPE: &str = crate::alert::CAP_MEDIA_TYPE;
 /// The CAP 1.2 namespace.
 pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
 /// The `valueName` of an area's country geocode.
 pub const GEOCODE_ISO: &str = "ISO 3166-1 alpha-2";
 
-/// Whether a bulletin of this kind becomes a CAP alert.
-pub fn is_alert(kind: BulletinKind) -> bool {
-    kind == BulletinKind::AttackWarning
-}
+pub use crate::alert::is_alert;
 
 /// Why no alert was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -475,6 +472,7 @@ mod tests {
     use super::*;
     use crate::atom::tests::bulletin;
     use atalaya_core::CountryCode;
+    use atalaya_core::bulletin::BulletinKind;
 
     fn input(b: &Bulletin) -> AlertInput<'_> {
         AlertInput {

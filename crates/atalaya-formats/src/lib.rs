@@ -28,6 +28,7 @@
 
 #![deny(missing_docs)]
 
+mod alert;
 pub mod atom;
 pub mod cap;
 pub mod csaf;

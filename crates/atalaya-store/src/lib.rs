@@ -1,6 +1,6 @@
 //! The `Store`: everything a node keeps. One trait, so callers never see the backend; SQLite is
 //! the embedded default (`SqliteStore`), and a PostgreSQL implementation plugs in behind the same
-//! trait and the same conformance suite (`testing::conformance`).
+//! trait and the same conformance suite (`testing::conformance`, behind the `testing` feature).
 
 use async_trait::async_trait;
 use atalaya_core::audit::{AuditEntry, AuditEvent};
@@ -9,6 +9,7 @@ use atalaya_core::{Bulletin, NodeId, Timestamp};
 use uuid::Uuid;
 
 mod sqlite;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};

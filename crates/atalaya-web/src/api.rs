@@ -19,9 +19,6 @@ use crate::auth::right::{
 use crate::error::ErrorCode;
 use crate::{ApiError, AppState, body};
 
-/// Largest API request body.
-const MAX_API_BODY: usize = 2 * 1024 * 1024;
-
 /// A bulletin id from the path.
 pub(crate) fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
@@ -30,7 +27,7 @@ pub(crate) fn bulletin_id(id: &str) -> Result<Uuid, ApiError> {
 
 /// A JSON request body, read with the API's size limit and parsed with our error codes.
 pub(crate) async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
-    let bytes = body::read(body, MAX_API_BODY).await?;
+    let bytes = body::read(body).await?;
     body::parse(&bytes)
 }
 
@@ -360,7 +357,7 @@ pub async fn install_roster(
     _: Need<EditRoster>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, MAX_API_BODY).await?;
+    let bytes = body::read(body).await?;
     let text = body::check_text(&bytes)?;
     let installed = state
         .fed

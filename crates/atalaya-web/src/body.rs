@@ -7,15 +7,25 @@ use axum::body::{Body, Bytes};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::ApiError;
 use crate::error::ErrorCode;
+use crate::{ApiError, edge};
 use atalaya_core::json;
 
-/// Read a body, refusing more than `max` bytes with `too_large` (413).
-pub async fn read(body: Body, max: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, max)
+/// Read a body held to its route group's limit ([`crate::edge::BodyLimit`]), refusing more
+/// with `too_large` (413) naming that limit. A body outside every group is held to the largest.
+pub async fn read(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, edge::body_limit::ANY)
         .await
-        .map_err(|_| too_large(max))
+        .map_err(|e| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                if let Some(over) = c.downcast_ref::<edge::BodyOverLimit>() {
+                    return too_large(over.max);
+                }
+                cause = c.source();
+            }
+            too_large(edge::body_limit::ANY)
+        })
 }
 
 /// The announced `Content-Length`, refusing one over `max` with `too_large` before anything

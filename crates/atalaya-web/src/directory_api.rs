@@ -25,8 +25,6 @@ use crate::auth::right::{EditDirectory, ManageCensus, ReadDirectory};
 use crate::error::ErrorCode;
 use crate::{ApiError, AppState, body};
 
-/// Largest directory import.
-const MAX_IMPORT: usize = formats::MAX_INPUT_BYTES;
 
 /// Check an entry, naming every problem (422), before handing it to the federation.
 fn checked(state: &AppState, entry: DirectoryEntry) -> Result<DirectoryEntry, ApiError> {
@@ -350,7 +348,7 @@ pub async fn import(
     Query(q): Query<ImportQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, MAX_IMPORT).await?;
+    let bytes = body::read(body).await?;
     let me = state.fed.node_id().clone();
     let now = state.fed.now();
     let format_error = |e: formats::FormatError| {

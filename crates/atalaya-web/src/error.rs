@@ -1,7 +1,8 @@
 //! The one error type at the HTTP edge: every refusal is a status, a stable code and a message,
-//! as `{"error": {"code": "...", "message": "..."}}`. Internal details go to the log only.
-//! The codes the web crate spells are the [`ErrorCode`] list; each domain's refusals convert
-//! with `From` (see `domain.rs`), so handlers use `?`.
+//! as `{"error": {"code": "...", "message": "...", "request_id": "..."}}` (the edge adds the
+//! request id). Internal details go to the log only. The codes the web crate spells are the
+//! [`ErrorCode`] list; each domain's refusals convert with `From` (see `domain.rs`), so
+//! handlers use `?`.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -101,9 +102,16 @@ impl IntoResponse for ApiError {
         if let Some(p) = self.problems {
             body["error"]["problems"] = p;
         }
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(&body)).into_response();
+        // The edge adds the request id to the body it finds here (`error.request_id`).
+        resp.extensions_mut().insert(ErrorBody(body));
+        resp
     }
 }
+
+/// The JSON body of an [`ApiError`] answer, kept on the response for the edge to complete.
+#[derive(Debug, Clone)]
+pub struct ErrorBody(pub serde_json::Value);
 
 impl From<atalaya_federation::Refusal> for ApiError {
     fn from(r: atalaya_federation::Refusal) -> Self {

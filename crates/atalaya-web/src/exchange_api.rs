@@ -117,7 +117,7 @@ pub async fn import(
         default_tlp,
         max_bytes: exchange::DEFAULT_MAX_BYTES,
     };
-    let bytes = crate::body::read(body, opts.max_bytes).await?;
+    let bytes = crate::body::read(body).await?;
     // Conversion is CPU work on up to 16 MiB: off the async workers.
     let imported = tokio::task::spawn_blocking(move || format.convert(&bytes, &opts))
         .await

@@ -25,14 +25,18 @@ mod checks;
 pub mod console;
 mod csaf;
 mod directory_api;
+pub mod edge;
 pub mod error;
 mod exchange_api;
 mod fed;
 mod feeds;
+pub mod i18n;
 pub mod limits;
 pub mod live;
+pub mod markdown;
 pub mod misp_feed;
 mod ops;
+pub mod page;
 pub mod portal;
 pub mod taxii;
 mod wellknown;
@@ -56,6 +60,9 @@ pub struct HttpSettings {
     /// can reach it (e.g. `127.0.0.1:9464`); empty: none. On the main address `/metrics`
     /// always needs an API token.
     pub metrics_listen: String,
+    /// Seconds a request may take before it is answered `503 request_timeout` (the event
+    /// streams excepted); 0: no limit.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for HttpSettings {
@@ -65,6 +72,7 @@ impl Default for HttpSettings {
             api_requests_per_minute: 1200,
             api_requests_per_minute_per_address: 2400,
             metrics_listen: String::new(),
+            request_timeout_secs: 30,
         }
     }
 }
@@ -226,10 +234,55 @@ impl AppState {
     }
 }
 
-/// All routes of a node.
+/// All routes of a node, by group: each group that reads bodies holds them to its one limit
+/// ([`edge::body_limit`]); the federation reads its own with the limits of its settings. Around
+/// them all, the edge ([`edge`]): request id, access log, timeout.
 pub fn router(state: AppState) -> Router {
+    use edge::{BodyLimit, body_limit};
+    use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
     let audited = state.clone();
     let limited = state.clone();
+    let timeout = std::time::Duration::from_secs(state.http.request_timeout_secs);
+    let request_ids = edge::RequestIds::new(state.fed.now());
+    let with_limit = |routes: Router<AppState>, max: usize| {
+        routes.layer(middleware::from_fn_with_state(
+            BodyLimit(max),
+            edge::limit_bodies,
+        ))
+    };
+    Router::new()
+        .merge(federation_routes())
+        .merge(with_limit(api_routes(), body_limit::API))
+        .merge(with_limit(import_routes(), body_limit::IMPORT))
+        .merge(with_limit(taxii_routes(), body_limit::TAXII))
+        .merge(with_limit(console::routes(), body_limit::CONSOLE_FORM))
+        .merge(public_routes())
+        .fallback(ops::not_found)
+        // Bodies are read by each handler through `body::read` (so the refusal has our code).
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(audited, audit_before_answer))
+        .layer(middleware::from_fn_with_state(limited, api_rate_limit))
+        .layer(middleware::from_fn_with_state(
+            timeout,
+            edge::request_timeout,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(edge::error_request_id))
+        .layer(PropagateRequestIdLayer::new(edge::REQUEST_ID))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(edge::request_span::<axum::body::Body>)
+                .on_response(edge::access_log::<axum::body::Body>)
+                // The access log already says the status; no second line for a 5xx.
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(edge::REQUEST_ID, request_ids))
+        .layer(middleware::from_fn(edge::screen_request_id))
+        .with_state(state)
+}
+
+/// Node to node (`/fed/v1/…`): authenticated by request signatures, bodies read by `fed`.
+fn federation_routes() -> Router<AppState> {
     Router::new()
         .route("/fed/v1/inbox", post(fed::inbox))
         .route("/fed/v1/outbox", get(fed::outbox))
@@ -237,6 +290,11 @@ pub fn router(state: AppState) -> Router {
         .route("/fed/v1/checkpoint", get(fed::checkpoint))
         .route("/fed/v1/audit/consistency", get(fed::audit_consistency))
         .route("/fed/v1/audit/cosignature", post(fed::audit_cosignature))
+}
+
+/// The JSON API (`/api/v1/…`), its imports excepted.
+fn api_routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/bulletins", post(api::publish).get(api::list))
         .route("/api/v1/bulletins/{id}", get(api::show))
         .route("/api/v1/bulletins/{id}/retract", post(api::retract))
@@ -245,11 +303,6 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/bulletins/{id}/export/{format}",
             get(exchange_api::export),
-        )
-        .route("/api/v1/import/{format}", post(exchange_api::import))
-        .route(
-            "/api/v1/import/{format}/bulletin",
-            post(exchange_api::import_converted),
         )
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/policy", get(api::show_policy).put(api::set_policy))
@@ -283,7 +336,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/teams/{id}/vcard", get(directory_api::team_vcard))
         .route("/api/v1/directory/export", get(directory_api::export))
-        .route("/api/v1/directory/import", post(directory_api::import))
         .route("/api/v1/directory/hygiene", get(directory_api::hygiene))
         .route("/api/v1/cybercrime", get(directory_api::list_cybercrime))
         .route(
@@ -332,18 +384,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/reports", get(portal::api_reports))
         .route("/api/v1/reports/{id}", get(portal::api_report))
-        .route("/public/v1/bulletins", get(api::public_bulletins))
-        .route("/public/v1/events", get(live::events))
-        // The public portal (no login).
-        .route("/", get(portal::home))
-        .route("/advisories/{id}", get(portal::advisory))
-        .route("/report", get(portal::report_index))
+}
+
+/// Imports into the API: documents of other formats, larger than the API's JSON.
+fn import_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/import/{format}", post(exchange_api::import))
         .route(
-            "/report/{country}",
-            get(portal::report_form).post(portal::report_submit),
+            "/api/v1/import/{format}/bulletin",
+            post(exchange_api::import_converted),
         )
-        .route("/pages/{slug}", get(portal::page))
-        .route("/portal/static/{file}", get(portal::static_file))
+        .route("/api/v1/directory/import", post(directory_api::import))
+}
+
+/// TAXII 2.1 (`/taxii2/…`).
+fn taxii_routes() -> Router<AppState> {
+    Router::new()
         .route("/taxii2/", get(taxii::discovery))
         .route("/taxii2/api/", get(taxii::api_root))
         .route("/taxii2/api/status/{id}/", get(taxii::status))
@@ -365,6 +421,23 @@ pub fn router(state: AppState) -> Router {
             "/taxii2/api/collections/{id}/objects/{object}/versions/",
             get(taxii::versions),
         )
+}
+
+/// Public pages, feeds and operations; the portal's report form reads its own small body.
+fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/public/v1/bulletins", get(api::public_bulletins))
+        .route("/public/v1/events", get(live::events))
+        // The public portal (no login).
+        .route("/", get(portal::home))
+        .route("/advisories/{id}", get(portal::advisory))
+        .route("/report", get(portal::report_index))
+        .route(
+            "/report/{country}",
+            get(portal::report_form).post(portal::report_submit),
+        )
+        .route("/pages/{slug}", get(portal::page))
+        .route("/portal/static/{file}", get(portal::static_file))
         .route("/.well-known/security.txt", get(wellknown::security_txt))
         .route("/feeds/misp/manifest.json", get(misp_feed::manifest))
         .route("/feeds/misp/hashes.csv", get(misp_feed::hashes))
@@ -395,14 +468,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .merge(console::routes())
-        .fallback(ops::not_found)
-        // Bodies are read with explicit limits by each handler (so the refusal has our code).
-        .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn_with_state(audited, audit_before_answer))
-        .layer(middleware::from_fn_with_state(limited, api_rate_limit))
-        .layer(middleware::from_fn(security_headers))
-        .with_state(state)
 }
 
 /// The API and TAXII: every request counts against its client address and, when it carries

@@ -39,7 +39,7 @@ use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// Largest body a client may post (announced as the API root's `max_content_length`).
-pub const MAX_CONTENT_LENGTH: usize = atalaya_formats::exchange::DEFAULT_MAX_BYTES;
+pub const MAX_CONTENT_LENGTH: usize = crate::edge::body_limit::TAXII;
 
 /// Status resources kept for clients to read back.
 const STATUSES_KEPT: usize = 1_000;
@@ -896,7 +896,7 @@ pub async fn add_objects(
             format!("post a TAXII envelope as {}", proto::MEDIA_TYPE),
         ));
     }
-    let bytes = crate::body::read(body, MAX_CONTENT_LENGTH).await?;
+    let bytes = crate::body::read(body).await?;
     crate::body::check_text(&bytes)?;
     let (objects, verdicts) = proto::read_envelope(&bytes)?;
     let now = state.fed.now();

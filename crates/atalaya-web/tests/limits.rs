@@ -283,3 +283,122 @@ async fn metrics_need_a_token_even_from_loopback_or_their_own_address() {
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+/// One request through the router: status, `x-request-id` of the answer, body as JSON.
+async fn request(
+    app: &Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Body,
+) -> (StatusCode, Option<String>, serde_json::Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(body).unwrap();
+    req.extensions_mut().insert(ConnectInfo(
+        "127.0.0.1:4000".parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        id,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_an_error_names_it_in_its_body() {
+    let (api, app) = node_with(HttpSettings::default()).await;
+    let bearer = format!("Bearer {}", api.token);
+    // Made here when the client sends none, and different for each request.
+    let (status, first, _) = request(
+        &app,
+        "GET",
+        "/api/v1/status",
+        &[("authorization", &bearer)],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = first.expect("x-request-id on the answer");
+    let (_, second, _) = request(&app, "GET", "/healthz", &[], Body::empty()).await;
+    assert_ne!(Some(&first), second.as_ref());
+
+    // A refusal: the same code and message as ever, and the request id beside them.
+    let (status, id, body) = request(&app, "GET", "/api/v1/status", &[], Body::empty()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let id = id.expect("x-request-id");
+    assert_eq!(body["error"]["request_id"], id.as_str(), "{body}");
+    assert!(body["error"]["code"].is_string(), "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+
+    // A client's (or proxy's) well-formed id is kept; anything else is replaced.
+    let (_, id, body) = request(
+        &app,
+        "GET",
+        "/api/v1/nothing-here",
+        &[("x-request-id", "proxy-42.a:b_c")],
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(id.as_deref(), Some("proxy-42.a:b_c"));
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    assert_eq!(body["error"]["request_id"], "proxy-42.a:b_c", "{body}");
+    let (_, id, _) = request(
+        &app,
+        "GET",
+        "/healthz",
+        &[("x-request-id", "spaces and \"quotes\" into the log")],
+        Body::empty(),
+    )
+    .await;
+    let id = id.expect("a new id");
+    assert!(!id.contains(' '), "{id}");
+}
+
+#[tokio::test]
+async fn each_route_group_holds_bodies_to_its_own_limit() {
+    let (api, app) = node_with(HttpSettings::default()).await;
+    let bearer = format!("Bearer {}", api.token);
+    let auth = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    // The JSON API: 2 MiB.
+    let over = " ".repeat(2 * 1024 * 1024 + 1);
+    let (status, _, body) =
+        request(&app, "POST", "/api/v1/bulletins", &auth, Body::from(over)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "too_large");
+    assert_eq!(body["error"]["message"], "request body over 2097152 bytes");
+    // The same size is within the import group's 16 MiB: it reaches the parser.
+    let (status, _, body) = request(
+        &app,
+        "POST",
+        "/api/v1/import/misp",
+        &auth,
+        Body::from(" ".repeat(2 * 1024 * 1024 + 1)),
+    )
+    .await;
+    assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (status, _, body) = request(
+        &app,
+        "POST",
+        "/api/v1/import/misp",
+        &auth,
+        Body::from(" ".repeat(16 * 1024 * 1024 + 1)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["message"], "request body over 16777216 bytes");
+}

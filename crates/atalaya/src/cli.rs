@@ -137,9 +137,6 @@ impl ApiClient {
 /// `atalaya publish`
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// Configuration file of the publishing node.
-    #[arg(long, default_value = "config.toml")]
-    pub config: PathBuf,
     /// A bulletin as JSON, or as Markdown with a front matter (`---` / `key: value` / `---`).
     #[arg(long)]
     pub file: Option<PathBuf>,
@@ -289,8 +286,8 @@ pub fn draft_from(a: &PublishArgs) -> Result<BulletinDraft> {
 }
 
 /// `atalaya publish`
-pub async fn publish(a: PublishArgs) -> Result<()> {
-    let config = Config::load(&a.config)?;
+pub async fn publish(config: &Path, a: PublishArgs) -> Result<()> {
+    let config = Config::load(config)?;
     let draft = draft_from(&a)?;
     let client = ApiClient::for_config(&config)?;
     let reply = client
@@ -343,51 +340,32 @@ pub async fn status(config: &Path, json: bool) -> Result<()> {
 pub enum RosterCommand {
     /// Start a new roster (version after the current one) listing only the coordinator.
     Create {
-        /// The coordinator's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Network name.
         #[arg(long, default_value = "oas-csirt-americas")]
         network: String,
     },
     /// Add (or update) a member from its `node.json`, and re-sign.
     Add {
-        /// The coordinator's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The member's public record (`node.json` written by `atalaya init`).
         node: PathBuf,
     },
     /// Remove a member, and re-sign: its envelopes are refused from then on.
     Remove {
-        /// The coordinator's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The member's node id.
         node: NodeId,
     },
     /// Sign an unsigned roster (JSON) edited by hand.
     Sign {
-        /// The coordinator's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The unsigned roster.
         file: PathBuf,
     },
     /// Show a signed roster (verified against the configured coordinator key).
     Show {
-        /// A node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// A signed roster file (default: the node's roster file).
         file: Option<PathBuf>,
     },
     /// Send the signed roster to the running node (the coordinator then sends it to everyone).
-    Push {
-        /// A node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Push,
 }
 
 struct Coordinator {
@@ -439,10 +417,10 @@ fn write_signed(c: &Coordinator, roster: &Roster) -> Result<()> {
 }
 
 /// `atalaya roster …`
-pub async fn roster(cmd: RosterCommand) -> Result<()> {
+pub async fn roster(config: &Path, cmd: RosterCommand) -> Result<()> {
     match cmd {
-        RosterCommand::Create { config, network } => {
-            let c = coordinator(&config)?;
+        RosterCommand::Create { network } => {
+            let c = coordinator(config)?;
             let me: Node = serde_json::from_str(&std::fs::read_to_string(
                 c.config.node.data_dir.join("node.json"),
             )?)?;
@@ -452,8 +430,8 @@ pub async fn roster(cmd: RosterCommand) -> Result<()> {
             }
             write_signed(&c, &roster)
         }
-        RosterCommand::Add { config, node } => {
-            let c = coordinator(&config)?;
+        RosterCommand::Add { node } => {
+            let c = coordinator(config)?;
             let text = std::fs::read_to_string(&node)
                 .with_context(|| format!("reading {}", node.display()))?;
             let member: Node = serde_json::from_str(&text)
@@ -467,14 +445,14 @@ pub async fn roster(cmd: RosterCommand) -> Result<()> {
             roster.validate()?;
             write_signed(&c, &roster)
         }
-        RosterCommand::Remove { config, node } => {
-            let c = coordinator(&config)?;
+        RosterCommand::Remove { node } => {
+            let c = coordinator(config)?;
             let mut roster = load_roster(&c.config, None)?.roster;
             roster.remove(&node, SystemClock.now())?;
             write_signed(&c, &roster)
         }
-        RosterCommand::Sign { config, file } => {
-            let c = coordinator(&config)?;
+        RosterCommand::Sign { file } => {
+            let c = coordinator(config)?;
             let roster: Roster = serde_json::from_str(&std::fs::read_to_string(&file)?)
                 .with_context(|| format!("{} is not a roster", file.display()))?;
             if roster.coordinator != c.config.node.id {
@@ -495,8 +473,8 @@ pub async fn roster(cmd: RosterCommand) -> Result<()> {
             }
             write_signed(&c, &roster)
         }
-        RosterCommand::Show { config, file } => {
-            let config = Config::load(&config)?;
+        RosterCommand::Show { file } => {
+            let config = Config::load(config)?;
             let view = load_roster(&config, file.as_deref())?;
             let r = &view.roster;
             println!(
@@ -518,8 +496,8 @@ pub async fn roster(cmd: RosterCommand) -> Result<()> {
             }
             Ok(())
         }
-        RosterCommand::Push { config } => {
-            let config = Config::load(&config)?;
+        RosterCommand::Push => {
+            let config = Config::load(config)?;
             let raw = std::fs::read_to_string(config.roster_path())?;
             let reply = ApiClient::for_config(&config)?
                 .put_raw("/api/v1/roster", raw.trim().to_owned())
@@ -538,9 +516,6 @@ pub async fn roster(cmd: RosterCommand) -> Result<()> {
 pub enum TokenCommand {
     /// Create an API token (printed once; only its hash is stored).
     Create {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// What the token is for.
         #[arg(long)]
         name: String,
@@ -554,25 +529,17 @@ pub enum TokenCommand {
     },
     /// Revoke an API token by id (the part after `atl_`, before the second `_`).
     Revoke {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Token id.
         id: String,
     },
 }
 
 /// `atalaya token …`
-pub async fn token(cmd: TokenCommand) -> Result<()> {
+pub async fn token(config: &Path, cmd: TokenCommand) -> Result<()> {
     use atalaya_store::{SqliteStore, Store};
     match cmd {
-        TokenCommand::Create {
-            config,
-            name,
-            scopes,
-            days,
-        } => {
-            let (accounts, store) = open_accounts(&config).await?;
+        TokenCommand::Create { name, scopes, days } => {
+            let (accounts, store) = open_accounts(config).await?;
             let issued = accounts.issue_token(None, &name, &scopes, days).await;
             store.close().await;
             let (token, record) = issued.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -580,8 +547,8 @@ pub async fn token(cmd: TokenCommand) -> Result<()> {
             println!("{token}");
             Ok(())
         }
-        TokenCommand::Revoke { config, id } => {
-            let config = Config::load(&config)?;
+        TokenCommand::Revoke { id } => {
+            let config = Config::load(config)?;
             let store = SqliteStore::open(
                 &config.db_path(),
                 &crate::node::sqlite_options(&config.store),
@@ -602,35 +569,28 @@ pub async fn token(cmd: TokenCommand) -> Result<()> {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Show this node's own sharing policy.
-    Show {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Show,
     /// Replace it with the policy in a JSON file, e.g.
     /// `{"outbound": [{"peers": ["mx-csirt"], "max_tlp": "GREEN"}], "refuse_from": []}`.
     Set {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The policy.
         file: PathBuf,
     },
 }
 
 /// `atalaya policy …`
-pub async fn policy(cmd: PolicyCommand) -> Result<()> {
+pub async fn policy(config: &Path, cmd: PolicyCommand) -> Result<()> {
     match cmd {
-        PolicyCommand::Show { config } => {
-            let config = Config::load(&config)?;
+        PolicyCommand::Show => {
+            let config = Config::load(config)?;
             let reply = ApiClient::for_config(&config)?
                 .get("/api/v1/policy")
                 .await?;
             println!("{}", serde_json::to_string_pretty(&reply["policy"])?);
             Ok(())
         }
-        PolicyCommand::Set { config, file } => {
-            let config = Config::load(&config)?;
+        PolicyCommand::Set { file } => {
+            let config = Config::load(config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let reply = ApiClient::for_config(&config)?
@@ -647,25 +607,15 @@ pub async fn policy(cmd: PolicyCommand) -> Result<()> {
 pub enum AuditCommand {
     /// Check the whole local audit log (the chain and its Merkle tree), then that it extends
     /// every checkpoint of it the peers hold; fails on any inconsistency.
-    Verify {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Verify,
     /// Show this node's newest published audit checkpoint (signed tree head).
     Checkpoint {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Also show the peers' countersignatures of it (each checked against the roster).
         #[arg(long)]
         witnessed: bool,
     },
     /// Show the last entries of the audit trail.
     Show {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// How many.
         #[arg(long, default_value_t = 20)]
         last: usize,
@@ -694,12 +644,12 @@ async fn audit_entries(config: &Config) -> Result<Vec<atalaya_core::audit::Audit
 }
 
 /// `atalaya audit …`
-pub async fn audit(cmd: AuditCommand) -> Result<()> {
+pub async fn audit(config: &Path, cmd: AuditCommand) -> Result<()> {
     match cmd {
-        AuditCommand::Verify { config } => {
+        AuditCommand::Verify => {
             use atalaya_core::{audit, merkle};
             use atalaya_store::Store as _;
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             // The stored tree's size is read before the entries: a running node appends the
             // tree and the trail in one transaction, so a tree read first is never ahead of
             // a trail read after it, unless the trail was truncated.
@@ -812,9 +762,9 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
             println!("peers' checkpoints: {checked} checked, all consistent with the local log");
             Ok(())
         }
-        AuditCommand::Checkpoint { config, witnessed } => {
+        AuditCommand::Checkpoint { witnessed } => {
             use atalaya_store::Store as _;
-            let config = Config::load(&config)?;
+            let config = Config::load(config)?;
             let (fed, store) = crate::node::open_federation(&config).await?;
             let Some(head) = store.latest_audit_head(fed.node_id()).await? else {
                 store.close().await;
@@ -860,8 +810,8 @@ pub async fn audit(cmd: AuditCommand) -> Result<()> {
             store.close().await;
             Ok(())
         }
-        AuditCommand::Show { config, last } => {
-            let config = Config::load(&config)?;
+        AuditCommand::Show { last } => {
+            let config = Config::load(config)?;
             let entries = audit_entries(&config).await?;
             for e in entries.iter().skip(entries.len().saturating_sub(last)) {
                 let ev = &e.event;
@@ -895,32 +845,21 @@ pub async fn retract(config: &Path, id: &str, reason: &str) -> Result<()> {
 #[derive(Debug, Subcommand)]
 pub enum AgreementCommand {
     /// Show the sharing agreement in force and who accepted it.
-    Show {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Show,
     /// Issue a new version (coordinator): its text from a Markdown file.
     Issue {
-        /// The coordinator's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The rules.
         file: PathBuf,
     },
     /// Accept the current version for this node (until then it receives only TLP:CLEAR).
-    Accept {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Accept,
 }
 
 /// `atalaya agreement …`
-pub async fn agreement(cmd: AgreementCommand) -> Result<()> {
+pub async fn agreement(config: &Path, cmd: AgreementCommand) -> Result<()> {
     match cmd {
-        AgreementCommand::Show { config } => {
-            let config = Config::load(&config)?;
+        AgreementCommand::Show => {
+            let config = Config::load(config)?;
             let a = ApiClient::for_config(&config)?
                 .get("/api/v1/agreement")
                 .await?;
@@ -938,8 +877,8 @@ pub async fn agreement(cmd: AgreementCommand) -> Result<()> {
             }
             Ok(())
         }
-        AgreementCommand::Issue { config, file } => {
-            let config = Config::load(&config)?;
+        AgreementCommand::Issue { file } => {
+            let config = Config::load(config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let r = ApiClient::for_config(&config)?
@@ -951,8 +890,8 @@ pub async fn agreement(cmd: AgreementCommand) -> Result<()> {
             );
             Ok(())
         }
-        AgreementCommand::Accept { config } => {
-            let config = Config::load(&config)?;
+        AgreementCommand::Accept => {
+            let config = Config::load(config)?;
             let r = ApiClient::for_config(&config)?
                 .post("/api/v1/agreement/accept", &serde_json::json!({}))
                 .await?;
@@ -966,33 +905,26 @@ pub async fn agreement(cmd: AgreementCommand) -> Result<()> {
 #[derive(Debug, Subcommand)]
 pub enum OnCallCommand {
     /// Show the on-call roster.
-    Show {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Show,
     /// Replace it with the roster in a JSON file, e.g. `{"step_minutes": 15, "entries": [{"role":
     /// "primary", "name": "Ana", "email": "ana@csirt.example", "timezone": "America/Santiago"}]}`.
     Set {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The roster.
         file: PathBuf,
     },
 }
 
 /// `atalaya oncall …`
-pub async fn oncall(cmd: OnCallCommand) -> Result<()> {
+pub async fn oncall(config: &Path, cmd: OnCallCommand) -> Result<()> {
     let (config, body) = match cmd {
-        OnCallCommand::Show { config } => (config, None),
-        OnCallCommand::Set { config, file } => {
+        OnCallCommand::Show => (config, None),
+        OnCallCommand::Set { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             (config, Some(text))
         }
     };
-    let config = Config::load(&config)?;
+    let config = Config::load(config)?;
     let client = ApiClient::for_config(&config)?;
     let reply = match body {
         Some(text) => client.put_raw("/api/v1/oncall", text).await?,
@@ -1033,9 +965,6 @@ pub enum UserCommand {
     /// otherwise a strong one is generated and printed once. Roles that can publish or change
     /// policy enrol a second factor (TOTP) at their first login.
     Add {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Login name (a-z 0-9 . _ -).
         #[arg(long)]
         username: String,
@@ -1056,33 +985,20 @@ pub enum UserCommand {
         no_mfa_demo_only: bool,
     },
     /// List the accounts.
-    List {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    List,
     /// Disable an account (ends its sessions; its tokens stop working).
     Disable {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Login name.
         username: String,
     },
     /// Enable a disabled account.
     Enable {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Login name.
         username: String,
     },
     /// Set a new password (read from standard input, or generated and printed); ends the
     /// account's sessions.
     Password {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Login name.
         username: String,
         /// Read the password from the first line of standard input.
@@ -1091,9 +1007,6 @@ pub enum UserCommand {
     },
     /// Change an account's role (ends its sessions).
     Role {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Login name.
         username: String,
         /// The new role.
@@ -1126,17 +1039,9 @@ fn password_input(from_stdin: bool) -> Result<(String, bool)> {
 }
 
 /// `atalaya user …`
-pub async fn user(cmd: UserCommand) -> Result<()> {
+pub async fn user(config: &Path, cmd: UserCommand) -> Result<()> {
     use atalaya_store::Store;
-    let config = match &cmd {
-        UserCommand::Add { config, .. }
-        | UserCommand::List { config }
-        | UserCommand::Disable { config, .. }
-        | UserCommand::Enable { config, .. }
-        | UserCommand::Password { config, .. }
-        | UserCommand::Role { config, .. } => config.clone(),
-    };
-    let (accounts, store) = open_accounts(&config).await?;
+    let (accounts, store) = open_accounts(config).await?;
     let find = |username: String| {
         let store = store.clone();
         async move {
@@ -1179,7 +1084,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
                     println!("a second factor (TOTP) is enrolled at the first login");
                 }
             }
-            UserCommand::List { .. } => {
+            UserCommand::List => {
                 for u in store.users().await? {
                     println!(
                         "{:<20} {:<13} {:<4} {:<9} {}",
@@ -1250,9 +1155,6 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
 pub enum CheckCommand {
     /// Start a communication check: every peer (or those named) must answer it.
     Start {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Only these members (comma-separated node ids).
         #[arg(long, value_delimiter = ',')]
         targets: Vec<String>,
@@ -1265,18 +1167,12 @@ pub enum CheckCommand {
     },
     /// The checks this node started, newest first.
     List {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// The report of a check: each member's time to answer, who has not, who was never reached.
     Report {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The check's id.
         id: String,
         /// Print JSON instead of a table.
@@ -1284,16 +1180,9 @@ pub enum CheckCommand {
         json: bool,
     },
     /// Checks this node received that nobody here has answered yet.
-    Pending {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Pending,
     /// Answer a check this node received (once).
     Answer {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The check's id.
         id: String,
         /// Who answers.
@@ -1305,9 +1194,6 @@ pub enum CheckCommand {
     },
     /// Each member's answer times over the last checks, and their median.
     Trend {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// How many recent checks.
         #[arg(long, default_value_t = 10)]
         last: u32,
@@ -1320,12 +1206,11 @@ fn seconds(ms: &Value) -> String {
 }
 
 /// `atalaya check …`
-pub async fn check(cmd: CheckCommand) -> Result<()> {
+pub async fn check(config: &Path, cmd: CheckCommand) -> Result<()> {
     let client =
         |config: &Path| -> Result<ApiClient> { ApiClient::for_config(&Config::load(config)?) };
     match cmd {
         CheckCommand::Start {
-            config,
             targets,
             message,
             within,
@@ -1340,7 +1225,7 @@ pub async fn check(cmd: CheckCommand) -> Result<()> {
             if let Some(w) = within {
                 body["answer_within_minutes"] = w.into();
             }
-            let r = client(&config)?.post("/api/v1/checks", &body).await?;
+            let r = client(config)?.post("/api/v1/checks", &body).await?;
             println!(
                 "check {} started: {} member(s), answer by {}",
                 r["id"].as_str().unwrap_or("?"),
@@ -1349,8 +1234,8 @@ pub async fn check(cmd: CheckCommand) -> Result<()> {
             );
             Ok(())
         }
-        CheckCommand::List { config, json } => {
-            let r = client(&config)?.get("/api/v1/checks").await?;
+        CheckCommand::List { json } => {
+            let r = client(config)?.get("/api/v1/checks").await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -1375,10 +1260,8 @@ pub async fn check(cmd: CheckCommand) -> Result<()> {
             }
             Ok(())
         }
-        CheckCommand::Report { config, id, json } => {
-            let r = client(&config)?
-                .get(&format!("/api/v1/checks/{id}"))
-                .await?;
+        CheckCommand::Report { id, json } => {
+            let r = client(config)?.get(&format!("/api/v1/checks/{id}")).await?;
             if json || r["check"].is_null() {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
@@ -1416,8 +1299,8 @@ pub async fn check(cmd: CheckCommand) -> Result<()> {
             println!("totals: {}", c["totals"]);
             Ok(())
         }
-        CheckCommand::Pending { config } => {
-            let r = client(&config)?.get("/api/v1/checks/pending").await?;
+        CheckCommand::Pending => {
+            let r = client(config)?.get("/api/v1/checks/pending").await?;
             let checks = r["checks"].as_array().cloned().unwrap_or_default();
             if checks.is_empty() {
                 println!("no check waiting for an answer");
@@ -1438,24 +1321,19 @@ pub async fn check(cmd: CheckCommand) -> Result<()> {
             }
             Ok(())
         }
-        CheckCommand::Answer {
-            config,
-            id,
-            by,
-            note,
-        } => {
+        CheckCommand::Answer { id, by, note } => {
             let mut body = serde_json::json!({"by": by});
             if let Some(n) = note {
                 body["note"] = Value::String(n);
             }
-            client(&config)?
+            client(config)?
                 .post(&format!("/api/v1/checks/{id}/answer"), &body)
                 .await?;
             println!("check {id} answered by {by}");
             Ok(())
         }
-        CheckCommand::Trend { config, last } => {
-            let r = client(&config)?
+        CheckCommand::Trend { last } => {
+            let r = client(config)?
                 .get(&format!("/api/v1/checks/trend?last={last}"))
                 .await?;
             println!(

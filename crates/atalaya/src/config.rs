@@ -102,14 +102,28 @@ impl Default for StoreSection {
 pub struct LogSection {
     /// A tracing filter, e.g. `info` or `atalaya_federation=debug,info`.
     pub filter: String,
+    /// `text` (one readable line per event) or `json` (one JSON object per line).
+    pub format: LogFormat,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
         Self {
             filter: "info".into(),
+            format: LogFormat::Text,
         }
     }
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
 }
 
 impl Config {
@@ -322,8 +336,14 @@ fn doc_for(line: &str) -> Option<&'static str> {
         "metrics_listen" => {
             "Address serving only /metrics without a token, e.g. 127.0.0.1:9464; empty: none (on the main address /metrics needs an API token)."
         }
+        "request_timeout_secs" => {
+            "Seconds a request may take before it is answered 503 request_timeout (event streams excepted); 0: no limit."
+        }
         "[log]" => "Logging.",
         "filter" => "A tracing filter, e.g. info or atalaya_federation=debug,info.",
+        "format" => {
+            "text (readable lines) or json (one JSON object per line); --log-format overrides."
+        }
         _ => return None,
     })
 }

@@ -69,9 +69,6 @@ fn pretty(v: &Value) -> Result<()> {
 pub enum DirectoryCommand {
     /// The teams this node holds, filtered.
     List {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Only teams of this country (ISO code, e.g. CL).
         #[arg(long)]
         country: Option<String>,
@@ -87,9 +84,6 @@ pub enum DirectoryCommand {
     },
     /// One team's record.
     Show {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The team's id (`cl-csirt`, `cl-csirt/finance-csirt`).
         id: String,
         /// Print it as an RFC 2350 document.
@@ -104,17 +98,11 @@ pub enum DirectoryCommand {
     },
     /// Publish a team record (a TeamRecord JSON file) this node is the authority for.
     Publish {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The record.
         file: PathBuf,
     },
     /// Import team records (all or nothing).
     Import {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// ti (Trusted Introducer), first (FIRST members) or json.
         #[arg(long, value_parser = ["ti", "first", "json"])]
         format: String,
@@ -123,9 +111,6 @@ pub enum DirectoryCommand {
     },
     /// Export the directory.
     Export {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// json, csv, ti, first or vcard.
         #[arg(long, default_value = "json", value_parser = ["json", "csv", "ti", "first", "vcard"])]
         format: String,
@@ -139,9 +124,6 @@ pub enum DirectoryCommand {
     /// PGP keys about to expire or that cannot be encrypted to, and contacts not confirmed
     /// for long.
     Hygiene {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Keys expiring within this many days.
         #[arg(long, default_value_t = 30)]
         within_days: u32,
@@ -155,10 +137,9 @@ pub enum DirectoryCommand {
 }
 
 /// `atalaya directory …`
-pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
+pub async fn directory(config: &Path, cmd: DirectoryCommand) -> Result<()> {
     match cmd {
         DirectoryCommand::List {
-            config,
             country,
             team_type,
             service,
@@ -179,7 +160,7 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             } else {
                 format!("/api/v1/teams?{}", query.join("&"))
             };
-            let r = client(&config)?.get(&path).await?;
+            let r = client(config)?.get(&path).await?;
             if json {
                 return pretty(&r);
             }
@@ -188,13 +169,12 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             Ok(())
         }
         DirectoryCommand::Show {
-            config,
             id,
             rfc2350,
             vcard,
             json,
         } => {
-            let api = client(&config)?;
+            let api = client(config)?;
             if rfc2350 || vcard {
                 let what = if rfc2350 { "rfc2350" } else { "vcard" };
                 print!(
@@ -210,7 +190,7 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             print_team(&t);
             Ok(())
         }
-        DirectoryCommand::Publish { config, file } => {
+        DirectoryCommand::Publish { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let record: Value = serde_json::from_str(&text)
@@ -218,7 +198,7 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             let Some(id) = record["id"].as_str() else {
                 bail!("{} has no team `id`", file.display());
             };
-            let r = client(&config)?.put(&team_path(id), &record).await?;
+            let r = client(config)?.put(&team_path(id), &record).await?;
             println!(
                 "team {} published (envelope {}) to {} peer(s)",
                 r["team"]["id"].as_str().unwrap_or(id),
@@ -227,11 +207,7 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             );
             Ok(())
         }
-        DirectoryCommand::Import {
-            config,
-            format,
-            file,
-        } => {
+        DirectoryCommand::Import { format, file } => {
             let body =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let content_type = match format.as_str() {
@@ -255,7 +231,7 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
                 b.enable_steady_tick(std::time::Duration::from_millis(120));
                 b
             });
-            let result = client(&config)?
+            let result = client(config)?
                 .post_raw(
                     &format!("/api/v1/directory/import?format={format}"),
                     content_type,
@@ -274,13 +250,12 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             Ok(())
         }
         DirectoryCommand::Export {
-            config,
             format,
             public,
             output,
         } => {
             let view = if public { "public" } else { "members" };
-            let text = client(&config)?
+            let text = client(config)?
                 .get_text(&format!(
                     "/api/v1/directory/export?format={format}&view={view}"
                 ))
@@ -299,12 +274,11 @@ pub async fn directory(cmd: DirectoryCommand) -> Result<()> {
             Ok(())
         }
         DirectoryCommand::Hygiene {
-            config,
             within_days,
             max_age_days,
             json,
         } => {
-            let r = client(&config)?
+            let r = client(config)?
                 .get(&format!(
                     "/api/v1/directory/hygiene?within_days={within_days}&max_age_days={max_age_days}"
                 ))
@@ -533,9 +507,6 @@ pub async fn coverage(config: &Path, csv: bool, json: bool) -> Result<()> {
 pub enum CensusCommand {
     /// Open a census round (coordinator).
     Open {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Its title (`Census 2026`).
         title: String,
         /// When it closes (RFC 3339).
@@ -544,18 +515,12 @@ pub enum CensusCommand {
     },
     /// The census rounds.
     List {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Answer a round for this node's team (or `--team`).
     Answer {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The round's id.
         round: String,
         /// The answers: a JSON object (question id → answer), or `{"answers": {...}}`.
@@ -567,9 +532,6 @@ pub enum CensusCommand {
     },
     /// A round's report.
     Report {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The round's id.
         round: String,
         /// Print JSON.
@@ -578,29 +540,20 @@ pub enum CensusCommand {
     },
     /// Close a round (coordinator): no answer is accepted after.
     Close {
-        /// The node's configuration.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The round's id.
         round: String,
     },
 }
 
 /// `atalaya census …`
-pub async fn census(cmd: CensusCommand) -> Result<()> {
+pub async fn census(config: &Path, cmd: CensusCommand) -> Result<()> {
     match cmd {
-        CensusCommand::Open {
-            config,
-            title,
-            closes,
-        } => {
+        CensusCommand::Open { title, closes } => {
             let mut body = json!({ "title": title });
             if let Some(c) = closes {
                 body["closes"] = json!(c);
             }
-            let r = client(&config)?
-                .post("/api/v1/census/rounds", &body)
-                .await?;
+            let r = client(config)?.post("/api/v1/census/rounds", &body).await?;
             let round = &r["round"];
             println!(
                 "census round {} opened: {}{}",
@@ -613,8 +566,8 @@ pub async fn census(cmd: CensusCommand) -> Result<()> {
             );
             Ok(())
         }
-        CensusCommand::List { config, json } => {
-            let r = client(&config)?.get("/api/v1/census/rounds").await?;
+        CensusCommand::List { json } => {
+            let r = client(config)?.get("/api/v1/census/rounds").await?;
             if json {
                 return pretty(&r);
             }
@@ -637,12 +590,7 @@ pub async fn census(cmd: CensusCommand) -> Result<()> {
             }
             Ok(())
         }
-        CensusCommand::Answer {
-            config,
-            round,
-            file,
-            team,
-        } => {
+        CensusCommand::Answer { round, file, team } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let v: Value = serde_json::from_str(&text)
@@ -659,7 +607,7 @@ pub async fn census(cmd: CensusCommand) -> Result<()> {
             if let Some(t) = team {
                 body["team"] = Value::String(t);
             }
-            let r = client(&config)?
+            let r = client(config)?
                 .post(&format!("/api/v1/census/rounds/{round}/responses"), &body)
                 .await?;
             println!(
@@ -672,12 +620,8 @@ pub async fn census(cmd: CensusCommand) -> Result<()> {
             );
             Ok(())
         }
-        CensusCommand::Report {
-            config,
-            round,
-            json,
-        } => {
-            let r = client(&config)?
+        CensusCommand::Report { round, json } => {
+            let r = client(config)?
                 .get(&format!("/api/v1/census/rounds/{round}/report"))
                 .await?;
             if json {
@@ -686,8 +630,8 @@ pub async fn census(cmd: CensusCommand) -> Result<()> {
             print_report(&r);
             Ok(())
         }
-        CensusCommand::Close { config, round } => {
-            client(&config)?
+        CensusCommand::Close { round } => {
+            client(config)?
                 .post(&format!("/api/v1/census/rounds/{round}/close"), &json!({}))
                 .await?;
             println!("census round {round} closed");

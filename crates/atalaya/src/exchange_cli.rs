@@ -79,9 +79,6 @@ pub struct ImportArgs {
     /// Convert and check only: publish nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Configuration file of the node.
-    #[arg(long, default_value = "config.toml")]
-    pub config: PathBuf,
     /// Print the node's answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -97,9 +94,6 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Configuration file of the node.
-    #[arg(long, default_value = "config.toml")]
-    pub config: PathBuf,
 }
 
 fn parse_tlp(s: &str) -> std::result::Result<Tlp, String> {
@@ -182,8 +176,8 @@ fn import_path(format: ImportFormat, tlp: Option<Tlp>, dry_run: bool) -> String 
 }
 
 /// `atalaya import FORMAT FILE`.
-pub async fn import(a: ImportArgs) -> Result<()> {
-    let api = client(&a.config)?;
+pub async fn import(config: &Path, a: ImportArgs) -> Result<()> {
+    let api = client(config)?;
     let size = if a.file == Path::new("-") {
         0
     } else {
@@ -192,7 +186,13 @@ pub async fn import(a: ImportArgs) -> Result<()> {
             .len()
     };
     if a.format == ImportFormat::Stix && size > WHOLE_DOCUMENT_LIMIT {
-        return crate::exchange_stream::import_stix_stream(&api, &a).await;
+        let stream = crate::exchange_stream::StreamImport {
+            file: a.file.clone(),
+            tlp: a.tlp,
+            dry_run: a.dry_run,
+            json: a.json,
+        };
+        return crate::exchange_stream::import_stix_stream(&api, &stream).await;
     }
     let bytes = read_with_progress(&a.file, WHOLE_DOCUMENT_LIMIT)?;
     let reply = api
@@ -254,8 +254,8 @@ fn print_import(reply: &Value, dry_run: bool) {
 }
 
 /// `atalaya export FORMAT BULLETIN`.
-pub async fn export(a: ExportArgs) -> Result<()> {
-    let api = client(&a.config)?;
+pub async fn export(config: &Path, a: ExportArgs) -> Result<()> {
+    let api = client(config)?;
     let id = uuid::Uuid::parse_str(a.bulletin.trim())
         .with_context(|| format!("{:?} is not a bulletin id (a UUID)", a.bulletin))?;
     let text = api

@@ -15,7 +15,7 @@
 //! bounded by the importer's window, whatever the file's size.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use atalaya_core::{BulletinDraft, Clock, SystemClock, Tlp};
@@ -23,7 +23,19 @@ use atalaya_formats::exchange::{ImportOptions, ImportSource};
 use atalaya_formats::stix::import::{ImportSummary, StreamError, import_stream_sourced};
 
 use crate::cli::ApiClient;
-use crate::exchange_cli::ImportArgs;
+
+/// What `atalaya import stix` asks of a streamed import (its arguments that matter here).
+#[derive(Debug, Clone)]
+pub struct StreamImport {
+    /// The bundle.
+    pub file: PathBuf,
+    /// Label for objects that carry none.
+    pub tlp: Option<Tlp>,
+    /// Convert and check only: publish nothing.
+    pub dry_run: bool,
+    /// Print the node's answers as JSON.
+    pub json: bool,
+}
 
 /// A reader that moves a progress bar by the bytes it reads.
 struct Counted<R> {
@@ -97,7 +109,7 @@ struct Tally {
 /// older object refuses it as `stale_import`). The checking pass sends `dry_run=true`.
 async fn pass(
     api: &ApiClient,
-    a: &ImportArgs,
+    a: &StreamImport,
     opts: ImportOptions,
     checking: bool,
 ) -> Result<(Tally, ImportSummary)> {
@@ -186,7 +198,7 @@ async fn pass(
 /// The two passes. A bundle imported before publishes nothing and exits successfully (a re-run
 /// is not an error); one older than what the node holds is refused before anything is
 /// published.
-pub async fn import_stix_stream(api: &ApiClient, a: &ImportArgs) -> Result<()> {
+pub async fn import_stix_stream(api: &ApiClient, a: &StreamImport) -> Result<()> {
     let opts = ImportOptions {
         default_tlp: a.tlp,
         max_bytes: usize::MAX,

@@ -20,7 +20,7 @@ mod exchange_stream;
 mod node;
 mod soak;
 
-use config::Config;
+use config::{Config, LogFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +29,17 @@ use config::Config;
     about = "A node of the Inter-American CSIRT Watch and Warning Network"
 )]
 struct Args {
+    /// Configuration file of the node (every subcommand that reads one; also after it).
+    #[arg(
+        long,
+        global = true,
+        env = "ATALAYA_CONFIG",
+        default_value = "config.toml"
+    )]
+    config: PathBuf,
+    /// Log lines as `text` or `json`; overrides `[log] format` of the configuration.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,9 +81,6 @@ enum Command {
     },
     /// Run a node.
     Serve {
-        /// Configuration file.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Stop when standard input closes (used by `demo` so nodes never outlive it).
         #[arg(long, hide = true)]
         exit_on_stdin_close: bool,
@@ -81,9 +89,6 @@ enum Command {
     Publish(cli::PublishArgs),
     /// Retract one of this node's bulletins (receivers mark it retracted and stop passing it on).
     Retract {
-        /// Configuration file of the node that published it.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// The bulletin's id.
         id: String,
         /// Why it is withdrawn.
@@ -92,9 +97,6 @@ enum Command {
     },
     /// Show a running node's peers and per-peer delivery state.
     Status {
-        /// Configuration file of the node.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -131,9 +133,6 @@ enum Command {
     },
     /// The coverage report: each member state's national team against the minimum service set.
     Coverage {
-        /// Configuration file of the node.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
         /// Print CSV.
         #[arg(long, conflicts_with = "json")]
         csv: bool,
@@ -186,21 +185,23 @@ enum ConfigCommand {
     /// Print the documented example configuration.
     Example,
     /// Check a configuration file and print it as resolved.
-    Check {
-        /// Configuration file.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-    },
+    Check,
 }
 
-fn init_tracing(filter: &str) {
+fn init_tracing(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ATALAYA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // One object per line; the fields of the enclosing spans (the request id among them)
+        // are flattened into `spans`.
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }
 
 /// Cancelled on Ctrl-C or SIGTERM.
@@ -246,6 +247,8 @@ fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
+    let config = args.config.as_path();
+    let log_format = args.log_format;
     match args.command {
         Command::Init {
             dir,
@@ -316,11 +319,10 @@ async fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Serve {
-            config,
             exit_on_stdin_close,
         } => {
-            let config = Config::load(&config)?;
-            init_tracing(&config.log.filter);
+            let config = Config::load(config)?;
+            init_tracing(&config.log.filter, log_format.unwrap_or(config.log.format));
             let cancel = shutdown_signal();
             if exit_on_stdin_close {
                 // A plain thread, not a runtime task: its blocking read must not hold the
@@ -342,45 +344,43 @@ async fn run(args: Args) -> Result<()> {
             }
             node::serve(config, cancel).await
         }
-        Command::Publish(a) => cli::publish(a).await,
-        Command::Status { config, json } => cli::status(&config, json).await,
-        Command::Retract { config, id, reason } => cli::retract(&config, &id, &reason).await,
-        Command::Roster { command } => cli::roster(command).await,
-        Command::User { command } => cli::user(command).await,
-        Command::Token { command } => cli::token(command).await,
-        Command::Policy { command } => cli::policy(command).await,
-        Command::Audit { command } => cli::audit(command).await,
-        Command::Oncall { command } => cli::oncall(command).await,
-        Command::Agreement { command } => cli::agreement(command).await,
-        Command::Check { command } => cli::check(command).await,
-        Command::Directory { command } => directory_cli::directory(command).await,
-        Command::Coverage { config, csv, json } => {
-            directory_cli::coverage(&config, csv, json).await
-        }
-        Command::Census { command } => directory_cli::census(command).await,
-        Command::Import(a) => exchange_cli::import(a).await,
-        Command::Export(a) => exchange_cli::export(a).await,
+        Command::Publish(a) => cli::publish(config, a).await,
+        Command::Status { json } => cli::status(config, json).await,
+        Command::Retract { id, reason } => cli::retract(config, &id, &reason).await,
+        Command::Roster { command } => cli::roster(config, command).await,
+        Command::User { command } => cli::user(config, command).await,
+        Command::Token { command } => cli::token(config, command).await,
+        Command::Policy { command } => cli::policy(config, command).await,
+        Command::Audit { command } => cli::audit(config, command).await,
+        Command::Oncall { command } => cli::oncall(config, command).await,
+        Command::Agreement { command } => cli::agreement(config, command).await,
+        Command::Check { command } => cli::check(config, command).await,
+        Command::Directory { command } => directory_cli::directory(config, command).await,
+        Command::Coverage { csv, json } => directory_cli::coverage(config, csv, json).await,
+        Command::Census { command } => directory_cli::census(config, command).await,
+        Command::Import(a) => exchange_cli::import(config, a).await,
+        Command::Export(a) => exchange_cli::export(config, a).await,
         Command::Config { command } => match command {
             ConfigCommand::Example => {
                 print!("{}", Config::example_toml()?);
                 Ok(())
             }
-            ConfigCommand::Check { config } => {
-                let c = Config::load(&config)?;
+            ConfigCommand::Check => {
+                let c = Config::load(config)?;
                 print!("{}", c.shown()?);
                 Ok(())
             }
         },
         Command::Demo(a) => {
-            init_tracing("warn");
+            init_tracing("warn", log_format.unwrap_or_default());
             demo::run(a).await
         }
         Command::Bench(a) => {
-            init_tracing("warn");
+            init_tracing("warn", log_format.unwrap_or_default());
             bench::run(a).await
         }
         Command::Soak(a) => {
-            init_tracing("warn");
+            init_tracing("warn", log_format.unwrap_or_default());
             soak::run(a).await
         }
     }

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::auth::{self, Principal};
@@ -22,17 +22,14 @@ mod bulletins;
 mod census;
 mod checks;
 pub mod directory;
-pub mod i18n;
 mod login;
 pub mod map;
 mod need;
 mod portal;
 mod watch;
 
-pub use i18n::{Lang, Tr};
-
-/// Largest console form.
-const MAX_FORM: usize = 256 * 1024;
+pub use crate::i18n::{self, Lang, Tr};
+pub use crate::page::{browser_lang, render, render_status};
 
 /// The console's routes.
 pub fn routes() -> Router<AppState> {
@@ -208,16 +205,6 @@ pub fn request_lang(headers: &HeaderMap, chosen: Option<&str>) -> Lang {
         .unwrap_or_else(|| browser_lang(headers))
 }
 
-/// The language the browser asks for (`Accept-Language`).
-pub fn browser_lang(headers: &HeaderMap) -> Lang {
-    Lang::negotiate(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    )
-}
-
 /// A person with a complete session, and the page chrome for them.
 pub struct Officer {
     /// The session.
@@ -359,7 +346,7 @@ impl Posted {
 
 /// Read an urlencoded form body with the console's limit.
 pub async fn read_form(body: Body) -> Result<Vec<(String, String)>, ApiError> {
-    let bytes = crate::body::read(body, MAX_FORM).await?;
+    let bytes = crate::body::read(body).await?;
     serde_urlencoded::from_bytes(&bytes)
         .map_err(|e| ErrorCode::MalformedForm.with(format!("not a form: {e}")))
 }
@@ -390,29 +377,12 @@ impl FromRequest<AppState> for Posted {
     }
 }
 
-/// Render a template, or a plain 500 if it cannot be.
-pub fn render(t: &impl askama::Template) -> Response {
-    match t.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
-    }
-}
-
 /// Render a page that was built, or the error page for why it could not be.
 pub fn render_or_error(tr: &Tr, page: Result<impl askama::Template, ApiError>) -> Response {
     match page {
         Ok(p) => render(&p),
         Err(e) => error_page(tr, &e),
     }
-}
-
-/// Render with a status.
-pub fn render_status(status: StatusCode, t: &impl askama::Template) -> Response {
-    let mut r = render(t);
-    if r.status() == StatusCode::OK {
-        *r.status_mut() = status;
-    }
-    r
 }
 
 #[derive(askama::Template)]

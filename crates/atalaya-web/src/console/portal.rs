@@ -15,7 +15,8 @@ use serde::Deserialize;
 use super::{Chrome, Lang, Officer, Posted, go, render, render_or_error, render_status};
 use crate::auth::Need;
 use crate::auth::right::{EditPortal, ReadReports};
-use crate::portal::{markdown, valid_slug};
+use crate::markdown;
+use crate::page::valid_slug;
 use crate::{ApiError, AppState};
 
 /// Longest awareness page, in bytes of Markdown.

@@ -27,12 +27,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Need;
 use crate::auth::right::ReadReports;
-use crate::console::{Lang, Tr, browser_lang, render, render_status};
 use crate::error::ErrorCode;
+use crate::i18n::{Lang, Tr};
 use crate::limits::Limit;
+use crate::markdown;
+use crate::page::{browser_lang, render, render_status, valid_slug};
 use crate::{ApiError, AppState};
 
-pub mod markdown;
 pub mod pow;
 
 /// How the report form defends itself; the lead wires these from the node's `[portal]`
@@ -1006,14 +1007,6 @@ struct AwarenessPage {
     title: String,
     body_html: String,
     updated: String,
-}
-
-/// A page's address: 1–64 of `a-z`, `0-9` and `-`.
-pub fn valid_slug(slug: &str) -> bool {
-    (1..=64).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// `GET /pages/{slug}`: an awareness page in the reader's language (English when it has no

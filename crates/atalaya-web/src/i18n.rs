@@ -1,4 +1,4 @@
-//! The console's four languages (the OAS's official ones), from Project Fluent files in
+//! The four languages of the console and the portal (the OAS's official ones), from Project Fluent files in
 //! `locales/`, and times shown in each person's own time zone. TLP labels are never
 //! translated (TLP 2.0 requires their original form).
 
