@@ -25,7 +25,6 @@ use crate::auth::right::{EditDirectory, ManageCensus, ReadDirectory};
 use crate::error::ErrorCode;
 use crate::{ApiError, AppState, body};
 
-
 /// Check an entry, naming every problem (422), before handing it to the federation.
 fn checked(state: &AppState, entry: DirectoryEntry) -> Result<DirectoryEntry, ApiError> {
     let today = directory::Day::of(state.fed.now());
