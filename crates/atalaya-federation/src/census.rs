@@ -8,10 +8,12 @@
 
 use atalaya_core::census::{self, Answers, CensusResponse, CensusRound, Questionnaire};
 use atalaya_core::directory::{Problem, TeamId};
-use atalaya_core::{Audience, Envelope, EnvelopeKind, Timestamp, Tlp};
-use atalaya_store::{CensusResponseRow, CensusRoundRow, StoreError};
+use atalaya_core::envelope::Payload;
+use atalaya_core::{Audience, Envelope, EnvelopeKind, NodeId, Timestamp, Tlp};
+use atalaya_store::{CensusResponseRow, CensusRoundRow, Store, StoreError};
 use uuid::Uuid;
 
+use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
 use crate::{Federation, FederationError, NodeEvent, Refusal};
 
 /// Why a round could not be opened or closed, or a response not sent.
@@ -132,21 +134,7 @@ impl Federation {
             CensusError::Invalid(vec![Problem::new(e.code(), "round", e.to_string())])
         })?;
         self.publish_envelope(envelope, None).await?;
-        self.keep_round(round, envelope.created).await?;
-        Ok(())
-    }
-
-    async fn keep_round(&self, round: &CensusRound, version: Timestamp) -> Result<(), StoreError> {
-        let row = CensusRoundRow {
-            id: round.id,
-            opened: round.opened,
-            closed: round.closed,
-            version,
-            body: serde_json::to_string(round).map_err(corrupt)?,
-        };
-        if self.store.save_census_round(&row).await? {
-            self.notify(NodeEvent::Directory);
-        }
+        keep_round(&Context::new(self), round, envelope.created).await?;
         Ok(())
     }
 
@@ -162,11 +150,7 @@ impl Federation {
 
     /// One round.
     pub async fn census_round(&self, id: Uuid) -> Result<Option<CensusRound>, StoreError> {
-        self.store
-            .census_round(id)
-            .await?
-            .map(|r| serde_json::from_str(&r.body).map_err(corrupt))
-            .transpose()
+        round_held(self.store.as_ref(), id).await
     }
 
     /// The current responses to a round held here (the coordinator holds everyone's; a
@@ -220,131 +204,200 @@ impl Federation {
             CensusError::Invalid(vec![Problem::new(e.code(), "response", e.to_string())])
         })?;
         self.publish_envelope(&envelope, None).await?;
-        self.keep_response(&response, &self.me.clone(), envelope.id)
-            .await?;
+        keep_response(&Context::new(self), &response, &self.me, envelope.id).await?;
         tracing::info!(round = %round_id, team = %response.team, "census answered");
         Ok(response)
     }
+}
 
-    async fn keep_response(
-        &self,
-        r: &CensusResponse,
-        origin: &atalaya_core::NodeId,
-        envelope: Uuid,
-    ) -> Result<(), StoreError> {
-        let row = CensusResponseRow {
-            round: r.round,
-            team: r.team.to_string(),
-            origin: origin.clone(),
-            submitted: r.submitted,
-            envelope,
-            body: serde_json::to_string(r).map_err(corrupt)?,
-        };
-        if self.store.save_census_response(&row).await? {
-            self.notify(NodeEvent::Directory);
-        }
-        Ok(())
+/// One round held here.
+async fn round_held(store: &dyn Store, id: Uuid) -> Result<Option<CensusRound>, StoreError> {
+    store
+        .census_round(id)
+        .await?
+        .map(|r| serde_json::from_str(&r.body).map_err(corrupt))
+        .transpose()
+}
+
+/// Keep a version of a round if it is newer than the one held.
+async fn keep_round(
+    ctx: &Context<'_>,
+    round: &CensusRound,
+    version: Timestamp,
+) -> Result<(), StoreError> {
+    let row = CensusRoundRow {
+        id: round.id,
+        opened: round.opened,
+        closed: round.closed,
+        version,
+        body: serde_json::to_string(round).map_err(corrupt)?,
+    };
+    if ctx.store().save_census_round(&row).await? {
+        ctx.notify(NodeEvent::Directory);
+    }
+    Ok(())
+}
+
+/// Keep a team's response (it replaces an earlier one of the team).
+async fn keep_response(
+    ctx: &Context<'_>,
+    r: &CensusResponse,
+    origin: &NodeId,
+    envelope: Uuid,
+) -> Result<(), StoreError> {
+    let row = CensusResponseRow {
+        round: r.round,
+        team: r.team.to_string(),
+        origin: origin.clone(),
+        submitted: r.submitted,
+        envelope,
+        body: serde_json::to_string(r).map_err(corrupt)?,
+    };
+    if ctx.store().save_census_response(&row).await? {
+        ctx.notify(NodeEvent::Directory);
+    }
+    Ok(())
+}
+
+/// Receives the coordinator's rounds (openings and closings).
+pub(crate) struct CensusRoundHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for CensusRoundHandler {
+    type Item = CensusRound;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::CensusRound]
     }
 
-    /// Check a received round: only the coordinator runs rounds, and the round must be well
-    /// formed.
-    pub(crate) fn check_received_round(
+    /// Only the coordinator runs rounds, and the round must be well formed.
+    fn check(
         &self,
-        env: &Envelope,
-        body: &serde_json::Value,
-        view: &crate::roster_view::RosterView,
-    ) -> Result<CensusRound, Refusal> {
-        if env.origin != view.roster.coordinator {
+        ctx: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<CensusRound>, Refusal> {
+        let env = incoming.envelope;
+        let Payload::CensusRound(body) = incoming.payload else {
+            return Err(unexpected());
+        };
+        let coordinator = &ctx.roster().roster.coordinator;
+        if &env.origin != coordinator {
             return Err(Refusal::new(
                 "not_the_coordinator",
                 format!(
-                    "only the coordinator {} runs census rounds, not {}",
-                    view.roster.coordinator, env.origin
+                    "only the coordinator {coordinator} runs census rounds, not {}",
+                    env.origin
                 ),
             ));
         }
-        let round: CensusRound = serde_json::from_value(body.clone())
+        let round: CensusRound = serde_json::from_value(body)
             .map_err(|e| Refusal::new("invalid_body", format!("census round: {e}")))?;
-        round.check().map_err(|p| {
-            Refusal::new(
-                "invalid_body",
-                p.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        round
+            .check()
+            .map_err(|p| Refusal::new("invalid_body", joined(&p)))?;
         if round.id != env.id && !env.refs.contains(&round.id) {
             return Err(Refusal::new(
                 "invalid_body",
                 "a round is its opening envelope's id, or a later version refers to it",
             ));
         }
-        Ok(round)
+        Ok(Accepted::new(round))
     }
 
-    /// Check a received response against the round held here: the sender must be the team's
-    /// authority and the round open when the response was made.
-    pub(crate) async fn check_received_response(
+    async fn keep(
         &self,
-        env: &Envelope,
-        body: &serde_json::Value,
-    ) -> Result<Result<CensusResponse, Refusal>, StoreError> {
-        let response: CensusResponse = match serde_json::from_value(body.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(Err(Refusal::new(
-                    "invalid_body",
-                    format!("census response: {e}"),
-                )));
-            }
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<CensusRound>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        for a in arrived {
+            keep_round(ctx, &a.item, a.created).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Receives the teams' responses (at the coordinator).
+pub(crate) struct CensusResponseHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for CensusResponseHandler {
+    type Item = CensusResponse;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::CensusResponse]
+    }
+
+    fn check(
+        &self,
+        _: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<CensusResponse>, Refusal> {
+        let Payload::CensusResponse(body) = incoming.payload else {
+            return Err(unexpected());
         };
-        if response.team.authority() != &env.origin {
-            return Ok(Err(Refusal::new(
+        let response: CensusResponse = serde_json::from_value(body)
+            .map_err(|e| Refusal::new("invalid_body", format!("census response: {e}")))?;
+        Ok(Accepted::new(response))
+    }
+
+    /// The sender must be the team's authority and the round, held here, open when the
+    /// response was made.
+    async fn check_held(
+        &self,
+        ctx: &Context<'_>,
+        arrived: &mut Arrived<CensusResponse>,
+        _: &mut (),
+    ) -> Result<Option<Refusal>, StoreError> {
+        let response = &arrived.item;
+        if response.team.authority() != &arrived.origin {
+            return Ok(Some(Refusal::new(
                 "not_authoritative",
                 format!(
                     "{} cannot answer for team {}: {} does",
-                    env.origin,
+                    arrived.origin,
                     response.team,
                     response.team.authority()
                 ),
             )));
         }
-        let Some(round) = self.census_round(response.round).await? else {
-            return Ok(Err(Refusal::new(
+        let Some(round) = round_held(ctx.store(), response.round).await? else {
+            return Ok(Some(Refusal::new(
                 "unknown_round",
                 format!("this node holds no census round {}", response.round),
             )));
         };
-        if let Err(p) = census::check_response(&round, &response, env.created) {
+        if let Err(p) = census::check_response(&round, response, arrived.created) {
             let code = if p.iter().any(|p| p.code == "round-closed") {
                 "round_closed"
             } else {
                 "invalid_body"
             };
-            return Ok(Err(Refusal::new(
-                code,
-                p.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )));
+            return Ok(Some(Refusal::new(code, joined(&p))));
         }
-        Ok(Ok(response))
+        Ok(None)
     }
 
-    /// Keep the census rounds and responses of a received batch.
-    pub(crate) async fn keep_received_census(
+    async fn keep(
         &self,
-        rounds: Vec<(CensusRound, Timestamp)>,
-        responses: Vec<(CensusResponse, atalaya_core::NodeId, Uuid)>,
-    ) -> Result<(), StoreError> {
-        for (round, version) in rounds {
-            self.keep_round(&round, version).await?;
-        }
-        for (response, origin, envelope) in responses {
-            self.keep_response(&response, &origin, envelope).await?;
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<CensusResponse>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        for a in arrived {
+            keep_response(ctx, &a.item, &a.origin, a.id).await?;
         }
         Ok(())
     }
+}
+
+/// Problems, one after the other.
+fn joined(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

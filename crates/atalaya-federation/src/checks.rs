@@ -8,11 +8,13 @@
 //! CLEAR) — reaching it is the point of the check.
 
 use atalaya_core::comm_check::{self, CommCheck, CommCheckAnswer};
+use atalaya_core::envelope::Payload;
 use atalaya_core::{Audience, Envelope, EnvelopeKind, NodeId, Tlp};
 use atalaya_store::StoreError;
 use uuid::Uuid;
 
-use crate::{Checked, Federation, FederationError, Refusal};
+use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
+use crate::{Federation, FederationError, Refusal};
 
 /// Why a check could not be started or answered.
 #[derive(Debug, thiserror::Error)]
@@ -191,52 +193,135 @@ impl Federation {
         tracing::info!(check = %id, by = answered_by, "communication check answered");
         Ok(envelope.id)
     }
-
-    /// Refuse an answer that does not fit the checks this node started: an unknown check, one
-    /// this node did not start, a sender it was not addressed to, a second answer. A repeat of
-    /// an envelope already held passes (it is a duplicate, not a refusal).
-    pub(crate) async fn refuse_check_answer(
-        &self,
-        c: &Checked,
-    ) -> Result<Option<Refusal>, StoreError> {
-        let Some(a) = &c.check_answer else {
-            return Ok(None);
-        };
-        if self.store.has_envelope(c.new.id).await? {
-            return Ok(None);
-        }
-        let Some(facts) = self.store.comm_check(a.check).await? else {
-            return Ok(Some(
-                if self.store.received_check(a.check).await?.is_some() {
-                    Refusal::new(
-                        "not_our_check",
-                        format!("check {} was not started by this node", a.check),
-                    )
-                } else {
-                    Refusal::new(
-                        "unknown_check",
-                        format!("this node started no check {}", a.check),
-                    )
-                },
-            ));
-        };
-        Ok(
-            match facts.targets.iter().find(|t| t.node == c.new.origin) {
-                None => Some(Refusal::new(
-                    "not_a_target",
-                    format!("check {} was not sent to {}", a.check, c.new.origin),
-                )),
-                Some(t) if t.answer.is_some() => Some(Refusal::new(
-                    "already_answered",
-                    format!("{} has answered check {} already", c.new.origin, a.check),
-                )),
-                Some(_) => None,
-            },
-        )
-    }
 }
 
 fn to_body(value: &impl serde::Serialize) -> Result<serde_json::Value, CheckError> {
     serde_json::to_value(value)
         .map_err(|e| CheckError::Federation(FederationError::Signing(e.to_string())))
+}
+
+/// Receives communication checks started by peers.
+pub(crate) struct CommCheckHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for CommCheckHandler {
+    type Item = CommCheck;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::CommCheck]
+    }
+
+    fn check(
+        &self,
+        _: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<CommCheck>, Refusal> {
+        match incoming.payload {
+            Payload::CommCheck(c) => Ok(Accepted::new(c)),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Keep the checks of other nodes, for a person here to answer.
+    async fn keep(
+        &self,
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<CommCheck>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        for a in arrived {
+            if &a.origin != ctx.me() {
+                ctx.store()
+                    .save_received_check(&a.item, &a.origin, ctx.now())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Receives the answers to the checks this node started.
+pub(crate) struct CommCheckAnswerHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for CommCheckAnswerHandler {
+    type Item = CommCheckAnswer;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::CommCheckAnswer]
+    }
+
+    fn check(
+        &self,
+        _: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<CommCheckAnswer>, Refusal> {
+        match incoming.payload {
+            Payload::CommCheckAnswer(a) => Ok(Accepted::new(a)),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Refuse an answer that does not fit the checks this node started: an unknown check, one
+    /// this node did not start, a sender it was not addressed to, a second answer. A repeat of
+    /// an envelope already held passes (it is a duplicate, not a refusal).
+    async fn check_held(
+        &self,
+        ctx: &Context<'_>,
+        arrived: &mut Arrived<CommCheckAnswer>,
+        _: &mut (),
+    ) -> Result<Option<Refusal>, StoreError> {
+        let store = ctx.store();
+        let a = &arrived.item;
+        if store.has_envelope(arrived.id).await? {
+            return Ok(None);
+        }
+        let Some(facts) = store.comm_check(a.check).await? else {
+            return Ok(Some(if store.received_check(a.check).await?.is_some() {
+                Refusal::new(
+                    "not_our_check",
+                    format!("check {} was not started by this node", a.check),
+                )
+            } else {
+                Refusal::new(
+                    "unknown_check",
+                    format!("this node started no check {}", a.check),
+                )
+            }));
+        };
+        Ok(
+            match facts.targets.iter().find(|t| t.node == arrived.origin) {
+                None => Some(Refusal::new(
+                    "not_a_target",
+                    format!("check {} was not sent to {}", a.check, arrived.origin),
+                )),
+                Some(t) if t.answer.is_some() => Some(Refusal::new(
+                    "already_answered",
+                    format!("{} has answered check {} already", arrived.origin, a.check),
+                )),
+                Some(_) => None,
+            },
+        )
+    }
+
+    async fn keep(
+        &self,
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<CommCheckAnswer>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        for a in arrived {
+            // False for a repeat (or a second answer in the same batch): the first one stands.
+            if ctx
+                .store()
+                .save_check_answer(&a.item, &a.origin, a.id)
+                .await?
+            {
+                tracing::info!(check = %a.item.check, node = %a.origin, "communication check answered");
+            }
+        }
+        Ok(())
+    }
 }

@@ -273,7 +273,7 @@ impl Federation {
     }
 
     /// The signed checkpoint of `node` that `peer` holds, if any.
-    pub async fn fetch_checkpoint_raw(
+    pub(crate) async fn fetch_checkpoint_raw(
         &self,
         peer: &Member,
         node: &NodeId,
@@ -291,7 +291,7 @@ impl Federation {
 
     /// A consistency proof between two sizes of `peer`'s own audit tree
     /// (`GET /fed/v1/audit/consistency`).
-    pub async fn fetch_consistency(
+    pub(crate) async fn fetch_consistency(
         &self,
         peer: &Member,
         from: u64,
@@ -326,7 +326,7 @@ impl Federation {
 
     /// Send a countersignature of `peer`'s audit head back to it
     /// (`POST /fed/v1/audit/cosignature`).
-    pub async fn send_cosignature(
+    pub(crate) async fn send_cosignature(
         &self,
         peer: &Member,
         c: &atalaya_core::audit::Cosignature,
@@ -343,7 +343,7 @@ impl Federation {
     /// A page that holds more envelopes than asked for, or envelopes of another origin than
     /// the one asked for, is refused whole and nothing of it is stored: a peer does not get to
     /// push what it was not asked for through a pull.
-    pub async fn pull_page(
+    pub(crate) async fn pull_page(
         &self,
         peer: &Member,
         after: i64,

@@ -9,11 +9,13 @@
 //! fields (24/7 numbers, SIM3); what the public sees is projected from it at the portal.
 
 use atalaya_core::directory::{self, DirectoryEntry, TeamRecord};
+use atalaya_core::envelope::Payload;
 use atalaya_core::{Audience, Envelope, EnvelopeKind, Timestamp, Tlp};
 use atalaya_store::{DirectoryRow, StoreError};
 use uuid::Uuid;
 
-use crate::{Checked, Federation, FederationError, NodeEvent, Refusal};
+use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
+use crate::{Federation, FederationError, NodeEvent, Refusal};
 
 /// Why an entry could not be published.
 #[derive(Debug, thiserror::Error)]
@@ -87,70 +89,19 @@ impl Federation {
             message: e.to_string(),
         })?;
         let recipients = self.publish_envelope(&envelope, None).await?;
-        self.keep_entry(&entry, &self.me.clone(), envelope.created, envelope.id)
-            .await?;
+        keep_entry(
+            &Context::new(self),
+            &entry,
+            &self.me,
+            envelope.created,
+            envelope.id,
+        )
+        .await?;
         tracing::info!(record = entry.key().record, key = %entry.key().key, recipients = recipients.len(), "directory entry published");
         Ok(PublishedEntry {
             envelope: envelope.id,
             recipients,
         })
-    }
-
-    /// Keep an entry as the current one for its key if it is the newest.
-    async fn keep_entry(
-        &self,
-        entry: &DirectoryEntry,
-        authority: &atalaya_core::NodeId,
-        created: Timestamp,
-        envelope: Uuid,
-    ) -> Result<bool, StoreError> {
-        let key = entry.key();
-        let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let current = self
-            .store
-            .save_directory_entry(&DirectoryRow {
-                record: key.record.to_owned(),
-                key: key.key,
-                authority: authority.clone(),
-                created,
-                envelope,
-                body,
-            })
-            .await?;
-        if current {
-            self.notify(NodeEvent::Directory);
-        }
-        Ok(current)
-    }
-
-    /// Refuse a directory entry whose origin is not its authority, or whose content fails the
-    /// checks its authority should have run.
-    pub(crate) fn refuse_directory_entry(
-        &self,
-        env: &Envelope,
-        entry: &DirectoryEntry,
-        view: &crate::roster_view::RosterView,
-    ) -> Result<(), Refusal> {
-        entry
-            .check_authority(&env.origin, &view.roster)
-            .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
-        check_entry(entry, env.created).map_err(|e| match e {
-            DirectoryError::Invalid { code, message } => {
-                Refusal::new("invalid_directory_entry", format!("{code}: {message}"))
-            }
-            other => Refusal::new("invalid_directory_entry", other.to_string()),
-        })
-    }
-
-    /// Keep the entries of a received batch (after the envelopes were stored).
-    pub(crate) async fn keep_received_entries(
-        &self,
-        entries: Vec<(DirectoryEntry, atalaya_core::NodeId, Timestamp, Uuid)>,
-    ) -> Result<(), StoreError> {
-        for (entry, origin, created, envelope) in entries {
-            self.keep_entry(&entry, &origin, created, envelope).await?;
-        }
-        Ok(())
     }
 
     /// Every team record this node holds, in id order.
@@ -237,7 +188,78 @@ impl Federation {
     }
 }
 
-/// The directory entry of a checked envelope, if it carries one.
-pub(crate) fn entry_of(c: &Checked) -> Option<&DirectoryEntry> {
-    c.directory.as_ref()
+/// Keep an entry as the current one for its key if it is the newest.
+async fn keep_entry(
+    ctx: &Context<'_>,
+    entry: &DirectoryEntry,
+    authority: &atalaya_core::NodeId,
+    created: Timestamp,
+    envelope: Uuid,
+) -> Result<bool, StoreError> {
+    let key = entry.key();
+    let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let current = ctx
+        .store()
+        .save_directory_entry(&DirectoryRow {
+            record: key.record.to_owned(),
+            key: key.key,
+            authority: authority.clone(),
+            created,
+            envelope,
+            body,
+        })
+        .await?;
+    if current {
+        ctx.notify(NodeEvent::Directory);
+    }
+    Ok(current)
+}
+
+/// Receives directory entries from their authorities.
+pub(crate) struct DirectoryHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for DirectoryHandler {
+    type Item = DirectoryEntry;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::DirectoryRecord]
+    }
+
+    /// Refuse a directory entry whose origin is not its authority, or whose content fails the
+    /// checks its authority should have run.
+    fn check(
+        &self,
+        ctx: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<DirectoryEntry>, Refusal> {
+        let env = incoming.envelope;
+        let Payload::Directory(entry) = incoming.payload else {
+            return Err(unexpected());
+        };
+        entry
+            .check_authority(&env.origin, &ctx.roster().roster)
+            .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+        check_entry(&entry, env.created).map_err(|e| match e {
+            DirectoryError::Invalid { code, message } => {
+                Refusal::new("invalid_directory_entry", format!("{code}: {message}"))
+            }
+            other => Refusal::new("invalid_directory_entry", other.to_string()),
+        })?;
+        Ok(Accepted::new(*entry))
+    }
+
+    /// Keep each entry that is the newest for its key.
+    async fn keep(
+        &self,
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<DirectoryEntry>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        for a in arrived {
+            keep_entry(ctx, &a.item, &a.origin, a.created, a.id).await?;
+        }
+        Ok(())
+    }
 }

@@ -11,8 +11,9 @@
 //! 2. Only then the body, with the member's limit and a deadline, hashed as it streams; it is
 //!    refused unless it is exactly as long as announced and hashes to the signed digest.
 //! 3. [`read_batch`]: UTF-8, nesting depth, shape, number of envelopes.
-//! 4. [`authentic`] for each envelope, then the sharing rules and what the node already holds
-//!    ([`crate::Federation::receive_batch`]).
+//! 4. [`authentic`] for each envelope, then the sharing rules, then the handler of its kind:
+//!    its own checks, and what the node already holds ([`crate::Federation::receive_batch`],
+//!    [`crate::handler`]).
 
 use atalaya_core::envelope::ParsedEnvelope;
 use atalaya_core::{Envelope, EnvelopeKind, Timestamp, json};

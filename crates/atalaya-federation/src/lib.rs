@@ -1,5 +1,8 @@
-//! How a message travels: publishing, checking what arrives, the durable per-peer outbox, the
-//! anti-entropy pull that also relays, and the roster that says who the members are.
+//! The road a message travels, and only the road: publishing (seal, sign, store with one outbox
+//! row per recipient in one transaction), the durable per-peer outbox, the anti-entropy pull
+//! that also relays, and the inbox that checks what arrives — signature, roster, the sharing
+//! policy's accept decision — before it hands each envelope to the handler registered for its
+//! kind ([`handler`]: the one list of kinds, and how to add one).
 //!
 //! `Federation` holds a node's federation state; the HTTP edge (`atalaya-web`) calls
 //! [`Federation::receive_batch`], [`Federation::serve_pull`] and
@@ -10,6 +13,11 @@
 //!
 //! A pushed batch is checked from the outside in, and nothing of a request's body is read
 //! before its signature verified; [`inbox`] states the order and holds the I/O-free part.
+//!
+//! Each domain's module holds what it publishes and its handler: [`bulletins`] (with
+//! retractions and acknowledgements), [`renotify`], [`checks`], [`agreement`], [`directory`],
+//! [`census`], [`reports`], and the road's own [`roster_view`] and [`transparency`]; sealing is
+//! in `seal`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,17 +34,21 @@ use atalaya_store::{Ingested, NewEnvelope, PeerState, Store, StoreError};
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, broadcast, watch};
 
+pub mod agreement;
 pub mod audit;
+pub mod bulletins;
 pub mod census;
 pub mod checks;
 pub mod client;
 pub mod directory;
+pub mod handler;
 pub mod inbox;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
 pub mod reports;
 pub mod roster_view;
+mod seal;
 pub mod settings;
 pub mod sync;
 pub mod transparency;
@@ -114,7 +126,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    /// A refusal with its code and explanation.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -178,6 +191,8 @@ pub struct Federation {
     cosignatures_out: Mutex<Vec<atalaya_core::audit::Cosignature>>,
     pub(crate) cosignatures_wake: Notify,
     events: broadcast::Sender<NodeEvent>,
+    /// The handler of each message kind, where the road ends.
+    handlers: handler::Handlers,
 }
 
 /// Something a person watching the node would want to see change (the console's live
@@ -201,27 +216,6 @@ pub struct PeerSignals {
     pub work: Notify,
     /// The peer just contacted us, so it is up: retry now instead of waiting out the backoff.
     pub alive: Notify,
-}
-
-/// An envelope that passed every check and is ready to store.
-struct Checked {
-    new: NewEnvelope,
-    roster: Option<RosterView>,
-    checkpoint: Option<atalaya_core::envelope::AuditCheckpoint>,
-    /// A report of another node's audit inconsistency, with the size of the head its reporter
-    /// held (the evidence checked).
-    inconsistency: Option<(atalaya_core::envelope::AuditInconsistency, u64)>,
-    retraction: Option<atalaya_core::envelope::Retraction>,
-    agreement: Option<atalaya_core::envelope::Agreement>,
-    acceptance: Option<atalaya_core::envelope::AgreementAcceptance>,
-    acknowledgement: Option<atalaya_core::ack::Acknowledgement>,
-    comm_check: Option<atalaya_core::comm_check::CommCheck>,
-    check_answer: Option<atalaya_core::comm_check::CommCheckAnswer>,
-    renotify: Option<atalaya_core::ack::Renotify>,
-    directory: Option<atalaya_core::directory::DirectoryEntry>,
-    census_round: Option<atalaya_core::census::CensusRound>,
-    census_response: Option<serde_json::Value>,
-    incident_report: Option<atalaya_core::report::IncidentReport>,
 }
 
 impl Federation {
@@ -283,6 +277,7 @@ impl Federation {
             cosignatures_out: Mutex::new(Vec::new()),
             cosignatures_wake: Notify::new(),
             events: broadcast::channel(1024).0,
+            handlers: handler::registry(),
         });
         if let Some(json) = fed.store.node_policy().await? {
             let policy: NodePolicy = serde_json::from_str(&json)
@@ -428,7 +423,7 @@ impl Federation {
     }
 
     /// Notified with the new version whenever the roster changes.
-    pub fn watch_roster(&self) -> watch::Receiver<u64> {
+    pub(crate) fn watch_roster(&self) -> watch::Receiver<u64> {
         self.roster_changed.subscribe()
     }
 
@@ -444,7 +439,7 @@ impl Federation {
     }
 
     /// The wake-ups of a peer's outbox worker.
-    pub fn signals(&self, peer: &NodeId) -> Arc<PeerSignals> {
+    pub(crate) fn signals(&self, peer: &NodeId) -> Arc<PeerSignals> {
         let mut w = self.signals.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(w.entry(peer.clone()).or_default())
     }
@@ -510,7 +505,7 @@ impl Federation {
     }
 
     /// The `host[:port]` peers must address this node by (from its roster endpoint).
-    pub fn own_authority(&self) -> Option<String> {
+    pub(crate) fn own_authority(&self) -> Option<String> {
         let view = self.roster();
         let endpoint = &view.member(&self.me)?.endpoint;
         let rest = endpoint
@@ -756,7 +751,7 @@ impl Federation {
     }
 
     /// Refresh the agreement status the policy sees from the store.
-    pub async fn reload_agreement(&self) -> Result<(), StoreError> {
+    pub(crate) async fn reload_agreement(&self) -> Result<(), StoreError> {
         let status = match self.store.current_agreement().await? {
             Some((version, _, _)) => AgreementStatus {
                 version: Some(version),
@@ -768,49 +763,6 @@ impl Federation {
             *a = Arc::new(status);
         }
         Ok(())
-    }
-
-    /// The coordinator issues a new version of the sharing agreement (and accepts it).
-    pub async fn issue_agreement(&self, text: &str) -> Result<u64, FederationError> {
-        if self.roster().roster.coordinator != self.me {
-            return Err(FederationError::NotTheCoordinator(self.me.clone()));
-        }
-        let version = self
-            .store
-            .current_agreement()
-            .await?
-            .map_or(1, |(v, _, _)| v + 1);
-        let hash = atalaya_core::envelope::agreement_hash(text);
-        let body = serde_json::json!({"version": version, "text": text, "hash": hash});
-        let envelope = self.control_envelope(EnvelopeKind::Agreement, body);
-        Envelope::from_object(envelope.to_object())
-            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
-        self.publish_envelope(&envelope, None).await?;
-        self.store
-            .save_agreement(version, &hash, text, "", self.now())
-            .await?;
-        self.accept_agreement().await?;
-        Ok(version)
-    }
-
-    /// This node accepts the current version of the sharing agreement.
-    pub async fn accept_agreement(&self) -> Result<u64, FederationError> {
-        let (version, hash, _) = self
-            .store
-            .current_agreement()
-            .await?
-            .ok_or(FederationError::NoAgreement)?;
-        let envelope = self.control_envelope(
-            EnvelopeKind::AgreementAcceptance,
-            serde_json::json!({"version": version, "hash": hash}),
-        );
-        self.publish_envelope(&envelope, None).await?;
-        self.store
-            .save_acceptance(&self.me, version, "", self.now())
-            .await?;
-        self.reload_agreement().await?;
-        tracing::info!(version, "sharing agreement accepted");
-        Ok(version)
     }
 
     /// An unsigned envelope about the network itself, from this node, to every member.
@@ -851,318 +803,6 @@ impl Federation {
         }
     }
 
-    /// A person at this node acknowledges a bulletin it received; the signed acknowledgement
-    /// goes back to the bulletin's origin.
-    pub async fn acknowledge(
-        &self,
-        bulletin: uuid::Uuid,
-        by: &str,
-        note: atalaya_core::ack::AckNote,
-        comment: Option<String>,
-    ) -> Result<uuid::Uuid, FederationError> {
-        let held = self
-            .store
-            .bulletin(bulletin)
-            .await?
-            .ok_or(FederationError::NoSuchBulletin(bulletin))?;
-        if held.bulletin.origin == self.me {
-            return Err(FederationError::OwnBulletin(bulletin));
-        }
-        let ack = atalaya_core::ack::Acknowledgement {
-            bulletin,
-            by: by.to_owned(),
-            note,
-            comment,
-        };
-        ack.check().map_err(FederationError::InvalidBulletin)?;
-        let envelope = self.envelope_from_me(
-            EnvelopeKind::Acknowledgement,
-            atalaya_core::Tlp::Green,
-            atalaya_core::Audience::Nodes {
-                nodes: vec![held.bulletin.origin.clone()],
-            },
-            vec![bulletin],
-            serde_json::to_value(&ack).map_err(|e| FederationError::Signing(e.to_string()))?,
-        );
-        let now = envelope.created;
-        let record = atalaya_store::AckRecord {
-            node: self.me.clone(),
-            by: ack.by.clone(),
-            note: note_name(ack.note),
-            comment: ack.comment.clone(),
-            at: now,
-        };
-        self.store.save_ack(bulletin, &record, envelope.id).await?;
-        self.publish_envelope(&envelope, None).await?;
-        tracing::info!(%bulletin, by, "bulletin acknowledged");
-        Ok(envelope.id)
-    }
-
-    /// Retract one of this node's bulletins: a signed retraction goes to everyone the bulletin
-    /// went to; they mark it retracted and stop passing it on. The history stays.
-    pub async fn retract(
-        &self,
-        bulletin: uuid::Uuid,
-        reason: &str,
-    ) -> Result<uuid::Uuid, FederationError> {
-        let held = self
-            .store
-            .bulletin(bulletin)
-            .await?
-            .ok_or(FederationError::NoSuchBulletin(bulletin))?;
-        let b = held.bulletin;
-        if b.origin != self.me {
-            return Err(FederationError::NotTheOrigin(b.origin));
-        }
-        if held.retracted.is_some() {
-            return Err(FederationError::AlreadyRetracted(bulletin));
-        }
-        // The retraction goes where the bulletin went, under the same labels.
-        let mut envelope = self.envelope_from_me(
-            EnvelopeKind::Retraction,
-            b.tlp,
-            b.audience.clone(),
-            vec![bulletin],
-            serde_json::json!({"bulletin": bulletin, "reason": reason}),
-        );
-        envelope.people = b.people.clone();
-        let now = envelope.created;
-        // The same checks a receiver makes.
-        let parsed = Envelope::from_object(envelope.to_object())
-            .map_err(|e| FederationError::InvalidBulletin(e.to_string()))?;
-        drop(parsed);
-        self.store
-            .record_retraction(bulletin, &self.me, envelope.id, reason, now)
-            .await?;
-        self.publish_envelope(&envelope, None).await?;
-        tracing::info!(%bulletin, "bulletin retracted");
-        Ok(envelope.id)
-    }
-
-    /// What the public may see: bulletins the policy lets out (TLP:CLEAR, embargo over, not
-    /// retracted), newest first. An embargoed advisory appears here the moment its embargo
-    /// ends, whatever happened to the node in between: the decision is made at each request.
-    pub async fn public_bulletins(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
-        self.scan_bulletins(limit, |r| self.is_public(r)).await
-    }
-
-    /// Bulletins the public saw and their origin retracted since, newest first: what the public
-    /// feeds announce as withdrawn (a CAP `Cancel`). Their content is not public any more.
-    pub async fn public_retractions(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
-        self.scan_bulletins(limit, |r| self.was_public(r)).await
-    }
-
-    /// Whether the policy lets the public see this bulletin now.
-    pub fn is_public(&self, r: &atalaya_store::BulletinRecord) -> bool {
-        self.decide(
-            &Self::public_item(r, r.retracted.is_some()),
-            &Actor::Public,
-            Action::PublishPublic,
-        )
-        .is_allowed()
-    }
-
-    /// Whether this bulletin is retracted and the policy let the public see it before: it was
-    /// TLP:CLEAR and its embargo (if any) ended before the retraction. Only that fact, and its
-    /// id and times, may be said in public about it.
-    pub fn was_public(&self, r: &atalaya_store::BulletinRecord) -> bool {
-        let Some((at, _)) = &r.retracted else {
-            return false;
-        };
-        let b = &r.bulletin;
-        b.embargo_until.is_none_or(|t| t <= *at)
-            && self
-                .decide(
-                    &Self::public_item(r, false),
-                    &Actor::Public,
-                    Action::PublishPublic,
-                )
-                .is_allowed()
-    }
-
-    fn public_item(r: &atalaya_store::BulletinRecord, retracted: bool) -> Item<'_> {
-        let b = &r.bulletin;
-        Item {
-            origin: &b.origin,
-            kind: EnvelopeKind::Bulletin,
-            tlp: b.tlp,
-            audience: &b.audience,
-            embargo_until: b.embargo_until,
-            people: &b.people,
-            retracted,
-        }
-    }
-
-    /// Up to `limit` stored bulletins that `keep` accepts, newest first.
-    async fn scan_bulletins(
-        &self,
-        limit: u32,
-        keep: impl Fn(&atalaya_store::BulletinRecord) -> bool,
-    ) -> Result<Vec<atalaya_store::BulletinRecord>, StoreError> {
-        let mut out = Vec::new();
-        let mut before = None;
-        // Page through until `limit` are found (most traffic is not CLEAR).
-        for _ in 0..20 {
-            let page = self
-                .store
-                .bulletins(&atalaya_store::BulletinQuery {
-                    origin: None,
-                    before,
-                    limit: 500,
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            before = Some(last.bulletin.created);
-            for r in page {
-                if keep(&r) {
-                    out.push(r);
-                    if out.len() >= limit as usize {
-                        return Ok(out);
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The envelope with its body and the labels that say whom it is for (audience, people,
-    /// embargo, refs) sealed (age, X25519) to the recipients and to this node, in a file with
-    /// one stanza per member of the roster whoever can open it (see the envelope module's
-    /// design note for what is left in clear).
-    fn seal_for(
-        &self,
-        envelope: &Envelope,
-        recipients: &[NodeId],
-    ) -> Result<Envelope, FederationError> {
-        let view = self.roster();
-        let mut to = vec![self.me.clone()];
-        to.extend(recipients.iter().cloned());
-        let keys = to
-            .iter()
-            .map(|n| {
-                let m = view
-                    .member(n)
-                    .ok_or_else(|| FederationError::Signing(format!("{n} left the roster")))?;
-                atalaya_crypto::PublicSealingKey::from_b64(&m.sealing_key)
-                    .map_err(|e| FederationError::Signing(format!("sealing key of {n}: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let audience = envelope.audience.clone().ok_or_else(|| {
-            FederationError::InvalidBulletin("a sealed bulletin needs an audience".into())
-        })?;
-        let content = atalaya_core::envelope::SealedContent {
-            audience,
-            people: envelope.people.clone(),
-            embargo_until: envelope.embargo_until,
-            refs: envelope.refs.clone(),
-            body: envelope.body.clone().unwrap_or_default(),
-        };
-        let plain =
-            serde_json::to_vec(&content).map_err(|e| FederationError::Signing(e.to_string()))?;
-        let ciphertext = atalaya_crypto::seal_padded(
-            &plain,
-            &keys,
-            view.roster.members.len(),
-            &mut EntropyRng(self.entropy.as_ref()),
-        )
-        .map_err(|e| FederationError::Signing(e.to_string()))?;
-        use base64::Engine as _;
-        let mut sealed = envelope.clone();
-        sealed.body = None;
-        sealed.audience = None;
-        sealed.people = Vec::new();
-        sealed.embargo_until = None;
-        sealed.refs = Vec::new();
-        sealed.sealed = Some(serde_json::json!({
-            "alg": atalaya_core::envelope::Sealed::ALG,
-            "ciphertext": base64::engine::general_purpose::STANDARD.encode(ciphertext),
-        }));
-        Ok(sealed)
-    }
-
-    /// Open a sealed bulletin by trying this node's sealing key on it. `None` when this node
-    /// only carries it: no stanza opens with its key, or (earlier form) `to` does not name it,
-    /// or the labels inside do not address it. Otherwise the envelope as its recipients read
-    /// it (the labels from inside) and the bulletin's content. The origin's signature, already
-    /// verified, covers the ciphertext, so what is inside is the origin's.
-    fn open_sealed(
-        &self,
-        env: &Envelope,
-        sealed: &atalaya_core::envelope::Sealed,
-    ) -> Result<Option<(Envelope, atalaya_core::BulletinContent)>, Refusal> {
-        if sealed.to.as_ref().is_some_and(|to| !to.contains(&self.me)) {
-            return Ok(None);
-        }
-        use base64::Engine as _;
-        let cannot = |why: String| Refusal::new("cannot_open_sealed", why);
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&sealed.ciphertext)
-            .map_err(|e| cannot(format!("ciphertext is not base64: {e}")))?;
-        let plain = match atalaya_crypto::open(&bytes, self.keys.sealing_secret()) {
-            Ok(plain) => plain,
-            // Not for this node (or a stanza for it was damaged, which looks the same).
-            Err(atalaya_crypto::SealError::NoMatchingRecipient) if sealed.to.is_none() => {
-                return Ok(None);
-            }
-            Err(e) => {
-                let code = match e {
-                    atalaya_crypto::SealError::BadHeaderMac => "sealed_header_mac",
-                    atalaya_crypto::SealError::PayloadCorrupt { .. } => "sealed_payload_corrupt",
-                    _ => "cannot_open_sealed",
-                };
-                return Err(Refusal::new(code, e.to_string()));
-            }
-        };
-        let (labelled, body) = if sealed.to.is_some() {
-            (env.clone(), plain)
-        } else {
-            let content: atalaya_core::envelope::SealedContent = serde_json::from_slice(&plain)
-                .map_err(|e| {
-                    Refusal::new(
-                        "malformed_sealed_content",
-                        format!("the opened content is not labels and a body: {e}"),
-                    )
-                })?;
-            content
-                .check(env.tlp)
-                .map_err(|e| Refusal::new("malformed_sealed_content", e.to_string()))?;
-            let labelled = content.label(env);
-            let body = serde_json::to_vec(&content.body)
-                .map_err(|e| cannot(format!("the opened body: {e}")))?;
-            (labelled, body)
-        };
-        let content: atalaya_core::BulletinContent = serde_json::from_slice(&body)
-            .map_err(|e| cannot(format!("the opened body is not a bulletin: {e}")))?;
-        content
-            .validate(env.created)
-            .map_err(|e| Refusal::new("invalid_body", e.to_string()))?;
-        if let Some(old) = content.supersedes
-            && !labelled.refs.contains(&old)
-        {
-            return Err(Refusal::new(
-                "invalid_body",
-                "`supersedes` must also be listed in `refs`",
-            ));
-        }
-        // Sealed to this node but not addressed to it: hold it as a carrier, read nothing.
-        let addressed = self.roster().member(&self.me).is_some_and(|m| {
-            labelled
-                .audience
-                .as_ref()
-                .is_some_and(|a| a.includes(&m.node_id, m.country))
-        });
-        if !addressed && env.origin != self.me {
-            return Ok(None);
-        }
-        Ok(Some((labelled, content)))
-    }
-
     /// Ask `peer` for the checkpoint of this node's audit log it holds, and check that this
     /// node signed it.
     pub async fn fetch_own_checkpoint(
@@ -1185,11 +825,12 @@ impl Federation {
         }
     }
 
-    /// Check one envelope that arrived from a peer (push or pull).
-    fn check(&self, raw: &str, view: &RosterView) -> Result<Checked, Refusal> {
+    /// Check one envelope that arrived from a peer (push or pull): authentic, accepted by the
+    /// sharing policy (a roster needs only the coordinator's signature), then its kind's check.
+    fn check(&self, raw: &str, ctx: &handler::Context<'_>) -> Result<handler::Checked, Refusal> {
         let inbox::Authentic { parsed, roster } = inbox::authentic(
             raw,
-            view,
+            ctx.roster(),
             &self.coordinator_key,
             self.now(),
             self.settings.max_skew_secs,
@@ -1205,103 +846,15 @@ impl Federation {
         {
             return Err(Refusal::new(d.code(), d.to_string()));
         }
-        // A sealed item this node can open is stored with the labels from inside; one it only
-        // carries, with none (its row's audience names no one).
-        let mut labelled = None;
-        let bulletin = match &parsed.payload {
-            Payload::Bulletin(content) => Some(Bulletin::from_envelope(env, (**content).clone())),
-            Payload::Sealed(sealed) if env.kind == EnvelopeKind::Bulletin => {
-                match self.open_sealed(env, sealed)? {
-                    Some((opened, content)) => {
-                        let bulletin = Bulletin::from_envelope(&opened, content);
-                        labelled = Some(opened);
-                        Some(bulletin)
-                    }
-                    None => None,
-                }
-            }
-            _ => None,
-        };
-        let checkpoint = match &parsed.payload {
-            Payload::AuditCheckpoint(c) => Some(c.clone()),
-            _ => None,
-        };
-        let inconsistency = match &parsed.payload {
-            Payload::AuditInconsistency(r) => {
-                Some(((**r).clone(), self.check_inconsistency(r, view)?))
-            }
-            _ => None,
-        };
-        let retraction = match &parsed.payload {
-            Payload::Retraction(r) => Some(r.clone()),
-            _ => None,
-        };
-        let agreement = match &parsed.payload {
-            Payload::Agreement(a) if env.origin != view.roster.coordinator => {
-                return Err(Refusal::new(
-                    "not_the_coordinator",
-                    format!(
-                        "only the coordinator issues the sharing agreement, not {}",
-                        env.origin
-                    ),
-                ));
-            }
-            Payload::Agreement(a) => Some(a.clone()),
-            _ => None,
-        };
-        let acceptance = match &parsed.payload {
-            Payload::AgreementAcceptance(a) => Some(a.clone()),
-            _ => None,
-        };
-        let acknowledgement = match &parsed.payload {
-            Payload::Acknowledgement(a) => Some(a.clone()),
-            _ => None,
-        };
-        let comm_check = match &parsed.payload {
-            Payload::CommCheck(c) => Some(c.clone()),
-            _ => None,
-        };
-        let check_answer = match &parsed.payload {
-            Payload::CommCheckAnswer(a) => Some(a.clone()),
-            _ => None,
-        };
-        let renotify = match &parsed.payload {
-            Payload::Renotify(r) => Some(r.clone()),
-            _ => None,
-        };
-        let directory = match &parsed.payload {
-            Payload::Directory(entry) => {
-                self.refuse_directory_entry(env, entry, view)?;
-                Some((**entry).clone())
-            }
-            _ => None,
-        };
-        let (census_round, census_response) = match &parsed.payload {
-            Payload::CensusRound(v) => (Some(self.check_received_round(env, v, view)?), None),
-            Payload::CensusResponse(v) => (None, Some(v.clone())),
-            _ => (None, None),
-        };
-        let incident_report = match &parsed.payload {
-            Payload::IncidentReport(r) => Some((**r).clone()),
-            _ => None,
-        };
-        Ok(Checked {
-            new: new_envelope(labelled.as_ref().unwrap_or(env), raw, bulletin),
-            roster,
-            checkpoint,
-            inconsistency,
-            retraction,
-            agreement,
-            acceptance,
-            acknowledgement,
-            comm_check,
-            check_answer,
-            renotify,
-            directory,
-            census_round,
-            census_response,
-            incident_report,
-        })
+        self.handlers.check(
+            ctx,
+            handler::Incoming {
+                envelope: &parsed.envelope,
+                raw,
+                payload: parsed.payload,
+                roster,
+            },
+        )
     }
 
     /// Check every envelope of a batch (signatures are the costly part), keeping the batch's
@@ -1310,19 +863,16 @@ impl Federation {
     fn check_all(
         &self,
         envelopes: &[&RawValue],
-        view: &RosterView,
-    ) -> Vec<Result<Checked, Refusal>> {
+        ctx: &handler::Context<'_>,
+    ) -> Vec<Result<handler::Checked, Refusal>> {
         /// Below this many envelopes per thread, starting threads costs more than it saves.
         const PER_THREAD: usize = 32;
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let threads = cores.min(envelopes.len() / PER_THREAD);
-        let check_piece = |piece: &[&RawValue]| -> Vec<Result<Checked, Refusal>> {
-            piece
-                .iter()
-                .map(|raw| self.check(raw.get(), view))
-                .collect()
+        let check_piece = |piece: &[&RawValue]| -> Vec<Result<handler::Checked, Refusal>> {
+            piece.iter().map(|raw| self.check(raw.get(), ctx)).collect()
         };
         if threads < 2 || !multi_thread {
             return check_piece(envelopes);
@@ -1352,220 +902,26 @@ impl Federation {
         })
     }
 
-    /// Refuse a retraction of someone else's bulletin, an acceptance of an agreement version
-    /// that does not exist (here or earlier in the same batch) or whose text differs, and
-    /// acknowledgements, check answers and renotifies that do not fit what this node holds.
-    async fn check_against_store(
-        &self,
-        c: &Checked,
-        batch_agreements: &[(atalaya_core::envelope::Agreement, String)],
-    ) -> Result<Option<Refusal>, StoreError> {
-        if let Some(r) = &c.retraction
-            && let Some(held) = self.store.bulletin(r.bulletin).await?
-            && held.bulletin.origin != c.new.origin
-        {
-            return Ok(Some(Refusal::new(
-                "not_the_origin",
-                format!(
-                    "{} cannot retract bulletin {}: only its origin {} can",
-                    c.new.origin, r.bulletin, held.bulletin.origin
-                ),
-            )));
-        }
-        if let Some(a) = &c.acknowledgement {
-            let Some(held) = self.store.bulletin(a.bulletin).await? else {
-                return Ok(Some(Refusal::new(
-                    "unknown_bulletin",
-                    format!("this node holds no bulletin {}", a.bulletin),
-                )));
-            };
-            if held.bulletin.origin != self.me {
-                return Ok(Some(Refusal::new(
-                    "not_our_bulletin",
-                    format!(
-                        "bulletin {} is {}'s, not this node's",
-                        a.bulletin, held.bulletin.origin
-                    ),
-                )));
-            }
-            let sender = self.roster().member(&c.new.origin).cloned();
-            if !sender.is_some_and(|m| held.bulletin.audience.includes(&m.node_id, m.country)) {
-                return Ok(Some(Refusal::new(
-                    "not_a_recipient",
-                    format!("{} was not sent bulletin {}", c.new.origin, a.bulletin),
-                )));
-            }
-        }
-        if let Some(r) = self.refuse_check_answer(c).await? {
-            return Ok(Some(r));
-        }
-        if let Some(r) = self.refuse_renotify(c).await? {
-            return Ok(Some(r));
-        }
-        if let Some(body) = &c.census_response {
-            let env = Envelope::parse(c.new.raw.as_bytes())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Err(r) = self.check_received_response(&env.envelope, body).await? {
-                return Ok(Some(r));
-            }
-        }
-        if let Some(a) = &c.acceptance {
-            let known = match batch_agreements
-                .iter()
-                .find(|(g, _)| g.version == a.version)
-            {
-                Some((g, _)) => Some(g.hash.clone()),
-                None => self.store.agreement_hash(a.version).await?,
-            };
-            return Ok(match known {
-                None => Some(Refusal::new(
-                    "unknown_agreement_version",
-                    format!("there is no version {} of the sharing agreement", a.version),
-                )),
-                Some(h) if h != a.hash => Some(Refusal::new(
-                    "agreement_hash_mismatch",
-                    format!("the accepted text does not match version {}", a.version),
-                )),
-                Some(_) => None,
-            });
-        }
-        Ok(None)
-    }
-
-    /// Check and store a batch of envelopes (from a push by `sender`, or a pull page).
+    /// Check and store a batch of envelopes (from a push by `sender`, or a pull page): the
+    /// road's checks and each kind's, one transaction for the envelopes accepted, then each
+    /// kind's handler keeps what it accepted.
     pub async fn receive_batch(
         &self,
         envelopes: &[&RawValue],
     ) -> Result<BatchReply, FederationError> {
-        let view = self.roster();
+        let ctx = handler::Context::new(self);
         let mut reply = BatchReply::default();
         let mut accepted = Vec::with_capacity(envelopes.len());
-        let mut rosters = Vec::new();
-        let mut heads_in = Vec::new();
-        let mut batch_heads = HashMap::new();
-        let mut found = Vec::new();
-        let mut inconsistencies_in = Vec::new();
-        let mut retractions = Vec::new();
-        let mut acks = Vec::new();
-        let mut agreements: Vec<(atalaya_core::envelope::Agreement, String)> = Vec::new();
-        let mut acceptances = Vec::new();
-        let mut checks_in = Vec::new();
-        let mut answers_in = Vec::new();
-        let mut renotifies_in = Vec::new();
-        let mut entries_in = Vec::new();
-        let mut rounds_in = Vec::new();
-        let mut responses_in = Vec::new();
-        let mut reports_in = Vec::new();
-        let checked = self.check_all(envelopes, &view);
+        let mut batch = self.handlers.batch();
+        let checked = self.check_all(envelopes, &ctx);
         for (index, (raw, result)) in envelopes.iter().zip(checked).enumerate() {
             // What can only be judged against what this node already holds.
             let result = match result {
-                Ok(c) => match self.check_against_store(&c, &agreements).await? {
-                    Some(refusal) => Err(refusal),
-                    None => Ok(c),
-                },
-                Err(r) => Err(r),
-            };
-            // A checkpoint is kept only as a proven extension of the head held (or the first).
-            let result = match result {
-                Ok(c) => match &c.checkpoint {
-                    Some(cp) => match self
-                        .judge_checkpoint(
-                            &c.new.origin,
-                            cp,
-                            &c.new.raw,
-                            &mut batch_heads,
-                            &mut found,
-                        )
-                        .await?
-                    {
-                        transparency::CheckpointOutcome::Keep(head) => {
-                            heads_in.push(head);
-                            Ok(c)
-                        }
-                        transparency::CheckpointOutcome::Nothing => Ok(c),
-                        transparency::CheckpointOutcome::Refuse(r) => Err(r),
-                    },
-                    None => Ok(c),
-                },
+                Ok(c) => batch.check_held(&ctx, c).await?,
                 Err(r) => Err(r),
             };
             match result {
-                Ok(c) => {
-                    if let Some(a) = &c.acknowledgement {
-                        acks.push((a.clone(), c.new.origin.clone(), c.new.id, c.new.created));
-                    }
-                    if let Some(a) = &c.acceptance {
-                        acceptances.push((c.new.origin.clone(), a.version, c.new.raw.clone()));
-                    }
-                    if let Some(check) = &c.comm_check
-                        && c.new.origin != self.me
-                    {
-                        checks_in.push((check.clone(), c.new.origin.clone()));
-                    }
-                    if let Some(a) = &c.check_answer {
-                        answers_in.push((a.clone(), c.new.origin.clone(), c.new.id));
-                    }
-                    if let Some(r) = &c.renotify {
-                        renotifies_in.push(atalaya_store::ReceivedRenotify {
-                            envelope: c.new.id,
-                            bulletin: r.bulletin,
-                            origin: c.new.origin.clone(),
-                            by: r.by.clone(),
-                            at: r.at,
-                            received: self.now(),
-                        });
-                    }
-                    if let Some(a) = &c.agreement {
-                        agreements.push((a.clone(), c.new.raw.clone()));
-                    }
-                    if let Some(round) = &c.census_round {
-                        rounds_in.push((round.clone(), c.new.created));
-                    }
-                    if let Some(body) = &c.census_response
-                        && let Ok(r) = serde_json::from_value::<atalaya_core::census::CensusResponse>(
-                            body.clone(),
-                        )
-                    {
-                        responses_in.push((r, c.new.origin.clone(), c.new.id));
-                    }
-                    if let Some(r) = &c.incident_report
-                        && c.new.origin != self.me
-                    {
-                        reports_in.push(r.clone());
-                    }
-                    if let Some(entry) = directory::entry_of(&c) {
-                        entries_in.push((
-                            entry.clone(),
-                            c.new.origin.clone(),
-                            c.new.created,
-                            c.new.id,
-                        ));
-                    }
-                    if let Some(r) = &c.retraction {
-                        retractions.push((
-                            r.clone(),
-                            c.new.origin.clone(),
-                            c.new.id,
-                            c.new.created,
-                        ));
-                    }
-                    if let Some(r) = c.roster {
-                        rosters.push(r);
-                    }
-                    if let Some((r, held_size)) = &c.inconsistency {
-                        inconsistencies_in.push(atalaya_store::InconsistencyRecord {
-                            envelope: c.new.id,
-                            node: r.node.clone(),
-                            reporter: c.new.origin.clone(),
-                            code: r.code.clone(),
-                            detail: r.detail.clone(),
-                            held_size: *held_size,
-                            at: c.new.created,
-                        });
-                    }
-                    accepted.push(c.new);
-                }
+                Ok(row) => accepted.push(row),
                 Err(r) => {
                     self.metrics.reject(r.code);
                     tracing::debug!(index, code = r.code, reason = %r.message, "envelope refused");
@@ -1596,73 +952,7 @@ impl Federation {
             &self.metrics.envelopes_duplicate,
             reply.duplicate.len() as u64,
         );
-        for r in rosters {
-            self.install(r).await?;
-        }
-        let agreement_news = !agreements.is_empty() || !acceptances.is_empty();
-        for (a, raw) in agreements {
-            self.store
-                .save_agreement(a.version, &a.hash, &a.text, &raw, self.now())
-                .await?;
-        }
-        for (node, version, raw) in acceptances {
-            self.store
-                .save_acceptance(&node, version, &raw, self.now())
-                .await?;
-        }
-        if agreement_news {
-            self.reload_agreement().await?;
-        }
-        for (a, node, envelope, at) in acks {
-            let record = atalaya_store::AckRecord {
-                node,
-                by: a.by,
-                note: note_name(a.note),
-                comment: a.comment,
-                at,
-            };
-            self.store.save_ack(a.bulletin, &record, envelope).await?;
-        }
-        for (r, origin, envelope, at) in retractions {
-            self.store
-                .record_retraction(r.bulletin, &origin, envelope, &r.reason, at)
-                .await?;
-        }
-        for head in &heads_in {
-            self.store.save_audit_head(head).await?;
-        }
-        for r in &inconsistencies_in {
-            if self.store.save_inconsistency(r).await? {
-                tracing::error!(node = %r.node, reporter = %r.reporter, code = r.code, "audit log inconsistency reported");
-                self.notify(NodeEvent::Peers);
-            }
-        }
-        self.raise_inconsistencies(found).await?;
-        for (check, from) in checks_in {
-            self.store
-                .save_received_check(&check, &from, self.now())
-                .await?;
-        }
-        for (answer, node, envelope) in answers_in {
-            // False for a repeat (or a second answer in the same batch): the first one stands.
-            if self
-                .store
-                .save_check_answer(&answer, &node, envelope)
-                .await?
-            {
-                tracing::info!(check = %answer.check, %node, "communication check answered");
-            }
-        }
-        self.keep_received_entries(entries_in).await?;
-        self.keep_received_census(rounds_in, responses_in).await?;
-        self.keep_received_reports(reports_in).await?;
-        if !renotifies_in.is_empty() {
-            for r in &renotifies_in {
-                self.store.save_renotify_received(r).await?;
-                tracing::warn!(bulletin = %r.bulletin, origin = %r.origin, "re-notified by the origin");
-            }
-            self.escalation_wake.notify_one();
-        }
+        batch.keep(&ctx).await?;
         Ok(reply)
     }
 
@@ -1707,14 +997,15 @@ impl Federation {
                 break;
             }
             next = row.cursor;
-            let Some(kind) = EnvelopeKind::parse(&row.kind) else {
-                continue;
-            };
-            let (Some(tlp), Ok(audience)) = (
-                atalaya_core::Tlp::parse(&row.tlp),
-                serde_json::from_str::<atalaya_core::Audience>(&row.audience),
-            ) else {
-                continue;
+            let (kind, tlp, audience) = match row_labels(&row) {
+                Ok(labels) => labels,
+                Err(why) => {
+                    // Not served (its labels cannot be read, so no decision can be made), but
+                    // never silently: the pull goes on past it.
+                    tracing::error!(id = %row.id, cursor = row.cursor, why, "stored envelope cannot be decoded: not served");
+                    Metrics::add(&self.metrics.undecodable_rows, 1);
+                    continue;
+                }
             };
             let item = Item {
                 origin: &row.origin,
@@ -1759,7 +1050,7 @@ impl Federation {
     }
 
     /// A peer answered (a pull or a push): record it once per streak, not at every exchange.
-    pub async fn peer_answered(&self, peer: &NodeId) {
+    pub(crate) async fn peer_answered(&self, peer: &NodeId) {
         let first = self
             .healthy
             .lock()
@@ -1774,7 +1065,7 @@ impl Federation {
     }
 
     /// An exchange with a peer that is not a delivery failed (a pull).
-    pub async fn peer_failed(&self, peer: &NodeId, error: &str) {
+    pub(crate) async fn peer_failed(&self, peer: &NodeId, error: &str) {
         self.forget_healthy(peer);
         if let Err(e) = self
             .store
@@ -1787,7 +1078,7 @@ impl Federation {
     }
 
     /// A failure was recorded for `peer` elsewhere (a push): its next answer must be recorded.
-    pub fn forget_healthy(&self, peer: &NodeId) {
+    pub(crate) fn forget_healthy(&self, peer: &NodeId) {
         if let Ok(mut h) = self.healthy.lock() {
             h.remove(peer);
         }
@@ -1907,7 +1198,7 @@ impl Federation {
     }
 
     /// Sign an outgoing request to a peer.
-    pub fn sign_request(
+    pub(crate) fn sign_request(
         &self,
         parts: &atalaya_crypto::RequestParts<'_>,
     ) -> Result<atalaya_crypto::SignatureHeaders, String> {
@@ -1971,6 +1262,16 @@ fn new_envelope(env: &Envelope, raw: &str, bulletin: Option<Bulletin>) -> NewEnv
         raw: raw.to_owned(),
         bulletin,
     }
+}
+
+/// The labels of a stored row, as the policy reads them, or what cannot be decoded.
+fn row_labels(
+    row: &atalaya_store::StoredEnvelope,
+) -> Result<(EnvelopeKind, atalaya_core::Tlp, atalaya_core::Audience), String> {
+    let kind = EnvelopeKind::parse(&row.kind).ok_or_else(|| format!("kind {:?}", row.kind))?;
+    let tlp = atalaya_core::Tlp::parse(&row.tlp).ok_or_else(|| format!("tlp {:?}", row.tlp))?;
+    let audience = serde_json::from_str(&row.audience).map_err(|e| format!("audience: {e}"))?;
+    Ok((kind, tlp, audience))
 }
 
 fn id_of(raw: &str) -> Option<uuid::Uuid> {

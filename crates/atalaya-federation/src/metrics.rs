@@ -30,6 +30,8 @@ pub struct Metrics {
     pub peer_alerts: AtomicU64,
     /// Writes to the audit trail that failed (their requests were refused).
     pub audit_write_failures: AtomicU64,
+    /// Stored envelopes whose labels could not be decoded when a peer pulled (not served).
+    pub undecodable_rows: AtomicU64,
     /// Envelopes and requests refused, by reason code.
     rejections: Mutex<BTreeMap<&'static str, u64>>,
 }

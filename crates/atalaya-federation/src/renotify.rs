@@ -4,11 +4,13 @@
 //! everyone on call at once (`atalaya_notify::renotify_once`).
 
 use atalaya_core::ack::{self, AckState, Renotify};
+use atalaya_core::envelope::Payload;
 use atalaya_core::{Audience, Envelope, EnvelopeKind, NodeId};
 use atalaya_store::StoreError;
 use uuid::Uuid;
 
-use crate::{Checked, Federation, FederationError, Refusal};
+use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
+use crate::{Federation, FederationError, Refusal};
 
 /// A re-notification just sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,29 +121,82 @@ impl Federation {
             not_sent,
         })
     }
+}
+
+/// Receives re-notifications from the origins of bulletins this node holds.
+pub(crate) struct RenotifyHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for RenotifyHandler {
+    type Item = Renotify;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::Renotify]
+    }
+
+    fn check(
+        &self,
+        _: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<Renotify>, Refusal> {
+        match incoming.payload {
+            Payload::Renotify(r) => Ok(Accepted::new(r)),
+            _ => Err(unexpected()),
+        }
+    }
 
     /// Refuse a renotify for a bulletin this node does not hold, or from a node that is not
     /// the bulletin's origin. A repeat of an envelope already held passes as a duplicate.
-    pub(crate) async fn refuse_renotify(&self, c: &Checked) -> Result<Option<Refusal>, StoreError> {
-        let Some(r) = &c.renotify else {
-            return Ok(None);
-        };
-        if self.store.has_envelope(c.new.id).await? {
+    async fn check_held(
+        &self,
+        ctx: &Context<'_>,
+        arrived: &mut Arrived<Renotify>,
+        _: &mut (),
+    ) -> Result<Option<Refusal>, StoreError> {
+        let r = &arrived.item;
+        if ctx.store().has_envelope(arrived.id).await? {
             return Ok(None);
         }
-        Ok(match self.store.bulletin(r.bulletin).await? {
+        Ok(match ctx.store().bulletin(r.bulletin).await? {
             None => Some(Refusal::new(
                 "unknown_bulletin",
                 format!("this node never received bulletin {}", r.bulletin),
             )),
-            Some(held) if held.bulletin.origin != c.new.origin => Some(Refusal::new(
+            Some(held) if held.bulletin.origin != arrived.origin => Some(Refusal::new(
                 "not_the_origin",
                 format!(
                     "{} cannot re-notify about bulletin {}: only its origin {} can",
-                    c.new.origin, r.bulletin, held.bulletin.origin
+                    arrived.origin, r.bulletin, held.bulletin.origin
                 ),
             )),
             Some(_) => None,
         })
+    }
+
+    /// Keep them and wake the escalation loop, which calls the on-call roster at once.
+    async fn keep(
+        &self,
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<Renotify>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        if arrived.is_empty() {
+            return Ok(());
+        }
+        for a in arrived {
+            let r = atalaya_store::ReceivedRenotify {
+                envelope: a.id,
+                bulletin: a.item.bulletin,
+                origin: a.origin,
+                by: a.item.by,
+                at: a.item.at,
+                received: ctx.now(),
+            };
+            ctx.store().save_renotify_received(&r).await?;
+            tracing::warn!(bulletin = %r.bulletin, origin = %r.origin, "re-notified by the origin");
+        }
+        ctx.wake_escalation();
+        Ok(())
     }
 }

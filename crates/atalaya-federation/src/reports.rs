@@ -9,12 +9,14 @@
 //! keeps every other node from receiving, relaying or pulling it.
 
 use atalaya_core::directory::TeamType;
+use atalaya_core::envelope::Payload;
 use atalaya_core::report::IncidentReport;
 use atalaya_core::{Audience, CountryCode, Envelope, EnvelopeKind, NodeId, Tlp};
 use atalaya_store::{IncidentReportRow, StoreError};
 use uuid::Uuid;
 
-use crate::{Federation, FederationError, NodeEvent};
+use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
+use crate::{Federation, FederationError, NodeEvent, Refusal};
 
 /// Where a report for a member state goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +124,7 @@ impl Federation {
         match &route {
             ReportRoute::Nowhere => return Err(ReportError::NoNode(report.country)),
             ReportRoute::Here => {
-                self.keep_report(&report).await?;
+                keep_report(&Context::new(self), &report).await?;
             }
             ReportRoute::Node(node) => {
                 let mut envelope = self.envelope_from_me(
@@ -151,36 +153,6 @@ impl Federation {
         Ok(route)
     }
 
-    async fn keep_report(&self, report: &IncidentReport) -> Result<bool, StoreError> {
-        let row = IncidentReportRow {
-            id: report.id,
-            reference: report.reference.clone(),
-            country: report.country.to_string(),
-            via: report.via.clone(),
-            received: self.now(),
-            body: serde_json::to_string(report).map_err(corrupt)?,
-        };
-        let new = self.store.save_incident_report(&row).await?;
-        if new {
-            self.notify(NodeEvent::Bulletins);
-        }
-        Ok(new)
-    }
-
-    /// Keep the reports of a received batch (the policy already made sure they were addressed
-    /// to this node).
-    pub(crate) async fn keep_received_reports(
-        &self,
-        reports: Vec<IncidentReport>,
-    ) -> Result<(), StoreError> {
-        for r in reports {
-            if self.keep_report(&r).await? {
-                tracing::info!(reference = %r.reference, via = %r.via, "incident report received");
-            }
-        }
-        Ok(())
-    }
-
     /// The reports filed here, newest first.
     pub async fn incident_reports(&self, limit: u32) -> Result<Vec<IncidentReport>, StoreError> {
         self.store
@@ -198,5 +170,63 @@ impl Federation {
             .await?
             .map(|r| serde_json::from_str(&r.body).map_err(corrupt))
             .transpose()
+    }
+}
+
+/// File a report here; whether it is new.
+async fn keep_report(ctx: &Context<'_>, report: &IncidentReport) -> Result<bool, StoreError> {
+    let row = IncidentReportRow {
+        id: report.id,
+        reference: report.reference.clone(),
+        country: report.country.to_string(),
+        via: report.via.clone(),
+        received: ctx.now(),
+        body: serde_json::to_string(report).map_err(corrupt)?,
+    };
+    let new = ctx.store().save_incident_report(&row).await?;
+    if new {
+        ctx.notify(NodeEvent::Bulletins);
+    }
+    Ok(new)
+}
+
+/// Receives the reports other nodes' portals took for this node's national CSIRT.
+pub(crate) struct IncidentReportHandler;
+
+#[async_trait::async_trait]
+impl KindHandler for IncidentReportHandler {
+    type Item = IncidentReport;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::IncidentReport]
+    }
+
+    fn check(
+        &self,
+        _: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<IncidentReport>, Refusal> {
+        match incoming.payload {
+            Payload::IncidentReport(r) => Ok(Accepted::new(*r)),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// File the reports of other nodes (the policy already made sure they were addressed to
+    /// this node).
+    async fn keep(
+        &self,
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<IncidentReport>>,
+        _: (),
+    ) -> Result<(), FederationError> {
+        for a in arrived {
+            let r = &a.item;
+            if &a.origin != ctx.me() && keep_report(ctx, r).await? {
+                tracing::info!(reference = %r.reference, via = %r.via, "incident report received");
+            }
+        }
+        Ok(())
     }
 }

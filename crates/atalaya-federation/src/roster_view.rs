@@ -112,3 +112,40 @@ pub fn sign_roster(
     sign_envelope(&mut object, keys.signing_key(), &key_ref).map_err(|e| e.to_string())?;
     serde_json::to_string(&object).map_err(|e| e.to_string())
 }
+
+/// Receives new versions of the roster (verified against the coordinator's key on the road).
+pub(crate) struct RosterHandler;
+
+#[async_trait::async_trait]
+impl crate::handler::KindHandler for RosterHandler {
+    type Item = RosterView;
+    type Notes = ();
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[EnvelopeKind::Roster]
+    }
+
+    fn check(
+        &self,
+        _: &crate::handler::Context<'_>,
+        incoming: crate::handler::Incoming<'_>,
+    ) -> Result<crate::handler::Accepted<RosterView>, crate::Refusal> {
+        incoming
+            .roster
+            .map(crate::handler::Accepted::new)
+            .ok_or_else(crate::handler::unexpected)
+    }
+
+    /// Install each, in the batch's order (only a newer version replaces the one in force).
+    async fn keep(
+        &self,
+        ctx: &crate::handler::Context<'_>,
+        arrived: Vec<crate::handler::Arrived<RosterView>>,
+        _: (),
+    ) -> Result<(), crate::FederationError> {
+        for a in arrived {
+            ctx.federation().install(a.item).await?;
+        }
+        Ok(())
+    }
+}

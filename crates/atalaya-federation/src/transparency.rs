@@ -20,6 +20,7 @@ use atalaya_crypto::{signature_key_ref, verify_envelope};
 use atalaya_store::{AuditHeadRecord, InconsistencyRecord, StoreError};
 use base64::Engine as _;
 
+use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
 use crate::{Federation, FederationError, Refusal, RosterView};
 
 /// Longest a receiver waits for an origin's consistency proof before refusing the checkpoint
@@ -97,7 +98,7 @@ impl Federation {
 
     /// Sign and send this node's audit tree head to every member, if it changed since the last
     /// one published, with a consistency proof from that one. Returns the size published.
-    pub async fn publish_checkpoint(&self) -> Result<Option<u64>, FederationError> {
+    pub(crate) async fn publish_checkpoint(&self) -> Result<Option<u64>, FederationError> {
         let mut size = self.store.audit_tree_size().await?;
         if let Some((seq, _)) = self.store.audit_head().await?
             && u64::try_from(seq).is_ok_and(|s| s > size)
@@ -354,7 +355,7 @@ impl Federation {
 
     /// Send every queued countersignature back to the node it is for (best effort: a head
     /// not countersigned is still held and checked).
-    pub async fn push_cosignatures(&self) {
+    pub(crate) async fn push_cosignatures(&self) {
         let queued: Vec<Cosignature> = self
             .cosignatures_out
             .lock()
@@ -451,46 +452,6 @@ impl Federation {
             .await?))
     }
 
-    /// Check the evidence of a received inconsistency report: both heads are the accused
-    /// node's own signed checkpoints. Returns the size of the head the reporter held.
-    pub(crate) fn check_inconsistency(
-        &self,
-        r: &AuditInconsistency,
-        view: &RosterView,
-    ) -> Result<u64, Refusal> {
-        let bad = |why: String| Refusal::new("invalid_evidence", why);
-        let mut held_size = 0;
-        for (which, raw) in [("held", &r.held), ("refused", &r.refused)] {
-            let parsed = Envelope::parse(raw.as_bytes())
-                .map_err(|e| bad(format!("the {which} checkpoint: {e}")))?;
-            let Payload::AuditCheckpoint(cp) = &parsed.payload else {
-                return Err(bad(format!("the {which} evidence is not a checkpoint")));
-            };
-            if parsed.envelope.origin != r.node {
-                return Err(bad(format!(
-                    "the {which} checkpoint is {}'s, not {}'s",
-                    parsed.envelope.origin, r.node
-                )));
-            }
-            let key_ref = signature_key_ref(&parsed.object)
-                .map_err(|e| bad(format!("the {which} checkpoint: {e}")))?;
-            let key_id = key_ref.split_once('#').map_or("", |(_, k)| k);
-            let key = view
-                .key_of(&r.node, key_id)
-                .ok_or_else(|| bad(format!("the {which} checkpoint's key is not {}'s", r.node)))?;
-            verify_envelope(&parsed.object, key).map_err(|e| {
-                bad(format!(
-                    "the {which} checkpoint is not signed by {}: {e}",
-                    r.node
-                ))
-            })?;
-            if which == "held" {
-                held_size = u64::try_from(cp.seq).unwrap_or(0);
-            }
-        }
-        Ok(held_size)
-    }
-
     /// Report what was found to every member (once per node and head held), and keep it.
     pub(crate) async fn raise_inconsistencies(
         &self,
@@ -532,4 +493,170 @@ impl Federation {
         }
         Ok(())
     }
+}
+
+/// Receives the audit trail of other nodes: their checkpoints (kept only as proven extensions
+/// of the head held) and reports that a node's checkpoints do not hold to each other.
+pub(crate) struct AuditHandler;
+
+/// A received checkpoint or inconsistency report.
+pub(crate) enum AuditItem {
+    /// A checkpoint, with its signed text and the head to keep (once judged).
+    Checkpoint {
+        checkpoint: AuditCheckpoint,
+        raw: String,
+        head: Option<AuditHeadRecord>,
+    },
+    /// Another node's report, its evidence checked.
+    Inconsistency(InconsistencyRecord),
+}
+
+/// What judging a batch's checkpoints noted.
+#[derive(Default)]
+pub(crate) struct AuditNotes {
+    /// The newest head accepted in the batch, per node.
+    heads: HashMap<NodeId, AuditHeadRecord>,
+    /// Inconsistencies found, to report once the batch is stored.
+    found: Vec<Found>,
+}
+
+#[async_trait::async_trait]
+impl KindHandler for AuditHandler {
+    type Item = AuditItem;
+    type Notes = AuditNotes;
+
+    fn kinds(&self) -> &'static [EnvelopeKind] {
+        &[
+            EnvelopeKind::AuditCheckpoint,
+            EnvelopeKind::AuditInconsistency,
+        ]
+    }
+
+    fn check(
+        &self,
+        ctx: &Context<'_>,
+        incoming: Incoming<'_>,
+    ) -> Result<Accepted<AuditItem>, Refusal> {
+        let env = incoming.envelope;
+        match incoming.payload {
+            Payload::AuditCheckpoint(checkpoint) => Ok(Accepted::new(AuditItem::Checkpoint {
+                checkpoint,
+                raw: incoming.raw.to_owned(),
+                head: None,
+            })),
+            Payload::AuditInconsistency(r) => {
+                let held_size = check_inconsistency(&r, ctx.roster())?;
+                Ok(Accepted::new(AuditItem::Inconsistency(
+                    InconsistencyRecord {
+                        envelope: env.id,
+                        node: r.node,
+                        reporter: env.origin.clone(),
+                        code: r.code,
+                        detail: r.detail,
+                        held_size,
+                        at: env.created,
+                    },
+                )))
+            }
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// A checkpoint is kept only as a proven extension of the head held (or the first).
+    async fn check_held(
+        &self,
+        ctx: &Context<'_>,
+        arrived: &mut Arrived<AuditItem>,
+        notes: &mut AuditNotes,
+    ) -> Result<Option<Refusal>, StoreError> {
+        let AuditItem::Checkpoint {
+            checkpoint,
+            raw,
+            head,
+        } = &mut arrived.item
+        else {
+            return Ok(None);
+        };
+        let outcome = ctx
+            .federation()
+            .judge_checkpoint(
+                &arrived.origin,
+                checkpoint,
+                raw,
+                &mut notes.heads,
+                &mut notes.found,
+            )
+            .await?;
+        Ok(match outcome {
+            CheckpointOutcome::Keep(h) => {
+                *head = Some(h);
+                None
+            }
+            CheckpointOutcome::Nothing => None,
+            CheckpointOutcome::Refuse(r) => Some(r),
+        })
+    }
+
+    /// Keep the heads, then the reports received, then report what was found.
+    async fn keep(
+        &self,
+        ctx: &Context<'_>,
+        arrived: Vec<Arrived<AuditItem>>,
+        notes: AuditNotes,
+    ) -> Result<(), FederationError> {
+        let store = ctx.store();
+        for a in &arrived {
+            if let AuditItem::Checkpoint {
+                head: Some(head), ..
+            } = &a.item
+            {
+                store.save_audit_head(head).await?;
+            }
+        }
+        for a in &arrived {
+            if let AuditItem::Inconsistency(r) = &a.item
+                && store.save_inconsistency(r).await?
+            {
+                tracing::error!(node = %r.node, reporter = %r.reporter, code = r.code, "audit log inconsistency reported");
+                ctx.notify(crate::NodeEvent::Peers);
+            }
+        }
+        ctx.federation().raise_inconsistencies(notes.found).await
+    }
+}
+
+/// Check the evidence of a received inconsistency report: both heads are the accused
+/// node's own signed checkpoints. Returns the size of the head the reporter held.
+fn check_inconsistency(r: &AuditInconsistency, view: &RosterView) -> Result<u64, Refusal> {
+    let bad = |why: String| Refusal::new("invalid_evidence", why);
+    let mut held_size = 0;
+    for (which, raw) in [("held", &r.held), ("refused", &r.refused)] {
+        let parsed = Envelope::parse(raw.as_bytes())
+            .map_err(|e| bad(format!("the {which} checkpoint: {e}")))?;
+        let Payload::AuditCheckpoint(cp) = &parsed.payload else {
+            return Err(bad(format!("the {which} evidence is not a checkpoint")));
+        };
+        if parsed.envelope.origin != r.node {
+            return Err(bad(format!(
+                "the {which} checkpoint is {}'s, not {}'s",
+                parsed.envelope.origin, r.node
+            )));
+        }
+        let key_ref = signature_key_ref(&parsed.object)
+            .map_err(|e| bad(format!("the {which} checkpoint: {e}")))?;
+        let key_id = key_ref.split_once('#').map_or("", |(_, k)| k);
+        let key = view
+            .key_of(&r.node, key_id)
+            .ok_or_else(|| bad(format!("the {which} checkpoint's key is not {}'s", r.node)))?;
+        verify_envelope(&parsed.object, key).map_err(|e| {
+            bad(format!(
+                "the {which} checkpoint is not signed by {}: {e}",
+                r.node
+            ))
+        })?;
+        if which == "held" {
+            held_size = u64::try_from(cp.seq).unwrap_or(0);
+        }
+    }
+    Ok(held_size)
 }

@@ -654,3 +654,43 @@ async fn a_sealed_envelope_of_the_earlier_form_still_opens() {
     assert_eq!(held.bulletin.content.title, "Sealed the old way");
     assert_eq!(held.bulletin.people, vec!["duty@ar-csirt".to_owned()]);
 }
+
+/// A stored envelope whose labels cannot be read (a damaged row) is not served to a puller,
+/// and not passed over in silence either: it is counted (and logged with its id), and the pull
+/// goes on past it to the envelopes after it.
+#[tokio::test]
+async fn a_stored_envelope_that_cannot_be_decoded_is_counted_not_silently_skipped() {
+    let holder = fake_holder(0, Arc::new(|| page(&[], 0)), false).await;
+    let lab = lab(&holder.url, FederationSettings::default()).await;
+    let before = envelope("cl-csirt", &lab.cl, 51, lab.t0);
+    let raw = serde_json::value::to_raw_value(&before).unwrap();
+    let reply = lab.fed.receive_batch(&[raw.as_ref()]).await.unwrap();
+    assert_eq!(reply.accepted.len(), 1, "{reply:?}");
+    let damaged = atalaya_store::NewEnvelope {
+        id: "01936b2e-0000-7000-8000-000000000052".parse().unwrap(),
+        kind: "bulletin".into(),
+        origin: n("cl-csirt"),
+        created: lab.t0,
+        tlp: "PURPLE".into(),
+        audience: r#"{"scope":"network"}"#.into(),
+        raw: "{}".into(),
+        bulletin: None,
+    };
+    lab.store.ingest(&[damaged], lab.t0).await.unwrap();
+    let after = envelope("cl-csirt", &lab.cl, 53, lab.t0);
+    let raw = serde_json::value::to_raw_value(&after).unwrap();
+    let reply = lab.fed.receive_batch(&[raw.as_ref()]).await.unwrap();
+    assert_eq!(reply.accepted.len(), 1, "{reply:?}");
+    let newest = lab.store.log_after(0, None, 100).await.unwrap();
+    let last = newest.last().unwrap().cursor;
+
+    let (served, next, more) = lab
+        .fed
+        .serve_pull(&n("mx-csirt"), 0, Some(&n("cl-csirt")), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(Metrics::get(&lab.fed.metrics.undecodable_rows), 1);
+    assert!(served.iter().all(|raw| raw != "{}"), "{served:?}");
+    assert_eq!(next, last, "the pull went on past the damaged row");
+    assert!(!more);
+}

@@ -108,6 +108,11 @@ pub async fn metrics_open(State(state): State<AppState>) -> Result<Response, Api
         Metrics::get(&m.audit_write_failures),
     );
     counter(
+        "atalaya_undecodable_rows_total",
+        "Stored envelopes whose labels could not be decoded when a peer pulled (not served).",
+        Metrics::get(&m.undecodable_rows),
+    );
+    counter(
         "atalaya_sync_rounds_total",
         "Anti-entropy rounds completed.",
         Metrics::get(&m.sync_rounds),
