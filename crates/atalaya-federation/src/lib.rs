@@ -56,6 +56,7 @@ pub mod wire;
 
 pub use checks::{CheckError, StartedCheck};
 pub use client::PeerClient;
+pub use handler::Handlers;
 pub use metrics::Metrics;
 pub use renotify::Renotified;
 pub use reports::{ReportError, ReportRoute};
@@ -219,7 +220,8 @@ pub struct PeerSignals {
 }
 
 impl Federation {
-    /// Build the service from the roster stored (or `initial_roster`, if newer).
+    /// Build the service from the roster stored (or `initial_roster`, if newer), receiving
+    /// the road's own message kinds and those of `handlers` (the domain services' kinds).
     pub async fn start(
         identity: Identity,
         initial_roster: Option<&str>,
@@ -227,6 +229,7 @@ impl Federation {
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
         settings: FederationSettings,
+        handlers: Handlers,
     ) -> Result<Arc<Self>, FederationError> {
         let stored = store.roster().await?;
         let mut view = match &stored {
@@ -277,7 +280,7 @@ impl Federation {
             cosignatures_out: Mutex::new(Vec::new()),
             cosignatures_wake: Notify::new(),
             events: broadcast::channel(1024).0,
-            handlers: handler::registry(),
+            handlers: handler::road().then(handlers),
         });
         if let Some(json) = fed.store.node_policy().await? {
             let policy: NodePolicy = serde_json::from_str(&json)
