@@ -16,8 +16,10 @@
 //!
 //! Each domain's module holds what it publishes and its handler: [`bulletins`] (with
 //! retractions and acknowledgements), [`renotify`], [`checks`], [`agreement`], [`directory`],
-//! [`census`], [`reports`], and the road's own [`roster_view`] and [`transparency`]; sealing is
-//! in `seal`.
+//! [`census`], and the road's own [`roster_view`] and [`transparency`]; sealing is in `seal`.
+//! The domains are moving up to their services in `atalaya-node` (incident reports are there),
+//! which register their handlers when the node starts ([`Federation::start`]) and publish
+//! through [`Federation::envelope_from_me`] and [`Federation::publish_envelope`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -46,7 +48,6 @@ pub mod inbox;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
-pub mod reports;
 pub mod roster_view;
 mod seal;
 pub mod settings;
@@ -59,7 +60,6 @@ pub use client::PeerClient;
 pub use handler::Handlers;
 pub use metrics::Metrics;
 pub use renotify::Renotified;
-pub use reports::{ReportError, ReportRoute};
 pub use roster_view::{RosterView, RosterViewError, sign_roster};
 pub use settings::FederationSettings;
 pub use wire::{BatchReply, Rejected};
@@ -566,6 +566,13 @@ impl Federation {
         Ok(())
     }
 
+    /// The members that may read an envelope this node originates, as
+    /// [`Federation::publish_envelope`] would send it to them now (the decisions are audited
+    /// as the policy says).
+    pub fn readers(&self, env: &Envelope) -> Vec<NodeId> {
+        self.recipients(env).0
+    }
+
     /// The members that may receive an envelope this node originates.
     fn recipients(&self, env: &Envelope) -> (Vec<NodeId>, Vec<NodeId>) {
         let view = self.roster();
@@ -689,7 +696,7 @@ impl Federation {
 
     /// Sign an envelope this node originates, store it with one outbox row per peer the policy
     /// allows (one transaction), and wake those peers' workers. Returns the recipients.
-    async fn publish_envelope(
+    pub async fn publish_envelope(
         &self,
         envelope: &Envelope,
         bulletin: Option<Bulletin>,
@@ -780,7 +787,7 @@ impl Federation {
     }
 
     /// An unsigned envelope from this node, created now.
-    fn envelope_from_me(
+    pub fn envelope_from_me(
         &self,
         kind: EnvelopeKind,
         tlp: atalaya_core::Tlp,

@@ -105,6 +105,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// The bulletins people may see: every read makes and audits the View decision.
     pub bulletins: Arc<atalaya_node::bulletins::Bulletins>,
+    /// Incident reports: taken by the portal, read by the API and the console.
+    pub reports: Arc<atalaya_node::reports::Reports>,
     /// Holds on logins after repeated failures, by account and by client address.
     pub login_limits: Arc<limits::LoginLimits>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
@@ -150,12 +152,14 @@ impl AppState {
         );
         let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
         let bulletins = Arc::new(atalaya_node::bulletins::Bulletins::new(fed.clone()));
+        let reports = Arc::new(atalaya_node::reports::Reports::new(fed.clone()));
         Self {
             http,
             limits,
             fed,
             accounts,
             bulletins,
+            reports,
             login_limits,
             shutdown: CancellationToken::new(),
             directory: Default::default(),

@@ -76,8 +76,8 @@ pub async fn reports(State(state): State<AppState>, o: Officer) -> Response {
         return r;
     }
     let page = state
-        .fed
-        .incident_reports(500)
+        .reports
+        .list(500)
         .await
         .map_err(ApiError::from)
         .map(|rs| ReportsPage {
@@ -103,7 +103,7 @@ pub async fn report(State(state): State<AppState>, o: Officer, Path(id): Path<St
         return r;
     }
     let found = match id.parse::<uuid::Uuid>() {
-        Ok(id) => state.fed.incident_report(id).await.map_err(ApiError::from),
+        Ok(id) => state.reports.get(id).await.map_err(ApiError::from),
         Err(_) => Ok(None),
     };
     let page = found
