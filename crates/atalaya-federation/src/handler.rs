@@ -45,8 +45,6 @@ pub fn road() -> Handlers {
         .with(crate::bulletins::RetractionHandler)
         .with(crate::transparency::AuditHandler)
         .with(crate::bulletins::BulletinHandler)
-        .with(crate::checks::CommCheckHandler)
-        .with(crate::checks::CommCheckAnswerHandler)
         .with(crate::directory::DirectoryHandler)
         .with(crate::census::CensusRoundHandler)
         .with(crate::census::CensusResponseHandler)

@@ -15,9 +15,9 @@
 //! before its signature verified; [`inbox`] states the order and holds the I/O-free part.
 //!
 //! Each domain's module holds what it publishes and its handler: [`bulletins`] (with
-//! retractions and acknowledgements), [`renotify`], [`checks`], [`agreement`], [`directory`],
-//! [`census`], and the road's own [`roster_view`] and [`transparency`]; sealing is in `seal`.
-//! The domains are moving up to their services in `atalaya-node` (incident reports are there),
+//! retractions and acknowledgements), [`renotify`], [`agreement`], [`directory`], [`census`],
+//! and the road's own [`roster_view`] and [`transparency`]; sealing is in `seal`.
+//! The domains are moving up to their services in `atalaya-node` (incident reports and communication checks are there),
 //! which register their handlers when the node starts ([`Federation::start`]) and publish
 //! through [`Federation::envelope_from_me`] and [`Federation::publish_envelope`].
 
@@ -40,7 +40,6 @@ pub mod agreement;
 pub mod audit;
 pub mod bulletins;
 pub mod census;
-pub mod checks;
 pub mod client;
 pub mod directory;
 pub mod handler;
@@ -55,7 +54,6 @@ pub mod sync;
 pub mod transparency;
 pub mod wire;
 
-pub use checks::{CheckError, StartedCheck};
 pub use client::PeerClient;
 pub use handler::Handlers;
 pub use metrics::Metrics;

@@ -5,6 +5,7 @@
 //! - [`accounts`]: people, passwords and second factors, sessions, API tokens.
 //! - [`bulletins`]: the bulletins a person may see; every such read is a View decided and
 //!   audited in one place.
+//! - [`checks`]: communication checks, started here and answered by peers, and the reverse.
 //! - [`directory`]: reading the teams' OpenPGP keys for key hygiene.
 //! - [`reports`]: incident reports from the public, taken by the portal and filed at the node
 //!   of the state's national CSIRT.
@@ -16,6 +17,7 @@
 
 pub mod accounts;
 pub mod bulletins;
+pub mod checks;
 pub mod directory;
 pub mod reports;
 
@@ -24,7 +26,10 @@ use atalaya_federation::Handlers;
 /// The handlers of the message kinds the domain services own, to give to
 /// [`Federation::start`](atalaya_federation::Federation::start).
 pub fn handlers() -> Handlers {
-    Handlers::default().with(reports::IncidentReportHandler)
+    Handlers::default()
+        .with(checks::CommCheckHandler)
+        .with(checks::CommCheckAnswerHandler)
+        .with(reports::IncidentReportHandler)
 }
 
 #[cfg(test)]

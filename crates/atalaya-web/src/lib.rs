@@ -105,6 +105,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// The bulletins people may see: every read makes and audits the View decision.
     pub bulletins: Arc<atalaya_node::bulletins::Bulletins>,
+    /// Communication checks: started and answered here.
+    pub checks: Arc<atalaya_node::checks::Checks>,
     /// Incident reports: taken by the portal, read by the API and the console.
     pub reports: Arc<atalaya_node::reports::Reports>,
     /// Holds on logins after repeated failures, by account and by client address.
@@ -152,6 +154,7 @@ impl AppState {
         );
         let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
         let bulletins = Arc::new(atalaya_node::bulletins::Bulletins::new(fed.clone()));
+        let checks = Arc::new(atalaya_node::checks::Checks::new(fed.clone()));
         let reports = Arc::new(atalaya_node::reports::Reports::new(fed.clone()));
         Self {
             http,
@@ -159,6 +162,7 @@ impl AppState {
             fed,
             accounts,
             bulletins,
+            checks,
             reports,
             login_limits,
             shutdown: CancellationToken::new(),

@@ -232,8 +232,8 @@ pub async fn start(State(state): State<AppState>, p: Posted) -> Response {
         }
     };
     match state
-        .fed
-        .start_check(
+        .checks
+        .start(
             None,
             p.get("message").map(str::to_owned),
             minutes,
@@ -346,8 +346,8 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
         );
     };
     match state
-        .fed
-        .answer_check(
+        .checks
+        .answer(
             id,
             &o.principal.display_name,
             p.get("note").map(str::to_owned),
@@ -358,7 +358,7 @@ pub async fn answer(State(state): State<AppState>, Path(id): Path<String>, p: Po
             .get("back")
             .filter(|b| b.starts_with("/console"))
             .unwrap_or("/console/checks")),
-        Err(atalaya_federation::CheckError::Invalid(m)) => super::error_page(
+        Err(atalaya_node::checks::CheckError::Invalid(m)) => super::error_page(
             &o.c.tr,
             &ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,

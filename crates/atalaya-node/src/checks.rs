@@ -6,15 +6,21 @@
 //! Both kinds travel as TLP:CLEAR: they carry nothing confidential, and a check must reach
 //! every member, also one that has not accepted the sharing agreement (which receives only
 //! CLEAR) — reaching it is the point of the check.
+//!
+//! **The service** ([`Checks`]): built over the node's federation, with no background work.
+//! Its kinds (`comm-check`, `comm-check-answer`) are received by [`CommCheckHandler`] and
+//! [`CommCheckAnswerHandler`], registered in [`crate::handlers`]. The reports and history of
+//! checks are computed in `atalaya_core::comm_check` from what the store holds.
+
+use std::sync::Arc;
 
 use atalaya_core::comm_check::{self, CommCheck, CommCheckAnswer};
 use atalaya_core::envelope::Payload;
 use atalaya_core::{Audience, Envelope, EnvelopeKind, NodeId, Tlp};
+use atalaya_federation::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
+use atalaya_federation::{Federation, FederationError, Refusal};
 use atalaya_store::StoreError;
 use uuid::Uuid;
-
-use crate::handler::{Accepted, Arrived, Context, Incoming, KindHandler, unexpected};
-use crate::{Federation, FederationError, Refusal};
 
 /// Why a check could not be started or answered.
 #[derive(Debug, thiserror::Error)]
@@ -59,20 +65,31 @@ pub struct StartedCheck {
     pub sent: Vec<NodeId>,
 }
 
-impl Federation {
+/// Communication checks: starting them, and answering those of peers.
+pub struct Checks {
+    fed: Arc<Federation>,
+}
+
+impl Checks {
+    /// The service over the node's federation.
+    pub fn new(fed: Arc<Federation>) -> Self {
+        Self { fed }
+    }
+
     /// Start a communication check for `targets` (default: every peer in the roster). The
     /// check and its targets are stored before the signed envelope goes out, so no answer can
     /// arrive for a check this node does not know.
-    pub async fn start_check(
+    pub async fn start(
         &self,
         targets: Option<&[String]>,
         message: Option<String>,
         answer_within_minutes: u32,
         started_by: &str,
     ) -> Result<StartedCheck, CheckError> {
-        let view = self.roster();
-        if view.member(&self.me).is_none() {
-            return Err(FederationError::NotInRoster(self.me.clone()).into());
+        let me = self.fed.node_id();
+        let view = self.fed.roster();
+        if view.member(me).is_none() {
+            return Err(FederationError::NotInRoster(me.clone()).into());
         }
         if !(1..=comm_check::MAX_ANSWER_WITHIN_MINUTES).contains(&answer_within_minutes) {
             return Err(CheckError::Invalid(format!(
@@ -82,7 +99,7 @@ impl Federation {
         }
         let peers: Vec<NodeId> = view
             .roster
-            .peers_of(&self.me)
+            .peers_of(me)
             .map(|m| m.node_id.clone())
             .collect();
         let targets = match targets {
@@ -92,7 +109,7 @@ impl Federation {
                 for s in list {
                     let id =
                         NodeId::new(s.trim()).map_err(|_| CheckError::UnknownNode(s.clone()))?;
-                    if id == self.me {
+                    if &id == me {
                         return Err(CheckError::OwnNode);
                     }
                     if !peers.contains(&id) {
@@ -109,7 +126,7 @@ impl Federation {
             return Err(CheckError::NoTargets);
         }
         let message = message.filter(|m| !m.trim().is_empty());
-        let mut envelope = self.envelope_from_me(
+        let mut envelope = self.fed.envelope_from_me(
             EnvelopeKind::CommCheck,
             Tlp::Clear,
             Audience::Nodes {
@@ -131,10 +148,11 @@ impl Federation {
         // The same checks a target makes.
         Envelope::from_object(envelope.to_object())
             .map_err(|e| CheckError::Invalid(e.to_string()))?;
-        self.store
+        self.fed
+            .store
             .save_comm_check(&check, started_by, &targets)
             .await?;
-        let sent = self.publish_envelope(&envelope, None).await?;
+        let sent = self.fed.publish_envelope(&envelope, None).await?;
         tracing::info!(check = %check.id, targets = targets.len(), sent = sent.len(), "communication check started");
         Ok(StartedCheck {
             check,
@@ -145,7 +163,7 @@ impl Federation {
 
     /// A person here answers a check this node received: once; the signed answer goes back to
     /// the node that started it. Returns the answer's envelope id.
-    pub async fn answer_check(
+    pub async fn answer(
         &self,
         id: Uuid,
         answered_by: &str,
@@ -154,8 +172,8 @@ impl Federation {
         let note = note.filter(|n| !n.trim().is_empty());
         comm_check::check_answer_fields(answered_by, note.as_deref())
             .map_err(CheckError::Invalid)?;
-        let Some(received) = self.store.received_check(id).await? else {
-            if self.store.comm_check(id).await?.is_some() {
+        let Some(received) = self.fed.store.received_check(id).await? else {
+            if self.fed.store.comm_check(id).await?.is_some() {
                 return Err(CheckError::OwnCheck(id));
             }
             return Err(CheckError::NeverReceived(id));
@@ -163,7 +181,7 @@ impl Federation {
         if received.answer.is_some() {
             return Err(CheckError::AlreadyAnswered(id));
         }
-        let mut envelope = self.envelope_from_me(
+        let mut envelope = self.fed.envelope_from_me(
             EnvelopeKind::CommCheckAnswer,
             Tlp::Clear,
             Audience::Nodes {
@@ -183,13 +201,14 @@ impl Federation {
             .map_err(|e| CheckError::Invalid(e.to_string()))?;
         // Recorded first and only once: of two people answering at the same moment, one wins.
         if !self
+            .fed
             .store
             .answer_received_check(&answer, envelope.id)
             .await?
         {
             return Err(CheckError::AlreadyAnswered(id));
         }
-        self.publish_envelope(&envelope, None).await?;
+        self.fed.publish_envelope(&envelope, None).await?;
         tracing::info!(check = %id, by = answered_by, "communication check answered");
         Ok(envelope.id)
     }
@@ -201,7 +220,7 @@ fn to_body(value: &impl serde::Serialize) -> Result<serde_json::Value, CheckErro
 }
 
 /// Receives communication checks started by peers.
-pub(crate) struct CommCheckHandler;
+pub struct CommCheckHandler;
 
 #[async_trait::async_trait]
 impl KindHandler for CommCheckHandler {
@@ -242,7 +261,7 @@ impl KindHandler for CommCheckHandler {
 }
 
 /// Receives the answers to the checks this node started.
-pub(crate) struct CommCheckAnswerHandler;
+pub struct CommCheckAnswerHandler;
 
 #[async_trait::async_trait]
 impl KindHandler for CommCheckAnswerHandler {
