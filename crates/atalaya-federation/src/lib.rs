@@ -17,9 +17,10 @@
 //! Each domain's module holds what it publishes and its handler: [`bulletins`] (with
 //! retractions and acknowledgements), [`renotify`], [`agreement`], [`directory`], [`census`],
 //! and the road's own [`roster_view`] and [`transparency`]; sealing is in `seal`.
-//! The domains are moving up to their services in `atalaya-node` (incident reports and communication checks are there),
-//! which register their handlers when the node starts ([`Federation::start`]) and publish
-//! through [`Federation::envelope_from_me`] and [`Federation::publish_envelope`].
+//! The domains are moving up to their services in `atalaya-node` (incident reports and
+//! communication checks are there), which register their handlers when the node starts
+//! ([`Federation::start`]) and publish through [`Federation::envelope_from_me`] and
+//! [`Federation::publish_envelope`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
