@@ -13,8 +13,15 @@
 //!    per batch with everything of its kinds that was accepted (batched: a busy batch costs
 //!    one call per handler, not one per envelope).
 //!
+//! **Who registers what.** The road registers its own kinds ([`road`]: the roster, the audit
+//! trail's transparency messages, and — until they move — the other domains still in this
+//! crate). The domain services above (the `atalaya-node` crate) register theirs: whoever starts
+//! the node passes their [`Handlers`] to [`crate::Federation::start`], which keeps them after
+//! the road's. A handler outside this crate sees the node only through [`Context`].
+//!
 //! Adding a message kind: the kind and its payload in `atalaya_core::envelope`, one handler
-//! (in its domain's module), and one line in [`registry`]. Nothing else of the road changes.
+//! (in its domain's service), and one line where that domain's handlers are listed (for
+//! `atalaya-node`, its `handlers()`). Nothing else of the road changes.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -27,9 +34,10 @@ use atalaya_store::{NewEnvelope, Store, StoreError};
 
 use crate::{Federation, FederationError, NodeEvent, Refusal, RosterView};
 
-/// Every message kind this node understands, with its handler. The order is the order in which
-/// a batch's accepted items are kept.
-pub(crate) fn registry() -> Handlers {
+/// The kinds the road itself handles, with their handlers. The order is the order in which a
+/// batch's accepted items are kept; the handlers given to [`crate::Federation::start`] come
+/// after these.
+pub fn road() -> Handlers {
     Handlers::default()
         .with(crate::roster_view::RosterHandler)
         .with(crate::agreement::AgreementHandler)
@@ -37,12 +45,9 @@ pub(crate) fn registry() -> Handlers {
         .with(crate::bulletins::RetractionHandler)
         .with(crate::transparency::AuditHandler)
         .with(crate::bulletins::BulletinHandler)
-        .with(crate::checks::CommCheckHandler)
-        .with(crate::checks::CommCheckAnswerHandler)
         .with(crate::directory::DirectoryHandler)
         .with(crate::census::CensusRoundHandler)
         .with(crate::census::CensusResponseHandler)
-        .with(crate::reports::IncidentReportHandler)
         .with(crate::renotify::RenotifyHandler)
 }
 
@@ -222,18 +227,36 @@ impl<'a> Context<'a> {
     }
 }
 
-/// The handlers of every kind, in keeping order.
+/// Handlers of message kinds, in keeping order.
 #[derive(Default)]
-pub(crate) struct Handlers {
+pub struct Handlers {
     handlers: Vec<Box<dyn Dispatch>>,
     by_kind: HashMap<EnvelopeKind, usize>,
 }
 
 impl Handlers {
     /// Register a handler for its kinds (a kind registered twice keeps its first handler).
-    pub(crate) fn with(mut self, handler: impl KindHandler) -> Self {
+    pub fn with(self, handler: impl KindHandler) -> Self {
+        self.push(Box::new(Typed(handler)))
+    }
+
+    /// These handlers, then `others` (a kind registered in both keeps the first handler).
+    pub fn then(self, others: Handlers) -> Self {
+        others.handlers.into_iter().fold(self, Self::push)
+    }
+
+    /// The kinds of every registered handler, in registration order (a kind registered twice
+    /// is listed twice).
+    pub fn kinds(&self) -> Vec<EnvelopeKind> {
+        self.handlers
+            .iter()
+            .flat_map(|h| h.kinds().iter().copied())
+            .collect()
+    }
+
+    fn push(mut self, handler: Box<dyn Dispatch>) -> Self {
         let index = self.handlers.len();
-        self.handlers.push(Box::new(Typed(handler)));
+        self.handlers.push(handler);
         for kind in self.handlers[index].kinds() {
             if *self.by_kind.entry(*kind).or_insert(index) != index {
                 tracing::error!(kind = kind.as_str(), "two handlers for one kind");
@@ -428,68 +451,5 @@ impl<H: KindHandler> Work for TypedWork<'_, H> {
     async fn keep(self: Box<Self>, ctx: &Context<'_>) -> Result<(), FederationError> {
         let this = *self;
         this.handler.keep(ctx, this.arrived, this.notes).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every kind of the protocol (the match stops compiling when a kind is added, so that its
-    /// handler is not forgotten).
-    fn every_kind() -> Vec<EnvelopeKind> {
-        use EnvelopeKind as K;
-        let all = vec![
-            K::Bulletin,
-            K::Roster,
-            K::AuditCheckpoint,
-            K::AuditInconsistency,
-            K::Retraction,
-            K::Agreement,
-            K::AgreementAcceptance,
-            K::Acknowledgement,
-            K::CommCheck,
-            K::CommCheckAnswer,
-            K::Renotify,
-            K::DirectoryRecord,
-            K::CensusRound,
-            K::CensusResponse,
-            K::IncidentReport,
-        ];
-        for k in &all {
-            match k {
-                K::Bulletin
-                | K::Roster
-                | K::AuditCheckpoint
-                | K::AuditInconsistency
-                | K::Retraction
-                | K::Agreement
-                | K::AgreementAcceptance
-                | K::Acknowledgement
-                | K::CommCheck
-                | K::CommCheckAnswer
-                | K::Renotify
-                | K::DirectoryRecord
-                | K::CensusRound
-                | K::CensusResponse
-                | K::IncidentReport => {}
-            }
-        }
-        all
-    }
-
-    #[test]
-    fn every_kind_has_exactly_one_handler() {
-        let mut count: HashMap<EnvelopeKind, usize> = HashMap::new();
-        let handlers = registry();
-        for h in &handlers.handlers {
-            for k in h.kinds() {
-                *count.entry(*k).or_default() += 1;
-            }
-        }
-        for k in every_kind() {
-            assert_eq!(count.get(&k), Some(&1), "{}", k.as_str());
-        }
-        assert_eq!(count.len(), every_kind().len());
     }
 }

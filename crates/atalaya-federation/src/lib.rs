@@ -15,9 +15,12 @@
 //! before its signature verified; [`inbox`] states the order and holds the I/O-free part.
 //!
 //! Each domain's module holds what it publishes and its handler: [`bulletins`] (with
-//! retractions and acknowledgements), [`renotify`], [`checks`], [`agreement`], [`directory`],
-//! [`census`], [`reports`], and the road's own [`roster_view`] and [`transparency`]; sealing is
-//! in `seal`.
+//! retractions and acknowledgements), [`renotify`], [`agreement`], [`directory`], [`census`],
+//! and the road's own [`roster_view`] and [`transparency`]; sealing is in `seal`.
+//! The domains are moving up to their services in `atalaya-node` (incident reports and
+//! communication checks are there), which register their handlers when the node starts
+//! ([`Federation::start`]) and publish through [`Federation::envelope_from_me`] and
+//! [`Federation::publish_envelope`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -38,7 +41,6 @@ pub mod agreement;
 pub mod audit;
 pub mod bulletins;
 pub mod census;
-pub mod checks;
 pub mod client;
 pub mod directory;
 pub mod handler;
@@ -46,7 +48,6 @@ pub mod inbox;
 pub mod metrics;
 pub mod outbox;
 pub mod renotify;
-pub mod reports;
 pub mod roster_view;
 mod seal;
 pub mod settings;
@@ -54,11 +55,10 @@ pub mod sync;
 pub mod transparency;
 pub mod wire;
 
-pub use checks::{CheckError, StartedCheck};
 pub use client::PeerClient;
+pub use handler::Handlers;
 pub use metrics::Metrics;
 pub use renotify::Renotified;
-pub use reports::{ReportError, ReportRoute};
 pub use roster_view::{RosterView, RosterViewError, sign_roster};
 pub use settings::FederationSettings;
 pub use wire::{BatchReply, Rejected};
@@ -219,7 +219,8 @@ pub struct PeerSignals {
 }
 
 impl Federation {
-    /// Build the service from the roster stored (or `initial_roster`, if newer).
+    /// Build the service from the roster stored (or `initial_roster`, if newer), receiving
+    /// the road's own message kinds and those of `handlers` (the domain services' kinds).
     pub async fn start(
         identity: Identity,
         initial_roster: Option<&str>,
@@ -227,6 +228,7 @@ impl Federation {
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
         settings: FederationSettings,
+        handlers: Handlers,
     ) -> Result<Arc<Self>, FederationError> {
         let stored = store.roster().await?;
         let mut view = match &stored {
@@ -277,7 +279,7 @@ impl Federation {
             cosignatures_out: Mutex::new(Vec::new()),
             cosignatures_wake: Notify::new(),
             events: broadcast::channel(1024).0,
-            handlers: handler::registry(),
+            handlers: handler::road().then(handlers),
         });
         if let Some(json) = fed.store.node_policy().await? {
             let policy: NodePolicy = serde_json::from_str(&json)
@@ -563,6 +565,13 @@ impl Federation {
         Ok(())
     }
 
+    /// The members that may read an envelope this node originates, as
+    /// [`Federation::publish_envelope`] would send it to them now (the decisions are audited
+    /// as the policy says).
+    pub fn readers(&self, env: &Envelope) -> Vec<NodeId> {
+        self.recipients(env).0
+    }
+
     /// The members that may receive an envelope this node originates.
     fn recipients(&self, env: &Envelope) -> (Vec<NodeId>, Vec<NodeId>) {
         let view = self.roster();
@@ -686,7 +695,7 @@ impl Federation {
 
     /// Sign an envelope this node originates, store it with one outbox row per peer the policy
     /// allows (one transaction), and wake those peers' workers. Returns the recipients.
-    async fn publish_envelope(
+    pub async fn publish_envelope(
         &self,
         envelope: &Envelope,
         bulletin: Option<Bulletin>,
@@ -777,7 +786,7 @@ impl Federation {
     }
 
     /// An unsigned envelope from this node, created now.
-    fn envelope_from_me(
+    pub fn envelope_from_me(
         &self,
         kind: EnvelopeKind,
         tlp: atalaya_core::Tlp,

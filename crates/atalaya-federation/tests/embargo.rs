@@ -35,6 +35,7 @@ async fn start(
         clock,
         Arc::new(SeededEntropy::new(2)),
         FederationSettings::default(),
+        atalaya_federation::Handlers::default(),
     )
     .await
     .unwrap();

@@ -170,6 +170,7 @@ async fn lab(holder_url: &str, settings: FederationSettings) -> Lab {
             request_timeout_ms: 1000,
             ..settings
         },
+        atalaya_federation::Handlers::default(),
     )
     .await
     .unwrap();

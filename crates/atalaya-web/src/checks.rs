@@ -3,7 +3,7 @@
 //! answer one.
 
 use atalaya_core::comm_check;
-use atalaya_federation::CheckError;
+use atalaya_node::checks::CheckError;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -50,8 +50,8 @@ pub async fn start(
         .answer_within_minutes
         .unwrap_or(DEFAULT_ANSWER_WITHIN_MINUTES);
     let started = state
-        .fed
-        .start_check(req.targets.as_deref(), req.message, minutes, &auth.name)
+        .checks
+        .start(req.targets.as_deref(), req.message, minutes, &auth.name)
         .await?;
     let id = started.check.id;
     let body = json!({
@@ -154,8 +154,8 @@ pub async fn answer(
     let id = check_id(&id)?;
     let req: AnswerRequest = json_body(body).await?;
     let envelope = state
-        .fed
-        .answer_check(
+        .checks
+        .answer(
             id,
             req.by.as_deref().unwrap_or(&auth.display_name),
             req.note,

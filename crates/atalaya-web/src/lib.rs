@@ -122,6 +122,8 @@ pub struct AppState {
     pub oncall: Arc<atalaya_node::oncall::OnCall>,
     /// Pages sent about peers and the audit inconsistencies known here.
     pub peers: Arc<atalaya_node::peers::Peers>,
+    /// Incident reports: taken by the portal, read by the API and the console.
+    pub reports: Arc<atalaya_node::reports::Reports>,
     /// Holds on logins after repeated failures, by account and by client address.
     pub login_limits: Arc<limits::LoginLimits>,
     /// Fires when the node shuts down: endless responses (event streams) end with it.
@@ -167,13 +169,14 @@ impl AppState {
         );
         let fed_gate = Arc::new(fed::FedGate::new(&fed.settings));
         let bulletins = Arc::new(atalaya_node::bulletins::Bulletins::new(fed.clone()));
-        let checks = Arc::new(atalaya_node::checks::Checks::new(fed.store.clone()));
+        let checks = Arc::new(atalaya_node::checks::Checks::new(fed.clone()));
         let pages = Arc::new(atalaya_node::portal::PortalPages::new(fed.store.clone()));
         let oncall = Arc::new(atalaya_node::oncall::OnCall::new(
             fed.store.clone(),
             fed.clock.clone(),
         ));
         let peers = Arc::new(atalaya_node::peers::Peers::new(fed.store.clone()));
+        let reports = Arc::new(atalaya_node::reports::Reports::new(fed.clone()));
         Self {
             http,
             limits,
@@ -184,6 +187,7 @@ impl AppState {
             pages,
             oncall,
             peers,
+            reports,
             login_limits,
             shutdown: CancellationToken::new(),
             directory: Default::default(),

@@ -56,7 +56,7 @@ async fn put_team(node: &TestNode) {
 }
 
 async fn reports(node: &TestNode) -> usize {
-    node.fed.incident_reports(1000).await.unwrap().len()
+    node.state.reports.list(1000).await.unwrap().len()
 }
 
 /// Load the form, solve its challenge, and post it with `fields` (plus lang, challenge, pow
@@ -388,7 +388,7 @@ async fn a_good_report_is_filed_and_listed_for_those_on_watch() {
     let reference = reference(&r);
     assert!(reference.starts_with("IR-CL-"), "{reference}");
     assert_eq!(reports(&node).await, 1);
-    let held = &node.fed.incident_reports(10).await.unwrap()[0];
+    let held = &node.state.reports.list(10).await.unwrap()[0];
     assert_eq!(held.reference, reference);
     assert_eq!(held.contact.as_deref(), Some("ana@example.org"));
     assert_eq!(held.rsit.as_deref(), Some("fraud"));

@@ -216,6 +216,7 @@ pub async fn open_federation(config: &Config) -> Result<(Arc<Federation>, Arc<Sq
         clock,
         entropy,
         config.federation.clone(),
+        atalaya_node::handlers(),
     )
     .await?;
     Ok((fed, store))

@@ -235,8 +235,8 @@ pub async fn start(
         }
     };
     match state
-        .fed
-        .start_check(
+        .checks
+        .start(
             None,
             p.get("message").map(str::to_owned),
             minutes,
@@ -347,8 +347,8 @@ pub async fn answer(
         return super::error_page(&o.c.tr, &ErrorCode::InvalidId.with("check ids are UUIDs"));
     };
     match state
-        .fed
-        .answer_check(
+        .checks
+        .answer(
             id,
             &o.principal.display_name,
             p.get("note").map(str::to_owned),
@@ -359,7 +359,7 @@ pub async fn answer(
             .get("back")
             .filter(|b| b.starts_with("/console"))
             .unwrap_or("/console/checks")),
-        Err(atalaya_federation::CheckError::Invalid(m)) => {
+        Err(atalaya_node::checks::CheckError::Invalid(m)) => {
             super::error_page(&o.c.tr, &ErrorCode::InvalidAnswer.with(m))
         }
         Err(e) => super::error_page(&o.c.tr, &ApiError::from(e)),

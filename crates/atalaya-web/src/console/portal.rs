@@ -78,8 +78,8 @@ pub async fn reports(
     Need(o, ..): Need<ReadReports, Officer>,
 ) -> Response {
     let page = state
-        .fed
-        .incident_reports(500)
+        .reports
+        .list(500)
         .await
         .map_err(ApiError::from)
         .map(|rs| ReportsPage {
@@ -106,7 +106,7 @@ pub async fn report(
     Path(id): Path<String>,
 ) -> Response {
     let found = match id.parse::<uuid::Uuid>() {
-        Ok(id) => state.fed.incident_report(id).await.map_err(ApiError::from),
+        Ok(id) => state.reports.get(id).await.map_err(ApiError::from),
         Err(_) => Ok(None),
     };
     let page = found

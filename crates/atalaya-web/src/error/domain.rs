@@ -3,11 +3,11 @@
 //! their code from [`ErrorCode`].
 
 use atalaya_core::policy::{Denial, LabelError};
-use atalaya_federation::CheckError;
 use atalaya_federation::FederationError;
 use atalaya_federation::census::CensusError;
 use atalaya_federation::directory::DirectoryError;
 use atalaya_formats::exchange::{self, ImportError};
+use atalaya_node::checks::CheckError;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 

@@ -16,7 +16,8 @@ use atalaya_core::directory::{Day, TeamRecord, TeamType, vocab};
 use atalaya_core::policy::{Action, Actor, Decision, Denial, Item};
 use atalaya_core::report::{self, IncidentReport, ReportForm};
 use atalaya_core::{BulletinKind, CountryCode, EnvelopeKind, Severity, Timestamp, member_states};
-use atalaya_federation::{Federation, ReportError, ReportRoute};
+use atalaya_federation::Federation;
+use atalaya_node::reports::{ReportError, ReportRoute};
 use atalaya_store::{BulletinRecord, PortalPageRow, StoreError};
 use axum::Json;
 use axum::body::Body;
@@ -666,7 +667,7 @@ async fn state_entry(
         .filter(|t| t.country == code && t.team_type == TeamType::National)
         .collect();
     national.sort_by(|a, b| a.short_name.cmp(&b.short_name));
-    let online = state.fed.report_route(code).await? != ReportRoute::Nowhere;
+    let online = state.reports.route(code).await? != ReportRoute::Nowhere;
     Ok(StateEntry {
         code: code.to_string(),
         name: member_states::by_code(code.as_str())
@@ -909,14 +910,14 @@ pub async fn report_submit(
             return refuse(lang, StatusCode::BAD_REQUEST, e.code(), filled, Vec::new()).await;
         }
     };
-    let route = match state.fed.report_route(code).await {
+    let route = match state.reports.route(code).await {
         Ok(r) => r,
         Err(e) => return ApiError::from(e).into_response(),
     };
     if route == ReportRoute::Nowhere {
         return refuse_plainly(lang, ErrorCode::NoNodeForState).await;
     }
-    let id = state.fed.new_report_id();
+    let id = state.reports.new_id();
     let report: IncidentReport = match form.to_report(id, code, now, state.fed.node_id().clone()) {
         Ok(r) => r,
         Err(problems) => {
@@ -963,7 +964,7 @@ pub async fn report_submit(
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
-    match state.fed.file_incident_report(report.clone()).await {
+    match state.reports.file(report.clone()).await {
         Ok(_) => {}
         Err(ReportError::NoNode(_)) => {
             return refuse_plainly(lang, ErrorCode::NoNodeForState).await;
@@ -1144,8 +1145,8 @@ pub async fn api_reports(
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ErrorCode::InvalidQuery.with(e.body_text()))?;
     let reports = state
-        .fed
-        .incident_reports(q.limit.unwrap_or(100).clamp(1, 1000))
+        .reports
+        .list(q.limit.unwrap_or(100).clamp(1, 1000))
         .await?;
     Ok(Json(serde_json::json!({"reports": reports})).into_response())
 }
@@ -1160,8 +1161,8 @@ pub async fn api_report(
         .parse::<uuid::Uuid>()
         .map_err(|_| ApiError::not_found("report"))?;
     let report = state
-        .fed
-        .incident_report(id)
+        .reports
+        .get(id)
         .await?
         .ok_or_else(|| ApiError::not_found("report"))?;
     Ok(Json(report).into_response())

@@ -101,6 +101,7 @@ impl TestNode {
             clock.clone(),
             Arc::new(SeededEntropy::new(12)),
             FederationSettings::default(),
+            atalaya_node::handlers(),
         )
         .await
         .unwrap();
