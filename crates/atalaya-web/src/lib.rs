@@ -1,6 +1,9 @@
-//! The HTTP surfaces of a node (DESIGN §8): federation endpoints, the JSON API, health and
-//! metrics. Handlers are thin: they authenticate, parse with limits, and call the federation
-//! service, which holds the rules.
+//! The HTTP surfaces of a node (DESIGN §8): the federation endpoints (`/fed/v1`, the road's
+//! HTTP edge), the JSON API, the console, the public portal, TAXII, the CSAF provider, feeds,
+//! health and metrics. Handlers are thin: they declare the right they need (`Need<Right>`),
+//! read the body within their route group's limit, call a domain service of `atalaya-node` (or
+//! the federation for the road), and answer refusals as an `error::ErrorCode`. The edge
+//! (`edge.rs`) gives each request an id, an access-log line and a timeout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
