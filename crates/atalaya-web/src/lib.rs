@@ -32,6 +32,7 @@ mod feeds;
 pub mod limits;
 pub mod live;
 pub mod misp_feed;
+pub mod openapi;
 mod ops;
 pub mod portal;
 pub mod taxii;
@@ -306,6 +307,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/coverage/minimum-services",
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/reports", get(portal::api_reports))
         .route("/api/v1/reports/{id}", get(portal::api_report))
         .route("/public/v1/bulletins", get(api::public_bulletins))
