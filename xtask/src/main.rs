@@ -3,7 +3,8 @@
 //! * `test [--no-fmt] [--no-clippy] [--no-soak] [--no-e2e]`: formatting, clippy, `cargo deny`
 //!   (`deny.toml`; advisories from GitHub or the local copy named by `ATALAYA_ADVISORY_DB`), the Python venv
 //!   with the independent implementations used by the interop tests, then every test (nextest),
-//!   a two-minute soak (as `soak 2`), the doc tests, and the browser end-to-end tests (as `e2e`).
+//!   schemathesis against a live node's `/api/v1` (its OpenAPI document, with an API token;
+//!   any 5xx or reply outside the document fails), a two-minute soak (as `soak 2`), the doc tests, and the browser end-to-end tests (as `e2e`).
 //!   The fault tests need root (network namespaces), Debian's nftables and faketime; the test
 //!   step installs the last two with apt-get when they are missing.
 //! * `e2e`: only the browser end-to-end tests in `tests/e2e/`: makes sure Debian's Chromium is
@@ -229,6 +230,10 @@ fn test(options: &TestOptions) -> Result<()> {
                 ),
         )
     })?;
+    step(
+        "schemathesis: every /api/v1 operation of a live node, against its OpenAPI document",
+        || schemathesis(&python),
+    )?;
     if options.no_soak {
         step_header("soak: skipped (--no-soak)");
     } else {
@@ -372,6 +377,117 @@ fn fuzz(seconds: u32) -> Result<()> {
     }
     println!("fuzzed {} targets for {seconds} s each", targets.len());
     Ok(())
+}
+
+/// Test cases schemathesis generates per operation and phase (bounded so the run takes a few
+/// minutes).
+const SCHEMATHESIS_MAX_EXAMPLES: u32 = 25;
+
+/// A child process killed when dropped (the node schemathesis tests).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Builds `atalaya`, makes a node in `target/schemathesis/node` (`atalaya init`), gives it an
+/// API token (`atalaya token create`), serves it, and runs schemathesis (from the interop venv)
+/// on its `/api/v1/openapi.json` with the token: every operation, positive and negative
+/// inputs; any 5xx or a reply that does not match the document fails the step. The node's log
+/// is `target/schemathesis/node.log`; the JUnit report is in `target/schemathesis/report/`.
+fn schemathesis(python: &Path) -> Result<()> {
+    let bin = build_atalaya()?;
+    let dir = root().join("target/schemathesis");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("cannot find a free port")?
+        .port();
+    let node = dir.join("node");
+    let listen = format!("127.0.0.1:{port}");
+    run(
+        "atalaya init failed",
+        Command::new(&bin)
+            .arg("init")
+            .arg("--dir")
+            .arg(&node)
+            .args([
+                "--id",
+                "coordinator",
+                "--country",
+                "US",
+                "--team",
+                "schemathesis",
+            ])
+            .args([
+                "--listen",
+                &listen,
+                "--coordinator",
+                "--allow-private-peers",
+            ])
+            .stdout(std::process::Stdio::null()),
+    )?;
+    let config = node.join("config.toml");
+    let created = Command::new(&bin)
+        .arg("token")
+        .arg("create")
+        .arg("--config")
+        .arg(&config)
+        .args(["--name", "schemathesis"])
+        .output()
+        .context("cannot run atalaya token create")?;
+    if !created.status.success() {
+        bail!(
+            "atalaya token create failed: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+    }
+    let token = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let log = fs::File::create(dir.join("node.log")).context("cannot create node.log")?;
+    let _node = KillOnDrop(
+        Command::new(&bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("ATALAYA_LOG", "info")
+            // schemathesis is one client sending many requests: no API rate limit in the way.
+            .env("ATALAYA_HTTP__API_REQUESTS_PER_MINUTE", "1000000")
+            .env(
+                "ATALAYA_HTTP__API_REQUESTS_PER_MINUTE_PER_ADDRESS",
+                "1000000",
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("cannot start atalaya serve")?,
+    );
+    let st = python.with_file_name("st");
+    run(
+        "schemathesis found a 5xx or a reply that does not match the OpenAPI document (see \
+         above; the node's log is target/schemathesis/node.log)",
+        Command::new(st)
+            .arg("run")
+            .arg(format!("http://{listen}/api/v1/openapi.json"))
+            .args(["--checks", "not_a_server_error,response_schema_conformance"])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .arg("--header")
+            .arg(format!("Authorization: Bearer {token}"))
+            .args(["--max-examples", &SCHEMATHESIS_MAX_EXAMPLES.to_string()])
+            .args(["--seed", "14"])
+            .args(["--workers", "2"])
+            .args(["--wait-for-schema", "60"])
+            .args(["--request-timeout", "30"])
+            .args(["--report", "junit"])
+            .arg("--report-dir")
+            .arg(dir.join("report"))
+            .current_dir(&dir),
+    )
 }
 
 /// `cargo xtask e2e`.

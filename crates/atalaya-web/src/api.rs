@@ -1,5 +1,7 @@
 //! `/api/v1/*`: the JSON API for officers and scripts, authenticated by API token.
 
+#[allow(unused_imports)]
+use crate::openapi::{ErrorBody, JsonObject};
 use atalaya_core::{BulletinDraft, NodeId, Timestamp};
 use atalaya_node::bulletins::ReadError;
 use atalaya_store::{BulletinQuery, BulletinRecord, Delivery};
@@ -60,6 +62,19 @@ pub struct RetractRequest {
 }
 
 /// `POST /api/v1/bulletins/{id}/retract`: the origin withdraws its bulletin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bulletins/{id}/retract",
+    tag = "bulletins",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn retract(
     State(state): State<AppState>,
     _: Need<Retract>,
@@ -84,6 +99,18 @@ pub async fn retract(
 }
 
 /// `POST /api/v1/bulletins`: publish a bulletin from this node.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bulletins",
+    tag = "bulletins",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn publish(
     State(state): State<AppState>,
     _: Need<Publish>,
@@ -104,15 +131,32 @@ pub async fn publish(
 }
 
 /// Query of `GET /api/v1/bulletins`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     limit: Option<u32>,
+    /// Only bulletins published before this instant (RFC 3339).
+    #[param(value_type = Option<String>)]
     before: Option<Timestamp>,
+    /// Only bulletins from this node.
+    #[param(value_type = Option<String>)]
     origin: Option<NodeId>,
 }
 
 /// `GET /api/v1/bulletins`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bulletins",
+    tag = "bulletins",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Need(auth, ..): Need<ReadBulletins>,
@@ -203,6 +247,18 @@ fn delivery_view(
 }
 
 /// `GET /api/v1/bulletins/{id}`: the bulletin and, at its origin, per-peer delivery.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bulletins/{id}",
+    tag = "bulletins",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show(
     State(state): State<AppState>,
     Need(auth, ..): Need<ReadBulletins>,
@@ -301,6 +357,17 @@ struct PeerView {
 }
 
 /// `GET /api/v1/status`: this node, its roster and every peer's delivery state.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "node",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn status(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -352,6 +419,18 @@ pub async fn status(
 }
 
 /// `PUT /api/v1/roster`: install a coordinator-signed roster; the coordinator also sends it on.
+#[utoipa::path(
+    put,
+    path = "/api/v1/roster",
+    tag = "federation",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn install_roster(
     State(state): State<AppState>,
     _: Need<EditRoster>,
@@ -379,6 +458,17 @@ pub async fn install_roster(
 }
 
 /// `GET /api/v1/roster`: the roster in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roster",
+    tag = "federation",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_roster(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -389,6 +479,17 @@ pub async fn show_roster(
 }
 
 /// `GET /api/v1/policy`: this node's own sharing policy.
+#[utoipa::path(
+    get,
+    path = "/api/v1/policy",
+    tag = "node",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_policy(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -397,6 +498,18 @@ pub async fn show_policy(
 }
 
 /// `PUT /api/v1/policy`: replace this node's own sharing policy.
+#[utoipa::path(
+    put,
+    path = "/api/v1/policy",
+    tag = "node",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_policy(
     State(state): State<AppState>,
     _: Need<EditPolicy>,
@@ -433,6 +546,17 @@ fn agreement_error(e: atalaya_federation::FederationError) -> ApiError {
 }
 
 /// `GET /api/v1/agreement`: the sharing agreement in force and who accepted it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agreement",
+    tag = "federation",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_agreement(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -462,6 +586,18 @@ pub struct IssueAgreement {
 }
 
 /// `POST /api/v1/agreement`: the coordinator issues a new version.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agreement",
+    tag = "federation",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn issue_agreement(
     State(state): State<AppState>,
     _: Need<EditPolicy>,
@@ -477,6 +613,17 @@ pub async fn issue_agreement(
 }
 
 /// `POST /api/v1/agreement/accept`: this node accepts the current version.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agreement/accept",
+    tag = "federation",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn accept_agreement(
     State(state): State<AppState>,
     _: Need<EditPolicy>,
@@ -503,6 +650,19 @@ fn received() -> atalaya_core::ack::AckNote {
 }
 
 /// `POST /api/v1/bulletins/{id}/ack`: a person here acknowledges a bulletin this node received.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bulletins/{id}/ack",
+    tag = "bulletins",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn acknowledge(
     State(state): State<AppState>,
     Need(auth, ..): Need<Acknowledge>,
@@ -520,6 +680,17 @@ pub async fn acknowledge(
 }
 
 /// `GET /api/v1/oncall`: this node's on-call roster.
+#[utoipa::path(
+    get,
+    path = "/api/v1/oncall",
+    tag = "node",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_oncall(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -533,6 +704,18 @@ pub async fn show_oncall(
 
 /// `PUT /api/v1/oncall`: replace the on-call roster (primary, secondary, lead; e-mail and/or
 /// webhook; time zone; minutes between steps).
+#[utoipa::path(
+    put,
+    path = "/api/v1/oncall",
+    tag = "node",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_oncall(
     State(state): State<AppState>,
     _: Need<EditOnCall>,
@@ -585,6 +768,19 @@ pub struct RenotifyRequest {
 
 /// `POST /api/v1/bulletins/{id}/renotify`: at the bulletin's origin, ask recipients that have
 /// not acknowledged it to call their on-call roster now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bulletins/{id}/renotify",
+    tag = "bulletins",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn renotify(
     State(state): State<AppState>,
     Need(auth, ..): Need<Renotify>,

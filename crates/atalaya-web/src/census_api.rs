@@ -1,6 +1,8 @@
 //! `/api/v1/census/*` and `/api/v1/coverage*`: census rounds (open, answer, report, compare)
 //! and the coverage report of the network's member states.
 
+#[allow(unused_imports)]
+use crate::openapi::{ErrorBody, JsonObject};
 use std::collections::BTreeSet;
 
 use atalaya_core::census::{self, Answers, Questionnaire};
@@ -36,11 +38,33 @@ async fn round_or_404(state: &AppState, id: Uuid) -> Result<census::CensusRound,
 }
 
 /// `GET /api/v1/census/questionnaire`: the network's default questionnaire.
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/questionnaire",
+    tag = "census",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn questionnaire(_: Need<ReadDirectory>) -> Result<Response, ApiError> {
     Ok(Json(census::default_questionnaire()).into_response())
 }
 
 /// `GET /api/v1/census/rounds`: every round this node knows, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/rounds",
+    tag = "census",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn rounds(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -72,6 +96,18 @@ pub struct OpenRound {
 }
 
 /// `POST /api/v1/census/rounds`: the coordinator opens a round.
+#[utoipa::path(
+    post,
+    path = "/api/v1/census/rounds",
+    tag = "census",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn open_round(
     State(state): State<AppState>,
     Need(auth, ..): Need<ManageCensus>,
@@ -86,6 +122,18 @@ pub async fn open_round(
 }
 
 /// `GET /api/v1/census/rounds/{id}`: the round with its questionnaire.
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/rounds/{id}",
+    tag = "census",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_round(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -97,6 +145,18 @@ pub async fn show_round(
 }
 
 /// `POST /api/v1/census/rounds/{id}/close`: the coordinator closes a round.
+#[utoipa::path(
+    post,
+    path = "/api/v1/census/rounds/{id}/close",
+    tag = "census",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn close_round(
     State(state): State<AppState>,
     _: Need<ManageCensus>,
@@ -107,7 +167,8 @@ pub async fn close_round(
 }
 
 /// Which team: `?team=`, default this node's own.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TeamQuery {
     team: Option<String>,
@@ -122,6 +183,18 @@ fn team_or_own(state: &AppState, team: Option<&str>) -> Result<TeamId, ApiError>
 
 /// `GET /api/v1/census/rounds/{id}/prefill?team=`: answers pre-filled from the team's record
 /// (and its latest response to this round, if it answered already).
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/rounds/{id}/prefill",
+    tag = "census",
+    params(("id" = String, Path, description = "the id (a UUID)"), TeamQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn prefill(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -160,6 +233,19 @@ pub struct Answer {
 
 /// `POST /api/v1/census/rounds/{id}/responses`: answer for a team this node is the authority
 /// for (default its own).
+#[utoipa::path(
+    post,
+    path = "/api/v1/census/rounds/{id}/responses",
+    tag = "census",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn answer(
     State(state): State<AppState>,
     Need(auth, ..): Need<AnswerCensus>,
@@ -178,6 +264,18 @@ pub async fn answer(
 
 /// `GET /api/v1/census/rounds/{id}/responses`: the responses held here (the coordinator holds
 /// everyone's, a member its own).
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/rounds/{id}/responses",
+    tag = "census",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn responses(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -189,6 +287,18 @@ pub async fn responses(
 }
 
 /// `GET /api/v1/census/rounds/{id}/report`: response rates and answers per question.
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/rounds/{id}/report",
+    tag = "census",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn report(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -201,13 +311,26 @@ pub async fn report(
 }
 
 /// Which question to compare.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     question: Option<String>,
 }
 
 /// `GET /api/v1/census/compare?question=`: one question's answers across rounds, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/census/compare",
+    tag = "census",
+    params(CompareQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn compare(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -273,7 +396,8 @@ pub async fn coverage_report(state: &AppState) -> Result<CoverageReport, ApiErro
 }
 
 /// `?format=csv|json`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FormatQuery {
     format: Option<String>,
@@ -281,6 +405,18 @@ pub struct FormatQuery {
 
 /// `GET /api/v1/coverage`: which member states have a national CSIRT that meets the minimum
 /// service set, with sector, 24/7 and maturity gaps (`?format=csv` for one row per state).
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage",
+    tag = "census",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "done", content((JsonObject = "application/json"), (String = "text/csv"))),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn coverage(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -305,6 +441,17 @@ pub async fn coverage(
 }
 
 /// `GET /api/v1/coverage/minimum-services`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coverage/minimum-services",
+    tag = "census",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_minimum(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -313,6 +460,18 @@ pub async fn show_minimum(
 }
 
 /// `PUT /api/v1/coverage/minimum-services`: the coordinator changes the minimum service set.
+#[utoipa::path(
+    put,
+    path = "/api/v1/coverage/minimum-services",
+    tag = "census",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn put_minimum(
     State(state): State<AppState>,
     _: Need<ManageCensus>,

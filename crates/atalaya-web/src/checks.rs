@@ -2,6 +2,8 @@
 //! the history and each member's trend; at a target, list the checks waiting for an answer and
 //! answer one.
 
+#[allow(unused_imports)]
+use crate::openapi::{ErrorBody, JsonObject};
 use atalaya_core::comm_check;
 use atalaya_node::checks::CheckError;
 use axum::Json;
@@ -40,6 +42,18 @@ pub struct StartRequest {
 }
 
 /// `POST /api/v1/checks`: start a communication check.
+#[utoipa::path(
+    post,
+    path = "/api/v1/checks",
+    tag = "checks",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 201, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn start(
     State(state): State<AppState>,
     Need(auth, ..): Need<RunChecks>,
@@ -70,13 +84,26 @@ pub async fn start(
 }
 
 /// Query of `GET /api/v1/checks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     limit: Option<u32>,
 }
 
 /// `GET /api/v1/checks`: the checks this node started, newest first, with their counts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checks",
+    tag = "checks",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn history(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -96,6 +123,18 @@ pub async fn history(
 
 /// `GET /api/v1/checks/{id}`: the report of a check this node started; at a target, the
 /// check as received with this node's answer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checks/{id}",
+    tag = "checks",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn report(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -113,6 +152,17 @@ pub async fn report(
 }
 
 /// `GET /api/v1/checks/pending`: checks this node received that nobody here answered yet.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checks/pending",
+    tag = "checks",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn pending(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,
@@ -145,6 +195,19 @@ pub struct AnswerRequest {
 }
 
 /// `POST /api/v1/checks/{id}/answer`: a person here answers a check this node received.
+#[utoipa::path(
+    post,
+    path = "/api/v1/checks/{id}/answer",
+    tag = "checks",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn answer(
     State(state): State<AppState>,
     Need(auth, ..): Need<AnswerChecks>,
@@ -169,7 +232,8 @@ pub async fn answer(
 }
 
 /// Query of `GET /api/v1/checks/trend`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendQuery {
     last: Option<u32>,
@@ -180,6 +244,18 @@ const MAX_TREND_CHECKS: u32 = 100;
 
 /// `GET /api/v1/checks/trend?last=N`: each member's answer times over the last N checks this
 /// node started (oldest first, `null` where it did not answer), and their median.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checks/trend",
+    tag = "checks",
+    params(TrendQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn trend(
     State(state): State<AppState>,
     _: Need<ReadBulletins>,

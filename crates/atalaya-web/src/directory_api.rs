@@ -6,6 +6,8 @@
 //! is checked (`DirectoryEntry::check_content`) before it is signed: a refused entry names every
 //! problem and nothing is stored.
 
+#[allow(unused_imports)]
+use crate::openapi::{ErrorBody, JsonObject};
 use atalaya_core::CountryCode;
 use atalaya_core::directory::{
     self, CountryCybercrime, DirectoryEntry, StandardsAdoption, StandardsRegistry, TeamRecord,
@@ -66,7 +68,8 @@ async fn entry_body<T: serde::de::DeserializeOwned>(
 }
 
 /// Filters of `GET /api/v1/teams`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TeamFilter {
     country: Option<String>,
@@ -76,6 +79,18 @@ pub struct TeamFilter {
 }
 
 /// `GET /api/v1/teams`: every team record this node holds, optionally filtered.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams",
+    tag = "directory",
+    params(TeamFilter),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_teams(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -130,6 +145,18 @@ async fn team_or_404(state: &AppState, id: &str) -> Result<TeamRecord, ApiError>
 }
 
 /// `GET /api/v1/teams/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams/{id}",
+    tag = "directory",
+    params(("id" = String, Path, description = "the team id")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_team(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -139,6 +166,19 @@ pub async fn show_team(
 }
 
 /// `PUT /api/v1/teams/{id}`: publish this node's record for a team it is the authority for.
+#[utoipa::path(
+    put,
+    path = "/api/v1/teams/{id}",
+    tag = "directory",
+    params(("id" = String, Path, description = "the team id")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn put_team(
     State(state): State<AppState>,
     _: Need<EditDirectory>,
@@ -235,6 +275,18 @@ pub(crate) fn with_armored_keys(
 }
 
 /// `POST /api/v1/teams/{id}/confirm-contacts`: a person confirms the team's contacts are right.
+#[utoipa::path(
+    post,
+    path = "/api/v1/teams/{id}/confirm-contacts",
+    tag = "directory",
+    params(("id" = String, Path, description = "the team id")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn confirm_contacts(
     State(state): State<AppState>,
     _: Need<EditDirectory>,
@@ -253,6 +305,18 @@ fn text(content_type: &'static str, body: String) -> Response {
 }
 
 /// `GET /api/v1/teams/{id}/rfc2350`: the team's RFC 2350 description (public fields).
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams/{id}/rfc2350",
+    tag = "directory",
+    params(("id" = String, Path, description = "the team id")),
+    responses(
+        (status = 200, description = "done", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn team_rfc2350(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -267,6 +331,18 @@ pub async fn team_rfc2350(
 }
 
 /// `GET /api/v1/teams/{id}/vcard`: the team's public contacts as a vCard 4.0.
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams/{id}/vcard",
+    tag = "directory",
+    params(("id" = String, Path, description = "the team id")),
+    responses(
+        (status = 200, description = "done", body = String, content_type = "text/vcard"),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn team_vcard(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -280,7 +356,8 @@ pub async fn team_vcard(
 }
 
 /// Query of the export.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     format: Option<String>,
@@ -298,6 +375,18 @@ fn view_of(s: Option<&str>) -> Result<formats::View, ApiError> {
 }
 
 /// `GET /api/v1/directory/export?format=json|csv|ti|first|vcard&view=members|public`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/directory/export",
+    tag = "directory",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "done", content((JsonObject = "application/json"), (String = "text/csv"), (String = "text/vcard"))),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn export(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -333,7 +422,8 @@ pub async fn export(
 }
 
 /// Query of the import.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     format: Option<String>,
@@ -341,6 +431,19 @@ pub struct ImportQuery {
 
 /// `POST /api/v1/directory/import?format=ti|first|json`: import team records as teams this
 /// node hosts. All or nothing: if any team is refused, none is published.
+#[utoipa::path(
+    post,
+    path = "/api/v1/directory/import",
+    tag = "directory",
+    params(ImportQuery),
+    request_body(content((JsonObject = "application/json"), (String = "text/csv")), description = "the entries, in the query's `format`"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn import(
     State(state): State<AppState>,
     _: Need<EditDirectory>,
@@ -425,7 +528,8 @@ pub async fn import(
 }
 
 /// Query of the key-hygiene report.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HygieneQuery {
     within_days: Option<i64>,
@@ -437,6 +541,18 @@ pub struct HygieneQuery {
 /// revoked, key no longer passing the checks), and contacts nobody
 /// confirmed recently (windows from the node's `[directory]` settings unless given), with the
 /// warnings this node sent.
+#[utoipa::path(
+    get,
+    path = "/api/v1/directory/hygiene",
+    tag = "directory",
+    params(HygieneQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn hygiene(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -519,6 +635,17 @@ fn same_country(entry: CountryCode, path: CountryCode) -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/cybercrime`: every member state's cybercrime entry (members only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/cybercrime",
+    tag = "directory",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_cybercrime(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -528,6 +655,18 @@ pub async fn list_cybercrime(
 }
 
 /// `GET /api/v1/cybercrime/{country}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cybercrime/{country}",
+    tag = "directory",
+    params(("country" = String, Path, description = "ISO 3166-1 alpha-2 country code")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_cybercrime(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -545,6 +684,19 @@ pub async fn show_cybercrime(
 }
 
 /// `PUT /api/v1/cybercrime/{country}`: this node's country's authorities and laws.
+#[utoipa::path(
+    put,
+    path = "/api/v1/cybercrime/{country}",
+    tag = "directory",
+    params(("country" = String, Path, description = "ISO 3166-1 alpha-2 country code")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn put_cybercrime(
     State(state): State<AppState>,
     _: Need<EditDirectory>,
@@ -559,6 +711,17 @@ pub async fn put_cybercrime(
 }
 
 /// `GET /api/v1/standards`: the registry of recommended standards.
+#[utoipa::path(
+    get,
+    path = "/api/v1/standards",
+    tag = "directory",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn show_standards(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -570,6 +733,18 @@ pub async fn show_standards(
 }
 
 /// `PUT /api/v1/standards`: the coordinator keeps the registry.
+#[utoipa::path(
+    put,
+    path = "/api/v1/standards",
+    tag = "directory",
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn put_standards(
     State(state): State<AppState>,
     _: Need<ManageCensus>,
@@ -585,6 +760,17 @@ pub async fn put_standards(
 }
 
 /// `GET /api/v1/standards/adoption`: every state's adoption of the recommended standards.
+#[utoipa::path(
+    get,
+    path = "/api/v1/standards/adoption",
+    tag = "directory",
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list_adoption(
     State(state): State<AppState>,
     _: Need<ReadDirectory>,
@@ -595,6 +781,19 @@ pub async fn list_adoption(
 
 /// `PUT /api/v1/standards/adoption/{country}`: this node's country's adoption. Standards not in
 /// the registry are refused.
+#[utoipa::path(
+    put,
+    path = "/api/v1/standards/adoption/{country}",
+    tag = "directory",
+    params(("country" = String, Path, description = "ISO 3166-1 alpha-2 country code")),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn put_adoption(
     State(state): State<AppState>,
     _: Need<EditDirectory>,

@@ -12,6 +12,8 @@
 //! - `GET /api/v1/bulletins/{id}/export/{csaf|stix|misp|cap}` writes one bulletin, when the
 //!   sharing policy lets this person export it (`Action::Export`, audited).
 
+#[allow(unused_imports)]
+use crate::openapi::{ErrorBody, JsonObject};
 use atalaya_core::policy::{Action, Actor, Decision};
 use atalaya_core::{BulletinDraft, Tlp};
 use atalaya_formats::exchange::{
@@ -69,7 +71,8 @@ impl ImportFormat {
 }
 
 /// Query of `POST /api/v1/import/{format}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Label for a document that carries none.
@@ -96,6 +99,19 @@ fn summary(id: Option<uuid::Uuid>, d: &BulletinDraft) -> Value {
 }
 
 /// `POST /api/v1/import/{format}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/import/{format}",
+    tag = "exchange",
+    params(("format" = String, Path, description = "the exchange format (csaf, stix, misp, cap)"), ImportQuery),
+    request_body(content((JsonObject = "application/json"), (String = "application/xml")), description = "the document in `format`"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn import(
     State(state): State<AppState>,
     _: Need<Publish>,
@@ -145,7 +161,8 @@ pub struct ConvertedBulletin {
 }
 
 /// Query of `POST /api/v1/import/{format}/bulletin`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConvertedQuery {
     /// Check only.
@@ -156,6 +173,19 @@ pub struct ConvertedQuery {
 /// `POST /api/v1/import/{format}/bulletin`: one bulletin that a streaming importer (the CLI,
 /// for a STIX bundle over the import limit) converted itself, with where it came from. The
 /// node applies the same checks, sharing policy and re-import rules as for a whole document.
+#[utoipa::path(
+    post,
+    path = "/api/v1/import/{format}/bulletin",
+    tag = "exchange",
+    params(("format" = String, Path, description = "the exchange format (csaf, stix, misp, cap)"), ConvertedQuery),
+    request_body(content = JsonObject, content_type = "application/json"),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn import_converted(
     State(state): State<AppState>,
     _: Need<Publish>,
@@ -434,6 +464,18 @@ pub(crate) async fn land_posted(
 }
 
 /// `GET /api/v1/bulletins/{id}/export/{format}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bulletins/{id}/export/{format}",
+    tag = "exchange",
+    params(("id" = String, Path, description = "the id (a UUID)"), ("format" = String, Path, description = "the exchange format (csaf, stix, misp, cap)")),
+    responses(
+        (status = 200, description = "done", content((JsonObject = "application/json"), (String = "application/cap+xml"))),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn export(
     State(state): State<AppState>,
     Need(auth, ..): Need<ReadBulletins>,

@@ -38,6 +38,7 @@ pub mod limits;
 pub mod live;
 pub mod markdown;
 pub mod misp_feed;
+pub mod openapi;
 mod ops;
 pub mod page;
 pub mod portal;
@@ -389,6 +390,7 @@ fn api_routes() -> Router<AppState> {
             "/api/v1/coverage/minimum-services",
             get(census_api::show_minimum).put(census_api::put_minimum),
         )
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/reports", get(portal::api_reports))
         .route("/api/v1/reports/{id}", get(portal::api_report))
 }

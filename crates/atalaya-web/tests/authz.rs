@@ -58,6 +58,7 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
             Right(Publish),
         ),
         (g.clone(), "/api/v1/status", Right(ReadBulletins)),
+        (g.clone(), "/api/v1/openapi.json", Public),
         (g.clone(), "/api/v1/policy", Right(ReadBulletins)),
         (u.clone(), "/api/v1/policy", Right(EditPolicy)),
         (g.clone(), "/api/v1/oncall", Right(ReadBulletins)),

@@ -9,6 +9,8 @@
 //! ([`pow`]), rate limits per client address and per destination state on the node's clock,
 //! limits on every field and on the body, and a honeypot field.
 
+#[allow(unused_imports)]
+use crate::openapi::{ErrorBody, JsonObject};
 use std::time::Duration;
 
 use askama::Template;
@@ -1132,12 +1134,25 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
 }
 
 /// `?limit=`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
     limit: Option<u32>,
 }
 
 /// `GET /api/v1/reports`: the incident reports filed here, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports",
+    tag = "reports",
+    params(ReportsQuery),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn api_reports(
     State(state): State<AppState>,
     _: Need<ReadReports>,
@@ -1152,6 +1167,18 @@ pub async fn api_reports(
 }
 
 /// `GET /api/v1/reports/{id}`: one report filed here.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{id}",
+    tag = "reports",
+    params(("id" = String, Path, description = "the id (a UUID)")),
+    responses(
+        (status = 200, description = "done", body = JsonObject),
+        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
+        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn api_report(
     State(state): State<AppState>,
     _: Need<ReadReports>,
