@@ -36,6 +36,9 @@ pub struct ErrorDetail {
     /// Every problem found in the input, when there were several (`{code, field, message}`).
     #[schema(required = false)]
     problems: Option<Vec<JsonObject>>,
+    /// The request's id (also its `x-request-id` header), to find its log lines.
+    #[schema(required = false)]
+    request_id: Option<String>,
 }
 
 /// A JSON object built by the handler.
