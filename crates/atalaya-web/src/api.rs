@@ -1,7 +1,7 @@
 //! `/api/v1/*`: the JSON API for officers and scripts, authenticated by API token.
 
 #[allow(unused_imports)]
-use crate::openapi::{ErrorBody, JsonObject};
+use crate::openapi::{JsonObject, Refusals};
 use atalaya_core::{BulletinDraft, NodeId, Timestamp};
 use atalaya_node::bulletins::ReadError;
 use atalaya_store::{BulletinQuery, BulletinRecord, Delivery};
@@ -70,8 +70,7 @@ pub struct RetractRequest {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -106,8 +105,7 @@ pub async fn retract(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 201, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -152,8 +150,7 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -254,8 +251,7 @@ fn delivery_view(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -363,8 +359,7 @@ struct PeerView {
     tag = "node",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -426,8 +421,7 @@ pub async fn status(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -464,8 +458,7 @@ pub async fn install_roster(
     tag = "federation",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -485,8 +478,7 @@ pub async fn show_roster(
     tag = "node",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -505,8 +497,7 @@ pub async fn show_policy(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -552,8 +543,7 @@ fn agreement_error(e: atalaya_federation::FederationError) -> ApiError {
     tag = "federation",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -593,8 +583,7 @@ pub struct IssueAgreement {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 201, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -619,8 +608,7 @@ pub async fn issue_agreement(
     tag = "federation",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -658,8 +646,7 @@ fn received() -> atalaya_core::ack::AckNote {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -686,8 +673,7 @@ pub async fn acknowledge(
     tag = "node",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -711,8 +697,7 @@ pub async fn show_oncall(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -776,8 +761,7 @@ pub struct RenotifyRequest {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]

@@ -2,7 +2,7 @@
 //! and the coverage report of the network's member states.
 
 #[allow(unused_imports)]
-use crate::openapi::{ErrorBody, JsonObject};
+use crate::openapi::{JsonObject, Refusals};
 use std::collections::BTreeSet;
 
 use atalaya_core::census::{self, Answers, Questionnaire};
@@ -44,8 +44,7 @@ async fn round_or_404(state: &AppState, id: Uuid) -> Result<census::CensusRound,
     tag = "census",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -60,8 +59,7 @@ pub async fn questionnaire(_: Need<ReadDirectory>) -> Result<Response, ApiError>
     tag = "census",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -103,8 +101,7 @@ pub struct OpenRound {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 201, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -129,8 +126,7 @@ pub async fn open_round(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -152,8 +148,7 @@ pub async fn show_round(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -190,8 +185,7 @@ fn team_or_own(state: &AppState, team: Option<&str>) -> Result<TeamId, ApiError>
     params(("id" = String, Path, description = "the id (a UUID)"), TeamQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -241,8 +235,7 @@ pub struct Answer {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 201, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -271,8 +264,7 @@ pub async fn answer(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -294,8 +286,7 @@ pub async fn responses(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -326,8 +317,7 @@ pub struct CompareQuery {
     params(CompareQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -412,8 +402,7 @@ pub struct FormatQuery {
     params(FormatQuery),
     responses(
         (status = 200, description = "done", content((JsonObject = "application/json"), (String = "text/csv"))),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -447,8 +436,7 @@ pub async fn coverage(
     tag = "census",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -467,8 +455,7 @@ pub async fn show_minimum(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]

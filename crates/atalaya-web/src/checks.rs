@@ -3,7 +3,7 @@
 //! answer one.
 
 #[allow(unused_imports)]
-use crate::openapi::{ErrorBody, JsonObject};
+use crate::openapi::{JsonObject, Refusals};
 use atalaya_core::comm_check;
 use atalaya_node::checks::CheckError;
 use axum::Json;
@@ -49,8 +49,7 @@ pub struct StartRequest {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 201, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -99,8 +98,7 @@ pub struct HistoryQuery {
     params(HistoryQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -130,8 +128,7 @@ pub async fn history(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -158,8 +155,7 @@ pub async fn report(
     tag = "checks",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -203,8 +199,7 @@ pub struct AnswerRequest {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -251,8 +246,7 @@ const MAX_TREND_CHECKS: u32 = 100;
     params(TrendQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]

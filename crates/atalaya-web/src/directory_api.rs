@@ -7,7 +7,7 @@
 //! problem and nothing is stored.
 
 #[allow(unused_imports)]
-use crate::openapi::{ErrorBody, JsonObject};
+use crate::openapi::{JsonObject, Refusals};
 use atalaya_core::CountryCode;
 use atalaya_core::directory::{
     self, CountryCybercrime, DirectoryEntry, StandardsAdoption, StandardsRegistry, TeamRecord,
@@ -86,8 +86,7 @@ pub struct TeamFilter {
     params(TeamFilter),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -152,8 +151,7 @@ async fn team_or_404(state: &AppState, id: &str) -> Result<TeamRecord, ApiError>
     params(("id" = String, Path, description = "the team id")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -174,8 +172,7 @@ pub async fn show_team(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -282,8 +279,7 @@ pub(crate) fn with_armored_keys(
     params(("id" = String, Path, description = "the team id")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -312,8 +308,7 @@ fn text(content_type: &'static str, body: String) -> Response {
     params(("id" = String, Path, description = "the team id")),
     responses(
         (status = 200, description = "done", body = String, content_type = "text/plain"),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -338,8 +333,7 @@ pub async fn team_rfc2350(
     params(("id" = String, Path, description = "the team id")),
     responses(
         (status = 200, description = "done", body = String, content_type = "text/vcard"),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -382,8 +376,7 @@ fn view_of(s: Option<&str>) -> Result<formats::View, ApiError> {
     params(ExportQuery),
     responses(
         (status = 200, description = "done", content((JsonObject = "application/json"), (String = "text/csv"), (String = "text/vcard"))),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -439,8 +432,7 @@ pub struct ImportQuery {
     request_body(content((JsonObject = "application/json"), (String = "text/csv")), description = "the entries, in the query's `format`"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -548,8 +540,7 @@ pub struct HygieneQuery {
     params(HygieneQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -641,8 +632,7 @@ fn same_country(entry: CountryCode, path: CountryCode) -> Result<(), ApiError> {
     tag = "directory",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -662,8 +652,7 @@ pub async fn list_cybercrime(
     params(("country" = String, Path, description = "ISO 3166-1 alpha-2 country code")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -692,8 +681,7 @@ pub async fn show_cybercrime(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -717,8 +705,7 @@ pub async fn put_cybercrime(
     tag = "directory",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -740,8 +727,7 @@ pub async fn show_standards(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -766,8 +752,7 @@ pub async fn put_standards(
     tag = "directory",
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -789,8 +774,7 @@ pub async fn list_adoption(
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]

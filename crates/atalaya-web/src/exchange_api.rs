@@ -13,7 +13,7 @@
 //!   sharing policy lets this person export it (`Action::Export`, audited).
 
 #[allow(unused_imports)]
-use crate::openapi::{ErrorBody, JsonObject};
+use crate::openapi::{JsonObject, Refusals};
 use atalaya_core::policy::{Action, Actor, Decision};
 use atalaya_core::{BulletinDraft, Tlp};
 use atalaya_formats::exchange::{
@@ -107,8 +107,7 @@ fn summary(id: Option<uuid::Uuid>, d: &BulletinDraft) -> Value {
     request_body(content((JsonObject = "application/json"), (String = "application/xml")), description = "the document in `format`"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -181,8 +180,7 @@ pub struct ConvertedQuery {
     request_body(content = JsonObject, content_type = "application/json"),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -471,8 +469,7 @@ pub(crate) async fn land_posted(
     params(("id" = String, Path, description = "the id (a UUID)"), ("format" = String, Path, description = "the exchange format (csaf, stix, misp, cap)")),
     responses(
         (status = 200, description = "done", content((JsonObject = "application/json"), (String = "application/cap+xml"))),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]

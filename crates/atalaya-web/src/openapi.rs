@@ -13,8 +13,12 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{RefOr, Schema};
+
+use utoipa::openapi::{
+    ContentBuilder, Ref, RefOr, Response as DocResponse, ResponseBuilder, Schema,
+};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 /// The body of every refusal: `{"error": {"code", "message", "problems"?}}`.
@@ -39,6 +43,33 @@ pub struct ErrorDetail {
     /// The request's id (also its `x-request-id` header), to find its log lines.
     #[schema(required = false)]
     request_id: Option<String>,
+}
+
+/// The refusals every operation may answer: `4XX` (the request was refused; `error.code` says
+/// why) and `5XX` (the node failed; the cause is in its log), both with an [`ErrorBody`].
+pub struct Refusals;
+
+impl utoipa::IntoResponses for Refusals {
+    fn responses() -> BTreeMap<String, RefOr<DocResponse>> {
+        let refusal = |description: &str| {
+            let body = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", body)
+                    .build(),
+            )
+        };
+        BTreeMap::from([
+            ("4XX".to_owned(), refusal("refused; `error.code` says why")),
+            (
+                "5XX".to_owned(),
+                refusal("the node failed; the cause is in its log"),
+            ),
+        ])
+    }
 }
 
 /// A JSON object built by the handler.

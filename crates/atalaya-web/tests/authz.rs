@@ -331,54 +331,13 @@ fn routes() -> Vec<(Method, &'static str, Gate)> {
     ]
 }
 
-/// Every `.route("path", method(..).method(..))` in the router's sources, as (METHOD, path).
-fn routes_in_source() -> Vec<(String, String)> {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let mut out = Vec::new();
-    for file in ["src/lib.rs", "src/console/mod.rs"] {
-        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
-        for piece in text.split(".route(").skip(1) {
-            let path = piece.split('"').nth(1).unwrap().to_owned();
-            // The method routers up to the closing parenthesis of `.route(`.
-            let mut depth = 1;
-            let mut end = 0;
-            for (i, ch) in piece.char_indices() {
-                match ch {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = i;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let body = &piece[..end];
-            for m in ["get", "post", "put", "delete", "patch"] {
-                let needle = format!("{m}(");
-                let found = body.match_indices(&needle).any(|(i, _)| {
-                    i == 0
-                        || !body.as_bytes()[i - 1].is_ascii_alphanumeric()
-                            && body.as_bytes()[i - 1] != b'_'
-                });
-                if found {
-                    out.push((m.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn every_route_is_in_the_matrix() {
     let mut table: Vec<(String, String)> = routes()
         .iter()
         .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
         .collect();
-    let mut source = routes_in_source();
+    let mut source = common::routes_in_source();
     table.sort();
     source.sort();
     assert_eq!(

@@ -14,46 +14,12 @@ use common::TestNode;
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// Every `.route("/api/v1/…", method(..).method(..))` in the router's sources, as
-/// (METHOD, path).
+/// Every `/api/v1` route of the router's sources, as (METHOD, path).
 fn api_routes_in_source() -> BTreeSet<(String, String)> {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let mut out = BTreeSet::new();
-    for file in ["src/lib.rs", "src/console/mod.rs"] {
-        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
-        for piece in text.split(".route(").skip(1) {
-            let path = piece.split('"').nth(1).unwrap().to_owned();
-            // The method routers up to the closing parenthesis of `.route(`.
-            let mut depth = 1;
-            let mut end = 0;
-            for (i, ch) in piece.char_indices() {
-                match ch {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = i;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let body = &piece[..end];
-            for m in ["get", "post", "put", "delete", "patch"] {
-                let needle = format!("{m}(");
-                let found = body.match_indices(&needle).any(|(i, _)| {
-                    i == 0
-                        || !body.as_bytes()[i - 1].is_ascii_alphanumeric()
-                            && body.as_bytes()[i - 1] != b'_'
-                });
-                if found && path.starts_with("/api/") {
-                    out.insert((m.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    out
+    common::routes_in_source()
+        .into_iter()
+        .filter(|(_, path)| path.starts_with("/api/"))
+        .collect()
 }
 
 /// The document as JSON.

@@ -10,7 +10,7 @@
 //! limits on every field and on the body, and a honeypot field.
 
 #[allow(unused_imports)]
-use crate::openapi::{ErrorBody, JsonObject};
+use crate::openapi::{JsonObject, Refusals};
 use std::time::Duration;
 
 use askama::Template;
@@ -1148,8 +1148,7 @@ pub struct ReportsQuery {
     params(ReportsQuery),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
@@ -1174,8 +1173,7 @@ pub async fn api_reports(
     params(("id" = String, Path, description = "the id (a UUID)")),
     responses(
         (status = 200, description = "done", body = JsonObject),
-        (status = "4XX", description = "refused; `error.code` says why", body = ErrorBody),
-        (status = "5XX", description = "the node failed; the cause is in its log", body = ErrorBody),
+        Refusals,
     ),
     security(("bearer" = []))
 )]
