@@ -839,6 +839,12 @@ fn deny() -> Result<()> {
     let config_path = root().join("target/deny-local.toml");
     fs::write(&config_path, local_config).context("writing target/deny-local.toml")?;
     let config_arg = config_path.display().to_string();
+    // `--offline` keeps cargo deny from GitHub, and also from crates.io: every crate of the
+    // lock file, for every target (Windows and wasm ones too), must be in the local registry.
+    run(
+        "cargo fetch failed (cargo deny reads every crate of the lock file)",
+        cargo().args(["fetch", "--locked"]),
+    )?;
     run(
         "cargo deny found problems",
         cargo().args(["deny", "--offline", "--config", &config_arg, "check"]),
