@@ -87,6 +87,21 @@ pub struct Item<'a> {
     pub retracted: bool,
 }
 
+impl<'a> Item<'a> {
+    /// A bulletin's labels as the policy sees them (`retracted`: its origin withdrew it).
+    pub fn of_bulletin(b: &'a crate::Bulletin, retracted: bool) -> Self {
+        Item {
+            origin: &b.origin,
+            kind: EnvelopeKind::Bulletin,
+            tlp: b.tlp,
+            audience: &b.audience,
+            embargo_until: b.embargo_until,
+            people: &b.people,
+            retracted,
+        }
+    }
+}
+
 /// The network's sharing agreement in force, and who accepted it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgreementStatus {

@@ -153,16 +153,7 @@ impl Federation {
     }
 
     fn public_item(r: &atalaya_store::BulletinRecord, retracted: bool) -> Item<'_> {
-        let b = &r.bulletin;
-        Item {
-            origin: &b.origin,
-            kind: EnvelopeKind::Bulletin,
-            tlp: b.tlp,
-            audience: &b.audience,
-            embargo_until: b.embargo_until,
-            people: &b.people,
-            retracted,
-        }
+        Item::of_bulletin(&r.bulletin, retracted)
     }
 
     /// Up to `limit` stored bulletins that `keep` accepts, newest first.

@@ -26,7 +26,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use atalaya_core::policy::{Action, Actor, Decision, Denial, Item};
-use atalaya_core::{Bulletin, EnvelopeKind, Timestamp};
+use atalaya_core::{Bulletin, Timestamp};
 use atalaya_federation::Federation;
 use atalaya_store::{
     AckRecord, BulletinQuery, BulletinRecord, Delivery, EscalationRecord, RenotifySent, StoreError,
@@ -87,15 +87,7 @@ pub enum ReadError {
 
 /// A bulletin as the sharing policy sees it.
 pub fn policy_item(b: &Bulletin) -> Item<'_> {
-    Item {
-        origin: &b.origin,
-        kind: EnvelopeKind::Bulletin,
-        tlp: b.tlp,
-        audience: &b.audience,
-        embargo_until: b.embargo_until,
-        people: &b.people,
-        retracted: false,
-    }
+    Item::of_bulletin(b, false)
 }
 
 /// The bulletin service of a node: the reads of bulletins a person may see.

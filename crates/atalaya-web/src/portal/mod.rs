@@ -17,7 +17,7 @@ use askama::Template;
 use atalaya_core::directory::{Day, TeamRecord, TeamType, vocab};
 use atalaya_core::policy::{Action, Actor, Decision, Denial, Item};
 use atalaya_core::report::{self, IncidentReport, ReportForm};
-use atalaya_core::{BulletinKind, CountryCode, EnvelopeKind, Severity, Timestamp, member_states};
+use atalaya_core::{BulletinKind, CountryCode, Severity, Timestamp, member_states};
 use atalaya_federation::Federation;
 use atalaya_node::reports::{ReportError, ReportRoute};
 use atalaya_store::{BulletinRecord, PortalPageRow, StoreError};
@@ -477,15 +477,7 @@ pub async fn advisory(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let b = &record.bulletin;
-    let item = Item {
-        origin: &b.origin,
-        kind: EnvelopeKind::Bulletin,
-        tlp: b.tlp,
-        audience: &b.audience,
-        embargo_until: b.embargo_until,
-        people: &b.people,
-        retracted: record.retracted.is_some(),
-    };
+    let item = Item::of_bulletin(b, record.retracted.is_some());
     let decision = state
         .fed
         .decide(&item, &Actor::Public, Action::PublishPublic);
